@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import re
 from collections.abc import Iterable, Iterator
 from typing import Any, NamedTuple
 from urllib.parse import quote, unquote
@@ -280,7 +281,24 @@ def _spec_problems(document: Document) -> Iterator[Problem]:
             " fix the other problems and lint again",
         )
     for error in errors:
-        yield from _problems(error, "")
+        yield from _problems(_restored(error, document), "")
+
+
+def _restored(error: ValidationError, document: Document) -> ValidationError:
+    """ERROR with the keyword, instance and message that openapi-spec-validator 0.8 drops.
+
+    It rebuilds each error from `str(error)` alone (openapi-core pins it below 0.9): the
+    keyword is the last step of the schema path, the instance is where the path points.
+    """
+    if isinstance(error.validator, str):
+        return error
+    error.message = error.message.split("\n\n", 1)[0]
+    error.validator = str(error.schema_path[-1]) if error.schema_path else ""
+    error.instance = _lookup(document, _join("", *error.absolute_path))
+    if error.validator == "required":
+        missing = re.match(r"""^['"](.+)['"] is a required property""", error.message)
+        error.validator_value = [missing.group(1)] if missing else []
+    return error
 
 
 def _ref_problems(document: Document) -> Iterator[Problem]:
