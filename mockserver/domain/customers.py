@@ -1,0 +1,433 @@
+"""Customers: register, update, change identifiers, look up, get, search."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from mockserver.domain import identity
+from mockserver.domain.errors import CustomerNotFound, IdentifierConflict, InvalidValue, NotAllowed
+from mockserver.domain.identity import ALL, account_of, source_of, where
+from mockserver.domain.records import Blob, Customer, Identifier, Profile
+from mockserver.domain.subscriptions import subscription_body
+from mockserver.storage import Store, Transaction
+
+SAME_CUSTOMER_IN_OTHER_SOURCES = 8050
+MERGED_INTO_EXISTING = 8051
+#: The till a registration is attributed to when the request names none (associatedWith).
+DEFAULT_TILL = "capkit.mock"
+
+
+def register(store: Store, *, source: str, account_id: str | None, registration: Blob) -> Blob:
+    """Register a customer in SOURCE; an identifier known in another source combines the
+    registration into that customer (warning 8050). Raises 8045, 8014, 8006."""
+    source = source_of(source)
+    account = account_of(source, account_id)
+    profile = _registered_profile(registration, source, account)
+    with store.write() as tx:
+        for wanted in profile.identifiers:
+            for holding in tx.holders(wanted, source=source, account_id=account):
+                raise IdentifierConflict(
+                    8006,
+                    detail=f"{wanted.type} {wanted.value!r} is registered to customer "
+                    f"{holding.customer_id} in {where(source, account)}",
+                )
+        elsewhere = sorted({h.customer_id for i in profile.identifiers for h in tx.holders(i)})
+        if elsewhere:
+            existing = tx.customer(elsewhere[0])
+            assert existing is not None
+            tx.save(_with_profile(existing, profile))
+            warning = identity.warning(
+                SAME_CUSTOMER_IN_OTHER_SOURCES, "Same Customer found in other sources,Combining"
+            )
+            return {"createdId": existing.id, "warnings": [warning], "sideEffects": []}
+        customer = _new_customer(tx.new_id(), registration, profile)
+        tx.save(customer)
+    return {"createdId": customer.id, "warnings": [], "sideEffects": []}
+
+
+def update(
+    store: Store, *, customer_id: int, source: str, account_id: str | None, changes: Blob
+) -> Blob:
+    """Update the customer's profile in SOURCE, its fields and loyalty. Identifiers cannot
+    change here. Raises 8045, 8057, 8058, 8009, 8067, 8018."""
+    source = source_of(source)
+    account = account_of(source, account_id)
+    profile_changes = [_profile_changes(body) for body in changes.get("profiles", [])]
+    loyalty_type = changes.get("loyaltyInfo", {}).get("loyaltyType")
+    with store.write() as tx:
+        customer = identity.customer_by_id(tx, customer_id, not_found=8009, merged=8067)
+        profiles = customer.profiles_in(source, account)
+        if not profiles:
+            raise _no_profile(8009, customer, source, account)
+        profile = updated = profiles[0]
+        for change in profile_changes:
+            updated = dataclasses.replace(updated, **change)
+        updated = dataclasses.replace(updated, auto_update_time=identity.timestamp())
+        if customer.loyalty_type == "loyalty" and loyalty_type == "non_loyalty":
+            raise NotAllowed(8018, detail=f"customer {customer_id} is a loyalty customer")
+        customer = dataclasses.replace(
+            _replace_profile(customer, profile, updated),
+            extended_fields={**customer.extended_fields, **changes.get("extendedFields", {})},
+        )
+        if loyalty_type == "loyalty" and customer.loyalty_type != "loyalty":
+            customer = _enrolled(customer)
+        tx.save(customer)
+    return {"createdId": customer_id, "warnings": []}
+
+
+def change_identifiers(
+    store: Store, *, customer_id: int, source: str, account_id: str | None, change: Blob
+) -> Blob:
+    """Add and remove identifiers of the customer in SOURCE. Adding one that a customer of
+    another source holds merges this customer into that one (warning 8051).
+
+    Raises 8045, 8055, 8056, 8064, 8009, 8067, 8007, 8008, 8053, 8066. Removing an
+    identifier the customer does not hold there changes nothing.
+    """
+    source = source_of(source)
+    account = account_of(source, account_id)
+    added = [_added_identifier(item) for item in change.get("add", [])]
+    removed = {identity.identifier(item) for item in change.get("remove", [])}
+    with store.write() as tx:
+        customer = identity.customer_by_id(tx, customer_id, not_found=8009, merged=8067)
+        for wanted in added:
+            for holding in tx.holders(wanted, source=source, account_id=account):
+                mine = holding.customer_id == customer_id
+                raise IdentifierConflict(
+                    8007 if mine else 8008,
+                    detail=f"{wanted.type} {wanted.value!r} is already registered to "
+                    f"{'this customer' if mine else f'customer {holding.customer_id}'} "
+                    f"in {where(source, account)}",
+                )
+        profile = next(iter(customer.profiles_in(source, account)), Profile(source, account))
+        kept = [i for i in profile.identifiers if i not in removed]
+        changed = dataclasses.replace(
+            profile, identifiers=tuple(kept + [i for i in added if i not in kept])
+        )
+        customer = _replace_profile(customer, profile, changed)
+        others = sorted(
+            {h.customer_id for i in added for h in tx.holders(i) if h.customer_id != customer_id}
+        )
+        if not others:
+            tx.save(customer)
+            return {"success": True, "warnings": []}
+        if len(others) > 1:
+            raise IdentifierConflict(
+                8053, detail=f"the identifiers to add belong to customers {others} in other sources"
+            )
+        survivor = tx.customer(others[0])
+        assert survivor is not None
+        _merge(tx, victim=customer, survivor=survivor)
+    merged = identity.warning(
+        MERGED_INTO_EXISTING,
+        "Same identifier found in other source."
+        f" Merging into the account with user id {survivor.id}",
+    )
+    return {"success": True, "warnings": [merged]}
+
+
+def lookup(
+    store: Store,
+    *,
+    source: str,
+    account_id: str | None,
+    identifier_name: str,
+    identifier_value: str,
+) -> Blob:
+    """The id of the customer holding the identifier. Raises 8045, 8015, 8065."""
+    source = source_of(source)
+    account = "" if source == ALL else account_of(source, account_id)
+    with store.read() as tx:
+        customer = identity.customer_by_identifier(
+            tx,
+            Identifier(identifier_name, identifier_value),
+            source=source,
+            account_id=account,
+            not_found=8015,
+            elsewhere=8065,
+        )
+    return {"entity": customer.id, "warnings": []}
+
+
+def get(
+    store: Store, *, customer_id: int, source: str, account_id: str | None, embed: list[str]
+) -> Blob:
+    """The customer as seen in SOURCE (ALL: every source), with the details EMBED asks for.
+
+    Raises 8045, 8015, 8069, 8065.
+    """
+    source = source_of(source)
+    account = "" if source == ALL else account_of(source, account_id)
+    with store.read() as tx:
+        customer = identity.customer_by_id(tx, customer_id, not_found=8015, merged=8069)
+    profiles = customer.profiles_in(source, account)
+    if source != ALL and not profiles:
+        raise _no_profile(8065, customer, source, account)
+    body: Blob = {
+        "id": customer.id,
+        "profiles": [_profile_body(profile, customer.id) for profile in profiles],
+        "loyaltyInfo": _loyalty_info(customer),
+        "segments": customer.segments,
+        "extendedFields": customer.extended_fields,
+    }
+    for name in embed:
+        body.update(_embedded(customer, name))
+    body["warnings"] = []
+    return body
+
+
+def search(
+    store: Store, *, q: str, source: str | None, account_id: str | None, limit: int, offset: int
+) -> Blob:
+    """Customers whose first name, last name or an identifier starts with Q, a page of them."""
+    place = None if source is None or source_of(source) == ALL else source_of(source)
+    account = None if place is None else account_of(place, account_id, missing_code=400)
+    with store.read() as tx:
+        found = tx.search(q)
+    hits = [hit for customer in found if (hit := _search_hit(customer, q.lower(), place, account))]
+    return {
+        "pagination": {"limit": limit, "offset": offset, "total": len(hits)},
+        "data": hits[offset : offset + limit],
+        "warnings": [],
+        "errors": [],
+    }
+
+
+# --- profiles and customers as the rules build them ----------------------------------------
+
+
+def _registered_profile(registration: Blob, source: str, account: str) -> Profile:
+    """The one profile a registration makes in its source, from the body's profiles."""
+    bodies = registration["profiles"]
+    names: Blob = next((b for b in bodies if b.get("firstName") or b.get("lastName")), {})
+    identifiers: list[Identifier] = []
+    for body in bodies:
+        for item in body["identifiers"]:
+            found = identity.identifier(item, invalid_mobile=8014)
+            if found not in identifiers:
+                identifiers.append(found)
+    created = identity.timestamp()
+    till = registration.get("associatedWith") or DEFAULT_TILL
+    return Profile(
+        source=source,
+        account_id=account,
+        first_name=names.get("firstName"),
+        last_name=names.get("lastName"),
+        fields={k: v for body in bodies for k, v in body.get("fields", {}).items()},
+        identifiers=tuple(identifiers),
+        comm_channels=tuple(
+            identity.comm_channel(item, invalid_mobile=8014, invalid_email=400)
+            for body in bodies
+            for item in body.get("commChannels", [])
+        ),
+        attribution=_attribution(
+            registration.get("attributionV2", {}).get("createDate") or created, till
+        ),
+        auto_update_time=created,
+    )
+
+
+def _new_customer(customer_id: int, registration: Blob, profile: Profile) -> Customer:
+    assert profile.attribution is not None
+    customer = Customer(
+        id=customer_id,
+        loyalty_type="non_loyalty",
+        profiles=(profile,),
+        extended_fields=dict(registration.get("extendedFields", {})),
+        loyalty_attribution={
+            "createDate": profile.attribution["createDate"],
+            "createdBy": {
+                "code": profile.attribution["createdBy"]["code"],
+                "name": profile.attribution["createdBy"]["name"],
+            },
+        },
+        lifetime_purchases=0,
+    )
+    if registration["loyaltyInfo"]["loyaltyType"] == "loyalty":
+        customer = _enrolled(customer)
+    return customer
+
+
+def _enrolled(customer: Customer) -> Customer:
+    """CUSTOMER as a loyalty member: a fresh points account unless it has one."""
+    summary = customer.points_summary or {
+        "adjusted": 0.0,
+        "cumulativePurchases": 0.0,
+        "currentSlab": "",
+        "expired": 0.0,
+        "lifetimePoints": 0.0,
+        "loyaltyId": customer.id,
+        "loyaltyPoints": 0.0,
+        "nextSlab": "",
+        "nextSlabDescription": "",
+        "nextSlabSerialNumber": -1,
+        "redeemed": 0.0,
+        "returned": 0.0,
+        "slabSNo": 1,
+    }
+    return dataclasses.replace(customer, loyalty_type="loyalty", points_summary=summary)
+
+
+def _attribution(created: str, till: str) -> Blob:
+    actor = {"code": till, "description": "", "name": till, "type": "TILL"}
+    return {"createDate": created, "createdBy": actor, "modifiedBy": actor, "modifiedDate": created}
+
+
+def _profile_changes(body: Blob) -> dict[str, Any]:
+    """What a profile of an update body changes: names, custom fields, channels. The
+    profile's own source/accountId/identifiers identify it and change nothing."""
+    changes: dict[str, Any] = {}
+    if "firstName" in body:
+        changes["first_name"] = body["firstName"]
+    if "lastName" in body:
+        changes["last_name"] = body["lastName"]
+    if "fields" in body:
+        changes["fields"] = body["fields"]
+    if "commChannels" in body:
+        changes["comm_channels"] = tuple(
+            identity.comm_channel(item, invalid_mobile=8058, invalid_email=8057)
+            for item in body["commChannels"]
+        )
+    return changes
+
+
+def _added_identifier(item: Blob) -> Identifier:
+    added = identity.identifier(item, invalid_mobile=8056, invalid_email=8055)
+    if added.type == "externalId" and (
+        not added.value.strip() or any(c.isspace() for c in added.value)
+    ):
+        raise InvalidValue(8064, detail=f"externalId {added.value!r} contains white space")
+    return added
+
+
+def _replace_profile(customer: Customer, old: Profile, new: Profile) -> Customer:
+    if old in customer.profiles:
+        profiles = tuple(new if profile is old else profile for profile in customer.profiles)
+    else:
+        profiles = (*customer.profiles, new)
+    return dataclasses.replace(customer, profiles=profiles)
+
+
+def _with_profile(existing: Customer, profile: Profile) -> Customer:
+    """EXISTING with PROFILE's source added, or its identifiers added to that source."""
+    same = next(iter(existing.profiles_in(profile.source, profile.account_id)), None)
+    if same is None:
+        return dataclasses.replace(existing, profiles=(*existing.profiles, profile))
+    merged = dataclasses.replace(
+        same,
+        identifiers=same.identifiers
+        + tuple(i for i in profile.identifiers if i not in same.identifiers),
+        comm_channels=same.comm_channels + profile.comm_channels,
+    )
+    return _replace_profile(existing, same, merged)
+
+
+def _merge(tx: Transaction, *, victim: Customer, survivor: Customer) -> None:
+    """Move VICTIM's profiles to SURVIVOR; VICTIM then only says where it went (8069)."""
+    for profile in victim.profiles:
+        if survivor.profiles_in(profile.source, profile.account_id):
+            raise IdentifierConflict(
+                8066,
+                detail=f"customers {victim.id} and {survivor.id} both have a profile in "
+                f"{where(profile.source, profile.account_id)}",
+            )
+    tx.save(dataclasses.replace(victim, profiles=(), merged_into=survivor.id))
+    tx.save(dataclasses.replace(survivor, profiles=survivor.profiles + victim.profiles))
+
+
+def _no_profile(code: int, customer: Customer, source: str, account: str) -> CustomerNotFound:
+    return CustomerNotFound(
+        code, detail=f"customer {customer.id} has no profile in {where(source, account)}"
+    )
+
+
+# --- bodies ---------------------------------------------------------------------------------
+
+
+def _profile_body(profile: Profile, customer_id: int) -> Blob:
+    body: Blob = {}
+    if profile.first_name is not None:
+        body["firstName"] = profile.first_name
+    if profile.last_name is not None:
+        body["lastName"] = profile.last_name
+    if profile.attribution is not None:
+        body["attribution"] = profile.attribution
+    body["fields"] = profile.fields
+    body["identifiers"] = [{"type": i.type, "value": i.value} for i in profile.identifiers]
+    body["commChannels"] = list(profile.comm_channels)
+    body["source"] = profile.source
+    body["userId"] = customer_id
+    body["conflictingProfileList"] = []
+    if profile.auto_update_time is not None:
+        body["autoUpdateTime"] = profile.auto_update_time
+    return body
+
+
+def _loyalty_info(customer: Customer) -> Blob:
+    info: Blob = {"loyaltyType": customer.loyalty_type}
+    if customer.loyalty_attribution is not None:
+        info["attributionV2"] = customer.loyalty_attribution
+    if customer.lifetime_purchases is not None:
+        info["lifetimePurchases"] = customer.lifetime_purchases
+    return info
+
+
+def _embedded(customer: Customer, name: str) -> Blob:
+    """What embed=NAME adds; usergroup and expiredPoints have no documented response."""
+    if name == "points" and customer.points_summary is not None:
+        return {"pointsSummary": customer.points_summary}
+    if name == "subscriptions":
+        return {
+            "subscriptionInfo": {
+                "subscriptions": [subscription_body(s) for s in customer.subscriptions]
+            }
+        }
+    if name == "mlp":
+        return {"loyaltyProgramDetails": list(customer.loyalty_programs)}
+    if name == "promotionalPoints":
+        empty: Blob = {
+            "customerPromotionType": [],
+            "transactionPromotionType": [],
+            "lineitemPromotionType": [],
+        }
+        return {"promotionalPoints": customer.promotional_points or empty}
+    if name == "expirySchedules":
+        return {"expirySchedules": list(customer.expiry_schedules)}
+    return {}
+
+
+def _search_hit(
+    customer: Customer, prefix: str, source: str | None, account: str | None
+) -> Blob | None:
+    profiles = [
+        p
+        for p in customer.profiles
+        if source is None or (p.source == source and p.account_id == account)
+    ]
+    matched = []
+    for profile in profiles:
+        candidates = [("firstName", profile.first_name), ("lastName", profile.last_name)]
+        candidates += [(i.type, i.value) for i in profile.identifiers]
+        matched += [
+            {
+                "idType": kind,
+                "idValue": value,
+                "source": profile.source,
+                "accountId": profile.account_id,
+            }
+            for kind, value in candidates
+            if value and value.lower().startswith(prefix)
+        ]
+    if not matched:
+        return None
+    return {
+        "userId": customer.id,
+        "matchedIdentifiers": matched,
+        "profiles": [
+            {"source": p.source}
+            | ({"firstName": p.first_name} if p.first_name is not None else {})
+            | ({"lastName": p.last_name} if p.last_name is not None else {})
+            for p in profiles
+        ],
+    }

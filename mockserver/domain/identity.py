@@ -1,0 +1,134 @@
+"""Who a request is about: sources and accounts, identifiers, and finding the customer."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+from mockserver.domain.errors import CustomerNotFound, InvalidValue, NotAllowed
+from mockserver.domain.records import Blob, Customer, Identifier
+from mockserver.storage import Transaction
+
+#: Sources where an org has several accounts: a call must say which (accountId).
+MULTI_ACCOUNT_SOURCES = frozenset({"WECHAT", "FACEBOOK", "LINE"})
+ALL = "ALL"
+
+_MOBILE = re.compile(r"^\+?[0-9]{8,15}$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def source_of(value: str) -> str:
+    """The source a documented spelling means (the activity sample sends `instore`)."""
+    return value.upper()
+
+
+def account_of(source: str, account_id: str | None, *, missing_code: int = 8045) -> str:
+    """The account a call addresses in SOURCE: "" for a source with one account, and
+    ACCOUNT_ID, which must be given (else MISSING_CODE), for a source with several."""
+    if source not in MULTI_ACCOUNT_SOURCES:
+        return ""
+    if not account_id:
+        raise InvalidValue(
+            missing_code, detail=f"source {source} has several accounts: pass accountId"
+        )
+    return account_id
+
+
+def where(source: str, account_id: str) -> str:
+    return f"{source} account {account_id}" if account_id else source
+
+
+def identifier(
+    item: Blob, *, invalid_mobile: int | None = None, invalid_email: int | None = None
+) -> Identifier:
+    """An identifier of a request body; a number stands for the string of its digits."""
+    found = Identifier(item["type"], str(item["value"]))
+    if invalid_mobile is not None and found.type == "mobile" and not _MOBILE.match(found.value):
+        raise InvalidValue(
+            invalid_mobile,
+            detail=f"mobile {found.value!r} is not 8 to 15 digits with an optional leading +",
+        )
+    if invalid_email is not None and found.type == "email" and not _EMAIL.match(found.value):
+        raise InvalidValue(invalid_email, detail=f"email {found.value!r} is not an email address")
+    return found
+
+
+def comm_channel(item: Blob, *, invalid_mobile: int, invalid_email: int) -> Blob:
+    """A communication channel of a request body, in the shape Capillary answers with."""
+    value = str(item["value"])
+    if item["type"] == "mobile" and not _MOBILE.match(value):
+        raise InvalidValue(
+            invalid_mobile, detail=f"mobile channel {value!r} is not a mobile number"
+        )
+    if item["type"] == "email" and not _EMAIL.match(value):
+        raise InvalidValue(invalid_email, detail=f"email channel {value!r} is not an email address")
+    channel: Blob = {"type": item["type"], "value": value}
+    for flag in ("primary", "verified"):
+        if flag in item:
+            channel[flag] = flag_of(item[flag])
+    if "meta" in item:
+        channel["meta"] = {key: flag_of(value) for key, value in item["meta"].items()}
+    return channel
+
+
+def flag_of(value: Any) -> bool:
+    """A documented flag: true/false, or the strings "true"/"false" the samples send."""
+    return value is True or value == "true"
+
+
+def customer_by_id(
+    tx: Transaction, customer_id: int, *, not_found: int, merged: int | None = None
+) -> Customer:
+    """The live customer CUSTOMER_ID. A merged one answers MERGED (naming the survivor),
+    or NOT_FOUND where the operation documents no code for it."""
+    customer = tx.customer(customer_id)
+    if customer is None:
+        raise CustomerNotFound(not_found, detail=f"no customer has id {customer_id}")
+    if customer.merged_into is not None:
+        detail = f"customer {customer_id} was merged into customer {customer.merged_into}"
+        if merged is None:
+            raise CustomerNotFound(not_found, detail=detail)
+        raise NotAllowed(merged, subject=customer.merged_into, detail=detail)
+    return customer
+
+
+def customer_by_identifier(
+    tx: Transaction,
+    wanted: Identifier,
+    *,
+    source: str,
+    account_id: str | None,
+    not_found: int,
+    elsewhere: int | None = None,
+) -> Customer:
+    """The customer who holds WANTED in SOURCE (ALL: any) and ACCOUNT_ID (None: any).
+
+    Raises NOT_FOUND, or ELSEWHERE when the identifier is held but not where asked.
+    """
+    if source == ALL:
+        holdings = tx.holders(wanted)
+    else:
+        holdings = tx.holders(wanted, source=source, account_id=account_id)
+    if holdings:
+        found = tx.customer(holdings[0].customer_id)
+        assert found is not None, "the store indexes identifiers of stored customers only"
+        return found
+    place = "any source" if source == ALL else where(source, account_id or "")
+    detail = f"no customer has {wanted.type} {wanted.value!r} in {place}"
+    if elsewhere is not None and tx.holders(wanted):
+        raise CustomerNotFound(elsewhere, detail=detail)
+    raise CustomerNotFound(not_found, detail=detail)
+
+
+def warning(code: int, message: str) -> Blob:
+    return {"status": False, "code": code, "message": message}
+
+
+def now() -> datetime:
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+def timestamp(moment: datetime | None = None) -> str:
+    """A date-time as Capillary writes it: 2016-06-23T19:11:18+08:00."""
+    return (moment or now()).isoformat()

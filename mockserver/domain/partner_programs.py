@@ -1,0 +1,124 @@
+"""Partner programs: a customer's activity in supplementary and external programs."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from mockserver.domain import identity
+from mockserver.domain.errors import CustomerNotFound, InvalidValue
+from mockserver.domain.identity import source_of
+from mockserver.domain.records import Blob, Identifier, PartnerProgram
+from mockserver.storage import Store
+
+BENEFITS_AVAILED = "BENEFITS_AVAILED"
+LINKING_UPDATES = "LINKING_UPDATES"
+#: Every documented spelling of the two activity types.
+ACTIVITY_TYPES = {
+    "BENEFITS_AVAILED": BENEFITS_AVAILED,
+    "benefitsAvailed": BENEFITS_AVAILED,
+    "BENEFITSAVAILED": BENEFITS_AVAILED,
+    "linkingUpdates": LINKING_UPDATES,
+    "LINKINGUPDATES": LINKING_UPDATES,
+}
+#: The longest window of benefits the documents allow (2013 beyond it).
+LONGEST_WINDOW = timedelta(days=365)
+#: Details that describe the latest membership change: part of the linking updates.
+_LAST_UPDATE_FIELDS = (
+    "partnerProgramMembershipLastUpdatedDate",
+    "partnerProgramMembershipLastUpdatedActivity",
+)
+
+
+def activity_histories(
+    store: Store,
+    *,
+    source: str,
+    identifier_name: str,
+    identifier_value: str,
+    activity_type: str,
+    start: datetime | None,
+    end: datetime | None,
+    partner_program_id: int | None,
+    partner_program_type: str | None,
+    limit: int,
+    offset: int,
+    now: datetime | None = None,
+) -> Blob:
+    """The customer's partner programs, each with its benefits availed in a window (the
+    last 365 days by default) or its linking updates. Raises 2015, 2013, 400, 2011."""
+    kind = ACTIVITY_TYPES[activity_type]
+    if kind == LINKING_UPDATES and (start or end):
+        raise InvalidValue(2015, detail="startDate and endDate are for benefitsAvailed only")
+    window = _window(start, end, now or identity.now()) if kind == BENEFITS_AVAILED else None
+    with store.read() as tx:
+        customer = identity.customer_by_identifier(
+            tx,
+            Identifier(identifier_name, identifier_value),
+            source=source_of(source),
+            account_id=None,
+            not_found=2011,
+        )
+    programs = [
+        program
+        for program in customer.partner_programs
+        if (partner_program_id is None or program.details["partnerProgramId"] == partner_program_id)
+        and (
+            partner_program_type is None
+            or program.details["partnerProgramType"] == partner_program_type
+        )
+    ]
+    if not programs:
+        raise CustomerNotFound(2011, detail=f"customer {customer.id} has no such partner program")
+    page = programs[offset : offset + limit]
+    return {
+        "pagination": {"limit": limit, "offset": offset, "total": len(programs)},
+        "data": [_linking(p) if window is None else _benefits(p, *window) for p in page],
+        "warnings": [],
+        "errors": [],
+    }
+
+
+def _window(
+    start: datetime | None, end: datetime | None, now: datetime
+) -> tuple[datetime, datetime]:
+    if start is None and end is None:
+        start, end = now - LONGEST_WINDOW, now
+    elif start is None:
+        assert end is not None
+        start = end - LONGEST_WINDOW
+    elif end is None:
+        end = min(now, start + LONGEST_WINDOW)
+    if start > end:
+        raise InvalidValue(
+            400,
+            detail=f"startDate {start:%Y-%m-%d %H:%M:%S} is after endDate {end:%Y-%m-%d %H:%M:%S}",
+        )
+    if end - start > LONGEST_WINDOW:
+        raise InvalidValue(2013, detail=f"startDate to endDate spans {(end - start).days} days")
+    return start, end
+
+
+def _linking(program: PartnerProgram) -> Blob:
+    return {
+        "partnerProgramDetails": program.details,
+        "customerActivityHistory": list(program.linking_updates),
+    }
+
+
+def _benefits(program: PartnerProgram, start: datetime, end: datetime) -> Blob:
+    details = {k: v for k, v in program.details.items() if k not in _LAST_UPDATE_FIELDS}
+    availed = [
+        activity
+        for activity in program.benefits_availed
+        if start <= datetime.fromisoformat(activity["activityDate"]) <= end
+    ]
+    return {
+        "partnerProgramDetails": details,
+        "customerActivityHistory": availed,
+        "notes": f"showing customer activities from {_java_date(start)} till {_java_date(end)}",
+    }
+
+
+def _java_date(moment: datetime) -> str:
+    """As Java's Date.toString() in GMT writes it, which is what the documented notes show."""
+    return moment.strftime("%a %b %d %H:%M:%S GMT %Y")

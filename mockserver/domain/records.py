@@ -1,0 +1,105 @@
+"""What the mock keeps about customers and the org, as frozen records.
+
+Details the documents show verbatim (points summaries, schedules, retro requests, ...)
+stay in Capillary's own shape (camelCase dicts), so they are served as documented.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+Blob = dict[str, Any]
+
+
+@dataclasses.dataclass(frozen=True)
+class Identifier:
+    type: str
+    value: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Profile:
+    """A customer in one source, and one account of it ("" for single-account sources)."""
+
+    source: str
+    account_id: str = ""
+    first_name: str | None = None
+    last_name: str | None = None
+    fields: Blob = dataclasses.field(default_factory=dict)
+    identifiers: tuple[Identifier, ...] = ()
+    comm_channels: tuple[Blob, ...] = ()
+    attribution: Blob | None = None
+    auto_update_time: str | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Subscription:
+    channel: str
+    priority: str
+    type: str
+    account_id: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class PartnerProgram:
+    """A partner program of the customer: its details and the customer's activity in it."""
+
+    details: Blob
+    linking_updates: tuple[Blob, ...] = ()
+    benefits_availed: tuple[Blob, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True)
+class Customer:
+    id: int
+    loyalty_type: str
+    profiles: tuple[Profile, ...] = ()
+    extended_fields: Blob = dataclasses.field(default_factory=dict)
+    segments: Blob = dataclasses.field(default_factory=dict)
+    loyalty_attribution: Blob | None = None
+    lifetime_purchases: float | None = None
+    #: The survivor this customer was merged into; a merged customer answers 8069.
+    merged_into: int | None = None
+    subscriptions: tuple[Subscription, ...] = ()
+    points_summary: Blob | None = None
+    loyalty_programs: tuple[Blob, ...] = ()
+    promotional_points: Blob | None = None
+    expiry_schedules: tuple[Blob, ...] = ()
+    promised_points: tuple[Blob, ...] = ()
+    trigger_based_points: tuple[Blob, ...] = ()
+    points_transfers: tuple[Blob, ...] = ()
+    retro_requests: tuple[Blob, ...] = ()
+    partner_programs: tuple[PartnerProgram, ...] = ()
+
+    def profiles_in(self, source: str, account_id: str) -> list[Profile]:
+        """The profiles in SOURCE (and ACCOUNT_ID), or all of them for source ALL."""
+        if source == "ALL":
+            return list(self.profiles)
+        return [p for p in self.profiles if p.source == source and p.account_id == account_id]
+
+    def holdings(self) -> list[tuple[Profile, Identifier]]:
+        return [
+            (profile, identifier) for profile in self.profiles for identifier in profile.identifiers
+        ]
+
+
+@dataclasses.dataclass(frozen=True)
+class Program:
+    id: int
+    name: str
+    default: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
+class Org:
+    """What the org is configured with; it does not change while the mock runs."""
+
+    programs: tuple[Program, ...]
+
+    @property
+    def default_program(self) -> Program:
+        return next(program for program in self.programs if program.default)
+
+    def program(self, program_id: int) -> Program | None:
+        return next((program for program in self.programs if program.id == program_id), None)

@@ -1,0 +1,210 @@
+"""The embedded store: one SQLite file that every worker process shares.
+
+WAL lets readers run beside the one writer; `BEGIN IMMEDIATE` serialises writers across
+processes, and synchronous=FULL makes a committed write survive a crash of the process
+(and of the machine). The identifiers table's primary key is what keeps an identifier to
+one holder per source and account, whichever worker registers it first.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import msgspec
+
+from mockserver.domain.records import Customer, Identifier
+from mockserver.storage import Holding, IdentifierTaken
+
+#: The id of the first customer registered on a fresh mock: the documented one.
+FIRST_NEW_ID = 316452956
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS customers (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id INTEGER NOT NULL UNIQUE,
+    merged_into INTEGER,
+    doc BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS identifiers (
+    source TEXT NOT NULL,
+    account_id TEXT NOT NULL,
+    type TEXT NOT NULL,
+    value TEXT NOT NULL,
+    customer_id INTEGER NOT NULL,
+    PRIMARY KEY (source, account_id, type, value)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS identifiers_by_value ON identifiers (type, value);
+CREATE INDEX IF NOT EXISTS identifiers_by_customer ON identifiers (customer_id);
+CREATE TABLE IF NOT EXISTS search_terms (customer_id INTEGER NOT NULL, term TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS search_terms_by_customer ON search_terms (customer_id);
+CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+"""
+
+_encode = msgspec.json.Encoder().encode
+_decode = msgspec.json.Decoder(Customer).decode
+
+
+class SqliteStore:
+    """A Store in the SQLite file at PATH, created if missing; one connection per thread."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._local = threading.local()
+        connection = self._connection()
+        with _immediate(connection):
+            # One statement at a time: executescript() would commit the transaction first.
+            for statement in _SCHEMA.split(";"):
+                connection.execute(statement)
+            connection.execute(
+                "INSERT OR IGNORE INTO counters (name, value) VALUES ('next_id', ?)",
+                (FIRST_NEW_ID,),
+            )
+
+    @contextmanager
+    def read(self) -> Iterator[_Transaction]:
+        connection = self._connection()
+        connection.execute("BEGIN")
+        try:
+            yield _Transaction(connection)
+        finally:
+            connection.execute("COMMIT")
+
+    @contextmanager
+    def write(self) -> Iterator[_Transaction]:
+        connection = self._connection()
+        with _immediate(connection):
+            yield _Transaction(connection)
+
+    def reset(self, customers: Iterable[Customer]) -> None:
+        connection = self._connection()
+        with _immediate(connection):
+            for table in ("customers", "identifiers", "search_terms"):
+                connection.execute(f"DELETE FROM {table}")  # noqa: S608 (a fixed table name)
+            connection.execute(
+                "UPDATE counters SET value = ? WHERE name = 'next_id'", (FIRST_NEW_ID,)
+            )
+            transaction = _Transaction(connection)
+            for customer in customers:
+                transaction.save(customer)
+
+    def close(self) -> None:
+        connection = getattr(self._local, "connection", None)
+        if connection is not None:
+            connection.close()
+            del self._local.connection
+
+    def _connection(self) -> sqlite3.Connection:
+        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
+        if connection is None:
+            # isolation_level=None: transactions are the explicit BEGINs above.
+            connection = sqlite3.connect(self.path, isolation_level=None, timeout=30)
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.execute("PRAGMA synchronous=FULL")
+            self._local.connection = connection
+        return connection
+
+
+@contextmanager
+def _immediate(connection: sqlite3.Connection) -> Iterator[None]:
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        connection.execute("ROLLBACK")
+        raise
+    connection.execute("COMMIT")
+
+
+class _Transaction:
+    def __init__(self, connection: sqlite3.Connection) -> None:
+        self._db = connection
+
+    def customer(self, customer_id: int) -> Customer | None:
+        row = self._db.execute("SELECT doc FROM customers WHERE id = ?", (customer_id,)).fetchone()
+        return _decode(row[0]) if row else None
+
+    def holders(
+        self, identifier: Identifier, *, source: str | None = None, account_id: str | None = None
+    ) -> list[Holding]:
+        query = (
+            "SELECT customer_id, source, account_id FROM identifiers WHERE type = ? AND value = ?"
+        )
+        arguments: list[str] = [identifier.type, identifier.value]
+        if source is not None:
+            query += " AND source = ?"
+            arguments.append(source)
+        if account_id is not None:
+            query += " AND account_id = ?"
+            arguments.append(account_id)
+        return [
+            Holding(customer_id, found_source, found_account, identifier)
+            for customer_id, found_source, found_account in self._db.execute(query, arguments)
+        ]
+
+    def search(self, prefix: str) -> list[Customer]:
+        pattern = prefix.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        rows = self._db.execute(
+            "SELECT doc FROM customers WHERE merged_into IS NULL AND id IN"
+            " (SELECT customer_id FROM search_terms WHERE term LIKE ? ESCAPE '\\') ORDER BY seq",
+            (pattern,),
+        )
+        return [_decode(doc) for (doc,) in rows]
+
+    def customers(self) -> list[Customer]:
+        return [
+            _decode(doc) for (doc,) in self._db.execute("SELECT doc FROM customers ORDER BY seq")
+        ]
+
+    def save(self, customer: Customer) -> None:
+        self._db.execute(
+            "INSERT INTO customers (id, merged_into, doc) VALUES (?, ?, ?) ON CONFLICT (id)"
+            " DO UPDATE SET merged_into = excluded.merged_into, doc = excluded.doc",
+            (customer.id, customer.merged_into, _encode(customer)),
+        )
+        self._db.execute("DELETE FROM identifiers WHERE customer_id = ?", (customer.id,))
+        for profile, identifier in customer.holdings():
+            try:
+                self._db.execute(
+                    "INSERT INTO identifiers (source, account_id, type, value, customer_id)"
+                    " VALUES (?, ?, ?, ?, ?)",
+                    (
+                        profile.source,
+                        profile.account_id,
+                        identifier.type,
+                        identifier.value,
+                        customer.id,
+                    ),
+                )
+            except sqlite3.IntegrityError:
+                (holder,) = self.holders(
+                    identifier, source=profile.source, account_id=profile.account_id
+                )
+                raise IdentifierTaken(holder) from None
+        self._db.execute("DELETE FROM search_terms WHERE customer_id = ?", (customer.id,))
+        terms = {
+            term.lower()
+            for profile in customer.profiles
+            for term in (
+                profile.first_name,
+                profile.last_name,
+                *(i.value for i in profile.identifiers),
+            )
+            if term
+        }
+        self._db.executemany(
+            "INSERT INTO search_terms (customer_id, term) VALUES (?, ?)",
+            [(customer.id, term) for term in sorted(terms)],
+        )
+
+    def new_id(self) -> int:
+        (candidate,) = self._db.execute(
+            "SELECT value FROM counters WHERE name = 'next_id'"
+        ).fetchone()
+        while self._db.execute("SELECT 1 FROM customers WHERE id = ?", (candidate,)).fetchone():
+            candidate += 1
+        self._db.execute("UPDATE counters SET value = ? WHERE name = 'next_id'", (candidate + 1,))
+        return int(candidate)
