@@ -17,8 +17,13 @@ class SpecUnreadable(OSError):
 
 
 def bundled_path() -> Path:
-    """The path of the spec that ships with capkit (spec/v2.json in the source tree)."""
-    return Path(str(files("capkit.openapi").joinpath("v2.json")))
+    """The spec that ships with capkit: package data once installed, spec/v2.json in a checkout."""
+    try:
+        return Path(str(files("capkit.openapi").joinpath("v2.json")))
+    except ModuleNotFoundError:
+        # Imported from a checkout's source tree (python -c or -m from its root), where
+        # the package data is the file it is built from.
+        return Path(__file__).resolve().parent.parent / "spec" / "v2.json"
 
 
 def load(path: str | Path | None = None) -> Document:

@@ -1,0 +1,376 @@
+"""The mock as a Flask app: a route per operation of the spec; each request authenticated and
+validated, answered by the domain, and its response validated against the spec before it
+leaves. Errors are Capillary's envelope; a response the spec rejects is the mock's own bug."""
+
+from __future__ import annotations
+
+import atexit
+import dataclasses
+import logging
+import re
+import tempfile
+import time
+from datetime import UTC, datetime
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import orjson
+from flask import Flask, Response, g, request
+from flask_cors import CORS
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound, RequestEntityTooLarge
+from werkzeug.routing import BaseConverter, Map
+
+from capkit import spec
+from mockserver import admin
+from mockserver.auth import TOKEN_HEADER, Unauthenticated, authenticate
+from mockserver.contract import INVALID_INPUT, Contract, Operation, compile_contract
+from mockserver.domain import seed
+from mockserver.domain.errors import DomainError
+from mockserver.domain.records import Blob, Org
+from mockserver.journal import Entry, Journal
+from mockserver.settings import Settings
+from mockserver.storage import Store
+from mockserver.storage.sqlite import SqliteStore
+from mockserver.validation import InvalidRequest, Problem, read_inputs
+from mockserver.views import HANDLERS, Call
+
+log = logging.getLogger(__name__)
+
+UNSUPPORTED_MEDIA_TYPE, UNAUTHORIZED, TOO_LARGE, MOCK_BUG = 415, 401, 413, 500
+_JSON = re.compile(r"^application/([\w.+-]+\+)?json\b", re.IGNORECASE)
+
+
+class MissingHandler(LookupError):
+    """The spec has an operation that mockserver/views.py does not handle."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Mock:
+    """Everything a request of the mock is answered with."""
+
+    settings: Settings
+    document: spec.Document
+    contract: Contract
+    store: Store
+    org: Org
+    seed: seed.Seed
+    journal: Journal
+
+    def reset(self) -> None:
+        """Back to the seed, with an empty journal."""
+        self.store.reset(self.seed.customers)
+        self.journal.clear()
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    """The mock. Raises MissingHandler, naming the operations no view handles."""
+    settings = settings or Settings.load()
+    document = spec.load(settings.spec)
+    contract = compile_contract(document)
+    missing = [op.id for op in contract.operations if op.id not in HANDLERS]
+    if missing:
+        raise MissingHandler(
+            f"the spec's operation(s) {', '.join(missing)} have no handler in mockserver/views.py"
+        )
+    documented = seed.load()
+    store = SqliteStore(settings.state or _temporary("state.db"))
+    _seed_if_empty(store, documented)
+    mock = Mock(
+        settings=settings,
+        document=document,
+        contract=contract,
+        store=store,
+        org=documented.org,
+        seed=documented,
+        journal=Journal(settings.journal or _temporary("journal.db")),
+    )
+
+    app = Flask("mockserver", static_folder=None)
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body
+    app.extensions["capkit"] = mock
+    app.url_map.converters["segment"] = _Segment
+    paths = [operation.path for operation in contract.operations]
+    for operation in contract.operations:
+        app.add_url_rule(
+            contract.base_path + _rule(operation.path, paths),
+            endpoint=operation.id,
+            view_func=partial(_serve, mock, operation),
+            methods=[operation.method],
+        )
+    app.add_url_rule("/openapi.json", "openapi", lambda: _json(200, document))
+    admin.register(app, mock)
+    CORS(
+        app,
+        origins="*",
+        allow_headers=["Authorization", TOKEN_HEADER, "Content-Type", "Prefer", "language"],
+        expose_headers=["WWW-Authenticate"],
+        max_age=600,
+    )
+    app.before_request(_start_clock)
+    app.after_request(partial(_record, mock))
+    app.register_error_handler(HTTPException, partial(_http_error, mock))
+    app.register_error_handler(Exception, _bug)
+    return app
+
+
+class _Segment(BaseConverter):
+    """A path variable's segment, which is none of the fixed segments RESERVED beside it:
+    /customers/{customerId} must not take /customers/lookup for a customer."""
+
+    def __init__(self, url_map: Map, *reserved: str) -> None:
+        super().__init__(url_map)
+        self.regex = f"(?!(?:{'|'.join(map(re.escape, reserved))})$)[^/]+"
+
+
+def _rule(path: str, paths: list[str]) -> str:
+    """PATH of the spec as a werkzeug rule."""
+    parts = path.strip("/").split("/")
+    rule = []
+    for depth, part in enumerate(parts):
+        variable = re.fullmatch(r"\{(\w+)\}", part)
+        if variable is None:
+            rule.append(part)
+            continue
+        reserved = sorted(
+            {
+                other[depth]
+                for other in (p.strip("/").split("/") for p in paths)
+                if len(other) > depth and other[:depth] == parts[:depth] and "{" not in other[depth]
+            }
+        )
+        converter = f"segment({', '.join(map(repr, reserved))}):" if reserved else ""
+        rule.append(f"<{converter}{variable.group(1)}>")
+    return "/" + "/".join(rule)
+
+
+# --- a request ------------------------------------------------------------------------------
+
+
+def _serve(mock: Mock, operation: Operation, **path: str) -> Response:
+    if mock.settings.auth_required:
+        try:
+            authenticate(
+                request.headers.get("Authorization"),
+                request.headers.get(TOKEN_HEADER),
+                pinned=mock.settings.auth,
+            )
+        except Unauthenticated as error:
+            message = f"{operation.message(UNAUTHORIZED)} {error}"
+            response = _respond(
+                operation, UNAUTHORIZED, _envelope(operation, [(UNAUTHORIZED, message)])
+            )
+            response.headers["WWW-Authenticate"] = 'Basic realm="capkit mock"'
+            return response
+    try:
+        inputs = read_inputs(
+            operation,
+            path=path,
+            query=request.args.to_dict(flat=False),
+            headers=request.headers,
+            body=_body(operation),
+            lenient=mock.settings.lenient,
+            schema_at=partial(_schema_at, mock.document),
+        )
+    except _UnsupportedMediaType as error:
+        message = f"Content-Type must be application/json, got {error.args[0] or 'none'}"
+        return _respond(
+            operation,
+            UNSUPPORTED_MEDIA_TYPE,
+            _envelope(operation, [(UNSUPPORTED_MEDIA_TYPE, message)]),
+        )
+    except InvalidRequest as error:
+        return _respond(
+            operation, 400, _envelope(operation, [_item(operation, p) for p in error.problems])
+        )
+    preferred = _preferred(operation, request.headers.get("Prefer", ""))
+    if preferred is not None:
+        return preferred
+    try:
+        body = HANDLERS[operation.id](Call(mock.store, mock.org, inputs))
+    except DomainError as error:
+        return _respond(operation, 400, _envelope(operation, [_domain_item(operation, error)]))
+    return _respond(operation, 200, body)
+
+
+class _UnsupportedMediaType(Exception):
+    pass
+
+
+def _body(operation: Operation) -> Any:
+    """The request's JSON body, None when it has none; raise for a body that is not JSON."""
+    if operation.body is None:
+        return None
+    data = request.get_data(cache=True)
+    content_type = request.headers.get("Content-Type", "")
+    if not data:
+        return None
+    if not _JSON.match(content_type):
+        raise _UnsupportedMediaType(content_type)
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError as error:
+        raise InvalidRequest([Problem(INVALID_INPUT, f"body is not valid JSON: {error}")]) from None
+
+
+def _preferred(operation: Operation, header: str) -> Response | None:
+    """The documented example that `Prefer: code=N, example=NAME` asks for, as Prism serves it."""
+    wanted = dict(part.strip().split("=", 1) for part in re.split(r"[,;]", header) if "=" in part)
+    code, name = wanted.get("code"), wanted.get("example")
+    if code is None and name is None:
+        return None
+    for status, examples in operation.examples.items():
+        for example_name, value in examples.items():
+            if (code is None or code == str(status)) and (name is None or name == example_name):
+                return _respond(operation, status, value)
+    documented = "; ".join(
+        f"{status}: {', '.join(named)}" for status, named in operation.examples.items()
+    )
+    asked = " and ".join(
+        f"{key}={value}" for key, value in wanted.items() if key in ("code", "example")
+    )
+    problem = Problem(
+        INVALID_INPUT,
+        f"header 'Prefer' asks for {asked}, which {operation.id} does not document"
+        f" (it documents {documented})",
+    )
+    return _respond(operation, 400, _envelope(operation, [_item(operation, problem)]))
+
+
+def _respond(operation: Operation, status: int, body: Blob) -> Response:
+    """BODY as the response, once the spec accepts it; a 500 naming the mock's bug otherwise."""
+    validator = operation.responses.get(status)
+    if validator is None or not validator.is_valid(body):
+        problems = (
+            [e.message for e in validator.iter_errors(body)]
+            if validator
+            else [f"status {status} is not declared"]
+        )
+        log.error(
+            "capkit mock bug: %s %s answered %s that the spec rejects: %s",
+            operation.method,
+            operation.id,
+            status,
+            "; ".join(problems[:5]),
+        )
+        return _json(
+            MOCK_BUG,
+            _bug_envelope(
+                f"its {status} response to {operation.id} breaks the spec:"
+                f" {'; '.join(problems[:3])}"
+            ),
+        )
+    return _json(status, body)
+
+
+def _envelope(operation: Operation, items: list[tuple[int, str]]) -> Blob:
+    body: Blob = {}
+    if operation.paged:
+        body["pagination"] = {"limit": 0, "offset": 0, "total": 0}
+    body["warnings"] = []
+    body["errors"] = [
+        {"status": False, "code": code, "message": message} for code, message in items
+    ]
+    return body
+
+
+def _item(operation: Operation, problem: Problem) -> tuple[int, str]:
+    return problem.code, f"{operation.message(problem.code).rstrip('.')}: {problem.detail}"
+
+
+def _domain_item(operation: Operation, error: DomainError) -> tuple[int, str]:
+    message = operation.message(error.code)
+    if error.subject is not None:
+        message = re.sub(r"\bX\b|\{x\}", str(error.subject), message)
+    return error.code, f"{message.rstrip('.')}: {error.detail}" if error.detail else message
+
+
+def _json(status: int, body: Any) -> Response:
+    return Response(orjson.dumps(body), status=status, mimetype="application/json")
+
+
+def _schema_at(document: spec.Document, path: list[str | int]) -> Any:
+    node: Any = document
+    for step in path:
+        node = node[step]
+    return node
+
+
+# --- outside the operations -----------------------------------------------------------------
+
+
+def _http_error(mock: Mock, error: HTTPException) -> Response:
+    """404, 405, 413 and the like, in Capillary's envelope."""
+    code = error.code or 400
+    if isinstance(error, RequestEntityTooLarge):
+        length = request.content_length
+        size = f"{length} bytes" if length is not None else "larger"
+        message = f"Request body is {size}, over the limit of {mock.settings.max_body} bytes"
+    elif isinstance(error, MethodNotAllowed):
+        allowed = ", ".join(m for m in error.valid_methods or [] if m != "OPTIONS")
+        message = f"{request.method} is not allowed on {request.path}; it allows {allowed}"
+    elif isinstance(error, NotFound):
+        message = (
+            f"No operation at {request.path}: the mock answers the spec's paths"
+            f" under {mock.contract.base_path} (see /openapi.json)"
+        )
+    else:
+        message = error.description or error.name
+    response = _json(
+        code, {"warnings": [], "errors": [{"status": False, "code": code, "message": message}]}
+    )
+    if isinstance(error, MethodNotAllowed):
+        response.headers["Allow"] = ", ".join(error.valid_methods or [])
+    return response
+
+
+def _bug(error: Exception) -> Response:
+    log.exception("capkit mock bug while answering %s %s", request.method, request.path)
+    return _json(MOCK_BUG, _bug_envelope(f"{type(error).__name__}: {error}"))
+
+
+def _bug_envelope(what: str) -> Blob:
+    message = f"capkit mock bug, not a problem of the request: {what}. Please report it."
+    return {"warnings": [], "errors": [{"status": False, "code": MOCK_BUG, "message": message}]}
+
+
+def _start_clock() -> None:
+    g.started = (datetime.now(UTC), time.perf_counter())
+
+
+def _record(mock: Mock, response: Response) -> Response:
+    """Journal each request to the API (not the admin's), whatever its answer."""
+    if not request.path.startswith(mock.contract.base_path + "/") or request.method == "OPTIONS":
+        return response
+    started, clock = g.get("started", (datetime.now(UTC), time.perf_counter()))
+    too_large = (request.content_length or 0) > mock.settings.max_body
+    body = None if too_large else request.get_data(cache=True, as_text=True) or None
+    mock.journal.record(
+        Entry(
+            started=started.isoformat(),
+            duration_ms=(time.perf_counter() - clock) * 1000,
+            method=request.method,
+            url=request.url,
+            request_headers=list(request.headers.items()),
+            request_body=body,
+            status=response.status_code,
+            response_headers=list(response.headers.items()),
+            response_body=response.get_data(as_text=True),
+        )
+    )
+    return response
+
+
+def _seed_if_empty(store: Store, documented: seed.Seed) -> None:
+    # In one write transaction: workers starting together seed once.
+    with store.write() as tx:
+        if not tx.customers():
+            for customer in documented.customers:
+                tx.save(customer)
+
+
+def _temporary(name: str) -> Path:
+    """A file in a fresh temporary directory, removed when the process exits."""
+    directory = tempfile.TemporaryDirectory(prefix="capkit-")
+    atexit.register(directory.cleanup)
+    return Path(directory.name) / name

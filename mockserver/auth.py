@@ -1,0 +1,49 @@
+"""Capillary's credentials: Basic (a till and the md5 of its password) or an OAuth token."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+
+TOKEN_HEADER = "X-CAP-API-OAUTH-TOKEN"
+HOW = f"send Authorization: Basic base64(till:md5(password)), or {TOKEN_HEADER}"
+
+
+class Unauthenticated(Exception):
+    """The request's credentials are missing, malformed, or not the pinned till's."""
+
+
+def authenticate(authorization: str | None, token: str | None, *, pinned: str | None) -> str:
+    """The till (or "token") that the AUTHORIZATION or TOKEN header authenticates; raise
+    Unauthenticated saying why.
+
+    PINNED ("till:password") accepts only that till, its password compared as Capillary
+    does: the Basic password is the md5 hex digest of the real one.
+    """
+    if token and token.strip():
+        return "token"
+    if not authorization:
+        raise Unauthenticated(f"No credentials: {HOW}.")
+    scheme, _, encoded = authorization.partition(" ")
+    if scheme.lower() != "basic":
+        raise Unauthenticated(f"Authorization scheme {scheme!r} is not Basic: {HOW}.")
+    try:
+        till, colon, password = (
+            base64.b64decode(encoded.strip(), validate=True).decode().partition(":")
+        )
+    except (binascii.Error, UnicodeDecodeError):
+        raise Unauthenticated(
+            f"Authorization: Basic is not base64 of till:password: {HOW}."
+        ) from None
+    if not colon or not till:
+        raise Unauthenticated(f"Authorization: Basic holds no till:password: {HOW}.")
+    if pinned is not None:
+        pinned_till, _, pinned_password = pinned.partition(":")
+        digest = hashlib.md5(pinned_password.encode()).hexdigest()
+        if till != pinned_till or not hmac.compare_digest(password.lower(), digest):
+            raise Unauthenticated(
+                f"Till {till!r} or its password is not the one this mock accepts."
+            )
+    return till

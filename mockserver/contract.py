@@ -1,0 +1,197 @@
+"""The spec compiled for serving: per operation, its route, typed parameters, and compiled
+validators for its request body and every response, built once at start-up."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import jsonschema_rs
+
+from capkit.spec import Document
+
+METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
+#: The base URI under which the document is registered, for $refs into it.
+_BASE = "urn:capkit:spec"
+#: Where the documents give no code, invalid input is Capillary's generic 400.
+INVALID_INPUT = 400
+
+
+@dataclasses.dataclass(frozen=True)
+class Parameter:
+    name: str
+    location: str  # path, query or header
+    required: bool
+    #: The JSON type a raw string is read as: string, integer, number, boolean or array.
+    kind: str
+    #: For arrays, the JSON type of an item.
+    item_kind: str
+    #: Arrays travel comma-separated (style form, explode false).
+    comma_separated: bool
+    default: Any
+    validator: jsonschema_rs.Validator
+    #: The code Capillary documents for an invalid value of this parameter (x-error-code).
+    error_code: int
+
+
+@dataclasses.dataclass(frozen=True)
+class Operation:
+    id: str
+    method: str
+    #: The path as the spec writes it, relative to the server: /customers/{customerId}.
+    path: str
+    parameters: tuple[Parameter, ...]
+    body: jsonschema_rs.Validator | None
+    body_required: bool
+    responses: dict[int, jsonschema_rs.Validator]
+    #: status -> example name -> example body.
+    examples: dict[int, dict[str, Any]]
+    #: Error code -> the message the documents give it for this operation.
+    messages: dict[int, str]
+    #: A list endpoint: its errors carry a zeroed pagination too.
+    paged: bool
+
+    def parameter(self, location: str, name: str) -> Parameter | None:
+        return next((p for p in self.parameters if p.location == location and p.name == name), None)
+
+    def message(self, code: int) -> str:
+        return self.messages.get(code) or self.messages[INVALID_INPUT]
+
+
+@dataclasses.dataclass(frozen=True)
+class Contract:
+    #: The server's path: /v2.
+    base_path: str
+    operations: tuple[Operation, ...]
+
+    def operation(self, operation_id: str) -> Operation:
+        return next(op for op in self.operations if op.id == operation_id)
+
+
+def compile_contract(document: Document) -> Contract:
+    """The operations of DOCUMENT, each with validators compiled against the whole document."""
+    registry = jsonschema_rs.Registry([(_BASE, document)])
+    compiler = _Compiler(document, registry)
+    operations = tuple(
+        compiler.operation(path, method, item)
+        for path, item in document["paths"].items()
+        for method in METHODS
+        if method in item
+    )
+    return Contract(
+        base_path=urlsplit(document["servers"][0]["url"]).path.rstrip("/"), operations=operations
+    )
+
+
+class _Compiler:
+    def __init__(self, document: Document, registry: jsonschema_rs.Registry) -> None:
+        self.document = document
+        self.registry = registry
+
+    def operation(self, path: str, method: str, item: dict[str, Any]) -> Operation:
+        node = item[method]
+        pointer = f"/paths/{_escape(path)}/{method}"
+        parameters: dict[tuple[str, str], Parameter] = {}
+        for where, declared in (
+            ("", item.get("parameters", [])),
+            (method, node.get("parameters", [])),
+        ):
+            for index, parameter in enumerate(declared):
+                at = f"/paths/{_escape(path)}{'/' + where if where else ''}/parameters/{index}"
+                compiled = self.parameter(at, parameter)
+                parameters[(compiled.location, compiled.name)] = compiled
+        body, body_required = None, False
+        if "requestBody" in node:
+            at, request_body = self.resolve(f"{pointer}/requestBody", node["requestBody"])
+            body = self.validator(f"{at}/content/application~1json/schema")
+            body_required = bool(request_body.get("required"))
+        responses, examples = {}, {}
+        for status, response in node["responses"].items():
+            at, resolved = self.resolve(f"{pointer}/responses/{status}", response)
+            media = resolved.get("content", {}).get("application/json")
+            if media is None:
+                continue
+            responses[int(status)] = self.validator(f"{at}/content/application~1json/schema")
+            examples[int(status)] = {
+                name: self.resolve(f"{at}/content/application~1json/examples/{name}", example)[1][
+                    "value"
+                ]
+                for name, example in media.get("examples", {}).items()
+            }
+        messages: dict[int, str] = {}
+        errors = [
+            example
+            for status, named in examples.items()
+            if status >= 400
+            for example in named.values()
+        ]
+        for example in errors:
+            for error in example["errors"]:
+                messages.setdefault(error["code"], _documented(error["message"]))
+        return Operation(
+            id=node["operationId"],
+            method=method.upper(),
+            path=path,
+            parameters=tuple(parameters.values()),
+            body=body,
+            body_required=body_required,
+            responses=responses,
+            examples=examples,
+            messages=messages,
+            paged=any("pagination" in example for example in errors),
+        )
+
+    def parameter(self, pointer: str, node: dict[str, Any]) -> Parameter:
+        at, parameter = self.resolve(pointer, node)
+        schema = self.schema(parameter["schema"])
+        item_schema = self.schema(schema.get("items", {}))
+        return Parameter(
+            name=parameter["name"],
+            location=parameter["in"],
+            required=bool(parameter.get("required")),
+            kind=_kind(schema),
+            item_kind=_kind(item_schema),
+            comma_separated=parameter.get("explode") is False,
+            default=schema.get("default"),
+            validator=self.validator(f"{at}/schema"),
+            error_code=parameter.get("x-error-code", INVALID_INPUT),
+        )
+
+    def validator(self, pointer: str) -> jsonschema_rs.Validator:
+        return jsonschema_rs.validator_for(
+            {"$ref": f"{_BASE}#{quote(pointer, safe='/~')}"},
+            registry=self.registry,
+            validate_formats=True,
+        )
+
+    def resolve(self, pointer: str, node: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        """Where NODE's $ref chain ends, and what is there."""
+        while "$ref" in node:
+            pointer = node["$ref"].removeprefix("#")
+            node = self.lookup(pointer)
+        return pointer, node
+
+    def schema(self, node: dict[str, Any]) -> dict[str, Any]:
+        return self.resolve("", node)[1]
+
+    def lookup(self, pointer: str) -> Any:
+        found: Any = self.document
+        for part in pointer.strip("/").split("/"):
+            found = found[part.replace("~1", "/").replace("~0", "~")]
+        return found
+
+
+def _kind(schema: dict[str, Any]) -> str:
+    kind = schema.get("type", "string")
+    return kind if isinstance(kind, str) else "string"
+
+
+def _escape(segment: str) -> str:
+    return segment.replace("~", "~0").replace("/", "~1")
+
+
+def _documented(message: str) -> str:
+    """The documented message, without the generic example's illustration of a field."""
+    return re.sub(r":\s.*$", "", message) if message.startswith("Input is invalid") else message

@@ -1,0 +1,258 @@
+"""Reading a request against its operation: typed inputs, or every problem, each naming
+the field and what was expected."""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import re
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+import jsonschema_rs
+import orjson
+from jsonschema_rs import ValidationErrorKind as Kind
+from werkzeug.datastructures import Headers
+
+from mockserver.contract import INVALID_INPUT, Operation, Parameter
+
+_INTEGER = re.compile(r"^[+-]?[0-9]+$")
+_FORMAT_EXAMPLES = {
+    "date": "a date, YYYY-MM-DD",
+    "date-time": "a date-time, e.g. 2016-06-23T19:11:18+08:00",
+}
+_TYPE_NAMES = {
+    "string": "a string",
+    "integer": "an integer",
+    "number": "a number",
+    "boolean": "true or false",
+    "array": "a list",
+    "object": "an object",
+    "null": "null",
+}
+#: More problems than this in one request are summarised: nobody reads the 200th.
+_MOST_PROBLEMS = 20
+
+
+@dataclasses.dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a request: the code to answer and what to say."""
+
+    code: int
+    detail: str
+
+
+class InvalidRequest(Exception):
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__("; ".join(p.detail for p in problems))
+        self.problems = problems
+
+
+@dataclasses.dataclass(frozen=True)
+class Inputs:
+    """A request's values, typed as the spec declares them, defaults filled in."""
+
+    path: dict[str, Any]
+    query: dict[str, Any]
+    headers: dict[str, Any]
+    body: Any = None
+
+
+def read_inputs(
+    operation: Operation,
+    *,
+    path: Mapping[str, str],
+    query: Mapping[str, list[str]],
+    headers: Headers,
+    body: Any,
+    lenient: bool,
+    schema_at: Callable[[list[str | int]], Any],
+) -> Inputs:
+    """OPERATION's inputs from the raw request; raise InvalidRequest with every problem.
+
+    BODY is the parsed JSON body or None. SCHEMA_AT finds a schema by its path in the
+    document, to name the fields an object allows.
+    """
+    problems: list[Problem] = []
+    values: dict[str, dict[str, Any]] = {"path": {}, "query": {}, "header": {}}
+    for parameter in operation.parameters:
+        raw = _raw(parameter, path, query, headers)
+        subject = f"{_LOCATIONS[parameter.location]} '{parameter.name}'"
+        if not raw:
+            if parameter.required:
+                problems.append(Problem(parameter.error_code, f"{subject} is required"))
+            elif parameter.default is not None:
+                values[parameter.location][parameter.name] = parameter.default
+            continue
+        try:
+            value = _typed(parameter, raw)
+        except ValueError as error:
+            problems.append(
+                Problem(parameter.error_code, f"{subject} {error}, got {_shown(raw[0])}")
+            )
+            continue
+        found = [
+            Problem(parameter.error_code, describe(error, subject, schema_at))
+            for error in parameter.validator.iter_errors(value)
+        ]
+        problems += found
+        if not found:
+            values[parameter.location][parameter.name] = value
+    if not lenient:
+        problems += _unknown_query_parameters(operation, query)
+    if operation.body is not None:
+        if body is None:
+            if operation.body_required:
+                problems.append(Problem(INVALID_INPUT, "body is required: a JSON document"))
+        else:
+            problems += [
+                Problem(
+                    INVALID_INPUT, describe(error, _body_subject(error.instance_path), schema_at)
+                )
+                for error in operation.body.iter_errors(body)
+            ]
+    if problems:
+        if len(problems) > _MOST_PROBLEMS:
+            more = len(problems) - _MOST_PROBLEMS
+            problems = problems[:_MOST_PROBLEMS] + [
+                Problem(INVALID_INPUT, f"and {more} more problems")
+            ]
+        raise InvalidRequest(problems)
+    return Inputs(path=values["path"], query=values["query"], headers=values["header"], body=body)
+
+
+_LOCATIONS = {"path": "path parameter", "query": "query parameter", "header": "header"}
+
+
+def _raw(
+    parameter: Parameter,
+    path: Mapping[str, str],
+    query: Mapping[str, list[str]],
+    headers: Headers,
+) -> list[str]:
+    if parameter.location == "path":
+        return [path[parameter.name]] if parameter.name in path else []
+    if parameter.location == "query":
+        return query.get(parameter.name, [])
+    header = headers.get(parameter.name)
+    return [header] if header is not None else []
+
+
+def _typed(parameter: Parameter, raw: list[str]) -> Any:
+    """The raw strings of PARAMETER as the JSON value its schema describes."""
+    if parameter.kind == "array":
+        texts = raw[0].split(",") if parameter.comma_separated and len(raw) == 1 else raw
+        return [_scalar(parameter.item_kind, text) for text in texts]
+    if len(raw) > 1:
+        raise ValueError(f"is given {len(raw)} times; expected once")
+    return _scalar(parameter.kind, raw[0])
+
+
+def _scalar(kind: str, text: str) -> Any:
+    if kind == "integer":
+        if not _INTEGER.match(text):
+            raise ValueError("must be an integer")
+        return int(text)
+    if kind == "number":
+        try:
+            return float(text)
+        except ValueError:
+            raise ValueError("must be a number") from None
+    if kind == "boolean":
+        if text.lower() not in ("true", "false"):
+            raise ValueError("must be true or false")
+        return text.lower() == "true"
+    return text
+
+
+def _unknown_query_parameters(
+    operation: Operation, query: Mapping[str, list[str]]
+) -> list[Problem]:
+    declared = [p.name for p in operation.parameters if p.location == "query"]
+    problems = []
+    for name in query:
+        if name in declared:
+            continue
+        suggestion = next((d for d in declared if d.lower() == name.lower()), None) or next(
+            iter(difflib.get_close_matches(name, declared, n=1, cutoff=0.6)), None
+        )
+        hint = f"; did you mean '{suggestion}'?" if suggestion else ""
+        problems.append(
+            Problem(
+                INVALID_INPUT,
+                f"query parameter '{name}' is not a parameter of {operation.id}"
+                f" (it takes {', '.join(declared) or 'none'}){hint}",
+            )
+        )
+    return problems
+
+
+def _body_subject(path: Iterable[str | int]) -> str:
+    field = ""
+    for step in path:
+        field += f"[{step}]" if isinstance(step, int) else (f".{step}" if field else str(step))
+    return f"body field '{field}'" if field else "body"
+
+
+def describe(
+    error: jsonschema_rs.ValidationError,
+    subject: str,
+    schema_at: Callable[[list[str | int]], Any],
+) -> str:
+    """What ERROR says about SUBJECT, as a person would: "must be one of ..., got 'x'"."""
+    got = f", got {_shown(error.instance)}"
+    match error.kind:
+        case Kind.Required(property=name):
+            field = f"{subject[:-1]}.{name}'" if subject.endswith("'") else f"body field '{name}'"
+            return f"{field} is required"
+        case Kind.Enum(options=options):
+            return f"{subject} must be one of {', '.join(map(str, options))}{got}"
+        case Kind.Type(types=types):
+            return f"{subject} must be {' or '.join(_TYPE_NAMES.get(t, t) for t in types)}{got}"
+        case Kind.AdditionalProperties(unexpected=unexpected):
+            allowed = list(schema_at(list(error.schema_path)[:-1]).get("properties", {}))
+            return "; ".join(_unexpected(subject, name, allowed) for name in unexpected)
+        case Kind.Minimum(limit=limit) | Kind.ExclusiveMinimum(limit=limit):
+            return f"{subject} must be at least {limit}{got}"
+        case Kind.Maximum(limit=limit) | Kind.ExclusiveMaximum(limit=limit):
+            return f"{subject} must be at most {limit}{got}"
+        case Kind.MinLength(limit=1) | Kind.MinProperties(limit=1):
+            return f"{subject} must not be empty"
+        case Kind.MinLength(limit=limit):
+            return f"{subject} must have at least {limit} characters{got}"
+        case Kind.MaxLength(limit=limit):
+            return f"{subject} must have at most {limit} characters{got}"
+        case Kind.Pattern(pattern=pattern):
+            return f"{subject} must match {pattern}{got}"
+        case Kind.Format(format=name):
+            return f"{subject} must be {_FORMAT_EXAMPLES.get(name, name)}{got}"
+        case Kind.MinItems(limit=limit):
+            return f"{subject} must have at least {limit} item{'s' if limit != 1 else ''}"
+        case Kind.UniqueItems():
+            return f"{subject} must not repeat an item{got}"
+        case Kind.Constant(expected_value=expected):
+            return f"{subject} must be {_shown(expected)}{got}"
+        case Kind.AnyOf(context=branches) | Kind.OneOfNotValid(context=branches):
+            alternatives = [
+                describe(branch[0], subject, schema_at) for branch in branches if branch
+            ]
+            if all(a.endswith(" is required") for a in alternatives):
+                fields = [
+                    a.removesuffix(" is required").rpartition(".")[2].strip("'")
+                    for a in alternatives
+                ]
+                return f"{subject} must have {' or '.join(map(repr, fields))}"
+            return " or ".join(alternatives)
+    return f"{subject}: {error.message}"
+
+
+def _unexpected(subject: str, name: str, allowed: list[str]) -> str:
+    close = difflib.get_close_matches(name, allowed, n=1, cutoff=0.6)
+    hint = f"; did you mean '{close[0]}'?" if close else ""
+    return f"{subject} does not take '{name}' (it takes {', '.join(allowed)}){hint}"
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, str):
+        return repr(value)
+    return orjson.dumps(value).decode()[:80]
