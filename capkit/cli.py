@@ -20,6 +20,45 @@ def main() -> None:
 
 
 @main.command()
+@click.option("--host", help="Address to listen on.  [default: 127.0.0.1]")
+@click.option("--port", type=int, help="Port to listen on.  [default: 8080]")
+@click.option("--workers", type=int, help="Worker processes.  [default: 1]")
+@click.option(
+    "--state",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="SQLite file that keeps the state across restarts.  [default: a temporary file]",
+)
+@click.option("--no-auth", is_flag=True, default=None, help="Accept requests without credentials.")
+@click.option(
+    "--auth", metavar="TILL:PASSWORD", help="Accept only this till (md5 of its password)."
+)
+@click.option("--lenient", is_flag=True, default=None, help="Accept undeclared query parameters.")
+@click.option(
+    "--max-body", type=int, metavar="BYTES", help="Largest request body.  [default: 1 MB]"
+)
+@click.option(
+    "--spec",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Serve another OpenAPI document.",
+)
+def serve(**flags: object) -> None:
+    """Run the mock of the Capillary v2 API on a production server (granian).
+
+    Every flag may also come from a CAPKIT_* variable (CAPKIT_PORT, CAPKIT_NO_AUTH...).
+    """
+    from mockserver.server import serve as run
+    from mockserver.settings import Settings, SettingsError
+
+    no_auth = flags.pop("no_auth")
+    flags["auth_required"] = False if no_auth else None
+    try:
+        settings = Settings.load(flags)
+    except SettingsError as error:
+        raise click.UsageError(str(error)) from None
+    run(settings)
+
+
+@main.command()
 @click.argument("path", required=False, type=click.Path(dir_okay=False, path_type=Path))
 def lint(path: Path | None) -> None:
     """Validate an OpenAPI document (default: the bundled spec) and every example in it.
