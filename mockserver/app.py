@@ -189,7 +189,9 @@ def _serve(mock: Mock, operation: Operation, **path: str) -> Response:
     try:
         body = HANDLERS[operation.id](Call(mock.store, mock.org, inputs))
     except DomainError as error:
-        return _respond(operation, 400, _envelope(operation, [_domain_item(operation, error)]))
+        subject = None if error.subject is None else str(error.subject)
+        problem = Problem(error.code, error.detail or "", subject)
+        return _respond(operation, 400, _envelope(operation, [_item(operation, problem)]))
     return _respond(operation, 200, body)
 
 
@@ -275,14 +277,12 @@ def _envelope(operation: Operation, items: list[tuple[int, str]]) -> Blob:
 
 
 def _item(operation: Operation, problem: Problem) -> tuple[int, str]:
-    return problem.code, f"{operation.message(problem.code).rstrip('.')}: {problem.detail}"
-
-
-def _domain_item(operation: Operation, error: DomainError) -> tuple[int, str]:
-    message = operation.message(error.code)
-    if error.subject is not None:
-        message = re.sub(r"\bX\b|\{x\}", str(error.subject), message)
-    return error.code, f"{message.rstrip('.')}: {error.detail}" if error.detail else message
+    """PROBLEM as an error of OPERATION: the documented message, with the X or {x} it names
+    filled in, and what was wrong."""
+    message = operation.message(problem.code)
+    if problem.subject is not None:
+        message = re.sub(r"\bX\b|\{x\}", problem.subject, message)
+    return problem.code, f"{message.rstrip('.')}: {problem.detail}" if problem.detail else message
 
 
 def _json(status: int, body: Any) -> Response:

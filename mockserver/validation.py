@@ -7,6 +7,7 @@ import dataclasses
 import difflib
 import re
 from collections.abc import Callable, Iterable, Mapping
+from functools import partial
 from typing import Any
 
 import jsonschema_rs
@@ -36,10 +37,12 @@ _MOST_PROBLEMS = 20
 
 @dataclasses.dataclass(frozen=True)
 class Problem:
-    """One thing wrong with a request: the code to answer and what to say."""
+    """One thing wrong with a request: the code to answer, what to say, and the field's
+    name for a documented message that names it ({x})."""
 
     code: int
     detail: str
+    subject: str | None = None
 
 
 class InvalidRequest(Exception):
@@ -78,21 +81,20 @@ def read_inputs(
     for parameter in operation.parameters:
         raw = _raw(parameter, path, query, headers)
         subject = f"{_LOCATIONS[parameter.location]} '{parameter.name}'"
+        problem = partial(Problem, parameter.error_code, subject=parameter.name)
         if not raw:
             if parameter.required:
-                problems.append(Problem(parameter.error_code, f"{subject} is required"))
+                problems.append(problem(f"{subject} is required"))
             elif parameter.default is not None:
                 values[parameter.location][parameter.name] = parameter.default
             continue
         try:
             value = _typed(parameter, raw)
         except ValueError as error:
-            problems.append(
-                Problem(parameter.error_code, f"{subject} {error}, got {_shown(raw[0])}")
-            )
+            problems.append(problem(f"{subject} {error}, got {_shown(raw[0])}"))
             continue
         found = [
-            Problem(parameter.error_code, describe(error, subject, schema_at))
+            problem(describe(error, subject, schema_at))
             for error in parameter.validator.iter_errors(value)
         ]
         problems += found

@@ -1,0 +1,415 @@
+"""The mock over HTTP, through Flask's test client: auth, validation, errors, Prefer, admin."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
+
+from capkit import spec
+from mockserver import MissingHandler, Settings, create_app
+from mockserver.app import Mock
+from mockserver.views import HANDLERS
+
+TILL = {"Authorization": "Basic " + base64.b64encode(b"till:anything").decode()}
+LOOKUP_306 = (
+    "/v2/customers/lookup?source=INSTORE&identifierName=mobile&identifierValue=919111111111"
+)
+ACTIVITY = (
+    "/v2/partnerProgram/customerActivityHistories?source=instore&identifierName=externalId"
+    "&identifierValue=5c3c2dasc6b5f33c82fb71f679daf56dq"
+)
+
+
+def registration(*identifiers: tuple[str, str], **fields: Any) -> dict[str, Any]:
+    profile = {"identifiers": [{"type": t, "value": v} for t, v in identifiers], **fields}
+    return {"loyaltyInfo": {"loyaltyType": "loyalty"}, "profiles": [profile]}
+
+
+def errors(response: TestResponse) -> list[tuple[int, str]]:
+    body = response.get_json()
+    assert body["warnings"] == []
+    assert all(error["status"] is False for error in body["errors"])
+    return [(error["code"], error["message"]) for error in body["errors"]]
+
+
+def make_app(tmp_path: Path, **settings: Any) -> Flask:
+    return create_app(
+        Settings(state=tmp_path / "state.db", journal=tmp_path / "journal.db", **settings)
+    )
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory: pytest.TempPathFactory) -> Flask:
+    return make_app(tmp_path_factory.mktemp("mock"))
+
+
+@pytest.fixture
+def client(app: Flask) -> Iterator[FlaskClient]:
+    mock: Mock = app.extensions["capkit"]
+    mock.reset()
+    with app.test_client() as client:
+        client.environ_base.update({"HTTP_AUTHORIZATION": TILL["Authorization"]})
+        yield client
+
+
+# --- routing from the spec ------------------------------------------------------------------
+
+
+def test_every_operation_of_the_spec_has_a_route(app: Flask) -> None:
+    operations = {
+        node["operationId"]
+        for item in spec.load()["paths"].values()
+        for method, node in item.items()
+        if method != "parameters"
+    }
+    assert operations <= {rule.endpoint for rule in app.url_map.iter_rules()}
+    assert len(operations) == 16
+
+
+def test_an_operation_without_a_handler_stops_the_app_naming_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delitem(HANDLERS, "getPointsExpirySchedule")
+    with pytest.raises(MissingHandler, match="getPointsExpirySchedule"):
+        make_app(tmp_path)
+
+
+def test_the_spec_is_served(client: FlaskClient) -> None:
+    assert client.get("/openapi.json").get_json() == spec.load()
+
+
+def test_unknown_path_is_a_404_envelope(client: FlaskClient) -> None:
+    response = client.get("/v2/customer/lookup")
+    assert response.status_code == 404
+    [(code, message)] = errors(response)
+    assert code == 404 and "/v2/customer/lookup" in message
+
+
+def test_wrong_method_is_a_405_with_allow(client: FlaskClient) -> None:
+    response = client.delete("/v2/customers/lookup")
+    assert response.status_code == 405
+    assert set(response.headers["Allow"].split(", ")) == {"GET", "HEAD", "OPTIONS"}
+    [(code, message)] = errors(response)
+    assert code == 405 and "allows" in message
+
+
+def test_a_path_variable_does_not_take_a_fixed_segment(client: FlaskClient) -> None:
+    assert client.put("/v2/customers/search?source=INSTORE", json={}).status_code == 405
+
+
+def test_deprecated_aliases_answer_as_their_canonical_paths(client: FlaskClient) -> None:
+    query = "&activityType=linkingUpdates"
+    canonical = client.get(ACTIVITY + query)
+    alias = client.get(ACTIVITY.replace("Histories", "History") + query)
+    assert canonical.status_code == alias.status_code == 200
+    assert canonical.get_json() == alias.get_json()
+    transfers = client.get("/v2/customers/343015431/pointsTransfers").get_json()
+    assert client.get("/v2/customers/343015431/pointsTransferSummary").get_json() == transfers
+
+
+# --- authentication -------------------------------------------------------------------------
+
+
+def test_no_credentials_is_a_401_with_www_authenticate(app: Flask) -> None:
+    response = app.test_client().get(LOOKUP_306)
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"].startswith("Basic")
+    [(code, message)] = errors(response)
+    assert code == 401
+    assert message.startswith("Authentication failed. Please check username and password.")
+
+
+@pytest.mark.parametrize(
+    "authorization",
+    ["Bearer abc", "Basic not-base64!", "Basic " + base64.b64encode(b"no-colon").decode()],
+)
+def test_malformed_credentials_are_a_401(app: Flask, authorization: str) -> None:
+    response = app.test_client().get(LOOKUP_306, headers={"Authorization": authorization})
+    assert response.status_code == 401
+
+
+def test_an_oauth_token_is_enough(app: Flask) -> None:
+    response = app.test_client().get(LOOKUP_306, headers={"X-CAP-API-OAUTH-TOKEN": "eyJ.x.y"})
+    assert response.status_code == 200
+
+
+def test_a_pinned_till_needs_the_md5_of_its_password(tmp_path: Path) -> None:
+    client = make_app(tmp_path, auth="westTill:s3cret").test_client()
+
+    def status(till: str, password: str) -> int:
+        credentials = base64.b64encode(f"{till}:{password}".encode()).decode()
+        return client.get(LOOKUP_306, headers={"Authorization": f"Basic {credentials}"}).status_code
+
+    digest = hashlib.md5(b"s3cret").hexdigest()
+    assert status("westTill", digest) == 200
+    assert status("westTill", "s3cret") == 401
+    assert status("eastTill", digest) == 401
+
+
+def test_no_auth_accepts_requests_without_credentials(tmp_path: Path) -> None:
+    client = make_app(tmp_path, auth_required=False).test_client()
+    assert client.get(LOOKUP_306).status_code == 200
+
+
+# --- validation -----------------------------------------------------------------------------
+
+
+def test_an_invalid_parameter_answers_the_code_the_document_gives_it(client: FlaskClient) -> None:
+    response = client.get(
+        "/v2/customers/lookup?source=MYSPACE&identifierName=mobile&identifierValue=1"
+    )
+    assert response.status_code == 400
+    [(code, message)] = errors(response)
+    assert code == 8011
+    assert message.startswith("Source is invalid: query parameter 'source' must be one of ")
+    assert message.endswith(", got 'MYSPACE'")
+
+
+def test_every_problem_is_one_error_item(client: FlaskClient) -> None:
+    response = client.get("/v2/customers/lookup?identifierName=phone")
+    codes = [code for code, _ in errors(response)]
+    assert sorted(codes) == [8011, 8013, 8013]  # source missing, identifierName, identifierValue
+
+
+def test_an_unknown_query_parameter_is_refused_with_a_hint(client: FlaskClient) -> None:
+    [(code, message)] = errors(client.get(LOOKUP_306 + "&acountId=22232"))
+    assert code == 400
+    assert "'acountId' is not a parameter of lookupCustomer" in message
+    assert message.endswith("did you mean 'accountId'?")
+
+
+def test_lenient_accepts_unknown_query_parameters(tmp_path: Path) -> None:
+    client = make_app(tmp_path, lenient=True, auth_required=False).test_client()
+    assert client.get(LOOKUP_306 + "&utm_source=app").status_code == 200
+
+
+def test_a_path_parameter_of_the_wrong_type_is_named(client: FlaskClient) -> None:
+    [(code, message)] = errors(client.get("/v2/customers/tom/subscriptions"))
+    assert code == 400
+    assert message.endswith("path parameter 'customerId' must be an integer, got 'tom'")
+
+
+def test_a_list_endpoint_error_carries_a_zeroed_pagination(client: FlaskClient) -> None:
+    response = client.get(ACTIVITY + "&activityType=linkingUpdates&limit=11")
+    assert response.status_code == 400
+    assert response.get_json()["pagination"] == {"limit": 0, "offset": 0, "total": 0}
+    [(code, message)] = errors(response)
+    assert message.endswith("query parameter 'limit' must be at most 10, got 11")
+
+
+def test_a_body_field_the_schema_does_not_have_is_refused_with_a_hint(client: FlaskClient) -> None:
+    body = registration(("mobile", "919000000001"), firstname="Becky")
+    [(code, message)] = errors(client.post("/v2/customers?source=INSTORE", json=body))
+    assert code == 400
+    assert "body field 'profiles[0]' does not take 'firstname'" in message
+    assert message.endswith("did you mean 'firstName'?")
+
+
+def test_a_missing_body_field_is_named(client: FlaskClient) -> None:
+    body = {"profiles": [{"identifiers": [{"type": "mobile", "value": "919000000001"}]}]}
+    [(code, message)] = errors(client.post("/v2/customers?source=INSTORE", json=body))
+    assert message.endswith("body field 'loyaltyInfo' is required")
+
+
+def test_an_invalid_request_changes_nothing(client: FlaskClient) -> None:
+    body = registration(("mobile", "919000000002"), ("fax", "123"))
+    assert client.post("/v2/customers?source=INSTORE", json=body).status_code == 400
+    lookup = "/v2/customers/lookup?source=ALL&identifierName=mobile&identifierValue=919000000002"
+    assert errors(client.get(lookup))[0][0] == 8015
+
+
+def test_a_body_that_is_not_json_is_a_415(client: FlaskClient) -> None:
+    response = client.post(
+        "/v2/customers?source=INSTORE", data="name=Tom", content_type="text/plain"
+    )
+    assert response.status_code == 415
+    [(code, message)] = errors(response)
+    assert code == 415 and message.endswith("got text/plain")
+
+
+def test_malformed_json_is_a_400(client: FlaskClient) -> None:
+    response = client.post(
+        "/v2/customers?source=INSTORE", data="{", content_type="application/json"
+    )
+    [(code, message)] = errors(response)
+    assert code == 400 and "body is not valid JSON" in message
+
+
+def test_a_missing_body_is_a_400(client: FlaskClient) -> None:
+    [(code, message)] = errors(client.post("/v2/customers?source=INSTORE"))
+    assert message.endswith("body is required: a JSON document")
+
+
+def test_a_body_over_the_limit_is_a_413(tmp_path: Path) -> None:
+    client = make_app(tmp_path, max_body=2000, auth_required=False).test_client()
+    body = registration(("mobile", "919000000003"), fields={"note": "x" * 3000})
+    response = client.post("/v2/customers?source=INSTORE", json=body)
+    assert response.status_code == 413
+    [(code, message)] = errors(response)
+    assert code == 413 and "over the limit of 2000 bytes" in message
+
+
+def test_documented_spellings_are_accepted(client: FlaskClient) -> None:
+    for spelling in ("linkingUpdates", "LINKINGUPDATES"):
+        assert client.get(ACTIVITY + f"&activityType={spelling}").status_code == 200
+    embedded = client.get("/v2/customers/17742?source=WECHAT&accountId=22232&embed=points,mlp")
+    assert {"pointsSummary", "loyaltyProgramDetails"} <= set(embedded.get_json())
+
+
+# --- business errors and state --------------------------------------------------------------
+
+
+def test_a_business_error_is_a_400_with_the_documented_message_and_detail(
+    client: FlaskClient,
+) -> None:
+    response = client.get(LOOKUP_306.replace("919111111111", "919999999999"))
+    assert response.status_code == 400
+    [(code, message)] = errors(response)
+    assert code == 8015
+    assert message == (
+        "No customer found with the given identifier:"
+        " no customer has mobile '919999999999' in INSTORE"
+    )
+
+
+def test_writes_change_later_reads(client: FlaskClient) -> None:
+    created = client.post(
+        "/v2/customers?source=INSTORE",
+        json=registration(("mobile", "919000000004"), firstName="Becky", lastName="Thatcher"),
+    ).get_json()["createdId"]
+    lookup = LOOKUP_306.replace("919111111111", "919000000004")
+    assert client.get(lookup).get_json()["entity"] == created
+    update = {"profiles": [{"lastName": "Sawyer"}], "extendedFields": {"city": "St. Petersburg"}}
+    assert client.put(f"/v2/customers/{created}?source=INSTORE", json=update).status_code == 200
+    customer = client.get(f"/v2/customers/{created}?source=ALL").get_json()
+    assert customer["profiles"][0]["lastName"] == "Sawyer"
+    assert customer["extendedFields"] == {"city": "St. Petersburg"}
+    hits = client.get("/v2/customers/search?q=becky").get_json()["data"]
+    assert [hit["userId"] for hit in hits] == [created]
+
+
+def test_a_merged_customer_answers_8069(client: FlaskClient) -> None:
+    survivor = client.post(
+        "/v2/customers?source=INSTORE", json=registration(("mobile", "919000000005"))
+    ).get_json()["createdId"]
+    victim = client.post(
+        "/v2/customers?source=WEBSITE", json=registration(("email", "becky@example.com"))
+    ).get_json()["createdId"]
+    change = {"add": [{"type": "mobile", "value": "919000000005"}]}
+    merged = client.post(f"/v2/customers/{victim}/changeIdentifier?source=WEBSITE", json=change)
+    [warning] = merged.get_json()["warnings"]
+    assert (warning["code"], str(survivor) in warning["message"]) == (8051, True)
+    [(code, message)] = errors(client.get(f"/v2/customers/{victim}?source=ALL"))
+    assert code == 8069 and str(survivor) in message
+
+
+# --- Prefer ---------------------------------------------------------------------------------
+
+
+def test_prefer_returns_a_documented_error_example_verbatim(client: FlaskClient) -> None:
+    response = client.get(LOOKUP_306, headers={"Prefer": "code=400, example=err8015"})
+    assert response.status_code == 400
+    documented = spec.load()["paths"]["/customers/lookup"]["get"]["responses"]["400"]
+    assert (
+        response.get_json()
+        == documented["content"]["application/json"]["examples"]["err8015"]["value"]
+    )
+
+
+def test_prefer_on_a_write_changes_no_state(client: FlaskClient) -> None:
+    body = registration(("mobile", "919000000006"))
+    response = client.post(
+        "/v2/customers?source=INSTORE", json=body, headers={"Prefer": "code=200"}
+    )
+    assert response.get_json()["createdId"] == 316452956
+    lookup = LOOKUP_306.replace("919111111111", "919000000006")
+    assert errors(client.get(lookup))[0][0] == 8015
+
+
+def test_prefer_for_an_undocumented_example_lists_the_documented_ones(client: FlaskClient) -> None:
+    [(code, message)] = errors(client.get(LOOKUP_306, headers={"Prefer": "example=err9999"}))
+    assert code == 400
+    assert "example=err9999" in message and "err8065" in message and "foundByMobile" in message
+
+
+# --- responses are checked against the spec --------------------------------------------------
+
+
+def test_a_response_the_spec_rejects_is_a_500_naming_the_mock_bug(
+    client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(HANDLERS, "lookupCustomer", lambda call: {"entity": "306"})
+    response = client.get(LOOKUP_306)
+    assert response.status_code == 500
+    [(code, message)] = errors(response)
+    assert code == 500
+    assert "capkit mock bug" in message and "lookupCustomer" in message
+
+
+# --- CORS, admin and journal ----------------------------------------------------------------
+
+
+def test_cors_preflight_is_answered_for_any_origin(client: FlaskClient) -> None:
+    response = client.options(
+        "/v2/customers?source=INSTORE",
+        headers={
+            "Origin": "http://localhost:5173",
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "authorization, x-cap-api-oauth-token, content-type",
+        },
+    )
+    assert response.status_code == 200
+    assert response.headers["Access-Control-Allow-Origin"] in ("*", "http://localhost:5173")
+    allowed = response.headers["Access-Control-Allow-Headers"].lower()
+    assert {"authorization", "x-cap-api-oauth-token", "content-type"} <= set(allowed.split(", "))
+    simple = client.get(LOOKUP_306, headers={"Origin": "http://localhost:5173"})
+    assert "Access-Control-Allow-Origin" in simple.headers
+
+
+def test_reset_goes_back_to_the_seed(client: FlaskClient) -> None:
+    client.post("/v2/customers?source=INSTORE", json=registration(("mobile", "919000000007")))
+    state = client.get("/__admin/state").get_json()["customers"]
+    assert 316452956 in [customer["id"] for customer in state]
+    assert client.post("/__admin/reset").get_json() == {"reset": True, "customers": len(state) - 1}
+    assert 316452956 not in [c["id"] for c in client.get("/__admin/state").get_json()["customers"]]
+
+
+def test_health_counts_the_operations(client: FlaskClient) -> None:
+    assert client.get("/__admin/health").get_json() == {"status": "ok", "operations": 16}
+
+
+def test_the_journal_lists_api_requests_and_renders_har(client: FlaskClient) -> None:
+    client.get(LOOKUP_306)
+    client.post("/v2/customers?source=INSTORE", json=registration(("mobile", "919000000008")))
+    client.get("/__admin/health")
+    summary = client.get("/__admin/requests").get_json()["requests"]
+    assert [(r["method"], r["status"]) for r in summary] == [("GET", 200), ("POST", 200)]
+    assert summary[0]["url"].endswith(LOOKUP_306) and summary[0]["time"]
+    entries = client.get("/__admin/requests?format=har").get_json()["log"]["entries"]
+    posted = entries[1]
+    assert posted["request"]["method"] == "POST"
+    assert json.loads(posted["request"]["postData"]["text"])["profiles"][0]["identifiers"]
+    assert posted["response"]["status"] == 200
+    assert json.loads(posted["response"]["content"]["text"])["createdId"] == 316452956
+
+
+def test_a_documented_message_that_names_a_field_names_it(client: FlaskClient) -> None:
+    url = (
+        "/v2/customers/lookup/promisedPointsSchedule?source=INSTORE&identifierName=mobile"
+        "&identifierValue=917752198768&startDate=2022-13-01"
+    )
+    [(code, message)] = errors(client.get(url))
+    assert code == 1216
+    assert message.startswith("The date format used for startDate is not supported.")
+    assert message.endswith(
+        "query parameter 'startDate' must be a date, YYYY-MM-DD, got '2022-13-01'"
+    )
