@@ -340,25 +340,34 @@ def _start_clock() -> None:
 
 def _record(mock: Mock, response: Response) -> Response:
     """Journal each request to the API (not the admin's), whatever its answer."""
-    if not request.path.startswith(mock.contract.base_path + "/") or request.method == "OPTIONS":
+    environ = request.environ
+    path = environ.get("PATH_INFO", "")
+    if not path.startswith(mock.contract.base_path + "/") or environ["REQUEST_METHOD"] == "OPTIONS":
         return response
     started, clock = g.get("started", (datetime.now(UTC), time.perf_counter()))
     too_large = (request.content_length or 0) > mock.settings.max_body
     body = None if too_large else request.get_data(cache=True, as_text=True) or None
+    # Read from the WSGI environ as it came: werkzeug's request.url and headers would
+    # decode and re-case every request, and only a reader of the journal needs that.
+    query = environ.get("QUERY_STRING", "")
+    url = f"{environ['wsgi.url_scheme']}://{environ.get('HTTP_HOST', '')}{path}"
     mock.journal.record(
         Entry(
             started=started.isoformat(),
             duration_ms=(time.perf_counter() - clock) * 1000,
-            method=request.method,
-            url=request.url,
-            request_headers=list(request.headers.items()),
+            method=environ["REQUEST_METHOD"],
+            url=f"{url}?{query}" if query else url,
+            request_headers=[(k, v) for k, v in environ.items() if k.startswith(_HEADER_KEYS)],
             request_body=body,
             status=response.status_code,
-            response_headers=list(response.headers.items()),
+            response_headers=response.headers.to_wsgi_list(),
             response_body=response.get_data(as_text=True),
         )
     )
     return response
+
+
+_HEADER_KEYS = ("HTTP_", "CONTENT_TYPE", "CONTENT_LENGTH")
 
 
 def _seed_if_empty(store: Store, documented: seed.Seed) -> None:

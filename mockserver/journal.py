@@ -11,6 +11,7 @@ import sqlite3
 import threading
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 import msgspec
 
@@ -25,6 +26,7 @@ class Entry:
     duration_ms: float
     method: str
     url: str
+    #: As the WSGI environ names them (HTTP_USER_AGENT, CONTENT_TYPE).
     request_headers: list[tuple[str, str]]
     request_body: str | None
     status: int
@@ -105,14 +107,14 @@ def _har_entry(entry: Entry) -> dict[str, Any]:
         "url": entry.url,
         "httpVersion": "HTTP/1.1",
         "cookies": [],
-        "headers": [{"name": n, "value": v} for n, v in entry.request_headers],
+        "headers": [{"name": _header_name(key), "value": v} for key, v in entry.request_headers],
         "queryString": _query_string(entry.url),
         "headersSize": -1,
         "bodySize": len(entry.request_body.encode()) if entry.request_body is not None else 0,
     }
     if entry.request_body is not None:
         request["postData"] = {
-            "mimeType": _header(entry.request_headers, "content-type"),
+            "mimeType": next((v for key, v in entry.request_headers if key == "CONTENT_TYPE"), ""),
             "text": entry.request_body,
         }
     return {
@@ -139,13 +141,16 @@ def _har_entry(entry: Entry) -> dict[str, Any]:
     }
 
 
+def _header_name(environ_key: str) -> str:
+    """HTTP_X_CAP_API_OAUTH_TOKEN -> X-Cap-Api-Oauth-Token (header names are case-insensitive)."""
+    return environ_key.removeprefix("HTTP_").replace("_", "-").title()
+
+
 def _header(headers: list[tuple[str, str]], name: str) -> str:
     return next((value for key, value in headers if key.lower() == name), "")
 
 
 def _query_string(url: str) -> list[dict[str, str]]:
-    from urllib.parse import parse_qsl, urlsplit
-
     return [
         {"name": n, "value": v} for n, v in parse_qsl(urlsplit(url).query, keep_blank_values=True)
     ]

@@ -397,6 +397,9 @@ def test_the_journal_lists_api_requests_and_renders_har(client: FlaskClient) -> 
     entries = client.get("/__admin/requests?format=har").get_json()["log"]["entries"]
     posted = entries[1]
     assert posted["request"]["method"] == "POST"
+    assert posted["request"]["postData"]["mimeType"] == "application/json"
+    assert {"name": "Authorization", "value": TILL["Authorization"]} in posted["request"]["headers"]
+    assert posted["response"]["content"]["mimeType"] == "application/json"
     assert json.loads(posted["request"]["postData"]["text"])["profiles"][0]["identifiers"]
     assert posted["response"]["status"] == 200
     assert json.loads(posted["response"]["content"]["text"])["createdId"] == 316452956
