@@ -6,7 +6,7 @@ from datetime import date
 
 from mockserver.domain import identity
 from mockserver.domain.errors import CustomerNotFound, InvalidValue
-from mockserver.domain.identity import source_of
+from mockserver.domain.identity import MULTI_ACCOUNT_SOURCES, source_of
 from mockserver.domain.records import Blob, Identifier, Org
 from mockserver.storage import Store
 
@@ -71,7 +71,8 @@ def promised_points(
             tx,
             Identifier(identifier_name, identifier_value),
             source=source_of(source),
-            account_id=account_id,
+            # A source with one account has it whatever accountId says, as for a lookup.
+            account_id=account_id if source_of(source) in MULTI_ACCOUNT_SOURCES else "",
             not_found=8015,
         )
     program = program_id if program_id is not None else org.default_program.id

@@ -160,6 +160,18 @@ class _Transaction:
         ]
 
     def save(self, customer: Customer) -> None:
+        # A savepoint: a refused save changes nothing, even for a caller that catches
+        # IdentifierTaken and carries on with the transaction.
+        self._db.execute("SAVEPOINT save")
+        try:
+            self._save(customer)
+        except BaseException:
+            self._db.execute("ROLLBACK TO save")
+            raise
+        finally:
+            self._db.execute("RELEASE save")
+
+    def _save(self, customer: Customer) -> None:
         self._db.execute(
             "INSERT INTO customers (id, merged_into, doc) VALUES (?, ?, ?) ON CONFLICT (id)"
             " DO UPDATE SET merged_into = excluded.merged_into, doc = excluded.doc",
