@@ -19,8 +19,11 @@ DEFAULT_TILL = "capkit.mock"
 
 
 def register(store: Store, *, source: str, account_id: str | None, registration: Blob) -> Blob:
-    """Register a customer in SOURCE; an identifier known in another source combines the
-    registration into that customer (warning 8050). Raises 8045, 8014, 8006."""
+    """Register a customer in SOURCE; an identifier known in another source (or another
+    account of it) combines the registration into that customer (warning 8050).
+
+    Raises 8045, 8014, 8006, and 400 for identifiers of several customers.
+    """
     source = source_of(source)
     account = account_of(source, account_id)
     profile = _registered_profile(registration, source, account)
@@ -33,6 +36,12 @@ def register(store: Store, *, source: str, account_id: str | None, registration:
                     f"{holding.customer_id} in {where(source, account)}",
                 )
         elsewhere = sorted({h.customer_id for i in profile.identifiers for h in tx.holders(i)})
+        if len(elsewhere) > 1:
+            raise IdentifierConflict(
+                400,
+                detail=f"the identifiers belong to different customers ({elsewhere}) in other"
+                " sources or accounts: register the identifiers of one customer",
+            )
         if elsewhere:
             existing = tx.customer(elsewhere[0])
             assert existing is not None
@@ -62,6 +71,8 @@ def update(
             raise _no_profile(8009, customer, source, account)
         profile = updated = profiles[0]
         for change in profile_changes:
+            if "fields" in change:  # custom fields are merged, as extended fields are
+                change = {**change, "fields": {**updated.fields, **change["fields"]}}
             updated = dataclasses.replace(updated, **change)
         updated = dataclasses.replace(updated, auto_update_time=identity.timestamp())
         if customer.loyalty_type == "loyalty" and loyalty_type == "non_loyalty":
@@ -87,7 +98,8 @@ def change_identifiers(
     """
     source = source_of(source)
     account = account_of(source, account_id)
-    added = [_added_identifier(item) for item in change.get("add", [])]
+    # Once each: the body may repeat one (919111111111 and "919111111111" are one identifier).
+    added = list(dict.fromkeys(_added_identifier(item) for item in change.get("add", [])))
     removed = {identity.identifier(item) for item in change.get("remove", [])}
     with store.write() as tx:
         customer = identity.customer_by_id(tx, customer_id, not_found=8009, merged=8067)
@@ -105,7 +117,9 @@ def change_identifiers(
         changed = dataclasses.replace(
             profile, identifiers=tuple(kept + [i for i in added if i not in kept])
         )
-        customer = _replace_profile(customer, profile, changed)
+        if added or profile in customer.profiles:
+            # Only an addition opens a profile in a source the customer is not in yet.
+            customer = _replace_profile(customer, profile, changed)
         others = sorted(
             {h.customer_id for i in added for h in tx.holders(i) if h.customer_id != customer_id}
         )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from mockserver.domain import identity
 from mockserver.domain.errors import CustomerNotFound, InvalidValue
@@ -20,8 +20,6 @@ ACTIVITY_TYPES = {
     "linkingUpdates": LINKING_UPDATES,
     "LINKINGUPDATES": LINKING_UPDATES,
 }
-#: The longest window of benefits the documents allow (2013 beyond it).
-LONGEST_WINDOW = timedelta(days=365)
 #: Details that describe the latest membership change: part of the linking updates.
 _LAST_UPDATE_FIELDS = (
     "partnerProgramMembershipLastUpdatedDate",
@@ -81,21 +79,31 @@ def activity_histories(
 def _window(
     start: datetime | None, end: datetime | None, now: datetime
 ) -> tuple[datetime, datetime]:
+    """The window of benefits asked for: a year at most, the last year by default; one
+    date alone opens a year from it (up to now) or to it."""
     if start is None and end is None:
-        start, end = now - LONGEST_WINDOW, now
+        start, end = _years(now, -1), now
     elif start is None:
         assert end is not None
-        start = end - LONGEST_WINDOW
+        start = _years(end, -1)
     elif end is None:
-        end = min(now, start + LONGEST_WINDOW)
+        end = _years(start, 1) if start > now else min(now, _years(start, 1))
     if start > end:
         raise InvalidValue(
             400,
             detail=f"startDate {start:%Y-%m-%d %H:%M:%S} is after endDate {end:%Y-%m-%d %H:%M:%S}",
         )
-    if end - start > LONGEST_WINDOW:
+    if end > _years(start, 1):
         raise InvalidValue(2013, detail=f"startDate to endDate spans {(end - start).days} days")
     return start, end
+
+
+def _years(moment: datetime, years: int) -> datetime:
+    """MOMENT on the same day YEARS later (or earlier); 29 February falls on the 28th."""
+    try:
+        return moment.replace(year=moment.year + years)
+    except ValueError:
+        return moment.replace(year=moment.year + years, day=28)
 
 
 def _linking(program: PartnerProgram) -> Blob:
