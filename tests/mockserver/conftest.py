@@ -1,0 +1,92 @@
+"""Fixtures of the mock's tests: stores in a fresh SQLite file, the seed, the spec's samples."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from capkit import spec
+from mockserver.domain import seed
+from mockserver.domain.errors import DomainError
+from mockserver.domain.records import Org
+from mockserver.storage.sqlite import SqliteStore
+
+#: (operationId, "request" or a status such as "200", example name) -> the example's value.
+ExampleOf = Callable[[str, str, str], Any]
+#: (operationId, code, the call) -> the DomainError the call raised.
+Refusal = Callable[[str, int, Callable[[], object]], DomainError]
+
+
+@pytest.fixture(scope="session")
+def documented_seed() -> seed.Seed:
+    """The customers and org that a fresh mock holds."""
+    return seed.load()
+
+
+@pytest.fixture(scope="session")
+def org(documented_seed: seed.Seed) -> Org:
+    return documented_seed.org
+
+
+@pytest.fixture
+def empty_store(tmp_path: Path) -> Iterator[SqliteStore]:
+    """A SqliteStore in a fresh file, holding no customer."""
+    store = SqliteStore(tmp_path / "state.db")
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def store(empty_store: SqliteStore, documented_seed: seed.Seed) -> SqliteStore:
+    """A SqliteStore in a fresh file, holding the documented customers, as a fresh mock does."""
+    empty_store.reset(documented_seed.customers)
+    return empty_store
+
+
+@pytest.fixture(scope="session")
+def example_of() -> ExampleOf:
+    """A function giving the value of a named example of an operation: of its request body
+    ("request"), or of its response with a status ("200", "400")."""
+    document = spec.load()
+
+    def resolve(node: Any) -> Any:
+        while isinstance(node, dict) and "$ref" in node:
+            target: Any = document
+            for part in node["$ref"].removeprefix("#/").split("/"):
+                target = target[part.replace("~1", "/")]
+            node = target
+        return node
+
+    def example(operation_id: str, where: str, name: str) -> Any:
+        for item in document["paths"].values():
+            for method, operation in item.items():
+                if method != "parameters" and operation["operationId"] == operation_id:
+                    part = (
+                        operation["requestBody"]
+                        if where == "request"
+                        else operation["responses"][where]
+                    )
+                    return resolve(part)["content"]["application/json"]["examples"][name]["value"]
+        raise LookupError(f"the spec has no operation {operation_id}")
+
+    return example
+
+
+@pytest.fixture(scope="session")
+def refusal(example_of: ExampleOf) -> Refusal:
+    """A function that runs a domain call, expects it to be refused with a code, checks that
+    the operation documents that code (its 400 response names an example errNNNN), and
+    returns the error."""
+
+    def refused(operation_id: str, code: int, call: Callable[[], object]) -> DomainError:
+        with pytest.raises(DomainError) as raised:
+            call()
+        assert raised.value.code == code, f"expected code {code}, got {raised.value}"
+        documented = example_of(operation_id, "400", f"err{code}")
+        assert [error["code"] for error in documented["errors"]] == [code]
+        return raised.value
+
+    return refused
