@@ -18,6 +18,7 @@ from werkzeug.datastructures import Headers
 from mockserver.contract import INVALID_INPUT, Operation, Parameter
 
 _INTEGER = re.compile(r"^[+-]?[0-9]+$")
+_INT64 = (-(2**63), 2**63 - 1)
 _FORMAT_EXAMPLES = {
     "date": "a date, YYYY-MM-DD",
     "date-time": "a date-time, e.g. 2016-06-23T19:11:18+08:00",
@@ -154,7 +155,11 @@ def _scalar(kind: str, text: str) -> Any:
     if kind == "integer":
         if not _INTEGER.match(text):
             raise ValueError("must be an integer")
-        return int(text)
+        number = int(text)
+        # JSON Schema has no bound, but validators (and the store) hold 64 bits.
+        if not _INT64[0] <= number <= _INT64[1]:
+            raise ValueError(f"must be an integer from {_INT64[0]} to {_INT64[1]}")
+        return number
     if kind == "number":
         try:
             return float(text)

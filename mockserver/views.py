@@ -7,6 +7,7 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime
 
 from mockserver.domain import customers, partner_programs, points, subscriptions
+from mockserver.domain.errors import InvalidValue
 from mockserver.domain.records import Blob, Org
 from mockserver.storage import Store
 from mockserver.validation import Inputs
@@ -181,8 +182,8 @@ def get_customer_activity_histories(call: Call) -> Blob:
         identifier_name=str(call.query["identifierName"]),
         identifier_value=str(call.query["identifierValue"]),
         activity_type=str(call.query["activityType"]),
-        start=_moment(call.query.get("startDate")),
-        end=_moment(call.query.get("endDate")),
+        start=_moment(call.query, "startDate"),
+        end=_moment(call.query, "endDate"),
         partner_program_id=_optional_number(call.query.get("partnerProgramId")),
         partner_program_type=_text(call.query.get("partnerProgramType")),
         limit=_number(call.query["limit"]),
@@ -210,8 +211,15 @@ def _date(value: object) -> date | None:
     return None if value is None else date.fromisoformat(str(value))
 
 
-def _moment(value: object) -> datetime | None:
-    """A documented activity date, `YYYY-MM-DD` or `YYYY-MM-DD HH:MM:SS`, in UTC."""
+def _moment(query: dict[str, object], name: str) -> datetime | None:
+    """A documented activity date, `YYYY-MM-DD` or `YYYY-MM-DD HH:MM:SS`, in UTC. The
+    spec's pattern admits 2020-13-45, which only the calendar refuses."""
+    value = query.get(name)
     if value is None:
         return None
-    return datetime.fromisoformat(str(value)).replace(tzinfo=UTC)
+    try:
+        return datetime.fromisoformat(str(value)).replace(tzinfo=UTC)
+    except ValueError:
+        raise InvalidValue(
+            400, detail=f"query parameter '{name}' is not a date, got {value!r}"
+        ) from None

@@ -416,3 +416,27 @@ def test_a_documented_message_that_names_a_field_names_it(client: FlaskClient) -
     assert message.endswith(
         "query parameter 'startDate' must be a date, YYYY-MM-DD, got '2022-13-01'"
     )
+
+
+@pytest.mark.parametrize(
+    "url, detail",
+    [
+        (
+            "/v2/customers/21057502618500882949279318016/subscriptions",
+            "path parameter 'customerId' must be an integer from -9223372036854775808 to"
+            " 9223372036854775807, got '21057502618500882949279318016'",
+        ),
+        (
+            ACTIVITY + "&activityType=benefitsAvailed&startDate=2020-13-45",
+            "query parameter 'startDate' is not a date, got '2020-13-45'",
+        ),
+    ],
+    ids=["an id beyond 64 bits", "a date beyond the calendar"],
+)
+def test_values_the_store_or_the_calendar_cannot_hold_are_400(
+    client: FlaskClient, url: str, detail: str
+) -> None:
+    response = client.get(url)
+    assert response.status_code == 400
+    [(code, message)] = errors(response)
+    assert code == 400 and message.endswith(detail)
