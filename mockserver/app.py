@@ -83,7 +83,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         store=store,
         org=documented.org,
         seed=documented,
-        journal=Journal(settings.journal or _temporary("journal.db")),
+        journal=Journal(settings.journal or _temporary("journal")),
     )
 
     app = Flask("mockserver", static_folder=None)
@@ -379,7 +379,7 @@ def _seed_if_empty(store: Store, documented: seed.Seed) -> None:
 
 
 def _temporary(name: str) -> Path:
-    """A file in a fresh temporary directory, removed when the process exits."""
+    """NAME in a fresh temporary directory, removed when the process exits."""
     directory = tempfile.TemporaryDirectory(prefix="capkit-")
     atexit.register(directory.cleanup)
     return Path(directory.name) / name

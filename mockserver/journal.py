@@ -1,28 +1,34 @@
 """The journal of the requests the mock answered, shared by its worker processes.
 
-It lives in a SQLite file of its own (the state file holds only state), keeps the most
-recent entries, and renders them as HAR 1.2, the format `capkit verify` replays.
+Each process appends JSON lines to a file of its own in the journal's folder, so recording a
+request waits for no other process (a shared SQLite file made the workers queue for its
+write lock and halved throughput). A reader merges the files; a reset writes a marker that
+hides what came before, since other processes keep their files open. The journal keeps the
+most recent entries and renders them as HAR 1.2, the format `capkit verify` replays.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import sqlite3
+import os
 import threading
+import weakref
+from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 from urllib.parse import parse_qsl, urlsplit
 
 import msgspec
 
-#: Entries kept; older ones are dropped as new ones come.
+#: Entries kept; a process starts a new file when its current one holds this many.
 CAPACITY = 1000
-_TRIM_EVERY = 100
+_CLEARED = "cleared"
 
 
 @dataclasses.dataclass(frozen=True)
 class Entry:
-    started: str  # ISO date-time
+    started: str  # ISO date-time, UTC
     duration_ms: float
     method: str
     url: str
@@ -39,45 +45,66 @@ _decode = msgspec.json.Decoder(Entry).decode
 
 
 class Journal:
-    """The journal in the SQLite file at PATH; one connection per thread."""
+    """The journal in the folder DIRECTORY, created if missing."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._local = threading.local()
-        self._connection().execute(
-            "CREATE TABLE IF NOT EXISTS journal"
-            " (seq INTEGER PRIMARY KEY AUTOINCREMENT, entry BLOB NOT NULL)"
-        )
+    def __init__(self, directory: Path) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        self.directory = directory
+        self._lock = threading.Lock()
+        self._file: IO[bytes] | None = None
+        self._owner = 0  # the process that opened _file
+        self._written = 0
+        # Closes _file when it is replaced, or when the journal goes (apps have no close).
+        self._close: Callable[[], object] = lambda: None
 
     def record(self, entry: Entry) -> None:
-        connection = self._connection()
-        seq = connection.execute(
-            "INSERT INTO journal (entry) VALUES (?)", (_encode(entry),)
-        ).lastrowid
-        if seq is not None and seq % _TRIM_EVERY == 0:
-            connection.execute("DELETE FROM journal WHERE seq <= ?", (seq - CAPACITY,))
+        line = _encode(entry) + b"\n"
+        with self._lock:
+            if self._file is None or self._owner != os.getpid() or self._written >= CAPACITY:
+                self._open()
+            assert self._file is not None
+            self._file.write(line)
+            self._file.flush()
+            self._written += 1
 
     def entries(self) -> list[Entry]:
-        """The entries kept, oldest first."""
-        rows = self._connection().execute(
-            "SELECT entry FROM"
-            " (SELECT seq, entry FROM journal ORDER BY seq DESC LIMIT ?) ORDER BY seq",
-            (CAPACITY,),
-        )
-        return [_decode(entry) for (entry,) in rows]
+        """The most recent entries of every process since the last clear, oldest first."""
+        since = self._cleared_at()
+        found = []
+        for path in self.directory.glob("*.jsonl"):
+            for line in path.read_bytes().splitlines():
+                try:
+                    entry = _decode(line)
+                except msgspec.DecodeError:
+                    continue  # a line another process is still writing
+                moment = datetime.fromisoformat(entry.started)
+                if since is None or moment > since:
+                    found.append((moment, entry))
+        found.sort(key=lambda pair: pair[0])
+        return [entry for _, entry in found[-CAPACITY:]]
 
     def clear(self) -> None:
-        self._connection().execute("DELETE FROM journal")
+        marker = self.directory / f"{_CLEARED}.{os.getpid()}"
+        marker.write_text(datetime.now(UTC).isoformat())
+        marker.replace(self.directory / _CLEARED)
 
-    def _connection(self) -> sqlite3.Connection:
-        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
-        if connection is None:
-            connection = sqlite3.connect(self.path, isolation_level=None, timeout=30)
-            connection.execute("PRAGMA journal_mode=WAL")
-            # The journal is a record of traffic, not state: a crash may lose its last entries.
-            connection.execute("PRAGMA synchronous=NORMAL")
-            self._local.connection = connection
-        return connection
+    def _open(self) -> None:
+        """This process's file: a new one when the current holds CAPACITY entries, the
+        one before kept as .previous so that a reader still finds CAPACITY of them."""
+        self._close()
+        current = self.directory / f"requests-{os.getpid()}.jsonl"
+        if current.exists() and self._owner == os.getpid():
+            current.replace(self.directory / f"requests-{os.getpid()}.previous.jsonl")
+        self._file = current.open("ab")
+        self._close = weakref.finalize(self, self._file.close)
+        self._owner = os.getpid()
+        self._written = 0
+
+    def _cleared_at(self) -> datetime | None:
+        try:
+            return datetime.fromisoformat((self.directory / _CLEARED).read_text())
+        except (FileNotFoundError, ValueError):
+            return None
 
 
 def summary(entry: Entry) -> dict[str, Any]:
@@ -108,7 +135,10 @@ def _har_entry(entry: Entry) -> dict[str, Any]:
         "httpVersion": "HTTP/1.1",
         "cookies": [],
         "headers": [{"name": _header_name(key), "value": v} for key, v in entry.request_headers],
-        "queryString": _query_string(entry.url),
+        "queryString": [
+            {"name": name, "value": value}
+            for name, value in parse_qsl(urlsplit(entry.url).query, keep_blank_values=True)
+        ],
         "headersSize": -1,
         "bodySize": len(entry.request_body.encode()) if entry.request_body is not None else 0,
     }
@@ -117,6 +147,7 @@ def _har_entry(entry: Entry) -> dict[str, Any]:
             "mimeType": next((v for key, v in entry.request_headers if key == "CONTENT_TYPE"), ""),
             "text": entry.request_body,
         }
+    size = len(entry.response_body.encode())
     return {
         "startedDateTime": entry.started,
         "time": entry.duration_ms,
@@ -128,13 +159,15 @@ def _har_entry(entry: Entry) -> dict[str, Any]:
             "cookies": [],
             "headers": [{"name": n, "value": v} for n, v in entry.response_headers],
             "content": {
-                "size": len(entry.response_body.encode()),
-                "mimeType": _header(entry.response_headers, "content-type"),
+                "size": size,
+                "mimeType": next(
+                    (v for n, v in entry.response_headers if n.lower() == "content-type"), ""
+                ),
                 "text": entry.response_body,
             },
             "redirectURL": "",
             "headersSize": -1,
-            "bodySize": len(entry.response_body.encode()),
+            "bodySize": size,
         },
         "cache": {},
         "timings": {"send": 0, "wait": entry.duration_ms, "receive": 0},
@@ -144,13 +177,3 @@ def _har_entry(entry: Entry) -> dict[str, Any]:
 def _header_name(environ_key: str) -> str:
     """HTTP_X_CAP_API_OAUTH_TOKEN -> X-Cap-Api-Oauth-Token (header names are case-insensitive)."""
     return environ_key.removeprefix("HTTP_").replace("_", "-").title()
-
-
-def _header(headers: list[tuple[str, str]], name: str) -> str:
-    return next((value for key, value in headers if key.lower() == name), "")
-
-
-def _query_string(url: str) -> list[dict[str, str]]:
-    return [
-        {"name": n, "value": v} for n, v in parse_qsl(urlsplit(url).query, keep_blank_values=True)
-    ]

@@ -24,7 +24,7 @@ class Settings:
     workers: int = 1
     #: SQLite file that keeps the state across restarts; None: a temporary one.
     state: Path | None = None
-    #: Where the request journal lives; None: next to the state, or a temporary file.
+    #: The folder of the request journal; None: a temporary one.
     journal: Path | None = None
     auth_required: bool = True
     #: "till:password" pins one till (the password checked as Capillary does, md5).
