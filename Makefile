@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 # module (or the spec) needs a reinstall: the stamp depends on every packaged file.
 SOURCES := pyproject.toml $(shell find capkit mockserver contracts spec -type f \( -name '*.py' -o -name '*.json' \) 2>/dev/null)
 
-.PHONY: install test check lint-spec clean
+.PHONY: install serve test check lint-spec clean bench
 
 install: $(VENV)/.installed
 
@@ -15,6 +15,11 @@ $(VENV)/.installed: $(SOURCES)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]' --config-settings editable_mode=strict
 	touch $@
+
+# Flags for capkit serve: make serve ARGS="--port 9000 --no-auth"
+ARGS ?=
+serve: install
+	$(BIN)/capkit serve $(ARGS)
 
 check: install
 	$(BIN)/ruff check .
@@ -26,6 +31,19 @@ test: check
 
 lint-spec: install
 	$(BIN)/capkit lint
+
+# capkit against Prism 5 on spec/v2.json (bench/, writes bench/RESULTS.md). It installs what it
+# needs: the venv, Prism from the npm registry into bench/.tools, and wrk from Debian's packages
+# when missing. `make bench BENCH_SECONDS=3 BENCH_ROUNDS=1` is a quick run (bench/config.py).
+PRISM := bench/.tools/node_modules/.bin/prism
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+bench: install $(PRISM)
+	command -v wrk >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
+	$(BIN)/python -m bench
+
+$(PRISM):
+	npm install --prefix bench/.tools --no-audit --no-fund --loglevel=error @stoplight/prism-cli@5
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

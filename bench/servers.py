@@ -1,0 +1,185 @@
+"""Launching the servers under test, timing their first 200, reading their memory, stopping them."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from bench import probes
+from bench.config import PRISM, ROOT, SPEC
+
+
+class LaunchFailed(RuntimeError):
+    """A server exited, or did not answer 200, before its time ran out."""
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Server:
+    """A server under test: its command line on a port, and where it serves the spec's paths."""
+
+    name: str
+    argv: tuple[str, ...]
+    #: The path before the spec's paths: "/v2" (the spec's server), or "" for Prism.
+    prefix: str
+    #: How many processes it runs once up: granian's main process and its workers.
+    processes: int = 1
+
+    def command(self, port: int) -> list[str]:
+        """The command line, {port} replaced by PORT."""
+        return [part.replace("{port}", str(port)) for part in self.argv]
+
+
+def capkit(workers: int) -> Server:
+    """`capkit serve` with its defaults (state, validation and auth on), WORKERS processes."""
+    executable = Path(sys.executable).with_name("capkit")
+    argv = (str(executable), "serve", "--port", "{port}", "--workers", str(workers))
+    return Server(name="capkit", argv=argv, prefix="/v2", processes=1 + workers)
+
+
+def prism() -> Server:
+    """Stoplight Prism's mock of the same spec file, logging errors only."""
+    argv = (str(PRISM), "mock", str(SPEC), "-v", "error", "-h", "127.0.0.1", "-p", "{port}")
+    return Server(name="Prism", argv=argv, prefix="")
+
+
+def ceiling(workers: int) -> Server:
+    """The fixed-bytes WSGI callable of bench/ceiling.py on granian, configured as capkit's."""
+    argv = (sys.executable, "-m", "bench.ceiling", "--port", "{port}", "--workers", str(workers))
+    return Server(name="WSGI ceiling", argv=argv, prefix="", processes=1 + workers)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Running:
+    """A launched server."""
+
+    server: Server
+    process: subprocess.Popen[bytes]
+    port: int
+    #: Milliseconds from the launch to the first 200.
+    first_200_ms: float
+    log: Path
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+def launch(server: Server, *, logs: Path, timeout: float = 60.0) -> Running:
+    """Start SERVER on a free loopback port and wait for its first 200.
+
+    Raises LaunchFailed, with the end of its log, if it exits or does not answer in TIMEOUT s.
+    """
+    port = free_port()
+    logs.mkdir(parents=True, exist_ok=True)
+    log = logs / f"{server.name.replace(' ', '-').lower()}-{port}.log"
+    # The defaults must hold: no CAPKIT_* variable of the caller's reaches the server.
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("CAPKIT_")}
+    with log.open("wb") as output:
+        started = time.perf_counter()
+        process = subprocess.Popen(
+            server.command(port),
+            cwd=ROOT,
+            env=environ,
+            stdin=subprocess.DEVNULL,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    running = Running(server=server, process=process, port=port, first_200_ms=0.0, log=log)
+    while time.perf_counter() - started < timeout:
+        if process.poll() is not None:
+            raise LaunchFailed(f"{server.name} exited {process.returncode}: {_tail(log)}")
+        try:
+            status, _ = probes.get(port, server.prefix + probes.EXPIRY, timeout=1.0)
+        except OSError:
+            status = 0
+        if status == 200:
+            elapsed = (time.perf_counter() - started) * 1000
+            return dataclasses.replace(running, first_200_ms=elapsed)
+        time.sleep(0.005)
+    stop(running)
+    raise LaunchFailed(f"{server.name} gave no 200 within {timeout:.0f} s: {_tail(log)}")
+
+
+def stop(running: Running) -> None:
+    """Interrupt the server as Ctrl-C does; kill its process group if it lingers."""
+    if running.process.poll() is None:
+        running.process.send_signal(signal.SIGINT)
+        try:
+            running.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            pass
+    try:
+        # The server's own session: its workers, if any outlived it, and nothing else.
+        os.killpg(running.process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    running.process.wait()
+
+
+def free_port() -> int:
+    """A loopback TCP port that nothing listens on now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@dataclasses.dataclass(frozen=True)
+class Memory:
+    """Resident memory (VmRSS) of a process and its descendants, MiB by pid, root first."""
+
+    processes: dict[int, float]
+
+    @property
+    def total(self) -> float:
+        return sum(self.processes.values())
+
+    @property
+    def largest(self) -> float:
+        return max(self.processes.values(), default=0.0)
+
+
+def memory(root: int) -> Memory:
+    """The resident memory of ROOT and of every process below it, read from /proc."""
+    return Memory({pid: _rss_mib(pid) for pid in [root, *_descendants(root)]})
+
+
+def _descendants(root: int) -> list[int]:
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                # "pid (comm) state ppid ...": comm may hold spaces and parentheses.
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except (OSError, IndexError):
+                continue
+            parents[int(entry.name)] = int(fields[1])
+    found, frontier = [], [root]
+    while frontier:
+        children = sorted(pid for pid, parent in parents.items() if parent in frontier)
+        found.extend(children)
+        frontier = children
+    return found
+
+
+def _rss_mib(pid: int) -> float:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0.0
+    for line in status.splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def _tail(log: Path, lines: int = 20) -> str:
+    text = log.read_text(errors="replace").splitlines()[-lines:]
+    return "\n".join(text) if text else f"(nothing in {log})"
