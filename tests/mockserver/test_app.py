@@ -368,11 +368,21 @@ def test_cors_preflight_is_answered_for_any_origin(client: FlaskClient) -> None:
         },
     )
     assert response.status_code == 200
-    assert response.headers["Access-Control-Allow-Origin"] in ("*", "http://localhost:5173")
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+    assert "POST" in response.headers["Access-Control-Allow-Methods"]
     allowed = response.headers["Access-Control-Allow-Headers"].lower()
     assert {"authorization", "x-cap-api-oauth-token", "content-type"} <= set(allowed.split(", "))
     simple = client.get(LOOKUP_306, headers={"Origin": "http://localhost:5173"})
-    assert "Access-Control-Allow-Origin" in simple.headers
+    assert simple.headers["Access-Control-Allow-Origin"] == "*"
+
+
+def test_a_browser_app_can_read_the_errors_too(app: Flask) -> None:
+    refused = app.test_client().get(LOOKUP_306, headers={"Origin": "http://localhost:5173"})
+    assert refused.status_code == 401
+    assert refused.headers["Access-Control-Allow-Origin"] == "*"
+    assert "WWW-Authenticate" in refused.headers["Access-Control-Expose-Headers"]
+    missing = app.test_client().get("/v2/nowhere", headers={"Origin": "http://localhost:5173"})
+    assert missing.headers["Access-Control-Allow-Origin"] == "*"
 
 
 def test_reset_goes_back_to_the_seed(client: FlaskClient) -> None:
