@@ -28,7 +28,13 @@ def main() -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="SQLite file that keeps the state across restarts.  [default: a temporary file]",
 )
-@click.option("--no-auth", is_flag=True, default=None, help="Accept requests without credentials.")
+@click.option(
+    "--no-auth",
+    is_flag=True,
+    default=None,
+    envvar="CAPKIT_NO_AUTH",
+    help="Accept requests without credentials.",
+)
 @click.option(
     "--auth", metavar="TILL:PASSWORD", help="Accept only this till (md5 of its password)."
 )
@@ -46,16 +52,16 @@ def serve(**flags: object) -> None:
 
     Every flag may also come from a CAPKIT_* variable (CAPKIT_PORT, CAPKIT_NO_AUTH...).
     """
+    from mockserver import MissingHandler
     from mockserver.server import serve as run
     from mockserver.settings import Settings, SettingsError
 
     no_auth = flags.pop("no_auth")
     flags["auth_required"] = False if no_auth else None
     try:
-        settings = Settings.load(flags)
-    except SettingsError as error:
+        run(Settings.load(flags))
+    except (SettingsError, spec.SpecUnreadable, MissingHandler) as error:
         raise click.UsageError(str(error)) from None
-    run(settings)
 
 
 @main.command()

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import signal
+import socket
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -17,7 +19,10 @@ from granian import Granian
 from granian.constants import Interfaces
 
 from mockserver.app import create_app
-from mockserver.settings import Settings
+from mockserver.settings import Settings, SettingsError
+
+#: Seconds a worker has to stop once asked before it is killed: stopping never hangs.
+STOP_TIMEOUT = 3
 
 
 def app_from_environment() -> Flask:
@@ -26,12 +31,17 @@ def app_from_environment() -> Flask:
 
 
 def serve(settings: Settings, *, announce: Callable[[str], None] = print) -> None:
-    """Serve the mock until interrupted; a temporary state is removed when it stops."""
+    """Serve the mock until interrupted; a temporary state is removed when it stops.
+
+    Raises SettingsError, before anything starts, for a port that cannot be listened on or
+    a state file in a folder that does not exist.
+    """
+    _refuse_unusable(settings)
     with tempfile.TemporaryDirectory(prefix="capkit-") as scratch:
         settings = dataclasses.replace(
             settings,
             state=settings.state or Path(scratch) / "state.db",
-            journal=settings.journal or Path(scratch) / "journal.db",
+            journal=settings.journal or Path(scratch) / "journal",
         )
         # Built once here to fail before any worker starts, and to seed the state once.
         operations = len(create_app(settings).extensions["capkit"].contract.operations)
@@ -46,6 +56,7 @@ def serve(settings: Settings, *, announce: Callable[[str], None] = print) -> Non
             # Python runs one thread at a time: a few threads per worker keep it busy
             # while one waits on SQLite; hundreds only add switching.
             blocking_threads=4,
+            workers_kill_timeout=STOP_TIMEOUT,
         )
         temporary = settings.state == Path(scratch) / "state.db"
         kept = "state in a temporary file" if temporary else f"state kept in {settings.state}"
@@ -54,4 +65,42 @@ def serve(settings: Settings, *, announce: Callable[[str], None] = print) -> Non
             f" ({settings.workers} worker{'s' if settings.workers > 1 else ''}, {kept},"
             f" auth {'on' if settings.auth_required else 'off'}). Ctrl-C stops it."
         )
+        os.register_at_fork(after_in_child=_leave_stopping_to_the_parent)
         server.serve()
+
+
+def _leave_stopping_to_the_parent() -> None:
+    """In a worker just forked: the parent alone decides when it stops.
+
+    Ctrl-C signals the whole process group; a granian 2.8 worker that gets it besides its
+    parent's SIGTERM often misses both (and Ctrl-C would hang), or stops before its parent
+    asks (and the parent exits 1, "Unexpected exit"). Blocked here, Ctrl-C reaches the parent
+    only, which stops the workers. Until granian sets the worker's own handlers (after it
+    builds the app), the inherited ones would only wake the parent: SIGTERM ends it at once.
+    """
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def _refuse_unusable(settings: Settings) -> None:
+    """Raise SettingsError naming the value that would otherwise end in a traceback."""
+    if settings.state is not None and not settings.state.parent.is_dir():
+        raise SettingsError(
+            f"state has value '{settings.state}', in a folder that does not exist;"
+            f" create {settings.state.parent} first"
+        )
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            settings.host, settings.port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+        with socket.socket(family, kind, proto) as probe:
+            # SO_REUSEADDR as granian binds: a port with connections closing is free. Not
+            # its SO_REUSEPORT, with which a second mock would share the port of a running
+            # one, each answering from its own state.
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind(address)
+    except OSError as error:
+        raise SettingsError(
+            f"cannot listen on {settings.host} port {settings.port}: {error.strerror or error};"
+            " pick another with --port (or --host)"
+        ) from None

@@ -1,0 +1,237 @@
+"""Settings: a flag, else a CAPKIT_* variable, else the default; and `capkit serve` refusing
+a value it cannot take."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from capkit.cli import main
+from mockserver.settings import Settings, SettingsError
+
+CAPKIT = Path(sys.executable).parent / "capkit"
+
+EVERY_FIELD = Settings(
+    host="0.0.0.0",
+    port=9000,
+    workers=3,
+    state=Path("/var/capkit/state.db"),
+    journal=Path("/var/capkit/journal.db"),
+    auth_required=False,
+    auth="till:s3cret:with:colons",
+    lenient=True,
+    max_body=2048,
+    spec=Path("/specs/v2.yaml"),
+)
+
+
+# --- Settings.load --------------------------------------------------------------------------
+
+
+def test_without_flags_or_variables_every_field_is_its_default() -> None:
+    assert Settings.load({}, environ={}) == Settings()
+    assert Settings.load(environ={"PORT": "1", "CAPKIT": "x"}) == Settings()
+
+
+def test_a_variable_beats_the_default_and_is_typed() -> None:
+    environ = {
+        "CAPKIT_PORT": "9000",
+        "CAPKIT_WORKERS": "4",
+        "CAPKIT_STATE": "/tmp/state.db",
+        "CAPKIT_AUTH_REQUIRED": "false",
+        "CAPKIT_LENIENT": "Yes",
+        "CAPKIT_AUTH": "till:pw",
+    }
+    assert Settings.load(environ=environ) == Settings(
+        port=9000,
+        workers=4,
+        state=Path("/tmp/state.db"),
+        auth_required=False,
+        lenient=True,
+        auth="till:pw",
+    )
+
+
+def test_a_flag_beats_the_variable() -> None:
+    environ = {"CAPKIT_PORT": "9000", "CAPKIT_AUTH_REQUIRED": "true", "CAPKIT_HOST": "0.0.0.0"}
+    settings = Settings.load({"port": 9100, "auth_required": False}, environ=environ)
+    assert (settings.port, settings.auth_required, settings.host) == (9100, False, "0.0.0.0")
+
+
+def test_a_flag_that_is_none_was_not_given() -> None:
+    flags: dict[str, Any] = {"port": None, "workers": None, "lenient": None, "state": None}
+    assert Settings.load(flags, environ={"CAPKIT_PORT": "9000"}) == Settings(port=9000)
+    assert Settings.load(flags, environ={}) == Settings()
+
+
+def test_without_environ_the_process_environment_is_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CAPKIT_WORKERS", "5")
+    assert Settings.load().workers == 5
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "expected"),
+    [
+        ("CAPKIT_PORT", "abc", "expected an integer"),
+        ("CAPKIT_MAX_BODY", "1MB", "expected an integer"),
+        ("CAPKIT_LENIENT", "maybe", "expected true or false"),
+        ("CAPKIT_AUTH_REQUIRED", "", "expected true or false"),
+    ],
+)
+def test_a_variable_that_does_not_parse_is_named_with_its_value(
+    variable: str, value: str, expected: str
+) -> None:
+    with pytest.raises(SettingsError) as raised:
+        Settings.load(environ={variable: value})
+    assert str(raised.value) == f"{variable} has value {value!r}; {expected}"
+
+
+def test_a_variable_that_parses_but_is_out_of_range_is_refused() -> None:
+    with pytest.raises(SettingsError, match=r"^workers has value 0; expected at least 1$"):
+        Settings.load(environ={"CAPKIT_WORKERS": "0"})
+
+
+# --- Settings.environ: how the workers get the parent's settings ----------------------------
+
+
+@pytest.mark.parametrize("settings", [Settings(), EVERY_FIELD], ids=["defaults", "every-field"])
+def test_environ_round_trips_through_load(settings: Settings) -> None:
+    environ = settings.environ()
+    assert all(name.startswith("CAPKIT_") for name in environ)
+    assert Settings.load(environ=environ) == settings
+
+
+def test_environ_leaves_out_what_is_unset_and_writes_booleans_as_load_reads_them() -> None:
+    environ = Settings(auth_required=False).environ()
+    assert "CAPKIT_STATE" not in environ and "CAPKIT_AUTH" not in environ
+    assert (environ["CAPKIT_AUTH_REQUIRED"], environ["CAPKIT_LENIENT"]) == ("false", "false")
+
+
+# --- validation -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"workers": 0}, "workers has value 0; expected at least 1"),
+        ({"auth": "till"}, "auth has value 'till'; expected 'till:password'"),
+        ({"port": 65536}, "port has value 65536; expected 0 to 65535"),
+        ({"port": -1}, "port has value -1; expected 0 to 65535"),
+        ({"max_body": 0}, "max_body has value 0; expected at least 1 byte"),
+    ],
+)
+def test_a_value_the_mock_cannot_take_is_refused_naming_it(
+    fields: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(SettingsError) as raised:
+        Settings(**fields)
+    assert str(raised.value) == message
+    assert isinstance(raised.value, ValueError)
+
+
+def test_the_edges_of_the_ranges_are_accepted() -> None:
+    Settings(workers=1, port=0, max_body=1, auth="till:")
+    Settings(port=65535)
+
+
+# --- capkit serve: flags and variables to settings ------------------------------------------
+
+
+@pytest.fixture
+def served(monkeypatch: pytest.MonkeyPatch) -> list[Settings]:
+    """The settings `capkit serve` would serve with, instead of serving."""
+    calls: list[Settings] = []
+    monkeypatch.setattr("mockserver.server.serve", calls.append)
+    for name in list(os.environ):
+        if name.startswith("CAPKIT_"):
+            monkeypatch.delenv(name)
+    return calls
+
+
+@pytest.mark.parametrize(
+    ("arguments", "environ", "expected"),
+    [
+        ([], {}, Settings()),
+        (["--port", "9100"], {"CAPKIT_PORT": "9000"}, Settings(port=9100)),
+        ([], {"CAPKIT_PORT": "9000", "CAPKIT_WORKERS": "2"}, Settings(port=9000, workers=2)),
+        (["--no-auth"], {}, Settings(auth_required=False)),
+        ([], {"CAPKIT_NO_AUTH": "1"}, Settings(auth_required=False)),
+        ([], {"CAPKIT_NO_AUTH": "0"}, Settings()),
+        ([], {"CAPKIT_AUTH_REQUIRED": "false"}, Settings(auth_required=False)),
+        (["--lenient", "--max-body", "10"], {}, Settings(lenient=True, max_body=10)),
+        (["--state", "s.db", "--auth", "t:p"], {}, Settings(state=Path("s.db"), auth="t:p")),
+    ],
+)
+def test_serve_turns_flags_and_variables_into_settings(
+    served: list[Settings], arguments: list[str], environ: dict[str, str], expected: Settings
+) -> None:
+    result = CliRunner().invoke(main, ["serve", *arguments], env=environ)
+    assert result.exit_code == 0, result.output
+    assert served == [expected]
+
+
+# --- capkit serve, a real process, refusing what it cannot serve with ------------------------
+
+
+@pytest.fixture(scope="module")
+def busy_port() -> Iterator[int]:
+    """A port another program listens on."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        yield listener.getsockname()[1]
+
+
+def refused(*arguments: str | Path, environ: dict[str, str] | None = None) -> str:
+    """What `capkit serve ARGUMENTS` says on stderr as it exits 2, having started nothing."""
+    process = subprocess.Popen(
+        [CAPKIT, "serve", *map(str, arguments)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=os.environ | (environ or {}),
+        start_new_session=True,
+    )
+    try:
+        out, err = process.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.communicate()
+        raise AssertionError(f"capkit serve {arguments} was not refused: it serves") from None
+    assert (process.returncode, out) == (2, ""), err
+    assert "Traceback" not in err
+    return err
+
+
+@pytest.mark.parametrize(
+    ("arguments", "environ", "named"),
+    [
+        (["--workers", "0"], {}, "workers has value 0; expected at least 1"),
+        (["--port", "70000"], {}, "port has value 70000; expected 0 to 65535"),
+        (["--auth", "till"], {}, "auth has value 'till'; expected 'till:password'"),
+        (["--workers", "two"], {}, "'two' is not a valid integer"),
+        ([], {"CAPKIT_PORT": "abc"}, "CAPKIT_PORT has value 'abc'; expected an integer"),
+        ([], {"CAPKIT_WORKERS": "0"}, "workers has value 0; expected at least 1"),
+        ([], {"CAPKIT_NO_AUTH": "maybe"}, "'--no-auth': 'maybe' is not a valid boolean"),
+        (["--spec", "/nowhere/v2.json"], {}, "cannot read /nowhere/v2.json"),
+        (["--state", "/nowhere/state.db"], {}, "state has value '/nowhere/state.db', in a folder"),
+    ],
+)
+def test_serve_refuses_a_bad_value_naming_it(
+    arguments: list[str], environ: dict[str, str], named: str
+) -> None:
+    assert named in refused(*arguments, environ=environ)
+
+
+def test_serve_refuses_a_port_in_use_naming_it(busy_port: int) -> None:
+    error = refused("--port", str(busy_port))
+    assert f"cannot listen on 127.0.0.1 port {busy_port}: Address already in use" in error
