@@ -38,6 +38,7 @@ def main() -> None:
 @click.option(
     "--auth", metavar="TILL:PASSWORD", help="Accept only this till (md5 of its password)."
 )
+@click.option("--token", help="Accept only this X-CAP-API-OAUTH-TOKEN (with --auth: too).")
 @click.option("--lenient", is_flag=True, default=None, help="Accept undeclared query parameters.")
 @click.option(
     "--max-body", type=int, metavar="BYTES", help="Largest request body.  [default: 1 MB]"

@@ -148,6 +148,7 @@ def _serve(mock: Mock, operation: Operation, **path: str) -> Response:
                 request.headers.get("Authorization"),
                 request.headers.get(TOKEN_HEADER),
                 pinned=mock.settings.auth,
+                pinned_token=mock.settings.token,
             )
         except Unauthenticated as error:
             message = f"{operation.message(UNAUTHORIZED)} {error}"

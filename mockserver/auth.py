@@ -15,14 +15,24 @@ class Unauthenticated(Exception):
     """The request's credentials are missing, malformed, or not the pinned till's."""
 
 
-def authenticate(authorization: str | None, token: str | None, *, pinned: str | None) -> str:
+def authenticate(
+    authorization: str | None,
+    token: str | None,
+    *,
+    pinned: str | None = None,
+    pinned_token: str | None = None,
+) -> str:
     """The till (or "token") that the AUTHORIZATION or TOKEN header authenticates; raise
     Unauthenticated saying why.
 
-    PINNED ("till:password") accepts only that till, its password compared as Capillary
-    does: the Basic password is the md5 hex digest of the real one.
+    Without pins, any well-formed credentials pass. A pin makes the mock strict: only
+    PINNED's till ("till:password", the Basic password being the md5 hex digest of the
+    real one, as Capillary has it) and only PINNED_TOKEN pass, each if it is pinned.
     """
+    strict = pinned is not None or pinned_token is not None
     if token and token.strip():
+        if strict and (pinned_token is None or not hmac.compare_digest(token, pinned_token)):
+            raise Unauthenticated(f"{TOKEN_HEADER} is not the token this mock accepts (--token).")
         return "token"
     if not authorization:
         raise Unauthenticated(f"No credentials: {HOW}.")
@@ -39,7 +49,9 @@ def authenticate(authorization: str | None, token: str | None, *, pinned: str | 
         ) from None
     if not colon or not till:
         raise Unauthenticated(f"Authorization: Basic holds no till:password: {HOW}.")
-    if pinned is not None:
+    if strict:
+        if pinned is None:
+            raise Unauthenticated(f"This mock accepts only the {TOKEN_HEADER} pinned by --token.")
         pinned_till, _, pinned_password = pinned.partition(":")
         digest = hashlib.md5(pinned_password.encode()).hexdigest()
         if till != pinned_till or not hmac.compare_digest(password.lower(), digest):

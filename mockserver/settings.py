@@ -29,6 +29,8 @@ class Settings:
     auth_required: bool = True
     #: "till:password" pins one till (the password checked as Capillary does, md5).
     auth: str | None = None
+    #: Pins the one X-CAP-API-OAUTH-TOKEN accepted. With either pin, only pinned ones pass.
+    token: str | None = None
     #: Accept query parameters the spec does not declare.
     lenient: bool = False
     max_body: int = 1024 * 1024

@@ -153,6 +153,24 @@ def test_a_pinned_till_needs_the_md5_of_its_password(tmp_path: Path) -> None:
     assert status("westTill", digest) == 200
     assert status("westTill", "s3cret") == 401
     assert status("eastTill", digest) == 401
+    token = client.get(LOOKUP_306, headers={"X-CAP-API-OAUTH-TOKEN": "eyJ.any.token"})
+    assert token.status_code == 401
+
+
+def test_a_pinned_token_is_the_only_token_and_needs_no_till(tmp_path: Path) -> None:
+    client = make_app(tmp_path, token="eyJ.the.token").test_client()
+
+    def status(**headers: str) -> int:
+        return client.get(LOOKUP_306, headers=headers).status_code
+
+    assert status(**{"X-CAP-API-OAUTH-TOKEN": "eyJ.the.token"}) == 200
+    assert status(**{"X-CAP-API-OAUTH-TOKEN": "eyJ.another"}) == 401
+    assert status(**TILL) == 401
+    (tmp_path / "both").mkdir()
+    both = make_app(tmp_path / "both", auth="westTill:s3cret", token="eyJ.the.token").test_client()
+    assert (
+        both.get(LOOKUP_306, headers={"X-CAP-API-OAUTH-TOKEN": "eyJ.the.token"}).status_code == 200
+    )
 
 
 def test_no_auth_accepts_requests_without_credentials(tmp_path: Path) -> None:
