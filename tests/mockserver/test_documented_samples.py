@@ -175,7 +175,9 @@ def request_of(sample: Sample) -> tuple[str, str, Any]:
 def app(tmp_path_factory: pytest.TempPathFactory) -> Flask:
     scratch = tmp_path_factory.mktemp("samples")
     return create_app(
-        Settings(state=Path(scratch) / "s.db", journal=Path(scratch) / "journal", auth_required=False)
+        Settings(
+            state=Path(scratch) / "s.db", journal=Path(scratch) / "journal", auth_required=False
+        )
     )
 
 
