@@ -9,14 +9,12 @@ import dataclasses
 import logging
 import re
 import tempfile
-import time
-from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 import orjson
-from flask import Flask, Response, g, request
+from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound, RequestEntityTooLarge
 from werkzeug.routing import BaseConverter, Map
 
@@ -27,7 +25,7 @@ from mockserver.contract import INVALID_INPUT, Contract, Operation, compile_cont
 from mockserver.domain import seed
 from mockserver.domain.errors import DomainError
 from mockserver.domain.records import Blob, Org
-from mockserver.journal import Entry, Journal
+from mockserver.journal import Journal, Recording
 from mockserver.settings import Settings
 from mockserver.storage import Store
 from mockserver.storage.sqlite import SqliteStore
@@ -99,12 +97,12 @@ def create_app(settings: Settings | None = None) -> Flask:
         )
     app.add_url_rule("/openapi.json", "openapi", lambda: _json(200, document))
     admin.register(app, mock)
-    app.before_request(_start_clock)
-    # Flask runs these last one first: the journal records the CORS headers too.
-    app.after_request(partial(_record, mock))
     app.after_request(_allow_any_origin)
     app.register_error_handler(HTTPException, partial(_http_error, mock))
     app.register_error_handler(Exception, _bug)
+    app.wsgi_app = Recording(  # type: ignore[method-assign]
+        app.wsgi_app, mock.journal, prefix=contract.base_path + "/", max_body=settings.max_body
+    )
     return app
 
 
@@ -348,42 +346,6 @@ def _allow_any_origin(response: Response) -> Response:
         )
         headers["Access-Control-Max-Age"] = "600"
     return response
-
-
-def _start_clock() -> None:
-    g.started = (datetime.now(UTC), time.perf_counter())
-
-
-def _record(mock: Mock, response: Response) -> Response:
-    """Journal each request to the API (not the admin's), whatever its answer."""
-    environ = request.environ
-    path = environ.get("PATH_INFO", "")
-    if not path.startswith(mock.contract.base_path + "/") or environ["REQUEST_METHOD"] == "OPTIONS":
-        return response
-    started, clock = g.get("started", (datetime.now(UTC), time.perf_counter()))
-    too_large = (request.content_length or 0) > mock.settings.max_body
-    body = None if too_large else request.get_data(cache=True, as_text=True) or None
-    # Read from the WSGI environ as it came: werkzeug's request.url and headers would
-    # decode and re-case every request, and only a reader of the journal needs that.
-    query = environ.get("QUERY_STRING", "")
-    url = f"{environ['wsgi.url_scheme']}://{environ.get('HTTP_HOST', '')}{path}"
-    mock.journal.record(
-        Entry(
-            started=started.isoformat(),
-            duration_ms=(time.perf_counter() - clock) * 1000,
-            method=environ["REQUEST_METHOD"],
-            url=f"{url}?{query}" if query else url,
-            request_headers=[(k, v) for k, v in environ.items() if k.startswith(_HEADER_KEYS)],
-            request_body=body,
-            status=response.status_code,
-            response_headers=response.headers.to_wsgi_list(),
-            response_body=response.get_data(as_text=True),
-        )
-    )
-    return response
-
-
-_HEADER_KEYS = ("HTTP_", "CONTENT_TYPE", "CONTENT_LENGTH")
 
 
 def _seed_if_empty(store: Store, documented: seed.Seed) -> None:

@@ -1,5 +1,8 @@
 """The journal of the requests the mock answered, shared by its worker processes.
 
+Recording is a WSGI middleware around the app: it sees each exchange as it came and went,
+without the request and response objects a Flask hook would build.
+
 Each process appends JSON lines to a file of its own in the journal's folder, so recording a
 request waits for no other process (a shared SQLite file made the workers queue for its
 write lock and halved throughput). A reader merges the files; a reset writes a marker that
@@ -10,16 +13,21 @@ most recent entries and renders them as HAR 1.2, the format `capkit verify` repl
 from __future__ import annotations
 
 import dataclasses
+import io
 import os
 import threading
+import time
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
 import msgspec
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 #: Entries kept; a process starts a new file when its current one holds this many.
 CAPACITY = 1000
@@ -28,7 +36,7 @@ _CLEARED = "cleared"
 
 @dataclasses.dataclass(frozen=True)
 class Entry:
-    started: str  # ISO date-time, UTC
+    started: float  # seconds since the epoch
     duration_ms: float
     method: str
     url: str
@@ -77,15 +85,14 @@ class Journal:
                     entry = _decode(line)
                 except msgspec.DecodeError:
                     continue  # a line another process is still writing
-                moment = datetime.fromisoformat(entry.started)
-                if since is None or moment > since:
-                    found.append((moment, entry))
-        found.sort(key=lambda pair: pair[0])
-        return [entry for _, entry in found[-CAPACITY:]]
+                if entry.started > since:
+                    found.append(entry)
+        found.sort(key=lambda entry: entry.started)
+        return found[-CAPACITY:]
 
     def clear(self) -> None:
         marker = self.directory / f"{_CLEARED}.{os.getpid()}"
-        marker.write_text(datetime.now(UTC).isoformat())
+        marker.write_text(repr(time.time()))
         marker.replace(self.directory / _CLEARED)
 
     def _open(self) -> None:
@@ -100,16 +107,81 @@ class Journal:
         self._owner = os.getpid()
         self._written = 0
 
-    def _cleared_at(self) -> datetime | None:
+    def _cleared_at(self) -> float:
         try:
-            return datetime.fromisoformat((self.directory / _CLEARED).read_text())
+            return float((self.directory / _CLEARED).read_text())
         except (FileNotFoundError, ValueError):
+            return 0.0
+
+
+class Recording:
+    """WSGI middleware that journals each exchange of APP whose path starts with PREFIX."""
+
+    def __init__(
+        self, app: WSGIApplication, journal: Journal, *, prefix: str, max_body: int
+    ) -> None:
+        self.app = app
+        self.journal = journal
+        self.prefix = prefix
+        self.max_body = max_body
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        method = environ["REQUEST_METHOD"]
+        path = environ.get("PATH_INFO", "")
+        if method == "OPTIONS" or not path.startswith(self.prefix):
+            return self.app(environ, start_response)
+        started, clock = time.time(), time.perf_counter()
+        body = self._request_body(environ)
+        answered: list[Any] = []
+
+        def record_start(status: str, headers: list[tuple[str, str]], *args: Any) -> Any:
+            answered[:] = [status, headers]
+            return start_response(status, headers, *args)
+
+        chunks = self.app(environ, record_start)
+        try:
+            content = b"".join(chunks)
+        finally:
+            if hasattr(chunks, "close"):
+                chunks.close()
+        query = environ.get("QUERY_STRING", "")
+        url = f"{environ['wsgi.url_scheme']}://{environ.get('HTTP_HOST', '')}{path}"
+        self.journal.record(
+            Entry(
+                started=started,
+                duration_ms=(time.perf_counter() - clock) * 1000,
+                method=method,
+                url=f"{url}?{query}" if query else url,
+                request_headers=[(k, v) for k, v in environ.items() if k.startswith(_HEADERS)],
+                request_body=body,
+                status=int(answered[0].split(" ", 1)[0]),
+                response_headers=answered[1],
+                response_body=content.decode("utf-8", "replace"),
+            )
+        )
+        return [content]
+
+    def _request_body(self, environ: WSGIEnvironment) -> str | None:
+        """The request's body, read and put back for the app; None when it has none, or
+        more than the app accepts (the app answers 413 without reading it)."""
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+        except ValueError:
             return None
+        if not 0 < length <= self.max_body:
+            return None
+        data: bytes = environ["wsgi.input"].read(length)
+        environ["wsgi.input"] = io.BytesIO(data)
+        return data.decode("utf-8", "replace")
+
+
+#: What the WSGI environ names the request's headers by.
+_HEADERS = ("HTTP_", "CONTENT_TYPE", "CONTENT_LENGTH")
 
 
 def summary(entry: Entry) -> dict[str, Any]:
     return {
-        "time": entry.started,
+        "time": _iso(entry.started),
         "method": entry.method,
         "url": entry.url,
         "status": entry.status,
@@ -149,7 +221,7 @@ def _har_entry(entry: Entry) -> dict[str, Any]:
         }
     size = len(entry.response_body.encode())
     return {
-        "startedDateTime": entry.started,
+        "startedDateTime": _iso(entry.started),
         "time": entry.duration_ms,
         "request": request,
         "response": {
@@ -172,6 +244,10 @@ def _har_entry(entry: Entry) -> dict[str, Any]:
         "cache": {},
         "timings": {"send": 0, "wait": entry.duration_ms, "receive": 0},
     }
+
+
+def _iso(seconds: float) -> str:
+    return datetime.fromtimestamp(seconds, UTC).isoformat()
 
 
 def _header_name(environ_key: str) -> str:

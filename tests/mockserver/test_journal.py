@@ -17,7 +17,7 @@ START = datetime(2026, 1, 1, tzinfo=UTC)
 
 def entry(url: str, at: datetime) -> Entry:
     return Entry(
-        started=at.isoformat(),
+        started=at.timestamp(),
         duration_ms=1.0,
         method="GET",
         url=url,
@@ -33,12 +33,12 @@ def record_from_another_process(folder: Path, url: str, at: datetime) -> None:
     script = (
         "import sys\nfrom pathlib import Path\n"
         "from mockserver.journal import Entry, Journal\n"
-        "Journal(Path(sys.argv[1])).record(Entry(started=sys.argv[3], duration_ms=1.0,"
+        "Journal(Path(sys.argv[1])).record(Entry(started=float(sys.argv[3]), duration_ms=1.0,"
         " method='GET', url=sys.argv[2], request_headers=[], request_body=None, status=200,"
         " response_headers=[], response_body='{}'))\n"
     )
     subprocess.run(
-        [sys.executable, "-c", script, str(folder), url, at.isoformat()],
+        [sys.executable, "-c", script, str(folder), url, repr(at.timestamp())],
         check=True,
         cwd=folder.parent,
     )
