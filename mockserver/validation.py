@@ -13,7 +13,6 @@ from typing import Any
 import jsonschema_rs
 import orjson
 from jsonschema_rs import ValidationErrorKind as Kind
-from werkzeug.datastructures import Headers
 
 from mockserver.contract import INVALID_INPUT, Operation, Parameter
 
@@ -67,20 +66,21 @@ def read_inputs(
     *,
     path: Mapping[str, str],
     query: Mapping[str, list[str]],
-    headers: Headers,
+    environ: Mapping[str, Any],
     body: Any,
     lenient: bool,
     schema_at: Callable[[list[str | int]], Any],
 ) -> Inputs:
     """OPERATION's inputs from the raw request; raise InvalidRequest with every problem.
 
-    BODY is the parsed JSON body or None. SCHEMA_AT finds a schema by its path in the
-    document, to name the fields an object allows.
+    ENVIRON is the request's WSGI environ, where its headers are. BODY is the parsed JSON
+    body or None. SCHEMA_AT finds a schema by its path in the document, to name the fields
+    an object allows.
     """
     problems: list[Problem] = []
     values: dict[str, dict[str, Any]] = {"path": {}, "query": {}, "header": {}}
     for parameter in operation.parameters:
-        raw = _raw(parameter, path, query, headers)
+        raw = _raw(parameter, path, query, environ)
         subject = f"{_LOCATIONS[parameter.location]} '{parameter.name}'"
         problem = partial(Problem, parameter.error_code, subject=parameter.name)
         if not raw:
@@ -131,13 +131,13 @@ def _raw(
     parameter: Parameter,
     path: Mapping[str, str],
     query: Mapping[str, list[str]],
-    headers: Headers,
+    environ: Mapping[str, Any],
 ) -> list[str]:
     if parameter.location == "path":
         return [path[parameter.name]] if parameter.name in path else []
     if parameter.location == "query":
         return query.get(parameter.name, [])
-    header = headers.get(parameter.name)
+    header = environ.get("HTTP_" + parameter.name.upper().replace("-", "_"))
     return [header] if header is not None else []
 
 
