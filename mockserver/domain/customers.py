@@ -196,7 +196,7 @@ def search(
 ) -> Blob:
     """Customers whose first name, last name or an identifier starts with Q, a page of them."""
     place = None if source is None or source_of(source) == ALL else source_of(source)
-    account = None if place is None else account_of(place, account_id, missing_code=400)
+    account = None if place is None else account_of(place, account_id)
     with store.read() as tx:
         found = tx.search(q)
     hits = [hit for customer in found if (hit := _search_hit(customer, q.lower(), place, account))]
@@ -231,7 +231,7 @@ def _registered_profile(registration: Blob, source: str, account: str) -> Profil
         fields={k: v for body in bodies for k, v in body.get("fields", {}).items()},
         identifiers=tuple(identifiers),
         comm_channels=tuple(
-            identity.comm_channel(item, invalid_mobile=8014, invalid_email=400)
+            identity.comm_channel(item, invalid_mobile=8014)
             for body in bodies
             for item in body.get("commChannels", [])
         ),

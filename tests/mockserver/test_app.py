@@ -455,8 +455,8 @@ def test_a_documented_message_that_names_a_field_names_it(client: FlaskClient) -
             " 9223372036854775807, got '21057502618500882949279318016'",
         ),
         (
-            ACTIVITY + "&activityType=benefitsAvailed&startDate=2020-13-45",
-            "query parameter 'startDate' is not a date, got '2020-13-45'",
+            ACTIVITY + "&activityType=benefitsAvailed&startDate=2021-02-30",
+            "query parameter 'startDate' is not a date, got '2021-02-30'",
         ),
     ],
     ids=["an id beyond 64 bits", "a date beyond the calendar"],
