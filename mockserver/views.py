@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from mockserver.domain import customers, partner_programs, points, subscriptions
-from mockserver.domain.errors import InvalidValue
 from mockserver.domain.records import Blob, Org
 from mockserver.storage import Store
 from mockserver.validation import Inputs
@@ -212,14 +211,16 @@ def _date(value: object) -> date | None:
 
 
 def _moment(query: dict[str, object], name: str) -> datetime | None:
-    """A documented activity date, `YYYY-MM-DD` or `YYYY-MM-DD HH:MM:SS`, in UTC. The
-    spec's pattern admits 2020-13-45, which only the calendar refuses."""
+    """A documented activity date, `YYYY-MM-DD` or `YYYY-MM-DD HH:MM:SS`, in UTC. A day
+    past its month's end counts on into the next month (2021-02-30 is 2 March), leniently,
+    as Java's date parsing is by default: the spec's pattern admits such days."""
     value = query.get(name)
     if value is None:
         return None
-    try:
-        return datetime.fromisoformat(str(value)).replace(tzinfo=UTC)
-    except ValueError:
-        raise InvalidValue(
-            400, detail=f"query parameter '{name}' is not a date, got {value!r}"
-        ) from None
+    text = str(value)
+    year, month, day = int(text[0:4]), int(text[5:7]), int(text[8:10])
+    moment = datetime(year, month, 1, tzinfo=UTC) + timedelta(days=day - 1)
+    if len(text) > 10:
+        hours, minutes, seconds = (int(part) for part in text[11:].split(":"))
+        moment = moment.replace(hour=hours, minute=minutes, second=seconds)
+    return moment

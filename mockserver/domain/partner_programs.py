@@ -43,7 +43,8 @@ def activity_histories(
     now: datetime | None = None,
 ) -> Blob:
     """The customer's partner programs, each with its benefits availed in a window (the
-    last 365 days by default) or its linking updates. Raises 2015, 2013, 400, 2011."""
+    last year by default) or its linking updates. Raises 2015, 2013 (a window over a
+    year, or backwards), 2011."""
     kind = ACTIVITY_TYPES[activity_type]
     if kind == LINKING_UPDATES and (start or end):
         raise InvalidValue(2015, detail="startDate and endDate are for benefitsAvailed only")
@@ -90,7 +91,7 @@ def _window(
         end = _years(start, 1) if start > now else min(now, _years(start, 1))
     if start > end:
         raise InvalidValue(
-            400,
+            2013,
             detail=f"startDate {start:%Y-%m-%d %H:%M:%S} is after endDate {end:%Y-%m-%d %H:%M:%S}",
         )
     if end > _years(start, 1):

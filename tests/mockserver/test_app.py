@@ -454,17 +454,20 @@ def test_a_documented_message_that_names_a_field_names_it(client: FlaskClient) -
             "path parameter 'customerId' must be an integer from -9223372036854775808 to"
             " 9223372036854775807, got '21057502618500882949279318016'",
         ),
-        (
-            ACTIVITY + "&activityType=benefitsAvailed&startDate=2021-02-30",
-            "query parameter 'startDate' is not a date, got '2021-02-30'",
-        ),
     ],
-    ids=["an id beyond 64 bits", "a date beyond the calendar"],
+    ids=["an id beyond 64 bits"],
 )
-def test_values_the_store_or_the_calendar_cannot_hold_are_400(
-    client: FlaskClient, url: str, detail: str
-) -> None:
+def test_values_the_store_cannot_hold_are_400(client: FlaskClient, url: str, detail: str) -> None:
     response = client.get(url)
     assert response.status_code == 400
     [(code, message)] = errors(response)
     assert code == 400 and message.endswith(detail)
+
+
+def test_a_day_past_the_end_of_its_month_counts_on_into_the_next(client: FlaskClient) -> None:
+    response = client.get(
+        ACTIVITY + "&activityType=benefitsAvailed&startDate=2021-02-30&endDate=2021-06-01"
+    )
+    assert response.status_code == 200
+    [notes] = {entry["notes"] for entry in response.get_json()["data"]}
+    assert notes.startswith("showing customer activities from Tue Mar 02 00:00:00 GMT 2021")

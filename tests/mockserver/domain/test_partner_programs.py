@@ -224,10 +224,10 @@ def test_a_window_over_a_year_is_2013(store: SqliteStore, refusal: Refusal) -> N
     )
 
 
-def test_a_start_after_the_end_is_400(store: SqliteStore, refusal: Refusal) -> None:
+def test_a_start_after_the_end_is_2013(store: SqliteStore, refusal: Refusal) -> None:
     refused = refusal(
         OPERATION,
-        400,
+        2013,
         lambda: activity(
             store,
             "benefitsAvailed",
