@@ -1,0 +1,135 @@
+"""The options of a contract run, and the schemathesis configuration they make.
+
+How schemathesis' checks are configured for Capillary, and why, is `CHECKS` below; the README's
+"capkit fuzz" section says the same for a reader of the docs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from schemathesis.config import SchemathesisConfig
+from schemathesis.core.errors import InvalidRateLimit
+from schemathesis.core.rate_limit import parse_units
+
+from contracts.errors import BadOption
+
+__all__ = ["CHECKS", "FuzzOptions", "parse_header", "schemathesis_config"]
+
+#: schemathesis' checks, all of them on; only positive_data_acceptance needs configuration.
+#: Capillary answers business errors with HTTP 400 and a code of their own (unknown customer
+#: 8015, duplicate identifier 8006, ...) where the REST statuses positive_data_acceptance expects
+#: by default are 404 and 409; the spec says so ("400 for every business error"). So 400 joins
+#: its expected statuses, and contracts.checks.valid_input_not_called_invalid keeps what that
+#: gives up: valid input answered with Capillary's code for invalid input, 400, still fails.
+CHECKS: dict[str, Any] = {
+    "enabled": True,
+    "positive_data_acceptance": {
+        "expected-statuses": ["2xx", "3xx", "400", "401", "403", "404", "409", "429", "5xx"],
+    },
+}
+
+#: Methods that change nothing, the only ones a --read-only run sends: its own operations are
+#: filtered to GET, and schemathesis' probe for undeclared methods (expecting 405) keeps to these.
+SAFE_METHODS = ("GET", "OPTIONS", "TRACE")
+UNSAFE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class FuzzOptions:
+    """How to fuzz a target. Raises BadOption naming the value that cannot be used."""
+
+    #: "till:password": Capillary's Basic credentials, the password sent as its md5 hex digest.
+    auth: str | None = None
+    #: Sent with every request ("X-CAP-API-OAUTH-TOKEN": "...").
+    headers: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    #: Examples per operation and phase; None: schemathesis' default (100).
+    max_examples: int | None = None
+    #: Stop after this many seconds; schemathesis keeps fuzzing until then.
+    max_time: int | None = None
+    workers: int = 1
+    #: Makes a run reproducible (with one worker).
+    seed: int | None = None
+    #: "100/m": at most 100 requests a minute (units s, m, h, d).
+    rate_limit: str | None = None
+    #: Send no POST, PUT, PATCH or DELETE: safe on production.
+    read_only: bool = False
+    #: operationIds to test; empty: every operation.
+    operations: tuple[str, ...] = ()
+    #: Where to write a JUnit XML report, and a HAR of the traffic.
+    junit: Path | None = None
+    har: Path | None = None
+
+    def __post_init__(self) -> None:
+        if self.auth is not None:
+            till, colon, _ = self.auth.partition(":")
+            if not colon or not till:
+                raise BadOption(f"--auth has value {self.auth!r}; expected 'till:password'")
+        for name in ("max_examples", "max_time", "workers"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise BadOption(
+                    f"--{name.replace('_', '-')} has value {value}; expected at least 1"
+                )
+        if self.rate_limit is not None:
+            try:
+                parse_units(self.rate_limit)
+            except InvalidRateLimit:
+                raise BadOption(
+                    f"--rate-limit has value {self.rate_limit!r}; expected requests/unit"
+                    " with a unit of s, m, h or d, as in 100/m"
+                ) from None
+
+    @property
+    def basic_credentials(self) -> tuple[str, str] | None:
+        """(till, md5 hex digest of the password), as Capillary's Basic auth takes them."""
+        if self.auth is None:
+            return None
+        till, _, password = self.auth.partition(":")
+        return till, hashlib.md5(password.encode()).hexdigest()
+
+
+def parse_header(text: str) -> tuple[str, str]:
+    """'Name: value' as (name, value); raise BadOption when it is not a header."""
+    name, colon, value = text.partition(":")
+    if not colon or not name.strip() or name != name.strip() or " " in name:
+        raise BadOption(f"--header has value {text!r}; expected 'Name: value'")
+    return name, value.strip()
+
+
+def schemathesis_config(options: FuzzOptions, base_url: str) -> SchemathesisConfig:
+    """The schemathesis configuration of a run of OPTIONS against BASE_URL (origin + /v2)."""
+    data: dict[str, Any] = {
+        "base-url": base_url,
+        "workers": options.workers,
+        "checks": CHECKS,
+        "generation": {
+            "mode": "all",
+            # In memory: a run is reproduced by its seed, and leaves nothing in the directory.
+            "database": ":memory:",
+        },
+        # Every distinct failure of an operation, not only the first one hypothesis meets (which it
+        # would then shrink, leaving the others in that operation unseen).
+        "continue-on-failure": True,
+        # The cross-run cache replays earlier runs' requests: off, for the same reasons.
+        "cache": {"enabled": False},
+    }
+    optional = {
+        "seed": options.seed,
+        "max-time": options.max_time,
+        "rate-limit": options.rate_limit,
+        "headers": dict(options.headers) or None,
+    }
+    data.update({key: value for key, value in optional.items() if value is not None})
+    if options.max_examples is not None:
+        data["generation"]["max-examples"] = options.max_examples
+    credentials = options.basic_credentials
+    if credentials is not None:
+        data["auth"] = {"basic": {"username": credentials[0], "password": credentials[1]}}
+    if options.read_only:
+        data["phases"] = {"coverage": {"unexpected-methods": list(SAFE_METHODS)}}
+    return SchemathesisConfig.from_dict(data)

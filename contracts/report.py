@@ -1,0 +1,109 @@
+"""A run as text: progress while it runs, then a table per operation and each distinct failure."""
+
+from __future__ import annotations
+
+import textwrap
+from typing import TextIO
+
+from contracts.outcome import Finding, Outcome
+
+__all__ = ["ProgressPrinter", "format_outcome", "verdict"]
+
+_MARKS = {"success": ".", "failure": "F", "error": "E", "skip": "s", "interrupted": "!"}
+_STATUS_WORDS = {"success": "passed", "failure": "failed", "error": "errored", "skip": "skipped"}
+_INDENT = "   "
+
+
+class ProgressPrinter:
+    """A Listener that prints a line per phase to STREAM, a mark per finished scenario."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+
+    def phase_started(self, phase: str) -> None:
+        self._write(f"{phase:<10}")
+
+    def scenario_finished(self, phase: str, status: str) -> None:
+        self._write(_MARKS.get(status, "?"))
+
+    def phase_finished(self, phase: str, status: str) -> None:
+        self._write(f" {_STATUS_WORDS.get(status, status)}\n")
+
+    def _write(self, text: str) -> None:
+        self.stream.write(text)
+        self.stream.flush()
+
+
+def format_outcome(outcome: Outcome) -> str:
+    """The table of operations, the failures, the errors and the verdict: capkit fuzz's report."""
+    parts = [_table(outcome)]
+    if outcome.findings:
+        ids = {operation.label: operation.operation_id for operation in outcome.operations}
+        parts.append(f"Failures ({len(outcome.findings)} distinct)")
+        parts.extend(
+            _finding(number, finding, ids.get(finding.operation))
+            for number, finding in enumerate(outcome.findings, start=1)
+        )
+    if outcome.errors:
+        parts.append(f"Errors ({len(outcome.errors)}): cases that could not run to their end")
+        parts.extend(
+            f"- {error.label}: {error.title}\n{textwrap.indent(error.message, _INDENT)}"
+            for error in outcome.errors
+        )
+    parts.append(verdict(outcome))
+    return "\n\n".join(parts)
+
+
+def verdict(outcome: Outcome) -> str:
+    """One line: whether the target conforms, how much was tested, how fast."""
+    tested = (
+        f"{outcome.cases} cases against {outcome.base_url} in {outcome.elapsed:.1f} s"
+        f" ({outcome.cases_per_second:.0f} cases/s)"
+    )
+    if outcome.conforms and (outcome.interrupted or outcome.target_stopped):
+        return f"inconclusive: no failures in {tested}, but the run ended early"
+    if outcome.conforms:
+        return f"conforms: {tested}, no failures"
+    failing = len({finding.operation for finding in outcome.findings})
+    errors = f", {len(outcome.errors)} error(s)" if outcome.errors else ""
+    return (
+        f"contract broken: {len(outcome.findings)} distinct failure(s) in {failing} operation(s)"
+        f"{errors}; {tested}"
+    )
+
+
+def _table(outcome: Outcome) -> str:
+    rows = [("operation", "request", "cases", "failures")]
+    rows.extend(
+        (
+            operation.operation_id or "-",
+            operation.label,
+            str(operation.cases),
+            str(operation.failures),
+        )
+        for operation in outcome.operations
+    )
+    rows.append(("total", "", str(outcome.cases), str(len(outcome.findings))))
+    widths = [max(len(row[column]) for row in rows) for column in range(4)]
+    return "\n".join(
+        "  ".join(
+            (cell.rjust(width) if column >= 2 else cell.ljust(width))
+            for column, (cell, width) in enumerate(zip(row, widths, strict=True))
+        ).rstrip()
+        for row in rows
+    )
+
+
+def _finding(number: int, finding: Finding, operation_id: str | None) -> str:
+    where = f"{operation_id}  {finding.operation}" if operation_id else finding.operation
+    check = finding.check
+    if not finding.title.startswith("Custom check failed"):
+        check += f": {finding.title}"
+    lines = [f"{number}. {where}", f"{_INDENT}check: {check}"]
+    if finding.message.strip():
+        lines.append(textwrap.indent(finding.message.strip("\n"), _INDENT))
+    if finding.status is not None:
+        lines.append(f"{_INDENT}answer: {finding.status} {finding.body}".rstrip())
+    lines.append(f"{_INDENT}reproduce:")
+    lines.extend(textwrap.indent(command, _INDENT * 2) for command in finding.reproduce)
+    return "\n".join(lines)

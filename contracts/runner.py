@@ -1,0 +1,206 @@
+"""A contract run: schemathesis' engine, with every phase and check and the Capillary ones,
+against a target's origin or a WSGI app in-process.
+
+The flow: options -> schemathesis configuration (contracts.options) -> schema with the operations
+selected -> a reachability probe -> the engine's events, fed to the Collector (contracts.outcome),
+to schemathesis' JUnit and HAR writers, and to a Listener for progress.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from typing import Any, Protocol
+from urllib.parse import urlsplit
+from wsgiref.types import WSGIApplication
+
+import schemathesis
+from schemathesis.cli.commands.run.context import ExecutionContext
+from schemathesis.cli.commands.run.handlers.base import EventHandler
+from schemathesis.cli.commands.run.handlers.har import HarHandler
+from schemathesis.cli.commands.run.handlers.junitxml import JunitXMLHandler
+from schemathesis.config import ConfigError
+from schemathesis.core.errors import LoaderError
+from schemathesis.core.result import Ok
+from schemathesis.engine import events, from_schema
+from schemathesis.engine.run import TESTING_PHASES
+from schemathesis.schemas import BaseSchema
+
+# Registers the Capillary checks with schemathesis.
+import contracts.checks  # noqa: F401
+from capkit import spec
+from contracts.documented import server_path
+from contracts.errors import BadOption, TargetUnreachable, Unusable
+from contracts.options import UNSAFE_METHODS, FuzzOptions, schemathesis_config
+from contracts.outcome import Collector, Outcome
+from contracts.serving import serve_in_thread
+
+__all__ = ["Listener", "Target", "fuzz"]
+
+#: An origin (http://127.0.0.1:8080, https://eu.api.capillarytech.com) or a WSGI app.
+Target = str | WSGIApplication
+REACHABILITY_TIMEOUT = 10.0
+
+
+class Listener(Protocol):
+    """Hears a run's progress: its phases (examples, coverage, fuzzing, stateful), scenarios."""
+
+    def phase_started(self, phase: str) -> None: ...
+
+    def scenario_finished(self, phase: str, status: str) -> None: ...
+
+    def phase_finished(self, phase: str, status: str) -> None: ...
+
+
+def fuzz(
+    target: Target,
+    options: FuzzOptions | None = None,
+    *,
+    document: spec.Document | None = None,
+    listener: Listener | None = None,
+) -> Outcome:
+    """Fuzz TARGET against DOCUMENT (default: the bundled spec) and say what it found.
+
+    TARGET is an origin, to which the spec's server path (/v2) is appended, or a WSGI app, run
+    in-process. Raises BadOption for options the spec or schemathesis cannot take, and
+    TargetUnreachable when nothing answers at the target.
+    """
+    options = options if options is not None else FuzzOptions()
+    document = document if document is not None else spec.load()
+    if isinstance(target, str):
+        return _fuzz_origin(target, options, document, listener)
+    with serve_in_thread(target) as origin:
+        return _fuzz_origin(origin, options, document, listener)
+
+
+def _fuzz_origin(
+    origin: str, options: FuzzOptions, document: spec.Document, listener: Listener | None
+) -> Outcome:
+    base_url = _origin(origin) + server_path(document)
+    schema = _schema(document, base_url, options)
+    _ensure_reachable(base_url)
+    return _run(schema, base_url, options, listener)
+
+
+def _run(
+    schema: BaseSchema, base_url: str, options: FuzzOptions, listener: Listener | None
+) -> Outcome:
+    """Drive schemathesis' engine; its events feed the outcome, the reports and the listener."""
+    collector = Collector(base_url, _selected(schema))
+    reports = _report_handlers(schema, options)
+    context = ExecutionContext(config=schema.config)
+    for handler in reports:
+        handler.start(context)
+    try:
+        for event in from_schema(schema).execute():
+            context.on_event(event)
+            for handler in reports:
+                handler.handle_event(context, event)
+            collector.on_event(event)
+            if listener is not None:
+                _tell(listener, event)
+    finally:
+        for handler in reports:
+            handler.shutdown(context)
+    return collector.outcome()
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise BadOption(f"URL has value {url!r}; expected an origin such as http://127.0.0.1:8080")
+    if parts.path.strip("/") or parts.query or parts.fragment:
+        raise BadOption(
+            f"URL has value {url!r}; expected an origin without a path:"
+            f" the spec's server path is appended to it ({parts.scheme}://{parts.netloc})"
+        )
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def _schema(document: spec.Document, base_url: str, options: FuzzOptions) -> BaseSchema:
+    try:
+        config = schemathesis_config(options, base_url)
+        # schemathesis writes into the document (inferred links), so it gets a copy.
+        schema: BaseSchema = schemathesis.openapi.from_dict(copy.deepcopy(document), config=config)
+    except ConfigError as error:
+        raise BadOption(str(error)) from None
+    except LoaderError as error:
+        raise Unusable(f"schemathesis cannot use the spec: {error}") from None
+    if options.operations:
+        _check_operation_ids(document, options.operations)
+        schema = schema.include(operation_id=list(options.operations))
+    if options.read_only:
+        schema = schema.exclude(method=list(UNSAFE_METHODS))
+    if not schema.statistic.transitions.selected:
+        # Every link of the spec starts or ends at an operation left out: the stateful phase has
+        # nothing to follow, which schemathesis would report as an error of the run.
+        schema.config.phases.stateful.enabled = False
+    return schema
+
+
+def _check_operation_ids(document: spec.Document, wanted: tuple[str, ...]) -> None:
+    known = [
+        operation["operationId"]
+        for item in document.get("paths", {}).values()
+        for operation in item.values()
+        if isinstance(operation, dict) and "operationId" in operation
+    ]
+    for operation_id in wanted:
+        if operation_id not in known:
+            close = [name for name in known if name.lower() == operation_id.lower()]
+            hint = f"; did you mean {close[0]!r}?" if close else f"; known: {', '.join(known)}"
+            raise BadOption(
+                f"--include-operation has value {operation_id!r}: no such operationId{hint}"
+            )
+
+
+def _selected(schema: BaseSchema) -> Iterator[tuple[str, str | None]]:
+    for result in schema.get_all_operations():
+        if isinstance(result, Ok):
+            operation = result.ok()
+            yield operation.label, operation.definition.raw.get("operationId")
+
+
+def _ensure_reachable(base_url: str) -> None:
+    """Raise TargetUnreachable unless something answers HTTP at BASE_URL (any status will do)."""
+    request = urllib.request.Request(base_url, method="GET")
+    try:
+        with urllib.request.urlopen(request, timeout=REACHABILITY_TIMEOUT):
+            pass
+    except urllib.error.HTTPError:
+        pass
+    except urllib.error.URLError as error:
+        raise TargetUnreachable(
+            f"cannot reach {base_url}: {_reason(error.reason)}; is the target running there?"
+        ) from None
+    except (TimeoutError, ConnectionError) as error:
+        raise TargetUnreachable(f"cannot reach {base_url}: {_reason(error)}") from None
+
+
+def _reason(reason: Any) -> str:
+    if isinstance(reason, TimeoutError):
+        return f"no answer within {REACHABILITY_TIMEOUT:.0f} s"
+    text = getattr(reason, "strerror", None) or str(reason)
+    return re.sub(r"^\[Errno -?\d+\] ", "", text).rstrip(".").lower()
+
+
+def _report_handlers(schema: BaseSchema, options: FuzzOptions) -> list[EventHandler[Any]]:
+    handlers: list[EventHandler[Any]] = []
+    if options.junit is not None:
+        handlers.append(JunitXMLHandler(output=options.junit))
+    if options.har is not None:
+        handlers.append(HarHandler(output=options.har, config=schema.config.output))
+    return handlers
+
+
+def _tell(listener: Listener, event: events.EngineEvent) -> None:
+    # Probing and schema analysis send no test cases: progress is about the testing phases.
+    if isinstance(event, events.PhaseStarted) and event.phase.name in TESTING_PHASES:
+        listener.phase_started(event.phase.name.value)
+    elif isinstance(event, events.ScenarioFinished) and event.phase in TESTING_PHASES:
+        listener.scenario_finished(event.phase.value, event.status.value)
+    elif isinstance(event, events.PhaseFinished) and event.phase.name in TESTING_PHASES:
+        listener.phase_finished(event.phase.name.value, event.status.value)

@@ -1,0 +1,111 @@
+"""contracts.report: the table, each failure with expected, actual and curl, and the verdict."""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+
+from schemathesis.engine import StopReason
+
+from contracts import Finding, OperationResult, Outcome, RunError
+from contracts.report import ProgressPrinter, format_outcome, verdict
+
+FINDING = Finding(
+    operation="GET /customers/lookup",
+    check="documented_error_code",
+    title="Custom check failed: `documented_error_code`",
+    message="Expected: a code that GET /customers/lookup documents for 400: 400, 8015\n"
+    "Actual:   code 8009 ('Customer not found')",
+    status=400,
+    body='{"errors":[{"code":8009}]}',
+    reproduce=("curl -X GET 'http://127.0.0.1:8080/v2/customers/lookup?source=ALL'",),
+)
+CONFORMING = Outcome(
+    base_url="http://127.0.0.1:8080/v2",
+    operations=(
+        OperationResult("GET /customers/lookup", "lookupCustomer", 120, 0),
+        OperationResult("POST /customers", "registerCustomer", 8, 0),
+    ),
+    findings=(),
+    errors=(),
+    elapsed=2.0,
+    stop_reason=StopReason.COMPLETED,
+    unauthenticated=False,
+)
+BROKEN = dataclasses.replace(
+    CONFORMING,
+    operations=(
+        OperationResult("GET /customers/lookup", "lookupCustomer", 120, 1),
+        OperationResult("POST /customers", "registerCustomer", 8, 0),
+    ),
+    findings=(FINDING,),
+)
+
+
+def test_a_conforming_run_is_a_table_and_a_verdict() -> None:
+    assert format_outcome(CONFORMING) == (
+        "operation         request                cases  failures\n"
+        "lookupCustomer    GET /customers/lookup    120         0\n"
+        "registerCustomer  POST /customers            8         0\n"
+        "total                                      128         0\n"
+        "\n"
+        "conforms: 128 cases against http://127.0.0.1:8080/v2 in 2.0 s (64 cases/s), no failures"
+    )
+
+
+def test_each_failure_shows_operation_check_expected_actual_and_curl() -> None:
+    report = format_outcome(BROKEN)
+    assert (
+        "Failures (1 distinct)\n"
+        "\n"
+        "1. lookupCustomer  GET /customers/lookup\n"
+        "   check: documented_error_code\n"
+        "   Expected: a code that GET /customers/lookup documents for 400: 400, 8015\n"
+        "   Actual:   code 8009 ('Customer not found')\n"
+        '   answer: 400 {"errors":[{"code":8009}]}\n'
+        "   reproduce:\n"
+        "      curl -X GET 'http://127.0.0.1:8080/v2/customers/lookup?source=ALL'\n"
+    ) in report
+    assert report.endswith(
+        "contract broken: 1 distinct failure(s) in 1 operation(s); 128 cases against"
+        " http://127.0.0.1:8080/v2 in 2.0 s (64 cases/s)"
+    )
+
+
+def test_a_builtin_checks_title_says_what_it_found() -> None:
+    server_error = dataclasses.replace(
+        FINDING, check="not_a_server_error", title="Server error", message="", status=500
+    )
+    report = format_outcome(dataclasses.replace(BROKEN, findings=(server_error,)))
+    assert "   check: not_a_server_error: Server error\n   answer: 500 " in report
+
+
+def test_errors_are_listed_and_counted() -> None:
+    error = RunError("GET /customers/lookup", "Timeout", "No answer within 10 s")
+    outcome = dataclasses.replace(CONFORMING, errors=(error,))
+    report = format_outcome(outcome)
+    assert "Errors (1): cases that could not run to their end\n\n" in report
+    assert "- GET /customers/lookup: Timeout\n   No answer within 10 s" in report
+    assert verdict(outcome).startswith(
+        "contract broken: 0 distinct failure(s) in 0 operation(s), 1 error(s);"
+    )
+
+
+def test_progress_is_a_line_per_phase_and_a_mark_per_scenario() -> None:
+    stream = io.StringIO()
+    printer = ProgressPrinter(stream)
+    printer.phase_started("examples")
+    for status in ("success", "failure", "error", "skip"):
+        printer.scenario_finished("examples", status)
+    printer.phase_finished("examples", "failure")
+    printer.phase_started("stateful")
+    printer.phase_finished("stateful", "skip")
+    assert stream.getvalue() == "examples  .FEs failed\nstateful   skipped\n"
+
+
+def test_a_run_that_ended_early_without_failures_is_inconclusive() -> None:
+    stopped = dataclasses.replace(CONFORMING, stop_reason=StopReason.SERVER_UNAVAILABLE)
+    assert verdict(stopped) == (
+        "inconclusive: no failures in 128 cases against http://127.0.0.1:8080/v2 in 2.0 s"
+        " (64 cases/s), but the run ended early"
+    )

@@ -1,0 +1,139 @@
+"""contracts.fuzz: the mock passes its own contract in-process; a run does what its options say."""
+
+from __future__ import annotations
+
+import json
+import socket
+import xml.etree.ElementTree as ElementTree
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
+
+import pytest
+
+from contracts import BadOption, FuzzOptions, TargetUnreachable, assert_conforms, fuzz
+from mockserver import Settings, create_app
+from tests.contracts import broken_target
+from tests.contracts.conftest import EXAMPLES, SEED
+
+AUTH = f"{broken_target.TILL}:{broken_target.PASSWORD}"
+
+
+def test_the_mock_passes_its_own_contract_in_process(tmp_path: Path) -> None:
+    settings = Settings(auth=AUTH, state=tmp_path / "state.db", journal=tmp_path / "journal.db")
+    outcome = fuzz(create_app(settings), FuzzOptions(auth=AUTH, max_examples=EXAMPLES, seed=SEED))
+    assert_conforms(outcome)
+    assert not outcome.unauthenticated
+    # Every operation was tested, and the stateful phase followed the spec's links.
+    assert all(operation.cases for operation in outcome.operations), outcome.operations
+    assert len(outcome.operations) == 16
+
+
+class Recorder:
+    """A WSGI app around another that remembers the method of each request."""
+
+    def __init__(self, app: WSGIApplication) -> None:
+        self.app = app
+        self.methods: set[str] = set()
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        self.methods.add(environ["REQUEST_METHOD"])
+        return self.app(environ, start_response)
+
+
+def test_read_only_sends_no_post_put_patch_or_delete() -> None:
+    recorder = Recorder(broken_target.create_app())
+    options = FuzzOptions(auth=AUTH, max_examples=3, seed=SEED, read_only=True)
+    outcome = fuzz(recorder, options)
+    assert recorder.methods and recorder.methods <= {"GET", "OPTIONS", "TRACE"}, recorder.methods
+    assert "POST /customers" not in {operation.label for operation in outcome.operations}
+
+
+def test_include_operation_tests_only_those() -> None:
+    options = FuzzOptions(
+        auth=AUTH, max_examples=3, seed=SEED, operations=("getSubscriptions", "getCustomer")
+    )
+    outcome = fuzz(broken_target.create_app(), options)
+    tested = {operation.operation_id: operation.cases for operation in outcome.operations}
+    assert set(tested) == {"getSubscriptions", "getCustomer"}
+    assert all(tested.values())
+
+
+class Phases:
+    """A Listener that writes down what it hears."""
+
+    def __init__(self) -> None:
+        self.heard: list[tuple[str, str]] = []
+
+    def phase_started(self, phase: str) -> None:
+        self.heard.append(("started", phase))
+
+    def scenario_finished(self, phase: str, status: str) -> None:
+        self.heard.append((phase, status))
+
+    def phase_finished(self, phase: str, status: str) -> None:
+        self.heard.append(("finished", phase))
+
+
+def test_a_run_without_credentials_tests_nothing_past_authentication() -> None:
+    phases = Phases()
+    options = FuzzOptions(max_examples=3, seed=SEED, operations=("getSubscriptions",))
+    outcome = fuzz(broken_target.create_app(), options, listener=phases)
+    assert outcome.unauthenticated and outcome.conforms
+    with pytest.raises(AssertionError, match="every request was answered 401"):
+        assert_conforms(outcome)
+    started = [phase for event, phase in phases.heard if event == "started"]
+    assert started == ["examples", "coverage", "fuzzing", "stateful"]
+    assert ("coverage", "success") in phases.heard
+    # getSubscriptions alone holds no link: nothing for the stateful phase to follow.
+    assert phases.heard[-2:] == [("started", "stateful"), ("finished", "stateful")]
+
+
+def test_reports_junit_xml_and_har(tmp_path: Path) -> None:
+    options = FuzzOptions(
+        auth=AUTH,
+        max_examples=3,
+        seed=SEED,
+        operations=("getPointsTransfers",),
+        junit=tmp_path / "junit.xml",
+        har=tmp_path / "traffic.har",
+    )
+    outcome = fuzz(broken_target.create_app(), options)
+    failures = ElementTree.parse(tmp_path / "junit.xml").getroot().iter("failure")
+    assert any(
+        "warnings" in (failure.get("message", "") + (failure.text or "")) for failure in failures
+    )
+    entries = json.loads((tmp_path / "traffic.har").read_text())["log"]["entries"]
+    assert len(entries) >= outcome.cases > 0
+    assert {entry["request"]["url"].split("?")[0].rsplit("/", 1)[-1] for entry in entries} == {
+        "pointsTransfers"
+    }
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+def test_an_origin_where_nothing_answers_is_unreachable() -> None:
+    origin = f"http://127.0.0.1:{free_port()}"
+    with pytest.raises(TargetUnreachable, match=f"cannot reach {origin}/v2: connection refused"):
+        fuzz(origin, FuzzOptions(auth=AUTH))
+
+
+@pytest.mark.parametrize(
+    ("target", "options", "message"),
+    [
+        ("http://127.0.0.1:8080/v2", {}, "expected an origin without a path"),
+        ("127.0.0.1:8080", {}, "expected an origin such as http://127.0.0.1:8080"),
+        ("http://127.0.0.1:8080", {"operations": ("getcustomer",)}, "did you mean 'getCustomer'"),
+    ],
+)
+def test_what_a_run_cannot_take_is_a_bad_option(
+    target: str, options: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(BadOption, match=message):
+        fuzz(target, FuzzOptions(**options))

@@ -1,0 +1,67 @@
+"""contracts.testing: the contract as a test of another project's pytest suite."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+from schemathesis.engine import StopReason
+
+from contracts import BadOption, OperationResult, Outcome, assert_conforms, contract_test
+from tests.contracts import broken_target
+from tests.contracts.conftest import SEED
+
+AUTH = f"{broken_target.TILL}:{broken_target.PASSWORD}"
+CONFORMING = Outcome(
+    base_url="http://127.0.0.1:8080/v2",
+    operations=(OperationResult("GET /customers/lookup", "lookupCustomer", 120, 0),),
+    findings=(),
+    errors=(),
+    elapsed=2.0,
+    stop_reason=StopReason.COMPLETED,
+    unauthenticated=False,
+)
+
+
+def test_a_contract_test_fails_with_the_report_of_what_it_found() -> None:
+    test = contract_test(
+        broken_target.create_app(),
+        auth=AUTH,
+        max_examples=3,
+        seed=SEED,
+        operations=("getPointsTransfers",),
+    )
+    with pytest.raises(pytest.fail.Exception) as failed:
+        test()
+    report = str(failed.value)
+    assert "1. getPointsTransfers  GET /customers/{customerId}/pointsTransfers" in report
+    assert "check: warnings_on_success" in report
+    assert "contract broken:" in report
+
+
+def test_a_conforming_outcome_passes() -> None:
+    assert_conforms(CONFORMING)
+
+
+@pytest.mark.parametrize(
+    ("outcome", "reason"),
+    [
+        (dataclasses.replace(CONFORMING, unauthenticated=True), "every request was answered 401"),
+        (
+            dataclasses.replace(CONFORMING, stop_reason=StopReason.SERVER_UNAVAILABLE),
+            "the run ended early: the target stopped answering",
+        ),
+        (
+            dataclasses.replace(CONFORMING, stop_reason=StopReason.INTERRUPTED),
+            "the run ended early: it was interrupted",
+        ),
+    ],
+)
+def test_a_run_that_could_not_test_the_target_does_not_pass(outcome: Outcome, reason: str) -> None:
+    with pytest.raises(AssertionError, match=reason):
+        assert_conforms(outcome)
+
+
+def test_an_option_it_cannot_take_fails_at_collection() -> None:
+    with pytest.raises(BadOption, match="--max-examples has value 0"):
+        contract_test("http://127.0.0.1:8080", max_examples=0)

@@ -1,0 +1,179 @@
+"""contracts.verify: recorded traffic against the spec, exchange by exchange."""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from capkit import spec
+from contracts import HarUnreadable, Violation, load_har, verify_har
+from mockserver import Settings, create_app
+
+BASIC = {"name": "Authorization", "value": "Basic " + base64.b64encode(b"till:pw").decode()}
+JSON = {"name": "Content-Type", "value": "application/json"}
+LOOKUP = "http://localhost:8080/v2/customers/lookup"
+FOUND = f"{LOOKUP}?source=INSTORE&identifierName=mobile&identifierValue=919111111111"
+
+
+def entry(
+    method: str,
+    url: str,
+    status: int,
+    answer: Any,
+    *,
+    body: Any = None,
+    headers: tuple[dict[str, str], ...] = (BASIC,),
+) -> dict[str, Any]:
+    request: dict[str, Any] = {"method": method, "url": url, "headers": list(headers)}
+    if body is not None:
+        request["headers"].append(JSON)
+        request["postData"] = {"mimeType": "application/json", "text": json.dumps(body)}
+    content = {"mimeType": "application/json", "text": json.dumps(answer)}
+    return {
+        "request": request,
+        "response": {"status": status, "headers": [JSON], "content": content},
+    }
+
+
+def har(*entries: dict[str, Any]) -> dict[str, Any]:
+    return {"log": {"version": "1.2", "entries": list(entries)}}
+
+
+def error(code: int) -> dict[str, Any]:
+    return {"warnings": [], "errors": [{"status": False, "code": code, "message": "m"}]}
+
+
+def test_the_mocks_journal_of_documented_requests_conforms(tmp_path: Path) -> None:
+    settings = Settings(state=tmp_path / "state.db", journal=tmp_path / "journal.db")
+    client = create_app(settings).test_client()
+    headers = {BASIC["name"]: BASIC["value"]}
+    path = FOUND.removeprefix("http://localhost:8080")
+    document = spec.load()
+    registration = document["paths"]["/customers"]["post"]["requestBody"]["content"]
+    body = registration["application/json"]["examples"]["registered"]["value"]
+    replies = [
+        client.get(path, headers=headers),
+        client.get("/v2/customers/17742?source=WECHAT&accountId=22232", headers=headers),
+        client.post("/v2/customers?source=LINE&accountId=1234", json=body, headers=headers),
+        client.get("/v2/customers/17742/subscriptions", headers=headers),
+        client.get("/v2/customers/17742?source=ALL"),
+    ]
+    assert [reply.status_code for reply in replies] == [200, 200, 200, 200, 401]
+    journal = client.get("/__admin/requests?format=har").get_json()
+    # The last request has no credentials: the spec requires them, so it is a violation.
+    [violation] = verify_har(journal, document)
+    assert (violation.index, violation.side, violation.field) == (4, "request", "credentials")
+
+
+VIOLATIONS = [
+    (
+        "a body field",
+        entry(
+            "POST",
+            "http://localhost/v2/customers?source=INSTORE",
+            400,
+            error(400),
+            body={"profiles": []},
+        ),
+        [
+            ("request", "body field 'loyaltyInfo'", "'loyaltyInfo' is a required property"),
+            ("request", "body field 'profiles'", "[] should be non-empty"),
+        ],
+    ),
+    (
+        "a missing parameter",
+        entry("GET", f"{LOOKUP}?identifierName=mobile&identifierValue=1", 400, error(400)),
+        [("request", "query parameter 'source'", "Missing required query parameter: source")],
+    ),
+    (
+        "a field of the wrong type",
+        entry("GET", FOUND, 200, {"entity": "306", "warnings": []}),
+        [("response", "body field 'entity'", "'306' is not of type 'integer'")],
+    ),
+    (
+        "an undocumented status",
+        entry("GET", FOUND, 500, error(500)),
+        [("response", "status", "is not one the operation documents")],
+    ),
+    (
+        "no operation",
+        entry("GET", "http://localhost/v2/nowhere", 404, error(404)),
+        [("exchange", "", "matches no operation of the spec")],
+    ),
+    (
+        "no credentials",
+        entry("GET", FOUND, 401, error(401), headers=()),
+        [("request", "credentials", "none of the spec's security schemes is satisfied")],
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("exchange", "expected"),
+    [case[1:] for case in VIOLATIONS],
+    ids=[case[0] for case in VIOLATIONS],
+)
+def test_each_violation_names_the_entry_its_side_and_field(
+    exchange: dict[str, Any], expected: list[tuple[str, str, str]]
+) -> None:
+    conforming = entry("GET", FOUND, 200, {"entity": 306, "warnings": []})
+    violations = verify_har(har(conforming, exchange), spec.load())
+    assert {violation.index for violation in violations} == {1}
+    found = [(violation.side, violation.field, violation.message) for violation in violations]
+    assert len(found) == len(expected)
+    for (side, field, message), (want_side, want_field, want_message) in zip(
+        found, expected, strict=True
+    ):
+        assert (side, field) == (want_side, want_field)
+        assert want_message in message
+
+
+def test_a_violation_reads_as_index_method_url_field_and_message() -> None:
+    violation = Violation(3, "GET", FOUND, "response", "body field 'entity'", "not an integer")
+    assert str(violation) == f"entries[3] GET {FOUND}: response body field 'entity': not an integer"
+
+
+def test_a_browsers_preflight_is_not_the_apps_traffic() -> None:
+    preflight = entry(
+        "OPTIONS",
+        FOUND,
+        204,
+        None,
+        headers=({"name": "Access-Control-Request-Method", "value": "GET"},),
+    )
+    assert verify_har(har(preflight), spec.load()) == []
+
+
+def test_base64_bodies_are_read_as_the_text_they_encode() -> None:
+    exchange = entry("GET", FOUND, 200, None)
+    answer = json.dumps({"entity": 306, "warnings": []}).encode()
+    exchange["response"]["content"] = {
+        "mimeType": "application/json",
+        "encoding": "base64",
+        "text": base64.b64encode(answer).decode(),
+    }
+    assert verify_har(har(exchange), spec.load()) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (None, "cannot read"),
+        ("{not json", "is not JSON"),
+        ('{"entries": []}', 'is not a HAR file: expected {"log": {"entries": [...]}}'),
+        ('{"log": {"entries": {}}}', "is not a HAR file"),
+    ],
+)
+def test_a_file_that_is_not_har_is_unreadable(
+    tmp_path: Path, text: str | None, message: str
+) -> None:
+    path = tmp_path / "traffic.har"
+    if text is not None:
+        path.write_text(text)
+    with pytest.raises(HarUnreadable) as raised:
+        load_har(path)
+    assert message in str(raised.value) and str(path) in str(raised.value)
