@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -88,3 +89,148 @@ def lint(path: Path | None) -> None:
         click.echo(f"{name}: {len(problems)} problem(s)", err=True)
         sys.exit(CONTRACT_BROKEN)
     click.echo(f"{name}: no problems", err=True)
+
+
+@main.command()
+@click.argument("url")
+@click.option(
+    "--spec",
+    "spec_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The OpenAPI document to hold the target to.  [default: the bundled spec]",
+)
+@click.option(
+    "--auth",
+    metavar="TILL:PASSWORD",
+    help="Capillary's Basic credentials: a till and its password (sent as its md5).",
+)
+@click.option(
+    "--header",
+    "headers",
+    multiple=True,
+    metavar="'NAME: VALUE'",
+    help="A header for every request, e.g. 'X-CAP-API-OAUTH-TOKEN: ...' (repeatable).",
+)
+@click.option(
+    "--max-examples",
+    type=int,
+    metavar="N",
+    help="Test cases per operation and phase.  [default: 100]",
+)
+@click.option(
+    "--max-time", type=int, metavar="SECONDS", help="Stop after this long, fuzzing until then."
+)
+@click.option(
+    "--workers",
+    type=int,
+    default=1,
+    show_default=True,
+    metavar="N",
+    help="Requests sent concurrently.",
+)
+@click.option(
+    "--seed",
+    type=int,
+    metavar="N",
+    help="Seed of the generated cases: a run with it is repeatable.",
+)
+@click.option(
+    "--rate-limit", metavar="N/UNIT", help="At most N requests per s, m, h or d (e.g. 100/m)."
+)
+@click.option(
+    "--read-only", is_flag=True, help="Send no POST, PUT, PATCH or DELETE (safe on production)."
+)
+@click.option(
+    "--include-operation",
+    "operations",
+    multiple=True,
+    metavar="ID",
+    help="Test only this operationId (repeatable).",
+)
+@click.option(
+    "--report",
+    "junit",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="JUNIT.XML",
+    help="Write a JUnit XML report there.",
+)
+@click.option(
+    "--har",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="Write the traffic there, as HAR.",
+)
+def fuzz(
+    url: str,
+    spec_path: Path | None,
+    headers: tuple[str, ...],
+    operations: tuple[str, ...],
+    **options: Any,
+) -> None:
+    """Fuzz the target at URL (its origin; the spec's /v2 is appended) against the spec.
+
+    Runs schemathesis' phases (examples, coverage, fuzzing, stateful through the spec's links)
+    with all its checks and Capillary's. Prints progress, a table per operation and each
+    distinct failure with a curl command; exits 0 when the target conforms, 1 on any contract
+    failure, 2 for a usage error or a target it cannot reach.
+    """
+    from contracts.errors import BadOption, Unusable
+    from contracts.options import FuzzOptions, parse_header
+    from contracts.report import ProgressPrinter, format_outcome
+    from contracts.runner import fuzz as run
+
+    try:
+        document = spec.load(spec_path)
+        fuzz_options = FuzzOptions(
+            headers=dict(map(parse_header, headers)), operations=operations, **options
+        )
+        outcome = run(url, fuzz_options, document=document, listener=ProgressPrinter(sys.stderr))
+    except BadOption as error:
+        raise click.UsageError(str(error)) from None
+    except (Unusable, spec.SpecUnreadable) as error:
+        click.echo(f"capkit fuzz: {error}", err=True)
+        sys.exit(UNUSABLE)
+    click.echo(format_outcome(outcome))
+    if outcome.inconclusive is not None:
+        click.echo(f"capkit fuzz: {outcome.inconclusive}", err=True)
+        sys.exit(UNUSABLE)
+    if not outcome.conforms:
+        sys.exit(CONTRACT_BROKEN)
+
+
+@main.command()
+@click.argument("file", type=click.Path(dir_okay=False, allow_dash=True, path_type=Path))
+@click.option(
+    "--spec",
+    "spec_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The OpenAPI document to hold the traffic to.  [default: the bundled spec]",
+)
+def verify(file: Path, spec_path: Path | None) -> None:
+    """Check recorded traffic against the spec: a HAR FILE ('-': standard input), such as
+    the mock's journal (GET /__admin/requests?format=har).
+
+    Validates each exchange's request and response against the operation it matches (an
+    exchange that matches none is a violation) and prints each violation with the entry's
+    index, method, URL and field; exits 0 when all conform, 1 on any violation, 2 when the
+    file cannot be used.
+    """
+    from contracts.errors import Unusable
+    from contracts.verify import load_har, verify_har
+
+    try:
+        document = spec.load(spec_path)
+        har = load_har(file)
+        exchanges = len(har["log"]["entries"])
+        if not exchanges:
+            raise Unusable(f"{file} records no exchange: nothing to verify")
+        violations = verify_har(har, document)
+    except (Unusable, spec.SpecUnreadable) as error:
+        click.echo(f"capkit verify: {error}", err=True)
+        sys.exit(UNUSABLE)
+    for violation in violations:
+        click.echo(str(violation))
+    if violations:
+        click.echo(f"{file}: {len(violations)} violation(s) in {exchanges} exchanges", err=True)
+        sys.exit(CONTRACT_BROKEN)
+    click.echo(f"{file}: {exchanges} exchanges, all conform", err=True)

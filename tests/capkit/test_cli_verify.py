@@ -1,0 +1,104 @@
+"""`capkit verify` on journals recorded by the mock: a conforming one, one with a violation."""
+
+from __future__ import annotations
+
+import base64
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from flask.testing import FlaskClient
+
+from capkit import spec
+from mockserver import Settings, create_app
+
+CAPKIT = Path(sys.executable).parent / "capkit"
+CREDENTIALS = {"Authorization": "Basic " + base64.b64encode(b"till:pw").decode()}
+
+
+def capkit(
+    *args: str | Path, cwd: Path, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(CAPKIT), *map(str, args)],
+        cwd=cwd,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def mock(tmp_path: Path) -> FlaskClient:
+    settings = Settings(state=tmp_path / "state.db", journal=tmp_path / "journal.db")
+    return create_app(settings).test_client()
+
+
+def journal(client: FlaskClient, path: Path) -> Path:
+    """The mock's journal, as a frontend team saves it, in PATH."""
+    path.write_text(json.dumps(client.get("/__admin/requests?format=har").get_json()))
+    return path
+
+
+def registration() -> dict[str, Any]:
+    content = spec.load()["paths"]["/customers"]["post"]["requestBody"]["content"]
+    example: dict[str, Any] = content["application/json"]["examples"]["registered"]["value"]
+    return example
+
+
+def test_a_conforming_journal_exits_0(tmp_path: Path) -> None:
+    client = mock(tmp_path)
+    client.post(
+        "/v2/customers?source=LINE&accountId=1234", json=registration(), headers=CREDENTIALS
+    )
+    client.get(
+        "/v2/customers/lookup?source=LINE&accountId=1234&identifierName=mobile"
+        "&identifierValue=928000000113",
+        headers=CREDENTIALS,
+    )
+    client.get("/v2/customers/17742/subscriptions", headers=CREDENTIALS)
+    result = capkit("verify", journal(client, tmp_path / "journal.har"), cwd=tmp_path)
+    assert (result.returncode, result.stdout) == (0, ""), result.stdout + result.stderr
+    assert result.stderr == f"{tmp_path / 'journal.har'}: 3 exchanges, all conform\n"
+
+
+def test_a_journal_with_a_violation_exits_1_naming_entry_method_url_and_field(
+    tmp_path: Path,
+) -> None:
+    client = mock(tmp_path)
+    client.get("/v2/customers/17742/subscriptions", headers=CREDENTIALS)
+    body = {**registration(), "loyaltyInfo": {"loyaltyType": "gold"}}
+    client.post("/v2/customers?source=LINE&accountId=1234", json=body, headers=CREDENTIALS)
+    result = capkit("verify", journal(client, tmp_path / "journal.har"), cwd=tmp_path)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert result.stdout.startswith(
+        "entries[1] POST http://localhost/v2/customers?source=LINE&accountId=1234:"
+        " request body field 'loyaltyInfo.loyaltyType': 'gold' is not one of"
+    )
+    assert result.stderr.endswith("violation(s) in 2 exchanges\n")
+
+
+def test_a_journal_is_read_from_standard_input(tmp_path: Path) -> None:
+    client = mock(tmp_path)
+    client.get("/v2/nowhere", headers=CREDENTIALS)
+    har = journal(client, tmp_path / "journal.har").read_text()
+    result = capkit("verify", "-", cwd=tmp_path, stdin=har)
+    assert result.returncode == 1
+    assert result.stdout == (
+        "entries[0] GET http://localhost/v2/nowhere: exchange: matches no operation of the spec\n"
+    )
+
+
+def test_what_is_not_a_journal_exits_2(tmp_path: Path) -> None:
+    (tmp_path / "plain.json").write_text(json.dumps([{"method": "GET"}]))
+    (tmp_path / "empty.har").write_text(json.dumps({"log": {"entries": []}}))
+    for name, message in [
+        ("missing.har", "cannot read"),
+        ("plain.json", "is not a HAR file"),
+        ("empty.har", "records no exchange: nothing to verify"),
+    ]:
+        result = capkit("verify", tmp_path / name, cwd=tmp_path)
+        assert (result.returncode, result.stdout) == (2, ""), name
+        assert result.stderr.startswith("capkit verify: ") and message in result.stderr, name
