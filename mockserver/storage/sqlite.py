@@ -8,8 +8,11 @@ one holder per source and account, whichever worker registers it first.
 
 from __future__ import annotations
 
+import fcntl
+import os
 import sqlite3
 import threading
+import weakref
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -54,8 +57,14 @@ class SqliteStore:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._local = threading.local()
+        # Writers queue here, threads and processes alike, and a waiter wakes the moment the
+        # lock is free: SQLite's own busy handler sleeps up to 100 ms between its tries,
+        # which gave concurrent registrations a p99 of 200 ms.
+        self._threads = threading.Lock()
+        self._lock_file = os.open(f"{path}-writer.lock", os.O_RDWR | os.O_CREAT, 0o644)
+        weakref.finalize(self, os.close, self._lock_file)
         connection = self._connection()
-        with _immediate(connection):
+        with self._writing(connection):
             # One statement at a time: executescript() would commit the transaction first.
             for statement in _SCHEMA.split(";"):
                 connection.execute(statement)
@@ -76,12 +85,12 @@ class SqliteStore:
     @contextmanager
     def write(self) -> Iterator[_Transaction]:
         connection = self._connection()
-        with _immediate(connection):
+        with self._writing(connection):
             yield _Transaction(connection)
 
     def reset(self, customers: Iterable[Customer]) -> None:
         connection = self._connection()
-        with _immediate(connection):
+        with self._writing(connection):
             for table in ("customers", "identifiers", "search_terms"):
                 connection.execute(f"DELETE FROM {table}")  # noqa: S608 (a fixed table name)
             connection.execute(
@@ -96,6 +105,16 @@ class SqliteStore:
         if connection is not None:
             connection.close()
             del self._local.connection
+
+    @contextmanager
+    def _writing(self, connection: sqlite3.Connection) -> Iterator[None]:
+        with self._threads:
+            fcntl.flock(self._lock_file, fcntl.LOCK_EX)
+            try:
+                with _immediate(connection):
+                    yield
+            finally:
+                fcntl.flock(self._lock_file, fcntl.LOCK_UN)
 
     def _connection(self) -> sqlite3.Connection:
         connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
