@@ -1,5 +1,5 @@
 """The ceiling of the machine for Python WSGI: a callable that returns fixed bytes, served by
-granian as mockserver/server.py serves capkit (WSGI interface, N workers, 4 blocking threads).
+granian as mockserver/server.py serves capkit (WSGI interface, N workers, its blocking threads).
 
 Run as `python -m bench.ceiling --port PORT --workers N`.
 """
@@ -11,6 +11,8 @@ from collections.abc import Callable, Iterable
 
 from granian import Granian
 from granian.constants import Interfaces
+
+from mockserver.server import BLOCKING_THREADS
 
 BODY = b'{"entity":306,"warnings":[]}'
 HEADERS = [("Content-Type", "application/json"), ("Content-Length", str(len(BODY)))]
@@ -36,7 +38,7 @@ def main() -> None:
         address="127.0.0.1",
         port=options.port,
         workers=options.workers,
-        blocking_threads=4,  # as mockserver/server.py
+        blocking_threads=BLOCKING_THREADS,
     ).serve()
 
 

@@ -11,6 +11,7 @@ from bench.config import Config
 from bench.fuzz import Fuzz
 from bench.servers import Memory
 from bench.wrk import Load
+from mockserver.server import BLOCKING_THREADS
 
 #: The goals of issue 5 for capkit, with every check on.
 GOAL_RATIO, GOAL_FIRST_200_MS, GOAL_WORKER_MIB = 2.0, 1000.0, 80.0
@@ -265,7 +266,8 @@ def _ceiling(results: Results) -> str:
     return (
         _table(header, rows) + "\nA WSGI callable that answers every request with the same 28 bytes"
         " (bench/ceiling.py), on granian configured as mockserver/server.py configures it (WSGI,"
-        f" {results.config.workers} workers, 4 blocking threads), loaded with the same script;"
+        f" {results.config.workers} workers, {BLOCKING_THREADS} blocking threads), loaded with"
+        " the same script;"
         " one run per connection count after the rounds.\n"
     )
 
