@@ -22,7 +22,7 @@ def register(store: Store, *, source: str, account_id: str | None, registration:
     """Register a customer in SOURCE; an identifier known in another source (or another
     account of it) combines the registration into that customer (warning 8050).
 
-    Raises 8045, 8014, 8006, and 400 for identifiers of several customers.
+    Raises 8045, 8014, 8006, and 8053 for identifiers of several customers.
     """
     source = source_of(source)
     account = account_of(source, account_id)
@@ -38,7 +38,7 @@ def register(store: Store, *, source: str, account_id: str | None, registration:
         elsewhere = sorted({h.customer_id for i in profile.identifiers for h in tx.holders(i)})
         if len(elsewhere) > 1:
             raise IdentifierConflict(
-                400,
+                8053,
                 detail=f"the identifiers belong to different customers ({elsewhere}) in other"
                 " sources or accounts: register the identifiers of one customer",
             )

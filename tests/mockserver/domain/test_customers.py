@@ -335,7 +335,7 @@ def test_identifiers_of_two_customers_cannot_combine_into_one(
     count = len(everyone(store))
     refused = refusal(
         "registerCustomer",
-        400,
+        8053,
         lambda: customers.register(
             store,
             source="WEBSITE",
