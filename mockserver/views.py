@@ -207,7 +207,12 @@ def _optional_number(value: object) -> int | None:
 
 
 def _date(value: object) -> date | None:
-    return None if value is None else date.fromisoformat(str(value))
+    """A `format: date` parameter. RFC 3339 admits year 0000, which the calendar begins
+    after: it reads as year 1, before which nothing is."""
+    if value is None:
+        return None
+    text = str(value)
+    return date.fromisoformat(text if text[:4] != "0000" else "0001" + text[4:])
 
 
 def _moment(query: dict[str, object], name: str) -> datetime | None:
@@ -218,7 +223,7 @@ def _moment(query: dict[str, object], name: str) -> datetime | None:
     if value is None:
         return None
     text = str(value)
-    year, month, day = int(text[0:4]), int(text[5:7]), int(text[8:10])
+    year, month, day = max(1, int(text[0:4])), int(text[5:7]), int(text[8:10])
     moment = datetime(year, month, 1, tzinfo=UTC) + timedelta(days=day - 1)
     if len(text) > 10:
         hours, minutes, seconds = (int(part) for part in text[11:].split(":"))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import MAXYEAR, MINYEAR, datetime
 
 from mockserver.domain import identity
 from mockserver.domain.errors import CustomerNotFound, InvalidValue
@@ -100,11 +100,13 @@ def _window(
 
 
 def _years(moment: datetime, years: int) -> datetime:
-    """MOMENT on the same day YEARS later (or earlier); 29 February falls on the 28th."""
+    """MOMENT on the same day YEARS later (or earlier), within the calendar's years 1 to
+    9999; 29 February falls on the 28th."""
+    year = min(max(moment.year + years, MINYEAR), MAXYEAR)
     try:
-        return moment.replace(year=moment.year + years)
+        return moment.replace(year=year)
     except ValueError:
-        return moment.replace(year=moment.year + years, day=28)
+        return moment.replace(year=year, day=28)
 
 
 def _linking(program: PartnerProgram) -> Blob:

@@ -471,3 +471,23 @@ def test_a_day_past_the_end_of_its_month_counts_on_into_the_next(client: FlaskCl
     assert response.status_code == 200
     [notes] = {entry["notes"] for entry in response.get_json()["data"]}
     assert notes.startswith("showing customer activities from Tue Mar 02 00:00:00 GMT 2021")
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/v2/customers/368881003/retroRequest?startDate=0000-01-01",
+        "/v2/customers/lookup/promisedPointsSchedule?source=INSTORE&identifierName=mobile"
+        "&identifierValue=917752198768&programId=2199&startDate=0000-01-01",
+        ACTIVITY + "&activityType=benefitsAvailed&startDate=9999-12-01",
+        ACTIVITY + "&activityType=benefitsAvailed&startDate=0000-01-01&endDate=0000-06-01",
+    ],
+    ids=[
+        "retro from year 0",
+        "promised from year 0",
+        "activity in year 9999",
+        "activity in year 0",
+    ],
+)
+def test_dates_at_the_ends_of_the_calendar_are_answered(client: FlaskClient, url: str) -> None:
+    assert client.get(url).status_code == 200
