@@ -277,28 +277,23 @@ def _fuzz(results: Results) -> str:
         [fuzz.mode, f"{fuzz.cases:,}", f"{fuzz.seconds:.1f} s", f"{fuzz.rate:.0f}"]
         for fuzz in results.fuzz
     ]
-    runners = "\n".join(f"- {fuzz.mode}: {fuzz.runner}" for fuzz in results.fuzz)
     failures: dict[str, int] = defaultdict(int)
     for fuzz in results.fuzz:
         for failure, n in fuzz.failures.items():
             failures[failure] += n
     listed = "\n".join(f"- {failure} ({n})" for failure, n in sorted(failures.items()))
     found = (
-        "\nWhat the runs found, summed over both (for the mock and contracts/ to sort out; the"
-        f" bench only counts the cases):\n\n{listed}\n"
+        f"\nWhat the runs found, summed over both (the mock's contract failures):\n\n{listed}\n"
         if failures
         else "\nschemathesis found no failure.\n"
     )
     return (
         _table(["mode", "cases", "time", "cases/s"], rows)
-        + f"\nmax_examples {results.config.examples} per operation (and per phase with"
-        " contracts.fuzz, whose coverage phase adds cases of its own), with credentials;"
-        " in-process is the app object of `create_app()` in the bench's own"
-        " process, over HTTP the capkit server above (after the write mix). Measured by:\n\n"
-        + runners
-        + "\n"
-        + found
-        + "\n"
+        + f"\nBy contracts.fuzz (every phase of schemathesis' engine, its checks and Capillary's),"
+        f" max_examples {results.config.examples} per operation and phase (the coverage phase"
+        " adds cases of its own), against the mock pinned to the bench's till (`--auth`):"
+        " in-process, the app object of `create_app()` in the bench's own process; over HTTP,"
+        " `capkit serve` with as many workers as above.\n" + found + "\n"
     )
 
 

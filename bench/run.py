@@ -73,8 +73,12 @@ def measure(config: Config) -> Results:
         loads = read_rounds([capkit, prism], config, found)
         loaded = [servers.memory(capkit.process.pid), servers.memory(prism.process.pid)]
         write = write_rounds(capkit, config, found)
-        say("schemathesis over HTTP")
-        over_http = fuzz.over_http(capkit.url, config.examples)
+    say("schemathesis over HTTP")
+    pinned = servers.launch(servers.capkit(config.workers, auth=fuzz.AUTH), logs=LOGS)
+    try:
+        over_http = fuzz.over_http(pinned.url, config.examples)
+    finally:
+        servers.stop(pinned)
     ceiling = measure_ceiling(config)
     say("schemathesis in-process")
     in_process = fuzz.in_process(config.examples)
