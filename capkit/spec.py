@@ -44,6 +44,19 @@ def load(path: str | Path | None = None) -> Document:
     return document
 
 
+def follow(document: Document, node: Any, pointer: str = "") -> tuple[str, Any]:
+    """Where the chain of local $refs from NODE (found at POINTER) ends, and what is there.
+
+    Raises LookupError for a $ref that names nothing in DOCUMENT.
+    """
+    while isinstance(node, dict) and "$ref" in node:
+        pointer = node["$ref"].removeprefix("#")
+        node = document
+        for part in pointer.strip("/").split("/"):
+            node = node[part.replace("~1", "/").replace("~0", "~")]
+    return pointer, node
+
+
 class _JsonLikeLoader(yaml.SafeLoader):
     """YAML as a JSON document means it: dates stay strings, mapping keys are strings."""
 

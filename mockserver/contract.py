@@ -10,7 +10,7 @@ from urllib.parse import quote, urlsplit
 
 import jsonschema_rs
 
-from capkit.spec import Document
+from capkit.spec import Document, follow
 
 METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
 #: The base URI under which the document is registered, for $refs into it.
@@ -167,20 +167,10 @@ class _Compiler:
         )
 
     def resolve(self, pointer: str, node: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-        """Where NODE's $ref chain ends, and what is there."""
-        while "$ref" in node:
-            pointer = node["$ref"].removeprefix("#")
-            node = self.lookup(pointer)
-        return pointer, node
+        return follow(self.document, node, pointer)
 
     def schema(self, node: dict[str, Any]) -> dict[str, Any]:
         return self.resolve("", node)[1]
-
-    def lookup(self, pointer: str) -> Any:
-        found: Any = self.document
-        for part in pointer.strip("/").split("/"):
-            found = found[part.replace("~1", "/").replace("~0", "~")]
-        return found
 
 
 def _kind(schema: dict[str, Any]) -> str:

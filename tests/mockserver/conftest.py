@@ -53,12 +53,7 @@ def example_of() -> ExampleOf:
     document = spec.load()
 
     def resolve(node: Any) -> Any:
-        while isinstance(node, dict) and "$ref" in node:
-            target: Any = document
-            for part in node["$ref"].removeprefix("#/").split("/"):
-                target = target[part.replace("~1", "/")]
-            node = target
-        return node
+        return spec.follow(document, node)[1]
 
     def example(operation_id: str, where: str, name: str) -> Any:
         for item in document["paths"].values():

@@ -24,12 +24,7 @@ Sample = tuple[str, str]  # (operationId, example name)
 
 
 def resolve(node: Any) -> Any:
-    while isinstance(node, dict) and "$ref" in node:
-        target: Any = DOCUMENT
-        for part in node["$ref"].removeprefix("#/").split("/"):
-            target = target[part.replace("~1", "/")]
-        node = target
-    return node
+    return spec.follow(DOCUMENT, node)[1]
 
 
 def documented_samples() -> dict[Sample, tuple[str, str, dict[str, Any], Any]]:

@@ -91,13 +91,7 @@ SAMPLES_WITHOUT_REQUEST = {
 
 
 def resolve(node: Any) -> Any:
-    """Follow a local $ref (#/components/...) to what it names."""
-    while isinstance(node, dict) and "$ref" in node:
-        target: Any = DOCUMENT
-        for part in node["$ref"].removeprefix("#/").split("/"):
-            target = target[part.replace("~1", "/").replace("~0", "~")]
-        node = target
-    return node
+    return spec.follow(DOCUMENT, node)[1]
 
 
 def operation(operation_id: str) -> dict[str, Any]:
