@@ -6,7 +6,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -20,6 +19,7 @@ import pytest
 
 from contracts.serving import serve_in_thread
 from tests.contracts import broken_target
+from tests.ports import free_port
 
 CAPKIT = Path(sys.executable).parent / "capkit"
 AUTH = f"{broken_target.TILL}:{broken_target.PASSWORD}"
@@ -32,13 +32,6 @@ def capkit(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [str(CAPKIT), *map(str, args)], cwd=cwd, capture_output=True, text=True, timeout=300
     )
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
 
 
 def answers(origin: str) -> bool:

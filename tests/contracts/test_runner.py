@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 import xml.etree.ElementTree as ElementTree
 from collections.abc import Iterable
 from pathlib import Path
@@ -16,6 +15,7 @@ from contracts import BadOption, FuzzOptions, TargetUnreachable, assert_conforms
 from mockserver import Settings, create_app
 from tests.contracts import broken_target
 from tests.contracts.conftest import EXAMPLES, SEED
+from tests.ports import free_port
 
 AUTH = f"{broken_target.TILL}:{broken_target.PASSWORD}"
 
@@ -109,13 +109,6 @@ def test_reports_junit_xml_and_har(tmp_path: Path) -> None:
     assert {entry["request"]["url"].split("?")[0].rsplit("/", 1)[-1] for entry in entries} == {
         "pointsTransfers"
     }
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
 
 
 def test_an_origin_where_nothing_answers_is_unreachable() -> None:

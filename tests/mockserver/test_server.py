@@ -9,7 +9,6 @@ import http.client
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -22,6 +21,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.ports import free_port
 
 CAPKIT = Path(sys.executable).parent / "capkit"
 TILL = "Basic " + base64.b64encode(f"till:{hashlib.md5(b'secret').hexdigest()}".encode()).decode()
@@ -83,13 +84,6 @@ class Server:
         if self.process.poll() is None:
             self.signal(signal.SIGKILL)
         self.process.wait()
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
 
 
 def answers(server: Server) -> bool:
