@@ -219,10 +219,14 @@ def describe(
         case Kind.AdditionalProperties(unexpected=unexpected):
             allowed = list(schema_at(list(error.schema_path)[:-1]).get("properties", {}))
             return "; ".join(_unexpected(subject, name, allowed) for name in unexpected)
-        case Kind.Minimum(limit=limit) | Kind.ExclusiveMinimum(limit=limit):
+        case Kind.Minimum(limit=limit):
             return f"{subject} must be at least {limit}{got}"
-        case Kind.Maximum(limit=limit) | Kind.ExclusiveMaximum(limit=limit):
+        case Kind.ExclusiveMinimum(limit=limit):
+            return f"{subject} must be greater than {limit}{got}"
+        case Kind.Maximum(limit=limit):
             return f"{subject} must be at most {limit}{got}"
+        case Kind.ExclusiveMaximum(limit=limit):
+            return f"{subject} must be less than {limit}{got}"
         case Kind.MinLength(limit=1) | Kind.MinProperties(limit=1):
             return f"{subject} must not be empty"
         case Kind.MinLength(limit=limit):
