@@ -22,7 +22,7 @@ def main() -> None:
 
 @main.command()
 @click.option("--host", help="Address to listen on.  [default: 127.0.0.1]")
-@click.option("--port", type=int, help="Port to listen on.  [default: 8080]")
+@click.option("--port", type=int, help="Port to listen on; 0 picks a free one.  [default: 8080]")
 @click.option("--workers", type=int, help="Worker processes.  [default: 1]")
 @click.option(
     "--state",

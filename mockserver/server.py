@@ -46,9 +46,11 @@ def serve(settings: Settings, *, announce: Callable[[str], None] = print) -> Non
     a state file in a folder that does not exist.
     """
     _refuse_unusable(settings)
+    port = _usable_port(settings)
     with tempfile.TemporaryDirectory(prefix="capkit-") as scratch:
         settings = dataclasses.replace(
             settings,
+            port=port,
             state=settings.state or Path(scratch) / "state.db",
             journal=settings.journal or Path(scratch) / "journal",
         )
@@ -96,6 +98,13 @@ def _refuse_unusable(settings: Settings) -> None:
             f"state has value '{settings.state}', in a folder that does not exist;"
             f" create {settings.state.parent} first"
         )
+
+
+def _usable_port(settings: Settings) -> int:
+    """The port to listen on: settings.port, or for port 0 one the system finds free.
+
+    Raises SettingsError when nothing can listen there.
+    """
     try:
         family, kind, proto, _, address = socket.getaddrinfo(
             settings.host, settings.port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
@@ -106,8 +115,10 @@ def _refuse_unusable(settings: Settings) -> None:
             # one, each answering from its own state.
             probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             probe.bind(address)
+            port: int = probe.getsockname()[1]
     except OSError as error:
         raise SettingsError(
             f"cannot listen on {settings.host} port {settings.port}: {error.strerror or error};"
             " pick another with --port (or --host)"
         ) from None
+    return port

@@ -8,6 +8,7 @@ import hashlib
 import http.client
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -342,3 +343,31 @@ def test_no_auth_accepts_requests_without_credentials(tmp_path: Path) -> None:
         assert "state in a temporary file" in server.output() and "auth off" in server.output()
         for path in (LOOKUP_306, "/v2/customers/306?source=ALL"):
             assert server.request("GET", path, authorization=None).status == 200
+
+
+def test_port_0_serves_on_a_free_port_and_prints_that_one(tmp_path: Path) -> None:
+    log = tmp_path / "serve.log"
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [CAPKIT, "serve", "--port", "0", "--no-auth"],
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    announced = re.compile(r"at http://127\.0\.0\.1:(\d+)/v2 ")
+    server = Server(process, 0, log)
+    try:
+        deadline = time.monotonic() + STARTUP_SECONDS
+        while not (found := announced.search(server.output())):
+            assert process.poll() is None, f"exited {process.returncode}:\n{server.output()}"
+            assert time.monotonic() < deadline, f"announced no URL:\n{server.output()}"
+            time.sleep(0.01)
+        server.port = int(found[1])
+        assert server.port != 0
+        while not answers(server):
+            assert process.poll() is None, f"exited {process.returncode}:\n{server.output()}"
+            assert time.monotonic() < deadline, f"nothing answers at the URL:\n{server.output()}"
+            time.sleep(0.01)
+        assert server.request("GET", LOOKUP_306, authorization=None).body["entity"] == 306
+    finally:
+        server.kill()
