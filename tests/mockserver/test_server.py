@@ -31,6 +31,7 @@ LOOKUP_306 = (
     "/v2/customers/lookup?source=INSTORE&identifierName=mobile&identifierValue=919111111111"
 )
 STARTUP_SECONDS = 30
+ANNOUNCED_PORT = re.compile(r"at http://127\.0\.0\.1:(\d+)/v2 ")
 
 
 @dataclasses.dataclass
@@ -106,11 +107,15 @@ def spawns_its_workers(server: Server) -> bool:
 
 @contextmanager
 def running(
-    tmp_path: Path, *flags: str | Path, until: Callable[[Server], bool] = answers
+    tmp_path: Path,
+    *flags: str | Path,
+    until: Callable[[Server], bool] = answers,
+    port: int | None = None,
 ) -> Iterator[Server]:
-    """`capkit serve FLAGS` on a free port, from the moment UNTIL(server) holds; killed on the
-    way out. Its temporary files go in TMP_PATH/tmp, its output in TMP_PATH/serve-PORT.log."""
-    port = free_port()
+    """`capkit serve FLAGS` on PORT (a free one by default; 0 lets the mock pick and print
+    it), from the moment UNTIL(server) holds; killed on the way out. Its temporary files go
+    in TMP_PATH/tmp, its output in TMP_PATH/serve-PORT.log."""
+    port = free_port() if port is None else port
     log = tmp_path / f"serve-{port}.log"
     scratch = tmp_path / "tmp"
     scratch.mkdir(exist_ok=True)
@@ -126,6 +131,8 @@ def running(
     try:
         deadline = time.monotonic() + STARTUP_SECONDS
         while not until(server):
+            if server.port == 0 and (announced := ANNOUNCED_PORT.search(server.output())):
+                server.port = int(announced[1])
             assert process.poll() is None, f"exited {process.returncode}:\n{server.output()}"
             assert time.monotonic() < deadline, f"not {until.__name__}:\n{server.output()}"
             time.sleep(0.01)
@@ -346,28 +353,6 @@ def test_no_auth_accepts_requests_without_credentials(tmp_path: Path) -> None:
 
 
 def test_port_0_serves_on_a_free_port_and_prints_that_one(tmp_path: Path) -> None:
-    log = tmp_path / "serve.log"
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            [CAPKIT, "serve", "--port", "0", "--no-auth"],
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    announced = re.compile(r"at http://127\.0\.0\.1:(\d+)/v2 ")
-    server = Server(process, 0, log)
-    try:
-        deadline = time.monotonic() + STARTUP_SECONDS
-        while not (found := announced.search(server.output())):
-            assert process.poll() is None, f"exited {process.returncode}:\n{server.output()}"
-            assert time.monotonic() < deadline, f"announced no URL:\n{server.output()}"
-            time.sleep(0.01)
-        server.port = int(found[1])
-        assert server.port != 0
-        while not answers(server):
-            assert process.poll() is None, f"exited {process.returncode}:\n{server.output()}"
-            assert time.monotonic() < deadline, f"nothing answers at the URL:\n{server.output()}"
-            time.sleep(0.01)
+    with running(tmp_path, "--no-auth", port=0) as server:
+        assert server.port != 0  # read from the printed URL, where the mock answers
         assert server.request("GET", LOOKUP_306, authorization=None).body["entity"] == 306
-    finally:
-        server.kill()
