@@ -10,7 +10,7 @@ from mockserver.domain.errors import CustomerNotFound, IdentifierConflict, Inval
 from mockserver.domain.identity import ALL, account_of, source_of, where
 from mockserver.domain.records import Blob, Customer, Identifier, Profile
 from mockserver.domain.subscriptions import subscription_body
-from mockserver.storage import Store, Transaction
+from mockserver.storage import Store, Transaction, search_fields, search_key
 
 SAME_CUSTOMER_IN_OTHER_SOURCES = 8050
 MERGED_INTO_EXISTING = 8051
@@ -199,7 +199,8 @@ def search(
     account = None if place is None else account_of(place, account_id)
     with store.read() as tx:
         found = tx.search(q)
-    hits = [hit for customer in found if (hit := _search_hit(customer, q.lower(), place, account))]
+    key = search_key(q)
+    hits = [hit for customer in found if (hit := _search_hit(customer, key, place, account))]
     return {
         "pagination": {"limit": limit, "offset": offset, "total": len(hits)},
         "data": hits[offset : offset + limit],
@@ -412,7 +413,7 @@ def _embedded(customer: Customer, name: str) -> Blob:
 
 
 def _search_hit(
-    customer: Customer, prefix: str, source: str | None, account: str | None
+    customer: Customer, key: str, source: str | None, account: str | None
 ) -> Blob | None:
     profiles = [
         p
@@ -421,8 +422,6 @@ def _search_hit(
     ]
     matched = []
     for profile in profiles:
-        candidates = [("firstName", profile.first_name), ("lastName", profile.last_name)]
-        candidates += [(i.type, i.value) for i in profile.identifiers]
         matched += [
             {
                 "idType": kind,
@@ -430,8 +429,8 @@ def _search_hit(
                 "source": profile.source,
                 "accountId": profile.account_id,
             }
-            for kind, value in candidates
-            if value and value.lower().startswith(prefix)
+            for kind, value in search_fields(profile)
+            if search_key(value).startswith(key)
         ]
     if not matched:
         return None

@@ -1,4 +1,5 @@
-"""Where the customers are kept, behind a small interface the domain relies on.
+"""Where the customers are kept: the interface the domain relies on, and the rules that every
+backend shares (which ids new customers get, what search finds a customer by).
 
 A Store hands out transactions: `read()` for a consistent view, `write()` for a change
 that is atomic and serialised with every other writer, in every worker process. The
@@ -13,7 +14,10 @@ from collections.abc import Iterable
 from contextlib import AbstractContextManager
 from typing import Protocol
 
-from mockserver.domain.records import Customer, Identifier
+from mockserver.domain.records import Customer, Identifier, Profile
+
+#: The id of the first customer registered on a fresh or reset store: the documented createdId.
+FIRST_NEW_ID = 316452956
 
 
 @dataclasses.dataclass(frozen=True)
@@ -34,6 +38,27 @@ class IdentifierTaken(Exception):
         self.holding = holding
 
 
+def search_key(text: str) -> str:
+    """TEXT as search compares it: lower-cased, so that search ignores case."""
+    return text.lower()
+
+
+def search_fields(profile: Profile) -> list[tuple[str, str]]:
+    """What search finds PROFILE by, as (idType, value): its names and identifier values."""
+    fields = [("firstName", profile.first_name), ("lastName", profile.last_name)]
+    fields += [(identifier.type, identifier.value) for identifier in profile.identifiers]
+    return [(kind, value) for kind, value in fields if value]
+
+
+def search_terms(customer: Customer) -> set[str]:
+    """The search keys CUSTOMER is found by; none once merged, as search shows live customers."""
+    if customer.merged_into is not None:
+        return set()
+    return {
+        search_key(value) for profile in customer.profiles for _, value in search_fields(profile)
+    }
+
+
 class Transaction(Protocol):
     def customer(self, customer_id: int) -> Customer | None:
         """The customer with this id, merged or not; None if there is none."""
@@ -44,25 +69,30 @@ class Transaction(Protocol):
         """Who holds IDENTIFIER, in SOURCE/ACCOUNT_ID, or in any source or account if None."""
 
     def search(self, prefix: str) -> list[Customer]:
-        """Live customers whose first name, last name or an identifier starts with PREFIX
-        (case-insensitive), in the order they were added."""
+        """The customers with a search term (search_terms) that starts with search_key(PREFIX),
+        taken literally, in the order they were added."""
 
     def customers(self) -> list[Customer]:
-        """Every customer, in the order they were added."""
+        """Every customer, in the order they were added (a saved one keeps its place)."""
 
     def save(self, customer: Customer) -> None:
-        """Insert or replace CUSTOMER and its identifiers; raise IdentifierTaken."""
+        """Insert or replace CUSTOMER, its identifiers and its search terms; raise
+        IdentifierTaken, having changed nothing."""
 
     def new_id(self) -> int:
-        """An id no customer has."""
+        """An id no customer has: FIRST_NEW_ID on a fresh or reset store, then one past the
+        last that a committed write took, skipping the ids customers hold."""
 
 
 class Store(Protocol):
-    def read(self) -> AbstractContextManager[Transaction]: ...
+    def read(self) -> AbstractContextManager[Transaction]:
+        """A consistent view of the store for the block."""
 
-    def write(self) -> AbstractContextManager[Transaction]: ...
+    def write(self) -> AbstractContextManager[Transaction]:
+        """A transaction that commits when the block ends, and changes nothing if it raises."""
 
     def reset(self, customers: Iterable[Customer]) -> None:
-        """Forget everything and hold exactly CUSTOMERS (the seed)."""
+        """Forget everything, ids included, and hold exactly CUSTOMERS (the seed); atomic."""
 
-    def close(self) -> None: ...
+    def close(self) -> None:
+        """Let go of this thread's connection; the store opens another when used again."""

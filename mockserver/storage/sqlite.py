@@ -20,16 +20,12 @@ from pathlib import Path
 import msgspec
 
 from mockserver.domain.records import Customer, Identifier
-from mockserver.storage import Holding, IdentifierTaken
-
-#: The id of the first customer registered on a fresh mock: the documented one.
-FIRST_NEW_ID = 316452956
+from mockserver.storage import FIRST_NEW_ID, Holding, IdentifierTaken, search_key, search_terms
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS customers (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     id INTEGER NOT NULL UNIQUE,
-    merged_into INTEGER,
     doc BLOB NOT NULL
 );
 CREATE TABLE IF NOT EXISTS identifiers (
@@ -165,9 +161,11 @@ class _Transaction:
         ]
 
     def search(self, prefix: str) -> list[Customer]:
-        pattern = prefix.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        pattern = (
+            search_key(prefix).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        )
         rows = self._db.execute(
-            "SELECT doc FROM customers WHERE merged_into IS NULL AND id IN"
+            "SELECT doc FROM customers WHERE id IN"
             " (SELECT customer_id FROM search_terms WHERE term LIKE ? ESCAPE '\\') ORDER BY seq",
             (pattern,),
         )
@@ -192,9 +190,9 @@ class _Transaction:
 
     def _save(self, customer: Customer) -> None:
         self._db.execute(
-            "INSERT INTO customers (id, merged_into, doc) VALUES (?, ?, ?) ON CONFLICT (id)"
-            " DO UPDATE SET merged_into = excluded.merged_into, doc = excluded.doc",
-            (customer.id, customer.merged_into, _encode(customer)),
+            "INSERT INTO customers (id, doc) VALUES (?, ?) ON CONFLICT (id)"
+            " DO UPDATE SET doc = excluded.doc",
+            (customer.id, _encode(customer)),
         )
         self._db.execute("DELETE FROM identifiers WHERE customer_id = ?", (customer.id,))
         for profile, identifier in customer.holdings():
@@ -216,19 +214,9 @@ class _Transaction:
                 )
                 raise IdentifierTaken(holder) from None
         self._db.execute("DELETE FROM search_terms WHERE customer_id = ?", (customer.id,))
-        terms = {
-            term.lower()
-            for profile in customer.profiles
-            for term in (
-                profile.first_name,
-                profile.last_name,
-                *(i.value for i in profile.identifiers),
-            )
-            if term
-        }
         self._db.executemany(
             "INSERT INTO search_terms (customer_id, term) VALUES (?, ?)",
-            [(customer.id, term) for term in sorted(terms)],
+            [(customer.id, term) for term in sorted(search_terms(customer))],
         )
 
     def new_id(self) -> int:

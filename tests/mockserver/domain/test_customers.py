@@ -13,7 +13,7 @@ import pytest
 from mockserver.domain import customers, points
 from mockserver.domain.errors import DomainError
 from mockserver.domain.records import Blob, Customer
-from mockserver.storage.sqlite import FIRST_NEW_ID, SqliteStore
+from mockserver.storage import FIRST_NEW_ID, Store
 
 # The signatures of conftest's example_of and refusal fixtures.
 ExampleOf = Callable[[str, str, str], Any]
@@ -34,7 +34,7 @@ def registration(*identifiers: tuple[str, Any], loyalty: str = "loyalty", **prof
 
 
 def register(
-    store: SqliteStore,
+    store: Store,
     source: str,
     *identifiers: tuple[str, Any],
     account_id: str | None = None,
@@ -52,9 +52,7 @@ def register(
     return created
 
 
-def lookup(
-    store: SqliteStore, source: str, kind: str, value: str, account_id: str | None = None
-) -> int:
+def lookup(store: Store, source: str, kind: str, value: str, account_id: str | None = None) -> int:
     answer = customers.lookup(
         store, source=source, account_id=account_id, identifier_name=kind, identifier_value=value
     )
@@ -64,7 +62,7 @@ def lookup(
 
 
 def get(
-    store: SqliteStore,
+    store: Store,
     customer_id: int,
     source: str = "ALL",
     account_id: str | None = None,
@@ -76,7 +74,7 @@ def get(
 
 
 def change(
-    store: SqliteStore,
+    store: Store,
     customer_id: int,
     source: str,
     *,
@@ -95,19 +93,19 @@ def change(
 
 
 def update(
-    store: SqliteStore, customer_id: int, source: str, changes: Blob, account_id: str | None = None
+    store: Store, customer_id: int, source: str, changes: Blob, account_id: str | None = None
 ) -> Blob:
     return customers.update(
         store, customer_id=customer_id, source=source, account_id=account_id, changes=changes
     )
 
 
-def search(store: SqliteStore, q: str, **options: Any) -> Blob:
+def search(store: Store, q: str, **options: Any) -> Blob:
     arguments: dict[str, Any] = {"source": None, "account_id": None, "limit": 10, "offset": 0}
     return customers.search(store, q=q, **(arguments | options))
 
 
-def everyone(store: SqliteStore) -> list[Customer]:
+def everyone(store: Store) -> list[Customer]:
     with store.read() as tx:
         return tx.customers()
 
@@ -116,7 +114,7 @@ def everyone(store: SqliteStore) -> list[Customer]:
 
 
 def test_the_documented_registration_answers_the_documented_response(
-    store: SqliteStore, example_of: ExampleOf
+    store: Store, example_of: ExampleOf
 ) -> None:
     answer = customers.register(
         store,
@@ -134,7 +132,7 @@ def test_the_documented_registration_answers_the_documented_response(
     assert profile["attribution"]["createdBy"]["code"] == "westTill"
 
 
-def test_a_registered_customer_is_found_by_every_identifier(store: SqliteStore) -> None:
+def test_a_registered_customer_is_found_by_every_identifier(store: Store) -> None:
     identifiers = (
         ("mobile", "919000000001"),
         ("email", "becky@example.com"),
@@ -150,7 +148,7 @@ def test_a_registered_customer_is_found_by_every_identifier(store: SqliteStore) 
     assert (profile["source"], profile["userId"]) == ("INSTORE", created)
 
 
-def test_a_registration_reads_back_as_sent(store: SqliteStore) -> None:
+def test_a_registration_reads_back_as_sent(store: Store) -> None:
     body = {
         "loyaltyInfo": {"loyaltyType": "non_loyalty"},
         "associatedWith": "westTill",
@@ -206,14 +204,14 @@ def test_a_registration_reads_back_as_sent(store: SqliteStore) -> None:
     assert "pointsSummary" not in get(store, created["createdId"], embed=("points",))
 
 
-def test_a_loyalty_registration_opens_a_points_account(store: SqliteStore) -> None:
+def test_a_loyalty_registration_opens_a_points_account(store: Store) -> None:
     created = register(store, "INSTORE", ("mobile", "919000000001"))
     summary = get(store, created, embed=("points",))["pointsSummary"]
     assert summary["loyaltyId"] == created
     assert (summary["loyaltyPoints"], summary["lifetimePoints"]) == (0.0, 0.0)
 
 
-def test_a_registered_customer_is_found_by_search(store: SqliteStore) -> None:
+def test_a_registered_customer_is_found_by_search(store: Store) -> None:
     created = register(
         store, "WEBSITE", ("email", "becky@example.com"), firstName="Becky", lastName="Thatcher"
     )
@@ -244,7 +242,7 @@ def test_a_registered_customer_is_found_by_search(store: SqliteStore) -> None:
 
 @pytest.mark.parametrize("source", ["WECHAT", "FACEBOOK", "LINE"])
 def test_registering_in_a_multi_account_source_needs_an_account_id(
-    store: SqliteStore, refusal: Refusal, source: str
+    store: Store, refusal: Refusal, source: str
 ) -> None:
     before = everyone(store)
     refused = refusal(
@@ -270,7 +268,7 @@ def test_registering_in_a_multi_account_source_needs_an_account_id(
     ],
 )
 def test_an_identifier_taken_in_the_same_source_and_account_is_8006(
-    store: SqliteStore,
+    store: Store,
     refusal: Refusal,
     source: str,
     account_id: str | None,
@@ -292,7 +290,7 @@ def test_an_identifier_taken_in_the_same_source_and_account_is_8006(
     assert everyone(store) == before
 
 
-def test_the_same_identifier_in_another_wechat_account_is_not_taken(store: SqliteStore) -> None:
+def test_the_same_identifier_in_another_wechat_account_is_not_taken(store: Store) -> None:
     # Unique per account: account 99999 may hold ray10 too. Like another source, the
     # registration combines into the customer who holds it (8050).
     answer = customers.register(
@@ -311,7 +309,7 @@ def test_the_same_identifier_in_another_wechat_account_is_not_taken(store: Sqlit
 
 
 def test_an_identifier_known_in_another_source_combines_into_its_customer(
-    store: SqliteStore, example_of: ExampleOf
+    store: Store, example_of: ExampleOf
 ) -> None:
     count = len(everyone(store))
     answer = customers.register(
@@ -330,7 +328,7 @@ def test_an_identifier_known_in_another_source_combines_into_its_customer(
 
 
 def test_identifiers_of_two_customers_cannot_combine_into_one(
-    store: SqliteStore, refusal: Refusal
+    store: Store, refusal: Refusal
 ) -> None:
     count = len(everyone(store))
     refused = refusal(
@@ -351,7 +349,7 @@ def test_identifiers_of_two_customers_cannot_combine_into_one(
 
 
 @pytest.mark.parametrize("mobile", ["12345", "91911111111a", "+91 9111111111", "9" * 16])
-def test_an_invalid_mobile_is_8014(store: SqliteStore, refusal: Refusal, mobile: str) -> None:
+def test_an_invalid_mobile_is_8014(store: Store, refusal: Refusal, mobile: str) -> None:
     refused = refusal(
         "registerCustomer",
         8014,
@@ -366,7 +364,7 @@ def test_an_invalid_mobile_is_8014(store: SqliteStore, refusal: Refusal, mobile:
 
 @pytest.mark.parametrize(("channel", "code"), [(("mobile", "91-9111"), 8014)])
 def test_an_invalid_channel_refuses_the_registration(
-    store: SqliteStore, refusal: Refusal, channel: tuple[str, str], code: int
+    store: Store, refusal: Refusal, channel: tuple[str, str], code: int
 ) -> None:
     before = everyone(store)
     body = registration(
@@ -381,7 +379,7 @@ def test_an_invalid_channel_refuses_the_registration(
     assert everyone(store) == before
 
 
-def test_a_registration_keeps_an_email_channel_as_sent(store: SqliteStore) -> None:
+def test_a_registration_keeps_an_email_channel_as_sent(store: Store) -> None:
     # Register documents no code for an email channel (update has 8057): it is not checked.
     body = registration(
         ("mobile", "919000000001"), commChannels=[{"type": "email", "value": "becky@"}]
@@ -392,7 +390,7 @@ def test_a_registration_keeps_an_email_channel_as_sent(store: SqliteStore) -> No
 
 
 def test_concurrent_registrations_of_one_mobile_make_one_customer(
-    store: SqliteStore,
+    store: Store,
 ) -> None:
     threads = 6
     barrier = threading.Barrier(threads)
@@ -415,7 +413,7 @@ def test_concurrent_registrations_of_one_mobile_make_one_customer(
 # --- lookup ---------------------------------------------------------------------------------
 
 
-def test_the_documented_lookup(store: SqliteStore, example_of: ExampleOf) -> None:
+def test_the_documented_lookup(store: Store, example_of: ExampleOf) -> None:
     answer = customers.lookup(
         store,
         source="INSTORE",
@@ -426,7 +424,7 @@ def test_the_documented_lookup(store: SqliteStore, example_of: ExampleOf) -> Non
     assert answer == example_of("lookupCustomer", "200", "foundByMobile")
 
 
-def test_lookup_in_all_sources_and_in_an_account(store: SqliteStore) -> None:
+def test_lookup_in_all_sources_and_in_an_account(store: Store) -> None:
     assert lookup(store, "ALL", "email", "tom.sawyer@example.com") == TOM_SAWYER
     assert lookup(store, "WECHAT", "email", "tom.sawyer@example.com", "22232") == TOM_SAWYER
     assert lookup(store, "INSTORE", "mobile", MOBILE_306, account_id="22232") == 306
@@ -445,7 +443,7 @@ def test_lookup_in_all_sources_and_in_an_account(store: SqliteStore) -> None:
     ],
 )
 def test_lookup_tells_unknown_from_elsewhere(
-    store: SqliteStore,
+    store: Store,
     refusal: Refusal,
     source: str,
     account_id: str | None,
@@ -464,23 +462,21 @@ def test_lookup_tells_unknown_from_elsewhere(
     [((), "tomSawyer"), (("points",), "embedPoints"), (("mlp",), "embedMlp")],
 )
 def test_the_documented_customer(
-    store: SqliteStore, example_of: ExampleOf, embed: tuple[str, ...], sample: str
+    store: Store, example_of: ExampleOf, embed: tuple[str, ...], sample: str
 ) -> None:
     answer = get(store, TOM_SAWYER, "WECHAT", "22232", embed)
     assert answer == example_of("getCustomer", "200", sample)
 
 
 def test_embed_subscriptions_shows_the_customers_subscriptions(
-    store: SqliteStore, example_of: ExampleOf
+    store: Store, example_of: ExampleOf
 ) -> None:
     answer = get(store, TOM_SAWYER, "WECHAT", "22232", ("subscriptions",))
     documented = example_of("getSubscriptions", "200", "tomSawyer")["subscriptions"]
     assert answer["subscriptionInfo"] == {"subscriptions": documented}
 
 
-def test_embed_promotional_points_and_expiry_schedules(
-    store: SqliteStore, example_of: ExampleOf
-) -> None:
+def test_embed_promotional_points_and_expiry_schedules(store: Store, example_of: ExampleOf) -> None:
     answer = get(store, 565039505, embed=("promotionalPoints", "expirySchedules", "usergroup"))
     assert answer["promotionalPoints"] == {
         "customerPromotionType": [],
@@ -501,7 +497,7 @@ def test_embed_promotional_points_and_expiry_schedules(
     }
 
 
-def test_get_in_all_sources_shows_every_profile(store: SqliteStore) -> None:
+def test_get_in_all_sources_shows_every_profile(store: Store) -> None:
     created = register(store, "INSTORE", ("mobile", "919000000001"))
     change(store, created, "WECHAT", add=(("wechat", "wx_becky"),), account_id="22232")
     answer = get(store, created)
@@ -522,7 +518,7 @@ def test_get_in_all_sources_shows_every_profile(store: SqliteStore) -> None:
     ],
 )
 def test_get_refusals(
-    store: SqliteStore,
+    store: Store,
     refusal: Refusal,
     customer_id: int,
     source: str,
@@ -535,7 +531,7 @@ def test_get_refusals(
 # --- search ---------------------------------------------------------------------------------
 
 
-def test_the_documented_search_for_tom(store: SqliteStore, example_of: ExampleOf) -> None:
+def test_the_documented_search_for_tom(store: Store, example_of: ExampleOf) -> None:
     documented = example_of("searchCustomers", "200", "firstNameTom")
     answer = search(store, "tom")
     # The document's total (33) does not count its own 4 results: the mock counts its own.
@@ -544,7 +540,7 @@ def test_the_documented_search_for_tom(store: SqliteStore, example_of: ExampleOf
     assert answer["pagination"] == {"limit": 10, "offset": 0, "total": 6}
 
 
-def test_search_pages_through_the_results(store: SqliteStore) -> None:
+def test_search_pages_through_the_results(store: Store) -> None:
     every = [hit["userId"] for hit in search(store, "tom")["data"]]
     answer = search(store, "TOM", limit=2, offset=3)
     assert answer["pagination"] == {"limit": 2, "offset": 3, "total": 6}
@@ -553,7 +549,7 @@ def test_search_pages_through_the_results(store: SqliteStore) -> None:
     assert search(store, "tom", limit=0)["data"] == []
 
 
-def test_search_in_a_source_and_account(store: SqliteStore, refusal: Refusal) -> None:
+def test_search_in_a_source_and_account(store: Store, refusal: Refusal) -> None:
     wechat = search(store, "tom", source="WECHAT", account_id="22232")
     assert [hit["userId"] for hit in wechat["data"]] == [TOM_SAWYER]
     assert wechat["data"][0]["matchedIdentifiers"] == [
@@ -576,7 +572,7 @@ def test_search_in_a_source_and_account(store: SqliteStore, refusal: Refusal) ->
 
 
 def test_the_documented_update_and_what_get_shows_after_it(
-    store: SqliteStore, example_of: ExampleOf
+    store: Store, example_of: ExampleOf
 ) -> None:
     answer = update(
         store, 329, "WECHAT", example_of("updateCustomer", "request", "updated"), "22232"
@@ -610,7 +606,7 @@ def test_the_documented_update_and_what_get_shows_after_it(
     assert lookup(store, "WECHAT", "email", "tom.sawyer@example.com", "22232") == TOM_SAWYER
 
 
-def test_an_update_changes_what_it_names_and_keeps_the_rest(store: SqliteStore) -> None:
+def test_an_update_changes_what_it_names_and_keeps_the_rest(store: Store) -> None:
     before = get(store, TOM_SAWYER, "WECHAT", "22232")
     update(
         store,
@@ -630,7 +626,7 @@ def test_an_update_changes_what_it_names_and_keeps_the_rest(store: SqliteStore) 
     assert [hit["userId"] for hit in search(store, "thatch")["data"]] == [TOM_SAWYER]
 
 
-def test_an_update_merges_custom_fields_as_it_merges_extended_fields(store: SqliteStore) -> None:
+def test_an_update_merges_custom_fields_as_it_merges_extended_fields(store: Store) -> None:
     update(
         store,
         TOM_SAWYER,
@@ -646,7 +642,7 @@ def test_an_update_merges_custom_fields_as_it_merges_extended_fields(store: Sqli
     }
 
 
-def test_a_non_loyalty_customer_becomes_loyalty(store: SqliteStore) -> None:
+def test_a_non_loyalty_customer_becomes_loyalty(store: Store) -> None:
     created = register(store, "INSTORE", ("mobile", "919000000001"), loyalty="non_loyalty")
     update(store, created, "INSTORE", {"loyaltyInfo": {"loyaltyType": "loyalty"}})
     customer = get(store, created, embed=("points",))
@@ -654,7 +650,7 @@ def test_a_non_loyalty_customer_becomes_loyalty(store: SqliteStore) -> None:
     assert customer["pointsSummary"]["loyaltyId"] == created
 
 
-def test_a_loyalty_customer_cannot_become_non_loyalty(store: SqliteStore, refusal: Refusal) -> None:
+def test_a_loyalty_customer_cannot_become_non_loyalty(store: Store, refusal: Refusal) -> None:
     before = get(store, 306)
     refused = refusal(
         "updateCustomer",
@@ -693,7 +689,7 @@ def test_a_loyalty_customer_cannot_become_non_loyalty(store: SqliteStore, refusa
     ],
 )
 def test_update_refusals_change_nothing(
-    store: SqliteStore,
+    store: Store,
     refusal: Refusal,
     customer_id: int,
     source: str,
@@ -709,7 +705,7 @@ def test_update_refusals_change_nothing(
 # --- change identifiers ---------------------------------------------------------------------
 
 
-def test_the_documented_identifier_change(store: SqliteStore, example_of: ExampleOf) -> None:
+def test_the_documented_identifier_change(store: Store, example_of: ExampleOf) -> None:
     answer = customers.change_identifiers(
         store,
         customer_id=RAY,
@@ -725,7 +721,7 @@ def test_the_documented_identifier_change(store: SqliteStore, example_of: Exampl
 
 
 def test_added_identifiers_are_found_and_removed_ones_are_not(
-    store: SqliteStore, refusal: Refusal
+    store: Store, refusal: Refusal
 ) -> None:
     assert change(store, 306, "INSTORE", add=(("email", "ben@example.com"),)) == {
         "success": True,
@@ -740,7 +736,7 @@ def test_added_identifiers_are_found_and_removed_ones_are_not(
     assert register(store, "INSTORE", ("mobile", MOBILE_306)) == FIRST_NEW_ID
 
 
-def test_an_identifier_added_in_a_new_source_makes_a_profile_there(store: SqliteStore) -> None:
+def test_an_identifier_added_in_a_new_source_makes_a_profile_there(store: Store) -> None:
     change(store, 306, "WEBSITE", add=(("email", "ben@example.com"),))
     assert lookup(store, "WEBSITE", "email", "ben@example.com") == 306
     [profile] = get(store, 306, "WEBSITE")["profiles"]
@@ -748,7 +744,7 @@ def test_an_identifier_added_in_a_new_source_makes_a_profile_there(store: Sqlite
 
 
 def test_removing_an_identifier_the_customer_does_not_hold_changes_nothing(
-    store: SqliteStore, refusal: Refusal
+    store: Store, refusal: Refusal
 ) -> None:
     before = everyone(store)
     assert change(store, 306, "INSTORE", remove=(("email", "nobody@example.com"),))["success"]
@@ -757,7 +753,7 @@ def test_removing_an_identifier_the_customer_does_not_hold_changes_nothing(
     refusal("getCustomer", 8065, lambda: get(store, 306, "WEBSITE"))
 
 
-def test_one_identifier_added_twice_is_added_once(store: SqliteStore) -> None:
+def test_one_identifier_added_twice_is_added_once(store: Store) -> None:
     # The body's schema does not forbid repeats; 919000000001 and "919000000001" are one.
     answer = change(
         store, 306, "INSTORE", add=(("mobile", "919000000001"), ("mobile", 919000000001))
@@ -785,7 +781,7 @@ def test_one_identifier_added_twice_is_added_once(store: SqliteStore) -> None:
     ],
 )
 def test_identifier_change_refusals_change_nothing(
-    store: SqliteStore,
+    store: Store,
     refusal: Refusal,
     customer_id: int,
     source: str,
@@ -806,7 +802,7 @@ def test_identifier_change_refusals_change_nothing(
 
 
 def test_adding_an_identifier_of_another_source_merges_into_its_holder(
-    store: SqliteStore, refusal: Refusal, example_of: ExampleOf
+    store: Store, refusal: Refusal, example_of: ExampleOf
 ) -> None:
     survivor = register(store, "WEBSITE", ("email", "becky@example.com"), firstName="Becky")
     answer = change(store, 306, "INSTORE", add=(("email", "becky@example.com"),))
@@ -839,7 +835,7 @@ def test_adding_an_identifier_of_another_source_merges_into_its_holder(
 
 
 def test_identifiers_of_two_customers_in_other_sources_cannot_merge(
-    store: SqliteStore, refusal: Refusal
+    store: Store, refusal: Refusal
 ) -> None:
     before = everyone(store)
     refused = refusal(
@@ -856,9 +852,7 @@ def test_identifiers_of_two_customers_in_other_sources_cannot_merge(
     assert everyone(store) == before
 
 
-def test_customers_with_profiles_in_one_source_cannot_merge(
-    store: SqliteStore, refusal: Refusal
-) -> None:
+def test_customers_with_profiles_in_one_source_cannot_merge(store: Store, refusal: Refusal) -> None:
     # Both 306 and the other customer are in INSTORE; the email is the other's in WEBSITE.
     other = register(store, "INSTORE", ("mobile", "919000000001"))
     change(store, other, "WEBSITE", add=(("email", "becky@example.com"),))

@@ -13,7 +13,7 @@ from capkit import spec
 from mockserver.domain import partner_programs
 from mockserver.domain.errors import DomainError
 from mockserver.domain.records import Blob
-from mockserver.storage.sqlite import SqliteStore
+from mockserver.storage import Store
 
 # The signatures of conftest's example_of and refusal fixtures.
 ExampleOf = Callable[[str, str, str], Any]
@@ -27,7 +27,7 @@ NOW = datetime(2023, 9, 14, 15, 51, 21, tzinfo=UTC)
 
 
 def activity(
-    store: SqliteStore,
+    store: Store,
     activity_type: str,
     *,
     start: datetime | None = None,
@@ -65,15 +65,13 @@ def program_ids(answer: Blob) -> list[int]:
 
 
 @pytest.mark.parametrize("spelling", ["linkingUpdates", "LINKINGUPDATES"])
-def test_the_documented_linking_updates(
-    store: SqliteStore, example_of: ExampleOf, spelling: str
-) -> None:
+def test_the_documented_linking_updates(store: Store, example_of: ExampleOf, spelling: str) -> None:
     assert activity(store, spelling) == example_of(OPERATION, "200", "linkingUpdates")
 
 
 @pytest.mark.parametrize("spelling", ["benefitsAvailed", "BENEFITS_AVAILED", "BENEFITSAVAILED"])
 def test_the_documented_benefits_availed(
-    store: SqliteStore, example_of: ExampleOf, spelling: str
+    store: Store, example_of: ExampleOf, spelling: str
 ) -> None:
     answer = activity(
         store,
@@ -84,16 +82,14 @@ def test_the_documented_benefits_availed(
     assert answer == example_of(OPERATION, "200", "benefitsAvailed")
 
 
-def test_every_spelling_the_spec_lists_is_understood(store: SqliteStore) -> None:
+def test_every_spelling_the_spec_lists_is_understood(store: Store) -> None:
     listed = spec.load()["components"]["parameters"]["activityActivityType"]["schema"]["enum"]
     assert len(listed) == 5
     for spelling in listed:
         assert activity(store, spelling)["pagination"]["total"] == 3
 
 
-def test_without_dates_the_window_is_the_last_year(
-    store: SqliteStore, example_of: ExampleOf
-) -> None:
+def test_without_dates_the_window_is_the_last_year(store: Store, example_of: ExampleOf) -> None:
     documented = example_of(OPERATION, "200", "benefitsAvailed")
     assert activity(store, "benefitsAvailed") == documented
     assert {entry["notes"] for entry in documented["data"]} == {
@@ -139,13 +135,13 @@ def test_without_dates_the_window_is_the_last_year(
     ],
 )
 def test_one_date_makes_a_window_of_at_most_a_year(
-    store: SqliteStore, start: datetime | None, end: datetime | None, said: str
+    store: Store, start: datetime | None, end: datetime | None, said: str
 ) -> None:
     answer = activity(store, "benefitsAvailed", start=start, end=end)
     assert [entry["notes"] for entry in answer["data"]] == [said] * 3
 
 
-def test_benefits_availed_in_the_window_are_shown(store: SqliteStore) -> None:
+def test_benefits_availed_in_the_window_are_shown(store: Store) -> None:
     availed = tuple(
         {"activityType": "BENEFIT_AVAILED", "activityDate": moment}
         for moment in (
@@ -180,12 +176,12 @@ def test_benefits_availed_in_the_window_are_shown(store: SqliteStore) -> None:
     [(datetime(2023, 1, 1, tzinfo=UTC), None), (None, datetime(2023, 1, 1, tzinfo=UTC))],
 )
 def test_dates_with_linking_updates_are_2015(
-    store: SqliteStore, refusal: Refusal, start: datetime | None, end: datetime | None
+    store: Store, refusal: Refusal, start: datetime | None, end: datetime | None
 ) -> None:
     refusal(OPERATION, 2015, lambda: activity(store, "linkingUpdates", start=start, end=end))
 
 
-def test_a_window_over_a_year_is_2013(store: SqliteStore, refusal: Refusal) -> None:
+def test_a_window_over_a_year_is_2013(store: Store, refusal: Refusal) -> None:
     # The documented request as sent: 2020-01-29 to 2021-10-29.
     refused = refusal(
         OPERATION,
@@ -224,7 +220,7 @@ def test_a_window_over_a_year_is_2013(store: SqliteStore, refusal: Refusal) -> N
     )
 
 
-def test_a_start_after_the_end_is_2013(store: SqliteStore, refusal: Refusal) -> None:
+def test_a_start_after_the_end_is_2013(store: Store, refusal: Refusal) -> None:
     refused = refusal(
         OPERATION,
         2013,
@@ -244,12 +240,12 @@ def test_a_start_after_the_end_is_2013(store: SqliteStore, refusal: Refusal) -> 
     ids=["unknown identifier", "another source", "a program the customer is not in"],
 )
 def test_no_activity_to_show_is_2011(
-    store: SqliteStore, refusal: Refusal, options: dict[str, Any]
+    store: Store, refusal: Refusal, options: dict[str, Any]
 ) -> None:
     refusal(OPERATION, 2011, lambda: activity(store, "linkingUpdates", **options))
 
 
-def test_a_customer_without_partner_programs_is_2011(store: SqliteStore, refusal: Refusal) -> None:
+def test_a_customer_without_partner_programs_is_2011(store: Store, refusal: Refusal) -> None:
     with store.write() as tx:
         member = tx.customer(MEMBER)
         assert member is not None
@@ -267,7 +263,7 @@ def test_a_customer_without_partner_programs_is_2011(store: SqliteStore, refusal
     ],
 )
 def test_partner_programs_filtered(
-    store: SqliteStore, example_of: ExampleOf, options: dict[str, Any], shown: list[int]
+    store: Store, example_of: ExampleOf, options: dict[str, Any], shown: list[int]
 ) -> None:
     documented = example_of(OPERATION, "200", "linkingUpdates")["data"]
     answer = activity(store, "linkingUpdates", **options)
@@ -277,7 +273,7 @@ def test_partner_programs_filtered(
     assert answer["pagination"] == {"limit": 10, "offset": 0, "total": len(shown)}
 
 
-def test_an_external_program_of_another_type_is_2011(store: SqliteStore, refusal: Refusal) -> None:
+def test_an_external_program_of_another_type_is_2011(store: Store, refusal: Refusal) -> None:
     refusal(
         OPERATION,
         2011,
@@ -291,9 +287,7 @@ def test_an_external_program_of_another_type_is_2011(store: SqliteStore, refusal
     ("limit", "offset", "shown"),
     [(1, 1, [20]), (2, 0, [111, 20]), (10, 2, [21]), (10, 3, []), (0, 0, [])],
 )
-def test_partner_programs_paged(
-    store: SqliteStore, limit: int, offset: int, shown: list[int]
-) -> None:
+def test_partner_programs_paged(store: Store, limit: int, offset: int, shown: list[int]) -> None:
     answer = activity(store, "linkingUpdates", limit=limit, offset=offset)
     assert program_ids(answer) == shown
     assert answer["pagination"] == {"limit": limit, "offset": offset, "total": 3}

@@ -13,7 +13,7 @@ import pytest
 from mockserver.domain import customers, points
 from mockserver.domain.errors import DomainError
 from mockserver.domain.records import Blob, Org
-from mockserver.storage.sqlite import SqliteStore
+from mockserver.storage import Store
 
 # The signatures of conftest's example_of and refusal fixtures.
 ExampleOf = Callable[[str, str, str], Any]
@@ -24,7 +24,7 @@ RETRO = 368881003  # retro requests 5 (REJECTED, 2015), 4 and 2 (APPROVED, 2019)
 
 
 def promised(
-    store: SqliteStore,
+    store: Store,
     org: Org,
     *,
     value: str = PROMISED,
@@ -51,7 +51,7 @@ def promised(
     )
 
 
-def retro(store: SqliteStore, customer_id: int = RETRO, **filters: Any) -> Blob:
+def retro(store: Store, customer_id: int = RETRO, **filters: Any) -> Blob:
     options: dict[str, Any] = {
         "status": None,
         "request_type": None,
@@ -65,7 +65,7 @@ def retro(store: SqliteStore, customer_id: int = RETRO, **filters: Any) -> Blob:
     return points.retro_requests(store, customer_id=customer_id, **(options | filters))
 
 
-def register(store: SqliteStore, mobile: str, loyalty: str) -> int:
+def register(store: Store, mobile: str, loyalty: str) -> int:
     body = {
         "loyaltyInfo": {"loyaltyType": loyalty},
         "profiles": [{"identifiers": [{"type": "mobile", "value": mobile}]}],
@@ -79,14 +79,14 @@ def register(store: SqliteStore, mobile: str, loyalty: str) -> int:
 # --- loyalty details ------------------------------------------------------------------------
 
 
-def test_the_documented_loyalty_details(store: SqliteStore, example_of: ExampleOf) -> None:
+def test_the_documented_loyalty_details(store: Store, example_of: ExampleOf) -> None:
     answer = points.loyalty_details(store, customer_id=29372667, program_id=None)
     assert answer == example_of("getLoyaltyDetails", "200", "twoPrograms")
 
 
 @pytest.mark.parametrize(("program_id", "shown"), [(1223, [1223]), (1219, [1219]), (973, [])])
 def test_loyalty_details_of_one_program(
-    store: SqliteStore, example_of: ExampleOf, program_id: int, shown: list[int]
+    store: Store, example_of: ExampleOf, program_id: int, shown: list[int]
 ) -> None:
     documented = example_of("getLoyaltyDetails", "200", "twoPrograms")["data"]
     answer = points.loyalty_details(store, customer_id=29372667, program_id=program_id)
@@ -97,9 +97,7 @@ def test_loyalty_details_of_one_program(
     }
 
 
-def test_loyalty_details_of_an_unknown_customer_is_8015(
-    store: SqliteStore, refusal: Refusal
-) -> None:
+def test_loyalty_details_of_an_unknown_customer_is_8015(store: Store, refusal: Refusal) -> None:
     refusal(
         "getLoyaltyDetails",
         8015,
@@ -110,14 +108,14 @@ def test_loyalty_details_of_an_unknown_customer_is_8015(
 # --- expiry schedule ------------------------------------------------------------------------
 
 
-def test_the_documented_expiry_schedule(store: SqliteStore, example_of: ExampleOf) -> None:
+def test_the_documented_expiry_schedule(store: Store, example_of: ExampleOf) -> None:
     answer = points.expiry_schedule(store, customer_id=565039505)
     assert answer == example_of("getPointsExpirySchedule", "200", "fixedExpiry")
 
 
 @pytest.mark.parametrize("customer_id", [9, 17742, 329], ids=["unknown", "17742", "329"])
 def test_no_expiry_schedule_without_a_loyalty_customer(
-    store: SqliteStore, refusal: Refusal, customer_id: int
+    store: Store, refusal: Refusal, customer_id: int
 ) -> None:
     refused = refusal(
         "getPointsExpirySchedule",
@@ -127,9 +125,7 @@ def test_no_expiry_schedule_without_a_loyalty_customer(
     assert str(customer_id) in str(refused.detail)
 
 
-def test_a_customer_has_an_expiry_schedule_once_enrolled(
-    store: SqliteStore, refusal: Refusal
-) -> None:
+def test_a_customer_has_an_expiry_schedule_once_enrolled(store: Store, refusal: Refusal) -> None:
     created = register(store, "919000000001", "non_loyalty")
     refusal(
         "getPointsExpirySchedule", 1218, lambda: points.expiry_schedule(store, customer_id=created)
@@ -157,7 +153,7 @@ def test_a_customer_has_an_expiry_schedule_once_enrolled(
 
 
 def test_the_documented_schedule_of_all_programs(
-    store: SqliteStore, org: Org, example_of: ExampleOf
+    store: Store, org: Org, example_of: ExampleOf
 ) -> None:
     answer = promised(
         store,
@@ -171,7 +167,7 @@ def test_the_documented_schedule_of_all_programs(
     assert promised(store, org, all_programs=True) == answer
 
 
-def test_the_schedule_of_one_program(store: SqliteStore, org: Org, example_of: ExampleOf) -> None:
+def test_the_schedule_of_one_program(store: Store, org: Org, example_of: ExampleOf) -> None:
     # The singleProgram sample shows 4 of the 8 entries of 2199 that allPrograms shows.
     every = example_of("getPromisedPointsSchedule", "200", "allPrograms")
     answer = promised(store, org, program_id=2199)
@@ -194,7 +190,7 @@ def test_the_schedule_of_one_program(store: SqliteStore, org: Org, example_of: E
 
 
 def test_without_a_program_the_default_program_is_shown(
-    store: SqliteStore, org: Org, example_of: ExampleOf
+    store: Store, org: Org, example_of: ExampleOf
 ) -> None:
     assert org.default_program.id == 973
     assert promised(store, org)["promisedPointsScheduleList"] == []
@@ -215,9 +211,7 @@ def test_without_a_program_the_default_program_is_shown(
     assert promised(store, org)["promisedPointsScheduleList"] == [default_entry]
 
 
-def test_the_documented_trigger_based_points(
-    store: SqliteStore, org: Org, example_of: ExampleOf
-) -> None:
+def test_the_documented_trigger_based_points(store: Store, org: Org, example_of: ExampleOf) -> None:
     documented = example_of("getPromisedPointsSchedule", "200", "triggerBasedPoints")
     assert promised(store, org, value="919342249069", program_id=890) == documented
     assert promised(store, org, value="919342249069", all_programs=True) == documented
@@ -234,7 +228,7 @@ def test_the_documented_trigger_based_points(
     ],
 )
 def test_the_schedule_in_a_window_of_redeemable_dates(
-    store: SqliteStore,
+    store: Store,
     org: Org,
     start_date: date | None,
     end_date: date | None,
@@ -244,9 +238,7 @@ def test_the_schedule_in_a_window_of_redeemable_dates(
     assert [e["points"] for e in answer["promisedPointsScheduleList"]] == shown
 
 
-def test_an_account_id_of_a_single_account_source_changes_nothing(
-    store: SqliteStore, org: Org
-) -> None:
+def test_an_account_id_of_a_single_account_source_changes_nothing(store: Store, org: Org) -> None:
     # As lookup does: INSTORE has one account, whatever accountId says.
     answer = promised(store, org, account_id="22232", all_programs=True)
     assert answer == promised(store, org, all_programs=True)
@@ -265,13 +257,13 @@ def test_an_account_id_of_a_single_account_source_changes_nothing(
     ],
 )
 def test_promised_points_refusals(
-    store: SqliteStore, org: Org, refusal: Refusal, options: dict[str, Any], code: int
+    store: Store, org: Org, refusal: Refusal, options: dict[str, Any], code: int
 ) -> None:
     refused = refusal("getPromisedPointsSchedule", code, lambda: promised(store, org, **options))
     assert refused.detail
 
 
-def test_an_unknown_program_names_the_known_ones(store: SqliteStore, org: Org) -> None:
+def test_an_unknown_program_names_the_known_ones(store: Store, org: Org) -> None:
     with pytest.raises(DomainError) as refused:
         promised(store, org, program_id=4242)
     assert "4242" in str(refused.value.detail) and "973" in str(refused.value.detail)
@@ -280,12 +272,12 @@ def test_an_unknown_program_names_the_known_ones(store: SqliteStore, org: Org) -
 # --- transfers ------------------------------------------------------------------------------
 
 
-def test_the_documented_transfers(store: SqliteStore, example_of: ExampleOf) -> None:
+def test_the_documented_transfers(store: Store, example_of: ExampleOf) -> None:
     answer = points.transfers(store, customer_id=343015431)
     assert answer == example_of("getPointsTransfers", "200", "deductionAndAddition")
 
 
-def test_the_other_side_of_the_transfers_mirrors_them(store: SqliteStore) -> None:
+def test_the_other_side_of_the_transfers_mirrors_them(store: Store) -> None:
     given = points.transfers(store, customer_id=343015431)["data"]
     taken = points.transfers(store, customer_id=343015432)["data"]
     flip = {"DEDUCTION": "ADDITION", "ADDITION": "DEDUCTION"}
@@ -293,14 +285,14 @@ def test_the_other_side_of_the_transfers_mirrors_them(store: SqliteStore) -> Non
 
 
 @pytest.mark.parametrize("customer_id", [306, 9], ids=["no transfers", "unknown"])
-def test_no_transfers_is_814(store: SqliteStore, refusal: Refusal, customer_id: int) -> None:
+def test_no_transfers_is_814(store: Store, refusal: Refusal, customer_id: int) -> None:
     refusal("getPointsTransfers", 814, lambda: points.transfers(store, customer_id=customer_id))
 
 
 # --- retro requests -------------------------------------------------------------------------
 
 
-def test_the_documented_retro_requests(store: SqliteStore, example_of: ExampleOf) -> None:
+def test_the_documented_retro_requests(store: Store, example_of: ExampleOf) -> None:
     documented = example_of("getRetroRequests", "200", "retroTransactions")
     answer = retro(store)
     # The document's total (5) does not count its own 3 requests: the mock counts them.
@@ -322,9 +314,7 @@ def test_the_documented_retro_requests(store: SqliteStore, example_of: ExampleOf
         ({"status": "APPROVED", "start_id": 3}, [4]),
     ],
 )
-def test_retro_requests_filtered(
-    store: SqliteStore, filters: dict[str, Any], shown: list[int]
-) -> None:
+def test_retro_requests_filtered(store: Store, filters: dict[str, Any], shown: list[int]) -> None:
     answer = retro(store, **filters)
     assert [request["id"] for request in answer["data"]] == shown
     assert answer["pagination"]["total"] == len(shown)
@@ -333,9 +323,7 @@ def test_retro_requests_filtered(
 @pytest.mark.parametrize(
     ("limit", "offset", "shown"), [(1, 1, [4]), (2, 0, [5, 4]), (10, 3, []), (0, 0, [])]
 )
-def test_retro_requests_paged(
-    store: SqliteStore, limit: int, offset: int, shown: list[int]
-) -> None:
+def test_retro_requests_paged(store: Store, limit: int, offset: int, shown: list[int]) -> None:
     answer = retro(store, limit=limit, offset=offset)
     assert [request["id"] for request in answer["data"]] == shown
     assert answer["pagination"] == {"limit": limit, "offset": offset, "total": 3}
@@ -353,6 +341,6 @@ def test_retro_requests_paged(
     ],
 )
 def test_no_matching_retro_request_is_9050(
-    store: SqliteStore, refusal: Refusal, customer_id: int, filters: dict[str, Any]
+    store: Store, refusal: Refusal, customer_id: int, filters: dict[str, Any]
 ) -> None:
     refusal("getRetroRequests", 9050, lambda: retro(store, customer_id, **filters))

@@ -11,7 +11,7 @@ import pytest
 from mockserver.domain import customers, subscriptions
 from mockserver.domain.errors import DomainError
 from mockserver.domain.records import Blob
-from mockserver.storage.sqlite import SqliteStore
+from mockserver.storage import Store
 
 # The signatures of conftest's example_of and refusal fixtures.
 ExampleOf = Callable[[str, str, str], Any]
@@ -25,13 +25,13 @@ def setting(channel: str, priority: str, kind: str, account_id: str | None = Non
     return item if account_id is None else item | {"accountId": account_id}
 
 
-def test_the_documented_subscriptions(store: SqliteStore, example_of: ExampleOf) -> None:
+def test_the_documented_subscriptions(store: Store, example_of: ExampleOf) -> None:
     answer = subscriptions.get(store, customer_id=TOM_SAWYER)
     assert answer == example_of("getSubscriptions", "200", "tomSawyer")
 
 
 def test_the_documented_change_and_what_get_shows_after_it(
-    store: SqliteStore, example_of: ExampleOf
+    store: Store, example_of: ExampleOf
 ) -> None:
     request = example_of("updateSubscriptions", "request", "optOutOfBulk")
     documented = example_of("updateSubscriptions", "200", "optOutOfBulk")
@@ -55,7 +55,7 @@ def test_the_documented_change_and_what_get_shows_after_it(
     ]
 
 
-def test_embed_subscriptions_shows_a_change(store: SqliteStore) -> None:
+def test_embed_subscriptions_shows_a_change(store: Store) -> None:
     subscriptions.update(
         store,
         customer_id=TOM_SAWYER,
@@ -78,7 +78,7 @@ def test_embed_subscriptions_shows_a_change(store: SqliteStore) -> None:
     ("channel", "shown"), [("mobile", "SMS"), ("MOBILE", "SMS"), ("email", "EMAIL"), ("ios", "IOS")]
 )
 def test_channels_are_named_as_capillary_answers_them(
-    store: SqliteStore, channel: str, shown: str
+    store: Store, channel: str, shown: str
 ) -> None:
     answer = subscriptions.update(
         store, customer_id=306, request={"subscriptions": [setting(channel, "BULK", "OPTIN")]}
@@ -89,7 +89,7 @@ def test_channels_are_named_as_capillary_answers_them(
     ]
 
 
-def test_the_last_setting_of_a_channel_and_priority_counts(store: SqliteStore) -> None:
+def test_the_last_setting_of_a_channel_and_priority_counts(store: Store) -> None:
     for kind in ("OPTOUT", "OPTIN", "OPTOUT"):
         subscriptions.update(
             store, customer_id=306, request={"subscriptions": [setting("EMAIL", "TRANS", kind)]}
@@ -99,7 +99,7 @@ def test_the_last_setting_of_a_channel_and_priority_counts(store: SqliteStore) -
     ]
 
 
-def test_an_answer_without_scope_or_campaign_is_the_users(store: SqliteStore) -> None:
+def test_an_answer_without_scope_or_campaign_is_the_users(store: Store) -> None:
     answer = subscriptions.update(
         store, customer_id=306, request={"subscriptions": [setting("EMAIL", "BULK", "OPTIN")]}
     )
@@ -119,7 +119,7 @@ def test_an_answer_without_scope_or_campaign_is_the_users(store: SqliteStore) ->
     }
 
 
-def test_a_new_customer_has_no_subscriptions(store: SqliteStore) -> None:
+def test_a_new_customer_has_no_subscriptions(store: Store) -> None:
     assert subscriptions.get(store, customer_id=306) == {
         "subscriptions": [],
         "campaignId": 0,
@@ -130,7 +130,7 @@ def test_a_new_customer_has_no_subscriptions(store: SqliteStore) -> None:
 
 @pytest.mark.parametrize("customer_id", [9, 306], ids=["unknown", "merged"])
 def test_an_unknown_or_merged_customer_is_8015(
-    store: SqliteStore, refusal: Refusal, customer_id: int
+    store: Store, refusal: Refusal, customer_id: int
 ) -> None:
     with store.write() as tx:
         customer = tx.customer(306)

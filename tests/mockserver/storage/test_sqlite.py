@@ -20,8 +20,8 @@ from mockserver.domain.records import (
     Profile,
     Subscription,
 )
-from mockserver.storage import Holding, IdentifierTaken
-from mockserver.storage.sqlite import FIRST_NEW_ID, SqliteStore
+from mockserver.storage import FIRST_NEW_ID, Holding, IdentifierTaken
+from mockserver.storage.sqlite import SqliteStore
 
 MOBILE = Identifier("mobile", "919000000001")
 WECHAT = Identifier("wechat", "wx_becky")
@@ -254,7 +254,7 @@ def test_new_id_skips_taken_ids(empty_store: SqliteStore) -> None:
 
 @pytest.fixture
 def searchable(empty_store: SqliteStore) -> SqliteStore:
-    """A store of five customers saved in an order that is not their ids' order."""
+    """A store of six customers saved in an order that is not their ids' order."""
     save(
         empty_store,
         customer(50, Identifier("email", "tom.sawyer@example.com"), first_name="Tom"),
@@ -262,6 +262,7 @@ def searchable(empty_store: SqliteStore) -> SqliteStore:
         customer(30, Identifier("externalId", "tom_x"), last_name="Tomlinson"),
         customer(20, first_name="TOMMY", merged_into=50),
         customer(40, first_name="Huck", last_name="Finn"),
+        customer(60, first_name="Émile"),
     )
     return empty_store
 
@@ -278,6 +279,8 @@ def searchable(empty_store: SqliteStore) -> SqliteStore:
         ("tom_", [30]),
         ("hUcK", [40]),
         ("finn", [40]),
+        ("ÉMI", [60]),
+        ("émile", [60]),
         ("sawyer", []),
         ("atcher", []),
         ("tommy", []),
@@ -293,11 +296,18 @@ def test_search_by_name_or_identifier_prefix_in_insertion_order(
         assert ids(tx.search(prefix)) == found
 
 
+def test_search_leaves_out_a_customer_once_merged(searchable: SqliteStore) -> None:
+    save(searchable, customer(40, first_name="Huck", last_name="Finn", merged_into=50))
+    with searchable.read() as tx:
+        assert tx.search("huck") == [] and tx.search("finn") == []
+        assert ids(tx.customers()) == [50, 10, 30, 20, 40, 60]
+
+
 def test_search_keeps_a_resaved_customer_in_its_place(searchable: SqliteStore) -> None:
     save(searchable, customer(50, first_name="Tomas"))
     with searchable.read() as tx:
         assert ids(tx.search("tom")) == [50, 30]
-        assert ids(tx.customers()) == [50, 10, 30, 20, 40]
+        assert ids(tx.customers()) == [50, 10, 30, 20, 40, 60]
 
 
 # --- the file, shared -----------------------------------------------------------------------
