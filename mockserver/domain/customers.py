@@ -10,7 +10,7 @@ from mockserver.domain.errors import CustomerNotFound, IdentifierConflict, Inval
 from mockserver.domain.identity import ALL, account_of, source_of, where
 from mockserver.domain.records import Blob, Customer, Identifier, Profile
 from mockserver.domain.subscriptions import subscription_body
-from mockserver.storage import Store, Transaction, search_fields, search_key
+from mockserver.storage import Store, WriteTransaction, search_fields, search_key
 
 SAME_CUSTOMER_IN_OTHER_SOURCES = 8050
 MERGED_INTO_EXISTING = 8051
@@ -338,7 +338,7 @@ def _with_profile(existing: Customer, profile: Profile) -> Customer:
     return _replace_profile(existing, same, merged)
 
 
-def _merge(tx: Transaction, *, victim: Customer, survivor: Customer) -> None:
+def _merge(tx: WriteTransaction, *, victim: Customer, survivor: Customer) -> None:
     """Move VICTIM's profiles to SURVIVOR; VICTIM then only says where it went (8069)."""
     for profile in victim.profiles:
         if survivor.profiles_in(profile.source, profile.account_id):

@@ -8,7 +8,7 @@ from typing import Any
 
 from mockserver.domain.errors import CustomerNotFound, InvalidValue, NotAllowed
 from mockserver.domain.records import Blob, Customer, Identifier
-from mockserver.storage import Transaction
+from mockserver.storage import ReadTransaction
 
 #: Sources where an org has several accounts: a call must say which (accountId).
 MULTI_ACCOUNT_SOURCES = frozenset({"WECHAT", "FACEBOOK", "LINE"})
@@ -81,7 +81,7 @@ def flag_of(value: Any) -> bool:
 
 
 def customer_by_id(
-    tx: Transaction, customer_id: int, *, not_found: int, merged: int | None = None
+    tx: ReadTransaction, customer_id: int, *, not_found: int, merged: int | None = None
 ) -> Customer:
     """The live customer CUSTOMER_ID. A merged one answers MERGED (naming the survivor),
     or NOT_FOUND where the operation documents no code for it."""
@@ -97,7 +97,7 @@ def customer_by_id(
 
 
 def customer_by_identifier(
-    tx: Transaction,
+    tx: ReadTransaction,
     wanted: Identifier,
     *,
     source: str,

@@ -1,9 +1,9 @@
 """Where the customers are kept: the interface the domain relies on, and the rules that every
 backend shares (which ids new customers get, what search finds a customer by).
 
-A Store hands out transactions: `read()` for a consistent view, `write()` for a change
-that is atomic and serialised with every other writer, in every worker process. The
-identifiers a customer's profiles hold are indexed by the store: `save` refuses
+A Store hands out transactions: `read()` for a consistent view that cannot change anything,
+`write()` for a change that is atomic and serialised with every other writer, in every worker
+process. The identifiers a customer's profiles hold are indexed by the store: `save` refuses
 (IdentifierTaken) to let two customers hold one identifier in one source and account.
 """
 
@@ -59,7 +59,7 @@ def search_terms(customer: Customer) -> set[str]:
     }
 
 
-class Transaction(Protocol):
+class ReadTransaction(Protocol):
     def customer(self, customer_id: int) -> Customer | None:
         """The customer with this id, merged or not; None if there is none."""
 
@@ -75,6 +75,8 @@ class Transaction(Protocol):
     def customers(self) -> list[Customer]:
         """Every customer, in the order they were added (a saved one keeps its place)."""
 
+
+class WriteTransaction(ReadTransaction, Protocol):
     def save(self, customer: Customer) -> None:
         """Insert or replace CUSTOMER, its identifiers and its search terms; raise
         IdentifierTaken, having changed nothing."""
@@ -85,10 +87,10 @@ class Transaction(Protocol):
 
 
 class Store(Protocol):
-    def read(self) -> AbstractContextManager[Transaction]:
-        """A consistent view of the store for the block."""
+    def read(self) -> AbstractContextManager[ReadTransaction]:
+        """A consistent view of the store for the block, which cannot change it."""
 
-    def write(self) -> AbstractContextManager[Transaction]:
+    def write(self) -> AbstractContextManager[WriteTransaction]:
         """A transaction that commits when the block ends, and changes nothing if it raises."""
 
     def reset(self, customers: Iterable[Customer]) -> None:

@@ -70,19 +70,19 @@ class SqliteStore:
             )
 
     @contextmanager
-    def read(self) -> Iterator[_Transaction]:
+    def read(self) -> Iterator[_Reading]:
         connection = self._connection()
         connection.execute("BEGIN")
         try:
-            yield _Transaction(connection)
+            yield _Reading(connection)
         finally:
             connection.execute("COMMIT")
 
     @contextmanager
-    def write(self) -> Iterator[_Transaction]:
+    def write(self) -> Iterator[_Writing]:
         connection = self._connection()
         with self._writing(connection):
-            yield _Transaction(connection)
+            yield _Writing(connection)
 
     def reset(self, customers: Iterable[Customer]) -> None:
         connection = self._connection()
@@ -92,7 +92,7 @@ class SqliteStore:
             connection.execute(
                 "UPDATE counters SET value = ? WHERE name = 'next_id'", (FIRST_NEW_ID,)
             )
-            transaction = _Transaction(connection)
+            transaction = _Writing(connection)
             for customer in customers:
                 transaction.save(customer)
 
@@ -134,7 +134,7 @@ def _immediate(connection: sqlite3.Connection) -> Iterator[None]:
     connection.execute("COMMIT")
 
 
-class _Transaction:
+class _Reading:
     def __init__(self, connection: sqlite3.Connection) -> None:
         self._db = connection
 
@@ -176,6 +176,8 @@ class _Transaction:
             _decode(doc) for (doc,) in self._db.execute("SELECT doc FROM customers ORDER BY seq")
         ]
 
+
+class _Writing(_Reading):
     def save(self, customer: Customer) -> None:
         # A savepoint: a refused save changes nothing, even for a caller that catches
         # IdentifierTaken and carries on with the transaction.

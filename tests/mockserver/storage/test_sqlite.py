@@ -10,6 +10,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import mypy.api
 import pytest
 
 from mockserver.domain import seed
@@ -207,6 +208,35 @@ def test_a_refused_save_leaves_the_transaction_as_it_was(empty_store: SqliteStor
         assert [h.customer_id for h in tx.holders(WECHAT)] == [2]
         assert [h.customer_id for h in tx.holders(MOBILE)] == [1]
         assert tx.search("becky") == [becky] and tx.search("rebecca") == []
+
+
+def test_a_read_transaction_offers_no_way_to_write(empty_store: SqliteStore) -> None:
+    with empty_store.read() as tx:
+        assert not hasattr(tx, "save") and not hasattr(tx, "new_id")
+    with empty_store.write() as tx:
+        assert callable(tx.save) and callable(tx.new_id)
+
+
+def test_mypy_refuses_a_write_in_a_read_transaction() -> None:
+    # What a handler that only reads cannot do by mistake, whatever the backend.
+    program = """
+from mockserver.domain.records import Customer
+from mockserver.storage import Store
+
+def handler(store: Store) -> None:
+    with store.read() as tx:
+        tx.save(Customer(1, "loyalty"))
+        tx.new_id()
+    with store.write() as tx:
+        tx.save(Customer(1, "loyalty"))
+        tx.new_id()
+"""
+    out, err, status = mypy.api.run(["--config-file", "", "--strict", "-c", program])
+    assert (status, err) == (1, ""), out
+    assert out.splitlines()[:-1] == [
+        '<string>:7: error: "ReadTransaction" has no attribute "save"  [attr-defined]',
+        '<string>:8: error: "ReadTransaction" has no attribute "new_id"  [attr-defined]',
+    ]
 
 
 # --- reset and ids --------------------------------------------------------------------------
