@@ -26,7 +26,7 @@ def main() -> None:
 @click.option("--workers", type=int, help="Worker processes.  [default: 1]")
 @click.option(
     "--state",
-    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="PATH",
     help="SQLite file that keeps the state across restarts.  [default: a temporary file]",
 )
 @click.option(

@@ -29,7 +29,7 @@ from mockserver.domain.records import Blob, Org
 from mockserver.journal import Journal, Recording
 from mockserver.settings import Settings
 from mockserver.storage import Store
-from mockserver.storage.sqlite import SqliteStore
+from mockserver.storage.backends import open_store
 from mockserver.validation import InvalidRequest, Problem, read_inputs
 from mockserver.views import HANDLERS, Call
 
@@ -72,7 +72,7 @@ def create_app(settings: Settings | None = None) -> Flask:
             f"the spec's operation(s) {', '.join(missing)} have no handler in mockserver/views.py"
         )
     documented = seed.load()
-    store = SqliteStore(settings.state or _temporary("state.db"))
+    store = open_store(settings.state or str(_temporary("state.db")))
     _seed_if_empty(store, documented)
     mock = Mock(
         settings=settings,

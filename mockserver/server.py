@@ -43,15 +43,14 @@ def serve(settings: Settings, *, announce: Callable[[str], None] = print) -> Non
     """Serve the mock until interrupted; a temporary state is removed when it stops.
 
     Raises SettingsError, before anything starts, for a port that cannot be listened on or
-    a state file in a folder that does not exist.
+    a --state it cannot keep the state in (a URL of no backend, a file in a missing folder).
     """
-    _refuse_unusable(settings)
     port = _usable_port(settings)
     with tempfile.TemporaryDirectory(prefix="capkit-") as scratch:
         settings = dataclasses.replace(
             settings,
             port=port,
-            state=settings.state or Path(scratch) / "state.db",
+            state=settings.state or str(Path(scratch) / "state.db"),
             journal=settings.journal or Path(scratch) / "journal",
         )
         # Built once here to fail before any worker starts, and to seed the state once.
@@ -67,7 +66,7 @@ def serve(settings: Settings, *, announce: Callable[[str], None] = print) -> Non
             blocking_threads=BLOCKING_THREADS,
             workers_kill_timeout=STOP_TIMEOUT,
         )
-        temporary = settings.state == Path(scratch) / "state.db"
+        temporary = settings.state == str(Path(scratch) / "state.db")
         kept = "state in a temporary file" if temporary else f"state kept in {settings.state}"
         announce(
             f"capkit mock: {operations} operations at http://{settings.host}:{settings.port}/v2"
@@ -89,15 +88,6 @@ def _leave_stopping_to_the_parent() -> None:
     """
     signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
-
-
-def _refuse_unusable(settings: Settings) -> None:
-    """Raise SettingsError naming the value that would otherwise end in a traceback."""
-    if settings.state is not None and not settings.state.parent.is_dir():
-        raise SettingsError(
-            f"state has value '{settings.state}', in a folder that does not exist;"
-            f" create {settings.state.parent} first"
-        )
 
 
 def _usable_port(settings: Settings) -> int:

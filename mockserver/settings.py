@@ -22,8 +22,9 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8080
     workers: int = 1
-    #: SQLite file that keeps the state across restarts; None: a temporary one.
-    state: Path | None = None
+    #: Where the state is kept across restarts (mockserver/storage/backends.py reads it): the
+    #: path of a SQLite file; None: a temporary one.
+    state: str | None = None
     #: The folder of the request journal; None: a temporary one.
     journal: Path | None = None
     auth_required: bool = True

@@ -32,7 +32,7 @@ def capkit(
 
 
 def mock(tmp_path: Path) -> FlaskClient:
-    settings = Settings(state=tmp_path / "state.db", journal=tmp_path / "journal.db")
+    settings = Settings(state=str(tmp_path / "state.db"), journal=tmp_path / "journal.db")
     return create_app(settings).test_client()
 
 

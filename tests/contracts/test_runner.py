@@ -21,7 +21,9 @@ AUTH = f"{broken_target.TILL}:{broken_target.PASSWORD}"
 
 
 def test_the_mock_passes_its_own_contract_in_process(tmp_path: Path) -> None:
-    settings = Settings(auth=AUTH, state=tmp_path / "state.db", journal=tmp_path / "journal.db")
+    settings = Settings(
+        auth=AUTH, state=str(tmp_path / "state.db"), journal=tmp_path / "journal.db"
+    )
     outcome = fuzz(create_app(settings), FuzzOptions(auth=AUTH, max_examples=EXAMPLES, seed=SEED))
     assert_conforms(outcome)
     assert not outcome.unauthenticated

@@ -48,7 +48,7 @@ def error(code: int) -> dict[str, Any]:
 
 
 def test_the_mocks_journal_of_documented_requests_conforms(tmp_path: Path) -> None:
-    settings = Settings(state=tmp_path / "state.db", journal=tmp_path / "journal.db")
+    settings = Settings(state=str(tmp_path / "state.db"), journal=tmp_path / "journal.db")
     client = create_app(settings).test_client()
     headers = {BASIC["name"]: BASIC["value"]}
     path = FOUND.removeprefix("http://localhost:8080")

@@ -43,7 +43,7 @@ def errors(response: TestResponse) -> list[tuple[int, str]]:
 
 def make_app(tmp_path: Path, **settings: Any) -> Flask:
     return create_app(
-        Settings(state=tmp_path / "state.db", journal=tmp_path / "journal", **settings)
+        Settings(state=str(tmp_path / "state.db"), journal=tmp_path / "journal", **settings)
     )
 
 

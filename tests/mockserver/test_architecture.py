@@ -144,10 +144,12 @@ def test_the_layers_hold_the_modules_they_should() -> None:
     } <= set(modules_under("mockserver/domain"))
     assert set(modules_under("mockserver/storage")) >= {
         "mockserver.storage",
+        "mockserver.storage.backends",
         "mockserver.storage.sqlite",
     }
     assert "contracts" in modules_under("contracts")
-    assert "mockserver.storage.sqlite" in imports_of(ROOT / "mockserver" / "app.py")
+    assert "mockserver.storage.backends" in imports_of(ROOT / "mockserver" / "app.py")
+    assert "mockserver.storage.sqlite" in imports_of(ROOT / "mockserver/storage/backends.py")
     assert "sqlite3" in imports_of(ROOT / "mockserver" / "storage" / "sqlite.py")
     assert is_module("mockserver.storage.sqlite") and is_module("mockserver.storage")
     assert not is_module("mockserver.storage.Store")
@@ -178,6 +180,12 @@ def test_the_domain_imports_of_mockserver_only_itself_and_the_storage_protocol()
     assert {name: bad for name, bad in upward.items() if bad} == {}
 
 
+def test_only_the_factory_names_a_backend() -> None:
+    # Everything else holds a Store, so that a second backend plugs in at one place.
+    named = breaches("mockserver", ("mockserver.storage.sqlite", "sqlite3"))
+    assert named.keys() == {"mockserver.storage.backends", "mockserver.storage.sqlite"}
+
+
 def test_storage_imports_no_web_framework() -> None:
     assert breaches("mockserver/storage", ("flask", "werkzeug")) == {}
 
@@ -192,7 +200,7 @@ def test_the_contracts_import_no_mock() -> None:
 
 def test_the_domain_and_its_store_load_without_flask(tmp_path: Path) -> None:
     code = (
-        "import sys, mockserver.domain.customers, mockserver.storage.sqlite;"
+        "import sys, mockserver.domain.customers, mockserver.storage.backends;"
         " loaded = sorted(m for m in sys.modules if m.split('.')[0] in ('flask', 'werkzeug'));"
         " print(loaded); sys.exit(bool(loaded))"
     )

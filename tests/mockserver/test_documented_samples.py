@@ -171,7 +171,9 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Flask:
     scratch = tmp_path_factory.mktemp("samples")
     return create_app(
         Settings(
-            state=Path(scratch) / "s.db", journal=Path(scratch) / "journal", auth_required=False
+            state=str(Path(scratch) / "s.db"),
+            journal=Path(scratch) / "journal",
+            auth_required=False,
         )
     )
 

@@ -24,7 +24,7 @@ EVERY_FIELD = Settings(
     host="0.0.0.0",
     port=9000,
     workers=3,
-    state=Path("/var/capkit/state.db"),
+    state="/var/capkit/state.db",
     journal=Path("/var/capkit/journal.db"),
     auth_required=False,
     auth="till:s3cret:with:colons",
@@ -54,7 +54,7 @@ def test_a_variable_beats_the_default_and_is_typed() -> None:
     assert Settings.load(environ=environ) == Settings(
         port=9000,
         workers=4,
-        state=Path("/tmp/state.db"),
+        state="/tmp/state.db",
         auth_required=False,
         lenient=True,
         auth="till:pw",
@@ -168,7 +168,7 @@ def served(monkeypatch: pytest.MonkeyPatch) -> list[Settings]:
         ([], {"CAPKIT_NO_AUTH": "0"}, Settings()),
         ([], {"CAPKIT_AUTH_REQUIRED": "false"}, Settings(auth_required=False)),
         (["--lenient", "--max-body", "10"], {}, Settings(lenient=True, max_body=10)),
-        (["--state", "s.db", "--auth", "t:p"], {}, Settings(state=Path("s.db"), auth="t:p")),
+        (["--state", "s.db", "--auth", "t:p"], {}, Settings(state="s.db", auth="t:p")),
     ],
 )
 def test_serve_turns_flags_and_variables_into_settings(
@@ -224,6 +224,11 @@ def refused(*arguments: str | Path, environ: dict[str, str] | None = None) -> st
         ([], {"CAPKIT_NO_AUTH": "maybe"}, "'--no-auth': 'maybe' is not a valid boolean"),
         (["--spec", "/nowhere/v2.json"], {}, "cannot read /nowhere/v2.json"),
         (["--state", "/nowhere/state.db"], {}, "state has value '/nowhere/state.db', in a folder"),
+        (
+            ["--state", "redis://localhost/0"],
+            {},
+            "--state has value 'redis://localhost/0'; expected the path of a SQLite file",
+        ),
     ],
 )
 def test_serve_refuses_a_bad_value_naming_it(

@@ -1,0 +1,34 @@
+"""The one place a Store is built: from the --state setting, the path of a SQLite file.
+
+A backend that keeps the state elsewhere is named by a URL (postgresql://...): it is opened
+here, by its scheme, and passes tests/mockserver/storage/test_store.py.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from mockserver.settings import SettingsError
+from mockserver.storage import Store
+from mockserver.storage.sqlite import SqliteStore
+
+_URL = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*)://")
+
+
+def open_store(state: str) -> Store:
+    """The Store that STATE names. Raises SettingsError, naming --state, for a URL of no
+    backend or a file in a folder that does not exist."""
+    url = _URL.match(state)
+    if url is not None:
+        raise SettingsError(
+            f"--state has value {state!r}; expected the path of a SQLite file"
+            f" (no backend keeps the state at {url['scheme']}:// URLs)"
+        )
+    path = Path(state)
+    if not path.parent.is_dir():
+        raise SettingsError(
+            f"--state has value {state!r}, in a folder that does not exist;"
+            f" create {path.parent} first"
+        )
+    return SqliteStore(path)
