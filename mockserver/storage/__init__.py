@@ -5,6 +5,7 @@ A Store hands out transactions: `read()` for a consistent view that cannot chang
 `write()` for a change that is atomic and serialised with every other writer, in every worker
 process. The identifiers a customer's profiles hold are indexed by the store: `save` refuses
 (IdentifierTaken) to let two customers hold one identifier in one source and account.
+tests/mockserver/storage/test_store.py is what a backend must pass.
 """
 
 from __future__ import annotations

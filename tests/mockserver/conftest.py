@@ -1,4 +1,8 @@
-"""Fixtures of the mock's tests: stores in a fresh SQLite file, the seed, the spec's samples."""
+"""Fixtures of the mock's tests: a store of each backend, the seed, the spec's samples.
+
+Every test that takes `empty_store` or `store` runs once per backend of BACKENDS: the storage
+suite (storage/test_store.py) and the domain's tests are what each backend must pass.
+"""
 
 from __future__ import annotations
 
@@ -12,12 +16,23 @@ from capkit import spec
 from mockserver.domain import seed
 from mockserver.domain.errors import DomainError
 from mockserver.domain.records import Org
-from mockserver.storage.sqlite import SqliteStore
+from mockserver.storage import Store
+from mockserver.storage.backends import open_store
 
 #: (operationId, "request" or a status such as "200", example name) -> the example's value.
 ExampleOf = Callable[[str, str, str], Any]
 #: (operationId, code, the call) -> the DomainError the call raised.
 Refusal = Callable[[str, int, Callable[[], object]], DomainError]
+
+
+def _sqlite(folder: Path) -> Store:
+    return open_store(str(folder / "state.db"))
+
+
+#: Each backend, by the function that opens a fresh store of it, holding no customer, for a
+#: test whose temporary folder it is given. A backend that needs a server adds itself with a
+#: mark that skips it where there is none: pytest.param(opener, id=..., marks=...).
+BACKENDS = [pytest.param(_sqlite, id="sqlite")]
 
 
 @pytest.fixture(scope="session")
@@ -31,17 +46,18 @@ def org(documented_seed: seed.Seed) -> Org:
     return documented_seed.org
 
 
-@pytest.fixture
-def empty_store(tmp_path: Path) -> Iterator[SqliteStore]:
-    """A SqliteStore in a fresh file, holding no customer."""
-    store = SqliteStore(tmp_path / "state.db")
+@pytest.fixture(params=BACKENDS)
+def empty_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    """A fresh store of each backend, holding no customer."""
+    opener: Callable[[Path], Store] = request.param
+    store = opener(tmp_path)
     yield store
     store.close()
 
 
 @pytest.fixture
-def store(empty_store: SqliteStore, documented_seed: seed.Seed) -> SqliteStore:
-    """A SqliteStore in a fresh file, holding the documented customers, as a fresh mock does."""
+def store(empty_store: Store, documented_seed: seed.Seed) -> Store:
+    """A fresh store of each backend, holding the documented customers, as a fresh mock does."""
     empty_store.reset(documented_seed.customers)
     return empty_store
 

@@ -186,6 +186,19 @@ def test_only_the_factory_names_a_backend() -> None:
     assert named.keys() == {"mockserver.storage.backends", "mockserver.storage.sqlite"}
 
 
+def test_the_tests_every_backend_passes_name_no_backend() -> None:
+    suite = modules_under("tests/mockserver/domain")
+    suite["tests.mockserver.storage.test_store"] = ROOT / "tests/mockserver/storage/test_store.py"
+    assert "tests.mockserver.domain.test_customers" in suite
+    named = {
+        name: [
+            n for n in imports_of(path) if within(n, "mockserver.storage.sqlite") or n == "sqlite3"
+        ]
+        for name, path in suite.items()
+    }
+    assert {name: found for name, found in named.items() if found} == {}
+
+
 def test_storage_imports_no_web_framework() -> None:
     assert breaches("mockserver/storage", ("flask", "werkzeug")) == {}
 

@@ -1,343 +1,34 @@
-"""SqliteStore on a file: round trips, the identifier index, transactions, ids, search, sharing."""
+"""SqliteStore's own: the file on disk, reopened, and shared by several stores and processes."""
 
 from __future__ import annotations
 
 import json
 import subprocess
 import sys
-import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator
 from pathlib import Path
 
-import mypy.api
 import pytest
 
-from mockserver.domain import seed
-from mockserver.domain.records import (
-    Customer,
-    Identifier,
-    PartnerProgram,
-    Profile,
-    Subscription,
-)
-from mockserver.storage import FIRST_NEW_ID, Holding, IdentifierTaken
+from mockserver.domain.records import Customer, Identifier, Profile
+from mockserver.storage import FIRST_NEW_ID, IdentifierTaken
 from mockserver.storage.sqlite import SqliteStore
 
 MOBILE = Identifier("mobile", "919000000001")
-WECHAT = Identifier("wechat", "wx_becky")
 
 
-def customer(
-    customer_id: int,
-    *identifiers: Identifier,
-    source: str = "INSTORE",
-    account_id: str = "",
-    first_name: str | None = None,
-    last_name: str | None = None,
-    merged_into: int | None = None,
-) -> Customer:
-    profile = Profile(
-        source,
-        account_id,
-        first_name=first_name,
-        last_name=last_name,
-        identifiers=identifiers,
-    )
-    return Customer(customer_id, "loyalty", profiles=(profile,), merged_into=merged_into)
-
-
-def save(store: SqliteStore, *customers: Customer) -> None:
-    with store.write() as tx:
-        for each in customers:
-            tx.save(each)
-
-
-def ids(customers: list[Customer]) -> list[int]:
-    return [each.id for each in customers]
-
-
-# --- records and the identifier index -------------------------------------------------------
-
-
-def test_a_saved_customer_reads_back_equal(empty_store: SqliteStore) -> None:
-    becky = Customer(
-        7,
-        "loyalty",
-        profiles=(
-            Profile(
-                "WECHAT",
-                "22232",
-                first_name="Becky",
-                last_name="Thatcher",
-                fields={"Favorite Color": "Blue", "age": 12},
-                identifiers=(WECHAT, Identifier("email", "becky@example.com")),
-                comm_channels=({"type": "wechat", "value": "wx_becky", "primary": True},),
-                attribution={"createDate": "2016-06-23T19:11:18+08:00"},
-                auto_update_time="2016-08-12T18:50:23+08:00",
-            ),
-            Profile("INSTORE", identifiers=(MOBILE,)),
-        ),
-        extended_fields={"city": "St. Petersburg"},
-        lifetime_purchases=12.5,
-        subscriptions=(Subscription("SMS", "BULK", "OPTOUT", "123"),),
-        points_summary={"loyaltyPoints": 10.0, "slabSNo": 1},
-        promised_points=({"points": 1.5, "redeemableFrom": "2022-04-10", "programId": 973},),
-        partner_programs=(
-            PartnerProgram(
-                {"partnerProgramId": 20},
-                linking_updates=({"activityType": "ENROLLMENT"},),
-                benefits_availed=({"activityDate": "2023-01-01T00:00:00Z"},),
-            ),
-        ),
-    )
-    save(empty_store, becky)
-    with empty_store.read() as tx:
-        assert tx.customer(7) == becky
-        assert tx.customers() == [becky]
-        assert tx.customer(8) is None
-
-
-def test_every_documented_customer_survives_a_round_trip(
-    empty_store: SqliteStore, documented_seed: seed.Seed
-) -> None:
-    empty_store.reset(documented_seed.customers)
-    with empty_store.read() as tx:
-        assert tx.customers() == list(documented_seed.customers)
-
-
-def test_saving_a_customer_again_replaces_it_and_its_identifiers(empty_store: SqliteStore) -> None:
-    save(empty_store, customer(7, MOBILE, first_name="Becky"))
-    other_mobile = Identifier("mobile", "919000000002")
-    renamed = customer(7, other_mobile, first_name="Rebecca")
-    save(empty_store, renamed)
-    with empty_store.read() as tx:
-        assert tx.customers() == [renamed]
-        assert tx.holders(MOBILE) == []
-        assert tx.holders(other_mobile) == [Holding(7, "INSTORE", "", other_mobile)]
-        assert tx.search("becky") == []
-        assert tx.search("rebecca") == [renamed]
-
-
-def test_holders_by_source_and_account_or_anywhere(empty_store: SqliteStore) -> None:
-    save(
-        empty_store,
-        customer(1, WECHAT, source="WECHAT", account_id="22232"),
-        customer(2, WECHAT, source="WECHAT", account_id="99999"),
-        customer(3, WECHAT, source="INSTORE"),
-    )
-    with empty_store.read() as tx:
-        assert sorted(tx.holders(WECHAT), key=lambda holding: holding.customer_id) == [
-            Holding(1, "WECHAT", "22232", WECHAT),
-            Holding(2, "WECHAT", "99999", WECHAT),
-            Holding(3, "INSTORE", "", WECHAT),
-        ]
-        assert tx.holders(WECHAT, source="WECHAT", account_id="99999") == [
-            Holding(2, "WECHAT", "99999", WECHAT)
-        ]
-        assert {h.customer_id for h in tx.holders(WECHAT, source="WECHAT")} == {1, 2}
-        assert tx.holders(WECHAT, source="INSTORE", account_id="") == [
-            Holding(3, "INSTORE", "", WECHAT)
-        ]
-        assert tx.holders(WECHAT, source="LINE") == []
-        assert tx.holders(Identifier("email", WECHAT.value)) == []
-
-
-def test_a_second_holder_in_the_same_source_and_account_is_refused(
-    empty_store: SqliteStore,
-) -> None:
-    save(empty_store, customer(1, WECHAT, source="WECHAT", account_id="22232"))
-    with pytest.raises(IdentifierTaken) as taken:
-        save(empty_store, customer(2, WECHAT, source="WECHAT", account_id="22232"))
-    assert taken.value.holding == Holding(1, "WECHAT", "22232", WECHAT)
-    assert "wx_becky" in str(taken.value) and "WECHAT/22232" in str(taken.value)
-    with empty_store.read() as tx:
-        assert tx.customer(2) is None
-        assert ids(tx.customers()) == [1]
-
-
-@pytest.mark.parametrize(
-    ("first", "second"),
-    [(("INSTORE", ""), ("WEBSITE", "")), (("WECHAT", "22232"), ("WECHAT", "99999"))],
-    ids=["another source", "another account"],
-)
-def test_the_same_identifier_is_free_in_another_source_or_account(
-    empty_store: SqliteStore, first: tuple[str, str], second: tuple[str, str]
-) -> None:
-    save(
-        empty_store,
-        customer(1, WECHAT, source=first[0], account_id=first[1]),
-        customer(2, WECHAT, source=second[0], account_id=second[1]),
-    )
-    with empty_store.read() as tx:
-        assert {(h.customer_id, h.source, h.account_id) for h in tx.holders(WECHAT)} == {
-            (1, *first),
-            (2, *second),
-        }
-
-
-# --- transactions ---------------------------------------------------------------------------
-
-
-def test_a_failed_write_transaction_leaves_nothing_behind(empty_store: SqliteStore) -> None:
-    save(empty_store, customer(1, MOBILE, first_name="Tom"))
-    with pytest.raises(RuntimeError, match="half-way"), empty_store.write() as tx:
-        new = tx.new_id()
-        tx.save(customer(new, WECHAT, first_name="Becky"))
-        tx.save(customer(1, first_name="Huck"))
-        raise RuntimeError("half-way")
-    with empty_store.read() as tx:
-        assert tx.customers() == [customer(1, MOBILE, first_name="Tom")]
-        assert tx.holders(WECHAT) == []
-        assert [h.customer_id for h in tx.holders(MOBILE)] == [1]
-        assert tx.search("becky") == [] and tx.search("huck") == []
-    with empty_store.write() as tx:
-        assert tx.new_id() == FIRST_NEW_ID
-
-
-def test_a_refused_save_leaves_the_transaction_as_it_was(empty_store: SqliteStore) -> None:
-    # A caller may catch IdentifierTaken and carry on: the refused save must not be half done.
-    becky = customer(2, WECHAT, first_name="Becky")
-    save(empty_store, customer(1, MOBILE, first_name="Tom"), becky)
-    with empty_store.write() as tx:
-        with pytest.raises(IdentifierTaken):
-            tx.save(customer(2, WECHAT, MOBILE, first_name="Rebecca"))
-        assert tx.customer(2) == becky
-    with empty_store.read() as tx:
-        assert tx.customer(2) == becky
-        assert [h.customer_id for h in tx.holders(WECHAT)] == [2]
-        assert [h.customer_id for h in tx.holders(MOBILE)] == [1]
-        assert tx.search("becky") == [becky] and tx.search("rebecca") == []
-
-
-def test_a_read_transaction_offers_no_way_to_write(empty_store: SqliteStore) -> None:
-    with empty_store.read() as tx:
-        assert not hasattr(tx, "save") and not hasattr(tx, "new_id")
-    with empty_store.write() as tx:
-        assert callable(tx.save) and callable(tx.new_id)
-
-
-def test_mypy_refuses_a_write_in_a_read_transaction() -> None:
-    # What a handler that only reads cannot do by mistake, whatever the backend.
-    program = """
-from mockserver.domain.records import Customer
-from mockserver.storage import Store
-
-def handler(store: Store) -> None:
-    with store.read() as tx:
-        tx.save(Customer(1, "loyalty"))
-        tx.new_id()
-    with store.write() as tx:
-        tx.save(Customer(1, "loyalty"))
-        tx.new_id()
-"""
-    out, err, status = mypy.api.run(["--config-file", "", "--strict", "-c", program])
-    assert (status, err) == (1, ""), out
-    assert out.splitlines()[:-1] == [
-        '<string>:7: error: "ReadTransaction" has no attribute "save"  [attr-defined]',
-        '<string>:8: error: "ReadTransaction" has no attribute "new_id"  [attr-defined]',
-    ]
-
-
-# --- reset and ids --------------------------------------------------------------------------
-
-
-def test_reset_holds_exactly_the_given_customers_and_restarts_ids(
-    empty_store: SqliteStore,
-) -> None:
-    tom, huck = customer(1, MOBILE, first_name="Tom"), customer(2, first_name="Huck")
-    with empty_store.write() as tx:
-        tx.save(customer(tx.new_id(), WECHAT, first_name="Becky"))
-        tx.save(customer(tx.new_id(), first_name="Amy"))
-        tx.save(customer(1, first_name="Thomas"))
-    empty_store.reset([tom, huck])
-    with empty_store.read() as tx:
-        assert tx.customers() == [tom, huck]
-        assert tx.holders(WECHAT) == []
-        assert tx.search("becky") == [] and tx.search("thomas") == []
-        assert tx.search("tom") == [tom]
-    with empty_store.write() as tx:
-        assert tx.new_id() == FIRST_NEW_ID
-
-
-def test_a_failed_reset_changes_nothing(empty_store: SqliteStore) -> None:
-    tom = customer(1, MOBILE, first_name="Tom")
-    save(empty_store, tom)
-    with pytest.raises(IdentifierTaken):
-        empty_store.reset([customer(2, WECHAT), customer(3, WECHAT)])
-    with empty_store.read() as tx:
-        assert tx.customers() == [tom]
-
-
-def test_new_id_skips_taken_ids(empty_store: SqliteStore) -> None:
-    empty_store.reset([customer(FIRST_NEW_ID), customer(FIRST_NEW_ID + 1), customer(17742)])
-    with empty_store.write() as tx:
-        first = tx.new_id()
-        tx.save(customer(first))
-    with empty_store.write() as tx:
-        second = tx.new_id()
-    assert (first, second) == (FIRST_NEW_ID + 2, FIRST_NEW_ID + 3)
-
-
-# --- search ---------------------------------------------------------------------------------
+def customer(customer_id: int, *identifiers: Identifier, first_name: str | None = None) -> Customer:
+    profile = Profile("INSTORE", first_name=first_name, identifiers=identifiers)
+    return Customer(customer_id, "loyalty", profiles=(profile,))
 
 
 @pytest.fixture
-def searchable(empty_store: SqliteStore) -> SqliteStore:
-    """A store of six customers saved in an order that is not their ids' order."""
-    save(
-        empty_store,
-        customer(50, Identifier("email", "tom.sawyer@example.com"), first_name="Tom"),
-        customer(10, MOBILE, first_name="Becky", last_name="Thatcher"),
-        customer(30, Identifier("externalId", "tom_x"), last_name="Tomlinson"),
-        customer(20, first_name="TOMMY", merged_into=50),
-        customer(40, first_name="Huck", last_name="Finn"),
-        customer(60, first_name="Émile"),
-    )
-    return empty_store
-
-
-@pytest.mark.parametrize(
-    ("prefix", "found"),
-    [
-        ("tom", [50, 30]),
-        ("TOM", [50, 30]),
-        ("Tom.S", [50]),
-        ("thatch", [10]),
-        ("THATCHER", [10]),
-        ("9190000", [10]),
-        ("tom_", [30]),
-        ("hUcK", [40]),
-        ("finn", [40]),
-        ("ÉMI", [60]),
-        ("émile", [60]),
-        ("sawyer", []),
-        ("atcher", []),
-        ("tommy", []),
-        ("%", []),
-        ("_", []),
-        ("\\", []),
-    ],
-)
-def test_search_by_name_or_identifier_prefix_in_insertion_order(
-    searchable: SqliteStore, prefix: str, found: list[int]
-) -> None:
-    with searchable.read() as tx:
-        assert ids(tx.search(prefix)) == found
-
-
-def test_search_leaves_out_a_customer_once_merged(searchable: SqliteStore) -> None:
-    save(searchable, customer(40, first_name="Huck", last_name="Finn", merged_into=50))
-    with searchable.read() as tx:
-        assert tx.search("huck") == [] and tx.search("finn") == []
-        assert ids(tx.customers()) == [50, 10, 30, 20, 40, 60]
-
-
-def test_search_keeps_a_resaved_customer_in_its_place(searchable: SqliteStore) -> None:
-    save(searchable, customer(50, first_name="Tomas"))
-    with searchable.read() as tx:
-        assert ids(tx.search("tom")) == [50, 30]
-        assert ids(tx.customers()) == [50, 10, 30, 20, 40, 60]
+def sqlite_store(tmp_path: Path) -> Iterator[SqliteStore]:
+    """A SqliteStore in a fresh file of the test's folder."""
+    store = SqliteStore(tmp_path / "state.db")
+    yield store
+    store.close()
 
 
 # --- the file, shared -----------------------------------------------------------------------
@@ -383,54 +74,6 @@ def test_two_stores_on_one_file_see_each_others_writes(tmp_path: Path) -> None:
         second.close()
 
 
-def test_concurrent_registrations_from_threads_make_one_holder(empty_store: SqliteStore) -> None:
-    threads = 8
-    barrier = threading.Barrier(threads)
-
-    def register(name: str) -> int | None:
-        """Register MOBILE unless someone holds it, as the domain does."""
-        barrier.wait()
-        try:
-            with empty_store.write() as tx:
-                if tx.holders(MOBILE, source="INSTORE", account_id=""):
-                    return None
-                customer_id = tx.new_id()
-                tx.save(customer(customer_id, MOBILE, first_name=name))
-                return customer_id
-        finally:
-            empty_store.close()
-
-    with ThreadPoolExecutor(threads) as pool:
-        results = list(pool.map(register, [f"twin{i}" for i in range(threads)]))
-    # Writers are serialised: every loser saw the winner's holding, none raised.
-    winners = [result for result in results if result is not None]
-    assert winners == [FIRST_NEW_ID]
-    with empty_store.read() as tx:
-        assert [h.customer_id for h in tx.holders(MOBILE)] == winners
-        assert ids(tx.customers()) == winners
-
-
-def test_concurrent_new_ids_from_threads_are_all_different(empty_store: SqliteStore) -> None:
-    threads = 8
-    barrier = threading.Barrier(threads)
-
-    def register(number: int) -> int:
-        barrier.wait()
-        try:
-            with empty_store.write() as tx:
-                customer_id = tx.new_id()
-                tx.save(customer(customer_id, Identifier("mobile", f"91900000010{number}")))
-                return customer_id
-        finally:
-            empty_store.close()
-
-    with ThreadPoolExecutor(threads) as pool:
-        registered = list(pool.map(register, range(threads)))
-    assert sorted(registered) == list(range(FIRST_NEW_ID, FIRST_NEW_ID + threads))
-    with empty_store.read() as tx:
-        assert sorted(ids(tx.customers())) == sorted(registered)
-
-
 # Each worker process opens the file on its own, says it is ready, waits for the start
 # signal, then saves a customer holding the same mobile: no check first, so only the
 # store's index stands between the workers and a duplicate.
@@ -461,14 +104,14 @@ finally:
 
 
 def test_concurrent_registrations_from_processes_make_one_holder(
-    empty_store: SqliteStore, tmp_path: Path
+    sqlite_store: SqliteStore, tmp_path: Path
 ) -> None:
     workers = 4
     go = tmp_path / "go"
     ready = [tmp_path / f"ready{number}" for number in range(workers)]
     processes = [
         subprocess.Popen(
-            [sys.executable, "-c", _WORKER, str(empty_store.path), str(flag), str(go)],
+            [sys.executable, "-c", _WORKER, str(sqlite_store.path), str(flag), str(go)],
             cwd=tmp_path,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -494,6 +137,6 @@ def test_concurrent_registrations_from_processes_make_one_holder(
     saved = [outcome["saved"] for outcome in outcomes if "saved" in outcome]
     assert saved == [FIRST_NEW_ID]
     assert [o for o in outcomes if "saved" not in o] == [{"taken": FIRST_NEW_ID}] * (workers - 1)
-    with empty_store.read() as tx:
+    with sqlite_store.read() as tx:
         assert [h.customer_id for h in tx.holders(MOBILE)] == saved
-        assert ids(tx.customers()) == saved
+        assert [each.id for each in tx.customers()] == saved
