@@ -223,9 +223,14 @@ def refused(*arguments: str | Path, environ: dict[str, str] | None = None) -> st
         ([], {"CAPKIT_WORKERS": "0"}, "workers has value 0; expected at least 1"),
         ([], {"CAPKIT_NO_AUTH": "maybe"}, "'--no-auth': 'maybe' is not a valid boolean"),
         (["--spec", "/nowhere/v2.json"], {}, "cannot read /nowhere/v2.json"),
-        (["--state", "/nowhere/state.db"], {}, "state has value '/nowhere/state.db', in a folder"),
+        # The store is opened after the port is probed: --port 0 is free wherever this runs.
         (
-            ["--state", "redis://localhost/0"],
+            ["--state", "/nowhere/state.db", "--port", "0"],
+            {},
+            "--state has value '/nowhere/state.db', in a folder",
+        ),
+        (
+            ["--state", "redis://localhost/0", "--port", "0"],
             {},
             "--state has value 'redis://localhost/0'; expected the path of a SQLite file",
         ),
