@@ -36,6 +36,10 @@ from mockserver.views import HANDLERS, Call
 log = logging.getLogger(__name__)
 
 UNSUPPORTED_MEDIA_TYPE, UNAUTHORIZED, TOO_LARGE, MOCK_BUG = 415, 401, 413, 500
+#: Characters of a problem's detail shown in full; a longer one loses its middle.
+_LONGEST_DETAIL = 400
+#: How deep orjson reads nested arrays and objects.
+_DEEPEST_JSON = 1024
 _JSON = re.compile(r"^application/([\w.+-]+\+)?json\b", re.IGNORECASE)
 
 
@@ -212,7 +216,12 @@ def _body(operation: Operation) -> Any:
     try:
         return orjson.loads(data)
     except orjson.JSONDecodeError as error:
-        raise InvalidRequest([Problem(INVALID_INPUT, f"body is not valid JSON: {error}")]) from None
+        detail = (
+            f"body is nested more than {_DEEPEST_JSON} levels deep; no request of this API is"
+            if error.msg == "depth limit exceeded"  # orjson's words for a document too deep
+            else f"body is not valid JSON: {error}"
+        )
+        raise InvalidRequest([Problem(INVALID_INPUT, detail)]) from None
 
 
 def _preferred(operation: Operation, header: str) -> Response | None:
@@ -281,8 +290,19 @@ def _item(operation: Operation, problem: Problem) -> tuple[int, str]:
     filled in, and what was wrong."""
     message = operation.message(problem.code)
     if problem.subject is not None:
-        message = re.sub(r"\bX\b|\{x\}", problem.subject, message)
-    return problem.code, f"{message.rstrip('.')}: {problem.detail}" if problem.detail else message
+        message = re.sub(r"\bX\b|\{x\}", _abridged(problem.subject), message)
+    if not problem.detail:
+        return problem.code, message
+    return problem.code, f"{message.rstrip('.')}: {_abridged(problem.detail)}"
+
+
+def _abridged(text: str) -> str:
+    """TEXT, its middle left out when it is long: a 100,000-character value echoed back in
+    full would bury what the message says about it."""
+    if len(text) <= _LONGEST_DETAIL:
+        return text
+    kept = _LONGEST_DETAIL // 2
+    return f"{text[:kept]}...[{len(text) - 2 * kept:,} characters]...{text[-kept:]}"
 
 
 def _json(status: int, body: Any) -> Response:

@@ -20,9 +20,11 @@ from contextlib import contextmanager
 from email.message import Message
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, urlencode
 
 import pytest
 
+from capkit import spec
 from tests.ports import free_port
 
 CAPKIT = Path(sys.executable).parent / "capkit"
@@ -58,25 +60,24 @@ class Server:
         path: str,
         *,
         body: Any = None,
+        data: bytes | None = None,
         headers: dict[str, str] | None = None,
         authorization: str | None = TILL,
     ) -> Reply:
+        """METHOD PATH with BODY as JSON, or DATA as it is; the reply's body parsed."""
         connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
-        sent = {"Content-Type": "application/json"} if body is not None else {}
+        if body is not None:
+            data = json.dumps(body).encode()
+        sent = {"Content-Type": "application/json"} if data is not None else {}
         if authorization is not None:
             sent["Authorization"] = authorization
         try:
-            connection.request(
-                method,
-                path,
-                body=None if body is None else json.dumps(body),
-                headers=sent | (headers or {}),
-            )
+            connection.request(method, path, body=data, headers=sent | (headers or {}))
             response = connection.getresponse()
-            data = response.read()
+            answer = response.read()
         finally:
             connection.close()
-        return Reply(response.status, response.headers, json.loads(data) if data else None)
+        return Reply(response.status, response.headers, json.loads(answer) if answer else None)
 
     def signal(self, number: signal.Signals) -> None:
         """Send NUMBER to the whole group, as a terminal does on Ctrl-C."""
@@ -274,6 +275,152 @@ def test_a_pinned_till_refuses_other_credentials(server: Server, authorization: 
     assert refused.status == 401
     assert refused.headers["WWW-Authenticate"].startswith("Basic")
     assert [error["code"] for error in refused.body["errors"]] == [401]
+
+
+# --- any input, however long ----------------------------------------------------------------
+
+DOCUMENT = spec.load()
+#: The longest request target granian's HTTP parser (hyper) takes; past it, 414 and no body.
+LONGEST_TARGET = 65_534
+#: A value that reaches the mock under that limit, and the brief's longest one.
+LONG_VALUES = ("9" * 60_000, "9" * 100_000)
+
+
+@dataclasses.dataclass(frozen=True)
+class Call:
+    """A request of an operation: its method, spec path, parameters by (in, name), body."""
+
+    operation_id: str
+    method: str
+    path: str
+    parameters: dict[tuple[str, str], Any]
+    body: Any
+
+    def target(self) -> str:
+        path, query = self.path, {}
+        for (where, name), value in self.parameters.items():
+            if value is None:
+                continue
+            text = ",".join(map(str, value)) if isinstance(value, list) else str(value)
+            if where == "path":
+                path = path.replace(f"{{{name}}}", quote(text, safe=""))
+            elif where == "query":
+                query[name] = text
+        return f"/v2{path}?{urlencode(query)}" if query else f"/v2{path}"
+
+    def send(self, server: Server, **changes: Any) -> Reply:
+        call = dataclasses.replace(self, **changes)
+        headers = {
+            name: str(value)
+            for (where, name), value in call.parameters.items()
+            if where == "header" and value is not None
+        }
+        return server.request(call.method, call.target(), body=call.body, headers=headers)
+
+
+def documented_calls() -> list[Call]:
+    """Each operation's first documented request: its parameters' examples of one name (or
+    their first example), and its body's example."""
+    calls = []
+    for path, item in DOCUMENT["paths"].items():
+        for method, operation in item.items():
+            if method == "parameters":
+                continue
+            declared = {}
+            for node in item.get("parameters", []) + operation.get("parameters", []):
+                parameter = spec.follow(DOCUMENT, node)[1]
+                declared[(parameter["in"], parameter["name"])] = parameter
+            body_examples = {}
+            if "requestBody" in operation:
+                content = spec.follow(DOCUMENT, operation["requestBody"])[1]["content"]
+                body_examples = content["application/json"]["examples"]
+            named = [name for p in declared.values() for name in p.get("examples", {})]
+            name = next(iter(named + list(body_examples)), None)
+            parameters = {}
+            for key, parameter in declared.items():
+                examples = parameter.get("examples", {})
+                example = examples.get(name) or next(iter(examples.values()), None)
+                # Parameters without examples are still sent, so that each gets a long value.
+                parameters[key] = example["value"] if example else None
+            body = (body_examples.get(name) or next(iter(body_examples.values()), {})).get("value")
+            calls.append(Call(operation["operationId"], method.upper(), path, parameters, body))
+    return calls
+
+
+def with_each_field(schema: Any, value: Any, new: str) -> Iterator[Any]:
+    """VALUE (a body that SCHEMA describes) again and again, each time with one field of
+    SCHEMA, at any depth, set to NEW; containers it lacks are added on the way."""
+    schema = spec.follow(DOCUMENT, schema)[1]
+    for branch in schema.get("allOf", []) + schema.get("anyOf", []) + schema.get("oneOf", []):
+        yield from with_each_field(branch, value, new)
+    if schema.get("type") == "object" or "properties" in schema:
+        fields = value if isinstance(value, dict) else {}
+        for name, field in schema.get("properties", {}).items():
+            yield {**fields, name: new}
+            inner = fields.get(name, _container(field))
+            for changed in with_each_field(field, inner, new):
+                yield {**fields, name: changed}
+    if schema.get("type") == "array" and "items" in schema:
+        items = value if isinstance(value, list) and value else [_container(schema["items"])]
+        for changed in with_each_field(schema["items"], items[0], new):
+            yield [changed, *items[1:]]
+
+
+def _container(schema: Any) -> Any:
+    kind = spec.follow(DOCUMENT, schema)[1].get("type")
+    return {} if kind == "object" else [] if kind == "array" else None
+
+
+def assert_refused_cleanly(reply: Reply, target: str) -> None:
+    if len(target) > LONGEST_TARGET:
+        assert (reply.status, reply.body) == (414, None)
+        return
+    assert reply.status < 500, reply.body
+    if reply.status >= 400:
+        assert reply.body["errors"] and all(not e["status"] for e in reply.body["errors"])
+        assert all(len(e["message"]) < 2_000 for e in reply.body["errors"])
+
+
+CALLS = documented_calls()
+
+
+@pytest.mark.parametrize("call", CALLS, ids=[call.operation_id for call in CALLS])
+def test_a_long_value_in_any_parameter_is_answered_cleanly(server: Server, call: Call) -> None:
+    assert call.parameters, call.operation_id
+    for key in call.parameters:
+        for long in LONG_VALUES:
+            parameters = call.parameters | {key: long}
+            reply = call.send(server, parameters=parameters)
+            target = dataclasses.replace(call, parameters=parameters).target()
+            assert_refused_cleanly(reply, target)
+
+
+WRITES = [call for call in CALLS if call.body is not None]
+
+
+@pytest.mark.parametrize("call", WRITES, ids=[call.operation_id for call in WRITES])
+def test_a_long_value_in_any_body_field_is_answered_cleanly(server: Server, call: Call) -> None:
+    operation = DOCUMENT["paths"][call.path][call.method.lower()]
+    content = spec.follow(DOCUMENT, operation["requestBody"])[1]["content"]
+    bodies = list(with_each_field(content["application/json"]["schema"], call.body, LONG_VALUES[1]))
+    assert len(bodies) >= 3, call.operation_id
+    for body in bodies:
+        assert_refused_cleanly(call.send(server, body=body), call.target())
+
+
+@pytest.mark.parametrize("call", WRITES, ids=[call.operation_id for call in WRITES])
+def test_a_body_nested_100000_deep_is_a_400(server: Server, call: Call) -> None:
+    nested = b"[" * 100_000 + b"]" * 100_000
+    reply = server.request(call.method, call.target(), data=nested)
+    assert reply.status == 400
+    [error] = reply.body["errors"]
+    assert "nested" in error["message"]
+
+
+def test_a_search_for_60000_characters_finds_nobody(server: Server) -> None:
+    reply = server.request("GET", f"/v2/customers/search?source=INSTORE&q={'a' * 60_000}")
+    assert reply.status == 200, reply.body
+    assert (reply.body["data"], reply.body["pagination"]["total"]) == ([], 0)
 
 
 # --- processes: kill -9, Ctrl-C -------------------------------------------------------------
