@@ -22,6 +22,7 @@ from werkzeug.routing import BaseConverter, Map
 from capkit import spec
 from mockserver import admin
 from mockserver.auth import TOKEN_HEADER, Unauthenticated, authenticate
+from mockserver.body import BodyTooLarge, read_body
 from mockserver.contract import INVALID_INPUT, Contract, Operation, compile_contract
 from mockserver.domain import seed
 from mockserver.domain.errors import DomainError
@@ -169,7 +170,7 @@ def _serve(mock: Mock, operation: Operation, **path: str) -> Response:
             path=path,
             query=parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True),
             environ=environ,
-            body=_body(operation),
+            body=_body(operation, mock.settings.max_body),
             lenient=mock.settings.lenient,
             schema_at=partial(_schema_at, mock.document),
         )
@@ -203,11 +204,15 @@ class _UnsupportedMediaType(Exception):
     pass
 
 
-def _body(operation: Operation) -> Any:
-    """The request's JSON body, None when it has none; raise for a body that is not JSON."""
+def _body(operation: Operation, limit: int) -> Any:
+    """The request's JSON body, None when it has none; raise for a body that is not JSON or
+    over LIMIT bytes."""
     if operation.body is None:
         return None
-    data = request.get_data(cache=True)
+    try:
+        data = read_body(request.environ, limit)
+    except BodyTooLarge as error:
+        raise RequestEntityTooLarge() from error
     content_type = request.headers.get("Content-Type", "")
     if not data:
         return None
@@ -324,8 +329,8 @@ def _http_error(mock: Mock, error: HTTPException) -> Response:
     code = error.code or 400
     if isinstance(error, RequestEntityTooLarge):
         length = request.content_length
-        size = f"{length} bytes" if length is not None else "larger"
-        message = f"Request body is {size}, over the limit of {mock.settings.max_body} bytes"
+        size = f" {length} bytes," if length is not None else ""
+        message = f"Request body is{size} over the limit of {mock.settings.max_body} bytes"
     elif isinstance(error, MethodNotAllowed):
         allowed = ", ".join(m for m in error.valid_methods or [] if m != "OPTIONS")
         message = f"{request.method} is not allowed on {request.path}; it allows {allowed}"

@@ -13,7 +13,6 @@ most recent entries and renders them as HAR 1.2, the format `capkit verify` repl
 from __future__ import annotations
 
 import dataclasses
-import io
 import os
 import threading
 import time
@@ -25,6 +24,8 @@ from typing import IO, TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
 import msgspec
+
+from mockserver.body import BodyTooLarge, read_body
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -162,17 +163,13 @@ class Recording:
         return [content]
 
     def _request_body(self, environ: WSGIEnvironment) -> str | None:
-        """The request's body, read and put back for the app; None when it has none, or
-        more than the app accepts (the app answers 413 without reading it)."""
+        """The request's body, as the app reads it too; None when it has none, or more than
+        the app accepts (it answers 413)."""
         try:
-            length = int(environ.get("CONTENT_LENGTH") or 0)
-        except ValueError:
+            data = read_body(environ, self.max_body)
+        except BodyTooLarge:
             return None
-        if not 0 < length <= self.max_body:
-            return None
-        data: bytes = environ["wsgi.input"].read(length)
-        environ["wsgi.input"] = io.BytesIO(data)
-        return data.decode("utf-8", "replace")
+        return data.decode("utf-8", "replace") if data else None
 
 
 #: What the WSGI environ names the request's headers by.

@@ -9,12 +9,14 @@ import http.client
 import json
 import os
 import re
+import select
 import signal
+import socket
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from email.message import Message
@@ -275,6 +277,85 @@ def test_a_pinned_till_refuses_other_credentials(server: Server, authorization: 
     assert refused.status == 401
     assert refused.headers["WWW-Authenticate"].startswith("Basic")
     assert [error["code"] for error in refused.body["errors"]] == [401]
+
+
+# --- bodies over the limit -----------------------------------------------------------------
+
+LIMIT = 1024 * 1024  # --max-body's default
+
+
+def send_chunked(server: Server, chunks: Iterable[bytes]) -> Reply:
+    """A registration whose body goes as CHUNKS, with Transfer-Encoding: chunked."""
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+    try:
+        connection.request(
+            "POST",
+            "/v2/customers?source=INSTORE",
+            body=iter(chunks),
+            headers={"Content-Type": "application/json", "Authorization": TILL},
+            encode_chunked=True,
+        )
+        response = connection.getresponse()
+        return Reply(response.status, response.headers, json.loads(response.read()))
+    finally:
+        connection.close()
+
+
+def padded_registration(mobile: str, size: int) -> bytes:
+    """A valid registration of SIZE bytes: its first name is long."""
+    body = registration(mobile)
+    body["profiles"][0]["firstName"] = ""
+    padding = size - len(json.dumps(body))
+    body["profiles"][0]["firstName"] = "B" * padding
+    return json.dumps(body).encode()
+
+
+def in_pieces(data: bytes, size: int = 64 * 1024) -> Iterator[bytes]:
+    return (data[start : start + size] for start in range(0, len(data), size))
+
+
+def test_a_chunked_body_over_the_limit_is_a_413_as_with_a_length(server: Server) -> None:
+    body = padded_registration("918500000001", 2 * LIMIT)
+    with_length = server.request(
+        "POST",
+        "/v2/customers?source=INSTORE",
+        data=body,
+        headers={"Content-Type": "application/json"},
+    )
+    chunked = send_chunked(server, in_pieces(body))
+    assert with_length.status == chunked.status == 413, chunked.body
+    [error] = chunked.body["errors"]
+    assert error["code"] == 413 and f"over the limit of {LIMIT} bytes" in error["message"]
+    assert lookup(server, "918500000001").status == 400  # nobody was registered
+
+
+def test_a_chunked_body_of_the_limit_exactly_is_read_whole(server: Server) -> None:
+    reply = send_chunked(server, in_pieces(padded_registration("918500000002", LIMIT)))
+    assert reply.status == 200, reply.body
+    assert lookup(server, "918500000002").body["entity"] == reply.body["createdId"]
+
+
+def test_an_endless_chunked_body_is_refused_once_past_the_limit(server: Server) -> None:
+    """The mock answers 413 having read a little over the limit, not the whole body: the
+    client is still sending when the answer comes."""
+    endless = 256 * LIMIT
+    chunk = b"[" * (64 * 1024)
+    sent = 0
+    with socket.create_connection(("127.0.0.1", server.port), timeout=30) as client:
+        client.sendall(
+            b"POST /v2/customers?source=INSTORE HTTP/1.1\r\nHost: localhost\r\n"
+            + f"Authorization: {TILL}\r\n".encode()
+            + b"Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+        )
+        while sent < endless and not select.select([client], [], [], 0)[0]:
+            try:
+                client.sendall(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+            except OSError:
+                break  # the mock answered and closed: what it said is in the buffer
+            sent += len(chunk)
+        answer = client.recv(65536)
+    assert sent < endless
+    assert answer.startswith(b"HTTP/1.1 413 "), answer[:200]
 
 
 # --- any input, however long ----------------------------------------------------------------
