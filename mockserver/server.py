@@ -42,10 +42,8 @@ def app_from_environment() -> Flask:
 def serve(settings: Settings, *, announce: Callable[[str], None] = print) -> None:
     """Serve the mock until interrupted; a temporary state is removed when it stops.
 
-    Raises SettingsError, before anything starts, for a port that cannot be listened on or
-    a state file in a folder that does not exist.
+    Raises SettingsError, before anything starts, for a port that cannot be listened on.
     """
-    _refuse_unusable(settings)
     port = _usable_port(settings)
     with tempfile.TemporaryDirectory(prefix="capkit-") as scratch:
         settings = dataclasses.replace(
@@ -91,15 +89,6 @@ def _leave_stopping_to_the_parent() -> None:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
-def _refuse_unusable(settings: Settings) -> None:
-    """Raise SettingsError naming the value that would otherwise end in a traceback."""
-    if settings.state is not None and not settings.state.parent.is_dir():
-        raise SettingsError(
-            f"state has value '{settings.state}', in a folder that does not exist;"
-            f" create {settings.state.parent} first"
-        )
-
-
 def _usable_port(settings: Settings) -> int:
     """The port to listen on: settings.port, or for port 0 one the system finds free.
 
@@ -118,7 +107,8 @@ def _usable_port(settings: Settings) -> int:
             port: int = probe.getsockname()[1]
     except OSError as error:
         raise SettingsError(
+            "port",
             f"cannot listen on {settings.host} port {settings.port}: {error.strerror or error};"
-            " pick another with --port (or --host)"
+            " pick another with --port (or --host)",
         ) from None
     return port

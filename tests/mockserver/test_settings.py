@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,7 @@ EVERY_FIELD = Settings(
     host="0.0.0.0",
     port=9000,
     workers=3,
-    state=Path("/var/capkit/state.db"),
+    state=Path(tempfile.gettempdir()) / "state.db",
     journal=Path("/var/capkit/journal.db"),
     auth_required=False,
     auth="till:s3cret:with:colons",
@@ -81,23 +82,30 @@ def test_without_environ_the_process_environment_is_read(monkeypatch: pytest.Mon
 @pytest.mark.parametrize(
     ("variable", "value", "expected"),
     [
-        ("CAPKIT_PORT", "abc", "expected an integer"),
-        ("CAPKIT_MAX_BODY", "1MB", "expected an integer"),
-        ("CAPKIT_LENIENT", "maybe", "expected true or false"),
-        ("CAPKIT_AUTH_REQUIRED", "", "expected true or false"),
+        ("CAPKIT_PORT", "abc", "--port must be an integer, got 'abc'"),
+        ("CAPKIT_MAX_BODY", "1MB", "--max-body must be an integer, got '1MB'"),
+        ("CAPKIT_LENIENT", "maybe", "--lenient must be true or false, got 'maybe'"),
+        ("CAPKIT_AUTH_REQUIRED", "", "--no-auth must be true or false, got ''"),
     ],
 )
-def test_a_variable_that_does_not_parse_is_named_with_its_value(
+def test_a_variable_that_does_not_parse_is_named_with_its_flag_and_value(
     variable: str, value: str, expected: str
 ) -> None:
     with pytest.raises(SettingsError) as raised:
         Settings.load(environ={variable: value})
-    assert str(raised.value) == f"{variable} has value {value!r}; {expected}"
+    assert str(raised.value) == f"{expected} from {variable}"
 
 
 def test_a_variable_that_parses_but_is_out_of_range_is_refused() -> None:
-    with pytest.raises(SettingsError, match=r"^workers has value 0; expected at least 1$"):
+    with pytest.raises(
+        SettingsError, match=r"^--workers must be at least 1, got 0 from CAPKIT_WORKERS$"
+    ):
         Settings.load(environ={"CAPKIT_WORKERS": "0"})
+
+
+def test_a_flag_out_of_range_is_named_without_a_variable() -> None:
+    with pytest.raises(SettingsError, match=r"^--workers must be at least 1, got 0$"):
+        Settings.load({"workers": 0}, environ={"CAPKIT_WORKERS": "2"})
 
 
 # --- Settings.environ: how the workers get the parent's settings ----------------------------
@@ -122,11 +130,16 @@ def test_environ_leaves_out_what_is_unset_and_writes_booleans_as_load_reads_them
 @pytest.mark.parametrize(
     ("fields", "message"),
     [
-        ({"workers": 0}, "workers has value 0; expected at least 1"),
-        ({"auth": "till"}, "auth has value 'till'; expected 'till:password'"),
-        ({"port": 65536}, "port has value 65536; expected 0 to 65535"),
-        ({"port": -1}, "port has value -1; expected 0 to 65535"),
-        ({"max_body": 0}, "max_body has value 0; expected at least 1 byte"),
+        ({"workers": 0}, "--workers must be at least 1, got 0"),
+        ({"auth": "till"}, "--auth must be till:password, got 'till'"),
+        ({"port": 65536}, "--port must be from 0 to 65535, got 65536"),
+        ({"port": -1}, "--port must be from 0 to 65535, got -1"),
+        ({"max_body": 0}, "--max-body must be at least 1 (bytes), got 0"),
+        (
+            {"state": Path("/nowhere/state.db")},
+            "--state must be in a folder that exists (create /nowhere first),"
+            " got '/nowhere/state.db'",
+        ),
     ],
 )
 def test_a_value_the_mock_cannot_take_is_refused_naming_it(
@@ -215,15 +228,20 @@ def refused(*arguments: str | Path, environ: dict[str, str] | None = None) -> st
 @pytest.mark.parametrize(
     ("arguments", "environ", "named"),
     [
-        (["--workers", "0"], {}, "workers has value 0; expected at least 1"),
-        (["--port", "70000"], {}, "port has value 70000; expected 0 to 65535"),
-        (["--auth", "till"], {}, "auth has value 'till'; expected 'till:password'"),
+        (["--workers", "0"], {}, "Error: --workers must be at least 1, got 0\n"),
+        (["--port", "70000"], {}, "Error: --port must be from 0 to 65535, got 70000\n"),
+        (["--auth", "till"], {}, "Error: --auth must be till:password, got 'till'\n"),
+        (["--max-body", "0"], {}, "Error: --max-body must be at least 1 (bytes), got 0\n"),
         (["--workers", "two"], {}, "'two' is not a valid integer"),
-        ([], {"CAPKIT_PORT": "abc"}, "CAPKIT_PORT has value 'abc'; expected an integer"),
-        ([], {"CAPKIT_WORKERS": "0"}, "workers has value 0; expected at least 1"),
+        ([], {"CAPKIT_PORT": "abc"}, "--port must be an integer, got 'abc' from CAPKIT_PORT\n"),
+        ([], {"CAPKIT_WORKERS": "0"}, "--workers must be at least 1, got 0 from CAPKIT_WORKERS\n"),
         ([], {"CAPKIT_NO_AUTH": "maybe"}, "'--no-auth': 'maybe' is not a valid boolean"),
         (["--spec", "/nowhere/v2.json"], {}, "cannot read /nowhere/v2.json"),
-        (["--state", "/nowhere/state.db"], {}, "state has value '/nowhere/state.db', in a folder"),
+        (
+            ["--state", "/nowhere/state.db"],
+            {},
+            "--state must be in a folder that exists (create /nowhere first)",
+        ),
     ],
 )
 def test_serve_refuses_a_bad_value_naming_it(
