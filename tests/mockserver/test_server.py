@@ -11,6 +11,7 @@ import json
 import os
 import re
 import select
+import shlex
 import signal
 import socket
 import subprocess
@@ -35,6 +36,7 @@ TILL = "Basic " + base64.b64encode(f"till:{hashlib.md5(b'secret').hexdigest()}".
 LOOKUP_306 = (
     "/v2/customers/lookup?source=INSTORE&identifierName=mobile&identifierValue=919111111111"
 )
+README = Path(__file__).resolve().parents[2] / "README.md"
 STARTUP_SECONDS = 30
 ANNOUNCED_PORT = re.compile(r"at http://127\.0\.0\.1:(\d+)/v2 ")
 
@@ -261,23 +263,52 @@ def test_cors_preflight_and_requests_from_another_origin(server: Server) -> None
         assert answer.headers["Access-Control-Allow-Origin"] in ("*", origin)
 
 
+def basic(credentials: str) -> str:
+    return "Basic " + base64.b64encode(credentials.encode()).decode()
+
+
 @pytest.mark.parametrize(
-    "authorization",
+    ("authorization", "said"),
     [
-        None,
-        "Basic " + base64.b64encode(b"till:secret").decode(),  # the password, not its md5
-        "Basic " + base64.b64encode(f"till:{hashlib.md5(b'other').hexdigest()}".encode()).decode(),
-        "Basic "
-        + base64.b64encode(f"other:{hashlib.md5(b'secret').hexdigest()}".encode()).decode(),
+        (None, "No credentials: send Authorization: Basic base64(till:md5(password))"),
+        (
+            basic("till:secret"),
+            "Till 'till' sent its password as it is, where Capillary takes the md5 hex digest"
+            " of it: Authorization: Basic base64(till:md5(password)).",
+        ),
+        (basic(f"till:{hashlib.md5(b'other').hexdigest()}"), "travels as its md5 hex digest"),
+        (basic(f"other:{hashlib.md5(b'secret').hexdigest()}"), "Till 'other' or its password"),
+        (basic("till:s\u00e9cret"), "travels as its md5 hex digest"),
     ],
-    ids=["none", "plain-password", "wrong-password", "other-till"],
+    ids=["none", "plain-password", "wrong-password", "other-till", "non-ascii-password"],
 )
-def test_a_pinned_till_refuses_other_credentials(server: Server, authorization: str | None) -> None:
+def test_a_pinned_till_refuses_other_credentials_saying_how_to_send_them(
+    server: Server, authorization: str | None, said: str
+) -> None:
     assert server.request("GET", LOOKUP_306, authorization=TILL).status == 200
     refused = server.request("GET", LOOKUP_306, authorization=authorization)
     assert refused.status == 401
     assert refused.headers["WWW-Authenticate"].startswith("Basic")
-    assert [error["code"] for error in refused.body["errors"]] == [401]
+    [error] = refused.body["errors"]
+    assert error["code"] == 401 and said in error["message"]
+
+
+def test_the_readme_curl_commands_work_against_a_pinned_mock_as_written(server: Server) -> None:
+    """Each `$ curl` of the README, sent to a mock pinned to till:secret; where the README
+    shows the output, the mock answers it."""
+    commands = re.findall(r"^\$ (curl .+)\n(.*)", README.read_text(), re.MULTILINE)
+    assert len(commands) >= 2
+    for command, shown in commands:
+        words = shlex.split(command.partition(" > ")[0])[1:]
+        url = next(word for word in words if word.startswith("http"))
+        headers = {}
+        if "-u" in words:
+            headers["Authorization"] = basic(words[words.index("-u") + 1])
+        target = url.split("/", 3)[3]
+        reply = server.request("GET", f"/{target}", authorization=headers.get("Authorization"))
+        assert reply.status == 200, (command, reply.body)
+        if not shown.startswith(("$", "```")):
+            assert reply.body == json.loads(shown), command
 
 
 # --- bodies over the limit -----------------------------------------------------------------
