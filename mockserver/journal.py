@@ -25,6 +25,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import msgspec
 
+from capkit import __version__
 from mockserver.body import BodyTooLarge, read_body
 
 if TYPE_CHECKING:
@@ -191,7 +192,7 @@ def har(entries: list[Entry]) -> dict[str, Any]:
     return {
         "log": {
             "version": "1.2",
-            "creator": {"name": "capkit mock", "version": "1"},
+            "creator": {"name": "capkit mock", "version": __version__},
             "entries": [_har_entry(entry) for entry in entries],
         }
     }

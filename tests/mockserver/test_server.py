@@ -6,6 +6,7 @@ import base64
 import dataclasses
 import hashlib
 import http.client
+import importlib.metadata
 import itertools
 import json
 import os
@@ -309,6 +310,48 @@ def test_the_readme_curl_commands_work_against_a_pinned_mock_as_written(server: 
         assert reply.status == 200, (command, reply.body)
         if not shown.startswith(("$", "```")):
             assert reply.body == json.loads(shown), command
+
+
+# --- the admin endpoints --------------------------------------------------------------------
+
+
+def test_deleting_the_journal_empties_it_for_every_worker_and_keeps_the_state(
+    server: Server,
+) -> None:
+    registered = register(server, "918600000001").body["createdId"]
+    for _ in range(4):  # to both workers, most likely
+        assert lookup(server, "918600000001").status == 200
+    assert server.request("GET", "/__admin/requests").body["requests"]
+    assert server.request("DELETE", "/__admin/requests").body == {"cleared": True}
+    assert server.request("GET", "/__admin/requests").body == {"requests": []}
+    assert lookup(server, "918600000001").body["entity"] == registered
+    [entry] = server.request("GET", "/__admin/requests").body["requests"]
+    assert entry["url"].endswith("identifierValue=918600000001")
+
+
+def test_an_unknown_journal_format_is_a_400_naming_the_formats(server: Server) -> None:
+    reply = server.request("GET", "/__admin/requests?format=xml")
+    assert reply.status == 400
+    assert reply.body["errors"] == [
+        {
+            "status": False,
+            "code": 400,
+            "message": "query parameter 'format' must be json (the default) or har, got 'xml'",
+        }
+    ]
+
+
+def test_health_and_the_har_creator_carry_the_package_version(server: Server) -> None:
+    version = importlib.metadata.version("capkit")
+    assert server.request("GET", "/__admin/health").body["version"] == version
+    har = server.request("GET", "/__admin/requests?format=har").body
+    assert har["log"]["creator"] == {"name": "capkit mock", "version": version}
+    assert (
+        subprocess.run(
+            [CAPKIT, "--version"], capture_output=True, text=True, check=True
+        ).stdout.split()[-1]
+        == version
+    )
 
 
 # --- bodies over the limit -----------------------------------------------------------------
