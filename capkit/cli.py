@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
@@ -53,17 +53,43 @@ def serve(**flags: object) -> None:
     """Run the mock of the Capillary v2 API on a production server (granian).
 
     Every flag may also come from a CAPKIT_* variable (CAPKIT_PORT, CAPKIT_NO_AUTH...).
+    A --spec must pass `capkit lint`; the mock refuses one that does not with lint's report,
+    and one that lacks what it needs beyond OpenAPI (error examples, a server path) too.
     """
     from mockserver import MissingHandler
+    from mockserver.contract import SpecUnfit
     from mockserver.server import serve as run
     from mockserver.settings import Settings, SettingsError
 
     no_auth = flags.pop("no_auth")
     flags["auth_required"] = False if no_auth else None
     try:
-        run(Settings.load(flags))
+        settings = Settings.load(flags)
+        if settings.spec is not None:
+            # The bundled spec is linted by capkit's own tests; lint takes seconds to load.
+            _refuse_unless_clean(settings.spec, spec.load(settings.spec))
+        run(settings)
     except (SettingsError, spec.SpecUnreadable, MissingHandler) as error:
         raise click.UsageError(str(error)) from None
+    except SpecUnfit as error:
+        _refuse(settings.spec, error.problems, "is not one the mock can serve")
+
+
+def _refuse_unless_clean(path: Path, document: spec.Document) -> None:
+    """Exit UNUSABLE with lint's report when the document at PATH has problems."""
+    from contracts.lint import lint_document
+
+    problems = lint_document(document)
+    if problems:
+        _refuse(path, [str(problem) for problem in problems], "does not pass capkit lint")
+
+
+def _refuse(path: Path | None, problems: list[str], why: str) -> NoReturn:
+    for problem in problems:
+        click.echo(problem, err=True)
+    name = path if path is not None else "the bundled spec"
+    click.echo(f"capkit serve: {name} {why}: {len(problems)} problem(s)", err=True)
+    sys.exit(UNUSABLE)
 
 
 @main.command()

@@ -67,10 +67,11 @@ class Mock:
 
 
 def create_app(settings: Settings | None = None) -> Flask:
-    """The mock. Raises MissingHandler, naming the operations no view handles."""
+    """The mock. Raises SpecUnfit for a spec it cannot serve, MissingHandler naming the
+    operations no view handles."""
     settings = settings or Settings.load()
     document = spec.load(settings.spec)
-    contract = compile_contract(document)
+    contract = compile_contract(document, authenticating=settings.auth_required)
     missing = [op.id for op in contract.operations if op.id not in HANDLERS]
     if missing:
         raise MissingHandler(

@@ -3,19 +3,21 @@ a value it cannot take."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import CliRunner
 
+from capkit import spec
 from capkit.cli import main
 from mockserver.settings import Settings, SettingsError
 
@@ -253,3 +255,77 @@ def test_serve_refuses_a_bad_value_naming_it(
 def test_serve_refuses_a_port_in_use_naming_it(busy_port: int) -> None:
     error = refused("--port", str(busy_port))
     assert f"cannot listen on 127.0.0.1 port {busy_port}: Address already in use" in error
+
+
+LOOKUP = "/paths/~1customers~1lookup/get"
+LOOKUP_200 = LOOKUP + "/responses/200/content/application~1json"
+
+
+def lookup_of(document: dict[str, Any]) -> dict[str, Any]:
+    return document["paths"]["/customers/lookup"]["get"]
+
+
+def broken_refs(document: dict[str, Any]) -> None:
+    """A $ref to a missing schema, and one to a schema that is a $ref to itself."""
+    lookup_of(document)["responses"]["200"]["content"]["application/json"]["schema"] = {
+        "$ref": "#/components/schemas/Nowhere"
+    }
+    document["components"]["schemas"]["Loop"] = {"$ref": "#/components/schemas/Loop"}
+    lookup_of(document)["parameters"].append(
+        {"name": "loop", "in": "query", "schema": {"$ref": "#/components/schemas/Loop"}}
+    )
+
+
+def invalid_example(document: dict[str, Any]) -> None:
+    content = lookup_of(document)["responses"]["200"]["content"]["application/json"]
+    content["examples"]["foundByMobile"]["value"]["entity"] = "306"
+
+
+@pytest.mark.parametrize(
+    ("change", "reports"),
+    [
+        (
+            broken_refs,
+            [
+                f"#{LOOKUP_200}/schema/$ref: $ref: expected a reference to a place in this"
+                " document, got '#/components/schemas/Nowhere'",
+                "#/components/schemas/Loop/$ref: $ref: expected a reference that leads to a"
+                " value, got '#/components/schemas/Loop', from which $refs go round in a loop",
+            ],
+        ),
+        (
+            invalid_example,
+            [
+                f"#{LOOKUP_200}/examples/foundByMobile/value/entity: entity: expected type"
+                " integer, got '306'"
+            ],
+        ),
+    ],
+    ids=["broken-refs", "invalid-example"],
+)
+def test_serve_refuses_a_spec_that_lint_rejects_with_lint_s_report(
+    tmp_path: Path, change: Callable[[dict[str, Any]], None], reports: list[str]
+) -> None:
+    document = spec.load()
+    change(document)
+    (tmp_path / "v2.json").write_text(json.dumps(document))
+    error = refused("--spec", tmp_path / "v2.json", "--port", "0")
+    *problems, last = error.splitlines()
+    for report in reports:
+        assert any(problem.startswith(report) for problem in problems), error
+    assert last == (
+        f"capkit serve: {tmp_path / 'v2.json'} does not pass capkit lint:"
+        f" {len(problems)} problem(s)"
+    )
+
+
+def test_serve_refuses_a_spec_that_lacks_what_the_mock_answers_with(tmp_path: Path) -> None:
+    document = spec.load()
+    del lookup_of(document)["responses"]["400"]["content"]["application/json"]["examples"]["err400"]
+    (tmp_path / "v2.json").write_text(json.dumps(document))
+    assert refused("--spec", tmp_path / "v2.json", "--port", "0") == (
+        f"#{LOOKUP}/responses/400/content/application~1json/examples: examples: expected an"
+        " example with code 400 (err400): its message is the one the mock answers invalid"
+        f" input with\ncapkit serve: {tmp_path / 'v2.json'} is not one the mock can serve:"
+        " 1 problem(s)\n"
+    )
