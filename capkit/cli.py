@@ -47,15 +47,33 @@ def main() -> None:
 @click.option(
     "--spec",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Serve another OpenAPI document.",
+    help="Serve another OpenAPI document (it must pass capkit lint).",
 )
-def serve(**flags: object) -> None:
+@click.option(
+    "--quiet",
+    "-q",
+    is_flag=True,
+    envvar="CAPKIT_QUIET",
+    help="Print no line per request (the request log).",
+)
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    envvar="CAPKIT_LOG_FORMAT",
+    help="The console's lines as text for people, or as JSON lines for machines.",
+)
+def serve(quiet: bool, log_format: str, **flags: object) -> None:
     """Run the mock of the Capillary v2 API on a production server (granian).
 
-    Every flag may also come from a CAPKIT_* variable (CAPKIT_PORT, CAPKIT_NO_AUTH...).
+    Prints a line per request under /v2 (time, method, path, status, Capillary's code and the
+    first problem of a refused request, duration). Every flag may also come from a CAPKIT_*
+    variable (CAPKIT_PORT, CAPKIT_NO_AUTH, CAPKIT_LOG_FORMAT...).
     A --spec must pass `capkit lint`; the mock refuses one that does not with lint's report,
     and one that lacks what it needs beyond OpenAPI (error examples, a server path) too.
     """
+    from capkit import logs
     from mockserver import MissingHandler
     from mockserver.contract import SpecUnfit
     from mockserver.server import serve as run
@@ -63,6 +81,7 @@ def serve(**flags: object) -> None:
 
     no_auth = flags.pop("no_auth")
     flags["auth_required"] = False if no_auth else None
+    logs.configure(quiet=quiet, json_lines=log_format == "json")
     try:
         settings = Settings.load(flags)
         if settings.spec is not None:

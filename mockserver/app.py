@@ -28,16 +28,18 @@ from mockserver.domain import seed
 from mockserver.domain.errors import DomainError
 from mockserver.domain.records import Blob, Org
 from mockserver.journal import Journal, Recording
+from mockserver.request_log import log_exchange
 from mockserver.settings import Settings
 from mockserver.storage import Store
 from mockserver.storage.sqlite import SqliteStore
-from mockserver.validation import InvalidRequest, Problem, read_inputs
+from mockserver.validation import InvalidRequest, Problem, abridged, read_inputs
 from mockserver.views import HANDLERS, Call
 
 log = logging.getLogger(__name__)
 
 UNSUPPORTED_MEDIA_TYPE, UNAUTHORIZED, TOO_LARGE, MOCK_BUG = 415, 401, 413, 500
-#: Characters of a problem's detail shown in full; a longer one loses its middle.
+#: Characters of a problem's detail shown in full: a 100,000-character value echoed back in
+#: full would bury what the message says about it.
 _LONGEST_DETAIL = 400
 #: How deep orjson reads nested arrays and objects.
 _DEEPEST_JSON = 1024
@@ -108,7 +110,11 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_error_handler(HTTPException, partial(_http_error, mock))
     app.register_error_handler(Exception, _bug)
     app.wsgi_app = Recording(  # type: ignore[method-assign]
-        app.wsgi_app, mock.journal, prefix=contract.base_path + "/", max_body=settings.max_body
+        app.wsgi_app,
+        mock.journal,
+        prefix=contract.base_path + "/",
+        max_body=settings.max_body,
+        then=log_exchange,
     )
     return app
 
@@ -296,19 +302,10 @@ def _item(operation: Operation, problem: Problem) -> tuple[int, str]:
     filled in, and what was wrong."""
     message = operation.message(problem.code)
     if problem.subject is not None:
-        message = re.sub(r"\bX\b|\{x\}", _abridged(problem.subject), message)
+        message = re.sub(r"\bX\b|\{x\}", abridged(problem.subject, _LONGEST_DETAIL), message)
     if not problem.detail:
         return problem.code, message
-    return problem.code, f"{message.rstrip('.')}: {_abridged(problem.detail)}"
-
-
-def _abridged(text: str) -> str:
-    """TEXT, its middle left out when it is long: a 100,000-character value echoed back in
-    full would bury what the message says about it."""
-    if len(text) <= _LONGEST_DETAIL:
-        return text
-    kept = _LONGEST_DETAIL // 2
-    return f"{text[:kept]}...[{len(text) - 2 * kept:,} characters]...{text[-kept:]}"
+    return problem.code, f"{message.rstrip('.')}: {abridged(problem.detail, _LONGEST_DETAIL)}"
 
 
 def _json(status: int, body: Any) -> Response:

@@ -117,15 +117,23 @@ class Journal:
 
 
 class Recording:
-    """WSGI middleware that journals each exchange of APP whose path starts with PREFIX."""
+    """WSGI middleware that journals each exchange of APP whose path starts with PREFIX, and
+    hands each entry to THEN as well."""
 
     def __init__(
-        self, app: WSGIApplication, journal: Journal, *, prefix: str, max_body: int
+        self,
+        app: WSGIApplication,
+        journal: Journal,
+        *,
+        prefix: str,
+        max_body: int,
+        then: Callable[[Entry], None] = lambda entry: None,
     ) -> None:
         self.app = app
         self.journal = journal
         self.prefix = prefix
         self.max_body = max_body
+        self.then = then
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         method = environ["REQUEST_METHOD"]
@@ -148,19 +156,19 @@ class Recording:
                 chunks.close()
         query = environ.get("QUERY_STRING", "")
         url = f"{environ['wsgi.url_scheme']}://{environ.get('HTTP_HOST', '')}{path}"
-        self.journal.record(
-            Entry(
-                started=started,
-                duration_ms=(time.perf_counter() - clock) * 1000,
-                method=method,
-                url=f"{url}?{query}" if query else url,
-                request_headers=[(k, v) for k, v in environ.items() if k.startswith(_HEADERS)],
-                request_body=body,
-                status=int(answered[0].split(" ", 1)[0]),
-                response_headers=answered[1],
-                response_body=content.decode("utf-8", "replace"),
-            )
+        entry = Entry(
+            started=started,
+            duration_ms=(time.perf_counter() - clock) * 1000,
+            method=method,
+            url=f"{url}?{query}" if query else url,
+            request_headers=[(k, v) for k, v in environ.items() if k.startswith(_HEADERS)],
+            request_body=body,
+            status=int(answered[0].split(" ", 1)[0]),
+            response_headers=answered[1],
+            response_body=content.decode("utf-8", "replace"),
         )
+        self.journal.record(entry)
+        self.then(entry)
         return [content]
 
     def _request_body(self, environ: WSGIEnvironment) -> str | None:

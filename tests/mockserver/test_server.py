@@ -10,6 +10,7 @@ import importlib.metadata
 import itertools
 import json
 import os
+import pty
 import re
 import select
 import shlex
@@ -576,6 +577,104 @@ def test_a_search_for_60000_characters_finds_nobody(server: Server) -> None:
     reply = server.request("GET", f"/v2/customers/search?source=INSTORE&q={'a' * 60_000}")
     assert reply.status == 200, reply.body
     assert (reply.body["data"], reply.body["pagination"]["total"]) == ([], 0)
+
+
+# --- the console: a line per request -------------------------------------------------------
+
+#: A request's line in text: time, method, path with query, status (and code), duration,
+#: and for a refused request its first problem.
+REQUEST_LINE = re.compile(
+    r"(?P<time>\d\d:\d\d:\d\d) (?P<method>[A-Z]+) (?P<target>/v2/\S+)"
+    r" (?P<status>\d{3})(?: \((?P<code>\d+)\))? (?P<ms>\d+\.\d) ms(?:: (?P<problem>.+))?"
+)
+#: A refused request whose first problem is long: lines of several workers could interleave.
+REFUSED = "/v2/customers/lookup?source=MYSPACE&identifierName=mobile&identifierValue=9" + "1" * 200
+
+
+def request_lines(output: str) -> list[re.Match[str]]:
+    lines = output.splitlines()
+    first = next(i for i, line in enumerate(lines) if REQUEST_LINE.match(line))
+    return [REQUEST_LINE.fullmatch(line) or pytest.fail(repr(line)) for line in lines[first:]]
+
+
+def test_each_request_is_one_line_on_the_console_with_several_workers(tmp_path: Path) -> None:
+    with running(tmp_path, "--workers", "2", until=serves_with_both_workers) as server:
+        statuses = [
+            reply.status
+            for reply in in_parallel(
+                60,
+                lambda index: server.request("GET", REFUSED if index % 2 else LOOKUP_306),
+            )
+        ]
+        assert statuses.count(400) == statuses.count(200) == 30
+        output = server.output()
+    assert output.splitlines()[0].startswith("capkit mock: ")
+    assert "Websockets" not in output and "\x1b[" not in output  # no colour in a file
+    lines = request_lines(output)
+    assert len(lines) == 60
+    refused = [line for line in lines if line["status"] == "400"]
+    assert len(refused) == 30
+    for line in refused:
+        assert (line["method"], line["target"], line["code"]) == ("GET", REFUSED, "8011")
+        assert line["problem"].startswith(
+            "Source is invalid: query parameter 'source' must be one of FACEBOOK,"
+        )
+    for line in lines:
+        assert line["status"] == "400" or (line["target"], line["problem"]) == (LOOKUP_306, None)
+
+
+def test_the_log_format_json_gives_machines_one_object_a_line(tmp_path: Path) -> None:
+    with running(tmp_path, "--log-format", "json", "--no-auth") as server:
+        server.request("GET", REFUSED, authorization=None)
+        server.request("POST", "/v2/customers?source=INSTORE", body={}, authorization=None)
+        output = server.output()
+    records = [json.loads(line) for line in output.splitlines()]
+    assert records[0]["message"].startswith("capkit mock: 16 operations at")
+    exchanges = [record for record in records if "method" in record]
+    assert [(e["method"], e["path"], e["status"], e["code"]) for e in exchanges] == [
+        ("GET", REFUSED, 400, 8011),
+        ("POST", "/v2/customers?source=INSTORE", 400, 400),
+    ]
+    assert exchanges[1]["problem"].endswith("body field 'loyaltyInfo' is required")
+    assert exchanges[1]["moreProblems"] == 1  # profiles is required too
+    assert all(exchange["durationMs"] > 0 for exchange in exchanges)
+
+
+def test_quiet_prints_no_line_per_request(tmp_path: Path) -> None:
+    with running(tmp_path, "--quiet") as server:
+        assert server.request("GET", LOOKUP_306).status == 200
+        assert server.request("GET", REFUSED).status == 400
+        output = server.output()
+    assert output.startswith("capkit mock: ")
+    assert "/v2/customers" not in output
+
+
+def test_on_a_terminal_the_status_is_coloured(tmp_path: Path) -> None:
+    terminal, its_end = pty.openpty()
+    port = free_port()
+    process = subprocess.Popen(
+        [CAPKIT, "serve", "--port", str(port), "--no-auth"],
+        stdout=its_end,
+        stderr=its_end,
+        start_new_session=True,
+    )
+    os.close(its_end)
+    server = Server(process, port, tmp_path / "unused.log")
+    try:
+        deadline = time.monotonic() + STARTUP_SECONDS
+        while not answers(server):
+            assert process.poll() is None and time.monotonic() < deadline
+            time.sleep(0.01)
+        assert server.request("GET", REFUSED, authorization=None).status == 400
+        seen = b""
+        while b" ms" not in seen.split(b"/v2/customers/lookup")[-1]:
+            assert select.select([terminal], [], [], 10)[0], seen
+            seen += os.read(terminal, 65536)
+    finally:
+        server.kill()
+        os.close(terminal)
+    [line] = [line for line in seen.decode().splitlines() if "/v2/customers/lookup" in line]
+    assert "\x1b[33m400 (8011)\x1b[0m" in line  # yellow, as every 4xx
 
 
 # --- processes: kill -9, Ctrl-C -------------------------------------------------------------

@@ -166,6 +166,8 @@ def served(monkeypatch: pytest.MonkeyPatch) -> list[Settings]:
     """The settings `capkit serve` would serve with, instead of serving."""
     calls: list[Settings] = []
     monkeypatch.setattr("mockserver.server.serve", calls.append)
+    # The console's logging is the serving process's, not this one's.
+    monkeypatch.setattr("capkit.logs.configure", lambda **options: None)
     for name in list(os.environ):
         if name.startswith("CAPKIT_"):
             monkeypatch.delenv(name)
