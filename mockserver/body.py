@@ -14,12 +14,7 @@ _READ = "capkit.body"
 
 
 class BodyTooLarge(Exception):
-    """The request's body is over the limit; LENGTH is its declared size, None when it came
-    in chunks."""
-
-    def __init__(self, length: int | None) -> None:
-        super().__init__(f"request body of {length or 'more than the limit of'} bytes")
-        self.length = length
+    """The request's body is over the limit."""
 
 
 def read_body(environ: WSGIEnvironment, limit: int) -> bytes:
@@ -42,7 +37,7 @@ def _read(environ: WSGIEnvironment, limit: int) -> bytes:
     declared = environ.get("CONTENT_LENGTH") or ""
     length = int(declared) if declared.isdigit() else None
     if length is not None and length > limit:
-        raise BodyTooLarge(length)
+        raise BodyTooLarge(f"a Content-Length of {length} bytes, over {limit}")
     if length is None and not environ.get("wsgi.input_terminated"):
         # Without a length, only a server that ends the stream itself makes reading safe.
         return b""
@@ -53,5 +48,5 @@ def _read(environ: WSGIEnvironment, limit: int) -> bytes:
         pieces.append(piece)
         size += len(piece)
     if size > limit:
-        raise BodyTooLarge(None)
+        raise BodyTooLarge(f"a body in chunks of more than {limit} bytes")
     return b"".join(pieces)
