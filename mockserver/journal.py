@@ -156,18 +156,19 @@ class Recording:
                 chunks.close()
         query = environ.get("QUERY_STRING", "")
         url = f"{environ['wsgi.url_scheme']}://{environ.get('HTTP_HOST', '')}{path}"
-        entry = Entry(
-            started=started,
-            duration_ms=(time.perf_counter() - clock) * 1000,
-            method=method,
-            url=f"{url}?{query}" if query else url,
-            request_headers=[(k, v) for k, v in environ.items() if k.startswith(_HEADERS)],
-            request_body=body,
-            status=int(answered[0].split(" ", 1)[0]),
-            response_headers=answered[1],
-            response_body=content.decode("utf-8", "replace"),
+        self.journal.record(
+            entry := Entry(
+                started=started,
+                duration_ms=(time.perf_counter() - clock) * 1000,
+                method=method,
+                url=f"{url}?{query}" if query else url,
+                request_headers=[(k, v) for k, v in environ.items() if k.startswith(_HEADERS)],
+                request_body=body,
+                status=int(answered[0].split(" ", 1)[0]),
+                response_headers=answered[1],
+                response_body=content.decode("utf-8", "replace"),
+            )
         )
-        self.journal.record(entry)
         self.then(entry)
         return [content]
 

@@ -303,11 +303,8 @@ def test_the_readme_curl_commands_work_against_a_pinned_mock_as_written(server: 
     for command, shown in commands:
         words = shlex.split(command.partition(" > ")[0])[1:]
         url = next(word for word in words if word.startswith("http"))
-        headers = {}
-        if "-u" in words:
-            headers["Authorization"] = basic(words[words.index("-u") + 1])
-        target = url.split("/", 3)[3]
-        reply = server.request("GET", f"/{target}", authorization=headers.get("Authorization"))
+        credentials = basic(words[words.index("-u") + 1]) if "-u" in words else None
+        reply = server.request("GET", "/" + url.split("/", 3)[3], authorization=credentials)
         assert reply.status == 200, (command, reply.body)
         if not shown.startswith(("$", "```")):
             assert reply.body == json.loads(shown), command
@@ -527,7 +524,10 @@ def _container(schema: Any) -> Any:
     return {} if kind == "object" else [] if kind == "array" else None
 
 
-def assert_refused_cleanly(reply: Reply, target: str) -> None:
+def assert_answered_cleanly(reply: Reply, target: str) -> None:
+    """REPLY is the mock's own answer, below 500 (a 2xx where the spec sets no maxLength),
+    an error in the envelope with the long value cut short; or granian's bare 414 for a
+    TARGET too long for its parser."""
     if len(target) > LONGEST_TARGET:
         assert (reply.status, reply.body) == (414, None)
         return
@@ -548,7 +548,7 @@ def test_a_long_value_in_any_parameter_is_answered_cleanly(server: Server, call:
             parameters = call.parameters | {key: long}
             reply = call.send(server, parameters=parameters)
             target = dataclasses.replace(call, parameters=parameters).target()
-            assert_refused_cleanly(reply, target)
+            assert_answered_cleanly(reply, target)
 
 
 WRITES = [call for call in CALLS if call.body is not None]
@@ -561,7 +561,7 @@ def test_a_long_value_in_any_body_field_is_answered_cleanly(server: Server, call
     bodies = list(with_each_field(content["application/json"]["schema"], call.body, LONG_VALUES[1]))
     assert len(bodies) >= 3, call.operation_id
     for body in bodies:
-        assert_refused_cleanly(call.send(server, body=body), call.target())
+        assert_answered_cleanly(call.send(server, body=body), call.target())
 
 
 @pytest.mark.parametrize("call", WRITES, ids=[call.operation_id for call in WRITES])
