@@ -3,6 +3,9 @@
 Recording is a WSGI middleware around the app: it sees each exchange as it came and went,
 without the request and response objects a Flask hook would build.
 
+Credentials are masked before an entry is written (`Basic [Filtered]`): journals end up in
+CI artifacts.
+
 Each process appends JSON lines to a file of its own in the journal's folder, so recording a
 request waits for no other process (a shared SQLite file made the workers queue for its
 write lock and halved throughput). A reader merges the files; a reset writes a marker that
@@ -25,6 +28,8 @@ from typing import IO, TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
 import msgspec
+
+from capkit import credentials
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -152,7 +157,11 @@ class Recording:
                 duration_ms=(time.perf_counter() - clock) * 1000,
                 method=method,
                 url=f"{url}?{query}" if query else url,
-                request_headers=[(k, v) for k, v in environ.items() if k.startswith(_HEADERS)],
+                request_headers=[
+                    (key, credentials.masked(_header_name(key), value))
+                    for key, value in environ.items()
+                    if key.startswith(_HEADERS)
+                ],
                 request_body=body,
                 status=int(answered[0].split(" ", 1)[0]),
                 response_headers=answered[1],
@@ -214,6 +223,11 @@ def _har_entry(entry: Entry) -> dict[str, Any]:
         "headersSize": -1,
         "bodySize": len(entry.request_body.encode()) if entry.request_body is not None else 0,
     }
+    declared = next((v for key, v in entry.request_headers if key == "CONTENT_LENGTH"), "0")
+    if entry.request_body is None and declared.isdigit() and int(declared) > 0:
+        # A body over the limit is refused (413) unread: its size is known, its text is not.
+        request["bodySize"] = int(declared)
+        request["comment"] = f"body of {declared} bytes not recorded: over the mock's limit"
     if entry.request_body is not None:
         request["postData"] = {
             "mimeType": next((v for key, v in entry.request_headers if key == "CONTENT_TYPE"), ""),
