@@ -16,6 +16,7 @@ from schemathesis.config import SchemathesisConfig
 from schemathesis.core.errors import InvalidRateLimit
 from schemathesis.core.rate_limit import parse_units
 
+from capkit import credentials
 from contracts.errors import BadOption
 
 __all__ = ["CHECKS", "FuzzOptions", "parse_header", "schemathesis_config"]
@@ -83,6 +84,13 @@ class FuzzOptions:
                     f"--rate-limit has value {self.rate_limit!r}; expected requests/unit"
                     " with a unit of s, m, h or d, as in 100/m"
                 ) from None
+
+    @property
+    def authenticated(self) -> bool:
+        """The run sends credentials: --auth, or a credentials header."""
+        return self.auth is not None or any(
+            name.lower() in credentials.HEADERS for name in self.headers
+        )
 
     @property
     def basic_credentials(self) -> tuple[str, str] | None:
