@@ -3,8 +3,8 @@
 Each is a small function with one invariant, registered with schemathesis' check mechanism, so
 every phase of a run (examples, coverage, fuzzing, stateful) applies it to every response, next
 to schemathesis' checks. A failure says what was expected and what the target did. Importing
-this module registers them: `contracts.fuzz` does, and so can a schemathesis run of your own
-(`SCHEMATHESIS_HOOKS=contracts.checks st run ...`).
+this module registers them: `contracts.fuzz` does, and so does schemathesis' own CLI in the
+checkout (`st run`, through the hooks of `schemathesis.toml`).
 
 A check returns True when its invariant does not apply to the response (schemathesis then does
 not count it as passed), None when it held, and raises AssertionError when it did not.
