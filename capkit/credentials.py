@@ -22,8 +22,3 @@ def masked(name: str, value: str) -> str:
     if name.lower() == "authorization" and space and scheme:
         return f"{scheme} {MASK}"
     return MASK
-
-
-def is_masked(value: str) -> bool:
-    """VALUE is a credential masked by capkit or schemathesis: `[Filtered]`, `Basic [Filtered]`."""
-    return value.strip() == MASK or value.strip().endswith(f" {MASK}")

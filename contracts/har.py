@@ -28,10 +28,9 @@ from schemathesis.reporting.har import HarWriter
 
 from capkit import credentials
 from contracts.intent import intent_of, shown_headers
+from contracts.verify import MARK
 
 __all__ = ["MarkedHarHandler"]
-
-MARK = "_capkit"
 
 
 class MarkedHarHandler(RecordedScenarioHandler):

@@ -139,7 +139,7 @@ class _Contract:
         }
         schemes = document.get("components", {}).get("securitySchemes", {}).values()
         http = [s.get("scheme", "basic") for s in schemes if s.get("type") == "http"]
-        #: What a credential masked with its scheme ([Filtered]) stands for.
+        #: What a credential masked without its scheme ([Filtered], as schemathesis masks) is.
         self.masked_authorization = f"{http[0].title() if http else 'Basic'} {credentials.MASK}"
 
     def methods(self, request: _Request) -> list[str]:
