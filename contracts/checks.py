@@ -3,8 +3,8 @@
 Each is a small function with one invariant, registered with schemathesis' check mechanism, so
 every phase of a run (examples, coverage, fuzzing, stateful) applies it to every response, next
 to schemathesis' checks. A failure says what was expected and what the target did. Importing
-this module registers them: `contracts.fuzz` does, and so can a schemathesis run of your own
-(`SCHEMATHESIS_HOOKS=contracts.checks st run ...`).
+this module registers them: `contracts.fuzz` does, and so does schemathesis' own CLI in the
+checkout (`st run`, through the hooks of `schemathesis.toml`).
 
 A check returns True when its invariant does not apply to the response (schemathesis then does
 not count it as passed), None when it held, and raises AssertionError when it did not.
@@ -22,10 +22,10 @@ from schemathesis.core.errors import InvalidTransition
 from schemathesis.core.result import Ok
 from schemathesis.core.transforms import UNRESOLVABLE
 from schemathesis.generation.stateful.state_machine import StepOutput
-from schemathesis.specs.openapi.checks import is_unexpected_http_status_case
 from schemathesis.specs.openapi.stateful.links import OpenApiLink
 
 from contracts.documented import error_codes
+from contracts.intent import intent_of
 
 __all__ = [
     "CAPILLARY_CHECKS",
@@ -135,16 +135,12 @@ def valid_input_not_called_invalid(
     """
     if response.status_code < 400 or not _asks_the_operation(case):
         return True
-    # Only what schemathesis generated as valid is judged: not its request-shape probes, not
-    # values a link carried over from another operation (the spec's register -> lookup link
-    # passes an identifier type that lookup's enum may not have), and not an empty array in
-    # the query, which goes out as `name=` and reads back as one empty item.
-    if is_unexpected_http_status_case(case) or ctx.internals.find_parent(case_id=case.id):
+    # Only what schemathesis generated and sent as valid is judged (contracts.intent): not a case
+    # made by hand, and not values a link carried over from another operation (the spec's
+    # register -> lookup link passes an identifier type that lookup's enum may not have).
+    if case.meta is None or ctx.internals.find_parent(case_id=case.id):
         return True
-    if _sends_an_empty_array(case):
-        return True
-    meta = case.meta
-    if meta is None or not meta.generation.mode.is_positive:
+    if not intent_of(case, response.request.headers, authenticated=False).valid:
         return True
     for code, message in _errors(response):
         if code == INVALID_INPUT:
@@ -172,15 +168,6 @@ def _asks_the_operation(case: Case[Any]) -> bool:
     # schemathesis also sends the operation's path with other methods (expecting 405); the
     # operation's documentation says nothing about those answers.
     return bool(case.method.upper() == case.operation.method.upper())
-
-
-def _sends_an_empty_array(case: Case[Any]) -> bool:
-    query = case.query or {}
-    return any(
-        query.get(parameter.name) in ([], "")
-        for parameter in case.operation.query
-        if parameter.definition.get("schema", {}).get("type") == "array"
-    )
 
 
 def _json_object(response: Response) -> tuple[dict[str, Any], str | None]:

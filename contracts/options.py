@@ -6,6 +6,7 @@ How schemathesis' checks are configured for Capillary, and why, is `CHECKS` belo
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import hashlib
 from collections.abc import Mapping
@@ -16,9 +17,10 @@ from schemathesis.config import SchemathesisConfig
 from schemathesis.core.errors import InvalidRateLimit
 from schemathesis.core.rate_limit import parse_units
 
+from capkit import credentials
 from contracts.errors import BadOption
 
-__all__ = ["CHECKS", "FuzzOptions", "parse_header", "schemathesis_config"]
+__all__ = ["CHECKS", "RUN", "FuzzOptions", "parse_header", "schemathesis_config"]
 
 #: schemathesis' checks, all of them on; only positive_data_acceptance needs configuration.
 #: Capillary answers business errors with HTTP 400 and a code of their own (unknown customer
@@ -31,6 +33,22 @@ CHECKS: dict[str, Any] = {
     "positive_data_acceptance": {
         "expected-statuses": ["2xx", "3xx", "400", "401", "403", "404", "409", "429", "5xx"],
     },
+}
+
+#: What every run is, whatever its options; schemathesis.toml says the same to `st run` in the
+#: checkout (a test keeps them equal).
+RUN: dict[str, Any] = {
+    "checks": CHECKS,
+    "generation": {
+        "mode": "all",
+        # In memory: a run is reproduced by its seed, and leaves nothing in the directory.
+        "database": ":memory:",
+    },
+    # Every distinct failure of an operation, not only the first one hypothesis meets (which it
+    # would then shrink, leaving the others in that operation unseen).
+    "continue-on-failure": True,
+    # The cross-run cache replays earlier runs' requests: off, for the same reasons.
+    "cache": {"enabled": False},
 }
 
 #: Methods that change nothing, the only ones a --read-only run sends: its own operations are
@@ -85,6 +103,13 @@ class FuzzOptions:
                 ) from None
 
     @property
+    def authenticated(self) -> bool:
+        """The run sends credentials: --auth, or a credentials header."""
+        return self.auth is not None or any(
+            name.lower() in credentials.HEADERS for name in self.headers
+        )
+
+    @property
     def basic_credentials(self) -> tuple[str, str] | None:
         """(till, md5 hex digest of the password), as Capillary's Basic auth takes them."""
         if self.auth is None:
@@ -103,21 +128,7 @@ def parse_header(text: str) -> tuple[str, str]:
 
 def schemathesis_config(options: FuzzOptions, base_url: str) -> SchemathesisConfig:
     """The schemathesis configuration of a run of OPTIONS against BASE_URL (origin + /v2)."""
-    data: dict[str, Any] = {
-        "base-url": base_url,
-        "workers": options.workers,
-        "checks": CHECKS,
-        "generation": {
-            "mode": "all",
-            # In memory: a run is reproduced by its seed, and leaves nothing in the directory.
-            "database": ":memory:",
-        },
-        # Every distinct failure of an operation, not only the first one hypothesis meets (which it
-        # would then shrink, leaving the others in that operation unseen).
-        "continue-on-failure": True,
-        # The cross-run cache replays earlier runs' requests: off, for the same reasons.
-        "cache": {"enabled": False},
-    }
+    data: dict[str, Any] = copy.deepcopy(RUN) | {"base-url": base_url, "workers": options.workers}
     optional = {
         "seed": options.seed,
         "max-time": options.max_time,

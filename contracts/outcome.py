@@ -10,16 +10,20 @@ import dataclasses
 from collections import Counter
 from collections.abc import Iterable
 
+from schemathesis.core import curl
 from schemathesis.core.failures import Failure
 from schemathesis.engine import StopReason, events
-from schemathesis.engine.recorder import CheckNode, ScenarioRecorder
+from schemathesis.engine.recorder import CheckNode, Interaction, ScenarioRecorder
 
 from contracts.errors import EngineFailed
+from contracts.intent import intent_of, shown_headers
 
 __all__ = ["Collector", "Finding", "OperationResult", "Outcome", "RunError"]
 
 _BODY_EXCERPT = 300
 UNAUTHORIZED = 401
+#: This many answers, all 401, at the start of a run: the credentials are refused, or missing.
+REFUSED_AFTER = 5
 
 
 @dataclasses.dataclass(frozen=True)
@@ -66,6 +70,8 @@ class Outcome:
     stop_reason: StopReason
     #: No request got an answer other than 401: the run tested nothing past authentication.
     unauthenticated: bool
+    #: The credentials the run sent ("--auth till 'till'"), None when it sent none.
+    credentials: str | None = None
 
     @property
     def cases(self) -> int:
@@ -88,16 +94,27 @@ class Outcome:
 
     @property
     def inconclusive(self) -> str | None:
-        """Why the run could not judge the target, or None when it could."""
+        """Why a run without failures could not judge the target, or None when it could."""
+        if not self.conforms:
+            return None
+        if self.unauthenticated and self.credentials is None:
+            return (
+                "every request was answered 401: the target wants credentials and the run sent"
+                " none, so nothing was tested past authentication; pass --auth till:password"
+                " (auth= in Python) or a credentials header"
+            )
+        if self.unauthenticated:
+            return (
+                f"every request was answered 401: the target refused the credentials of this run"
+                f" ({self.credentials}), so nothing was tested past authentication; check them"
+                " (the password goes as its md5, as Capillary takes it)"
+            )
         if self.target_stopped:
             return "the run ended early: the target stopped answering"
         if self.interrupted:
             return "the run ended early: it was interrupted"
-        if self.unauthenticated and self.conforms:
-            return (
-                "every request was answered 401, so nothing was tested past authentication;"
-                " pass --auth till:password (auth= in Python) or a credentials header"
-            )
+        if not self.cases:
+            return "no case was run: no request of the selected operations reached the target"
         return None
 
     @property
@@ -108,13 +125,21 @@ class Outcome:
 class Collector:
     """Builds an Outcome from the engine's events, for OPERATIONS: (label, operationId) in order."""
 
-    def __init__(self, base_url: str, operations: Iterable[tuple[str, str | None]]) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        operations: Iterable[tuple[str, str | None]],
+        *,
+        credentials: str | None = None,
+    ) -> None:
         self.base_url = base_url
         self.operation_ids = dict(operations)
+        self.credentials = credentials
         self.cases: Counter[str] = Counter()
         self.findings: dict[tuple[str, Failure], Finding] = {}
         self.errors: dict[tuple[str, str], RunError] = {}
         self.statuses: set[int] = set()
+        self.answers = 0
         self.stop_reason = StopReason.INTERRUPTED
         self.elapsed = 0.0
 
@@ -145,8 +170,19 @@ class Collector:
             errors=tuple(self.errors.values()),
             elapsed=self.elapsed,
             stop_reason=self.stop_reason,
-            unauthenticated=bool(self.statuses) and self.statuses <= {UNAUTHORIZED},
+            unauthenticated=self.unauthenticated,
+            credentials=self.credentials,
         )
+
+    @property
+    def unauthenticated(self) -> bool:
+        """Every answer so far was 401."""
+        return bool(self.statuses) and self.statuses <= {UNAUTHORIZED}
+
+    @property
+    def refused_at_once(self) -> bool:
+        """The first answers of the run were all 401: going on would test nothing more."""
+        return self.answers >= REFUSED_AFTER and self.unauthenticated
 
     def _on_scenario(self, recorder: ScenarioRecorder) -> None:
         for case_id, node in recorder.cases.items():
@@ -158,6 +194,7 @@ class Collector:
             # The answers to other methods (schemathesis expects 405s there) say nothing of auth.
             if interaction.response is not None and case.method == case.operation.method.upper():
                 self.statuses.add(interaction.response.status_code)
+                self.answers += 1
         for case_id, checks in recorder.checks.items():
             for check in checks:
                 if check.failure_info is not None:
@@ -168,27 +205,48 @@ class Collector:
         info = check.failure_info
         if (check.name, info.failure) in self.findings:
             return
-        interaction = recorder.interactions.get(case_id)
+        # The answer to the request that failed: a probe the check sent, or the case itself.
+        interaction = recorder.interactions.get(info.failure.case_id or case_id)
+        interaction = interaction or recorder.interactions.get(case_id)
         response = interaction.response if interaction is not None else None
-        steps = tuple(step.curl for step in info.steps) or (info.code_sample,)
         # A stateful failure needs the requests before it: the registration, then the read.
-        chain = list(
-            recorder.iter_chain_cases(
+        chain = [
+            case.id
+            for case in recorder.iter_chain_cases(
                 case_id=case_id, related_case_ids=info.failure.related_case_ids()
             )
-        )
-        earlier = tuple(
-            case.as_curl_command(headers=recorder.find_request_headers(case_id=case.id))
-            for case in chain
-            if case.id != case_id and case.id in recorder.interactions
-        )
+            if case.id in recorder.interactions
+        ]
+        failing = info.failure.case_id if info.failure.case_id in recorder.interactions else None
+        if failing is not None and failing not in chain:
+            chain.append(failing)  # a probe sent by the check, such as ignored_auth's
+        reproduce = tuple(self._curl(recorder, each) for each in chain) or (info.code_sample,)
         self._add(
             check.name,
             info.failure,
             status=response.status_code if response is not None else None,
             body=_excerpt(response.text_lossy()) if response is not None else "",
-            reproduce=earlier + steps,
+            reproduce=reproduce,
         )
+
+    def _curl(self, recorder: ScenarioRecorder, case_id: str) -> str:
+        """The request CASE_ID sent, as curl, credentials shown as capkit shows them (masked,
+        or made up by ignored_auth), with what it meant when it was invalid on purpose."""
+        interaction: Interaction = recorder.interactions[case_id]
+        request = interaction.request
+        sent = {name: values[0] for name, values in request.headers.items()}
+        command = curl.generate(
+            method=request.method,
+            url=request.uri,
+            body=request.body,
+            verify=True,
+            headers=shown_headers(sent),
+            known_generated_headers={},
+        ).command
+        intent = intent_of(
+            recorder.cases[case_id].value, sent, authenticated=self.credentials is not None
+        )
+        return command if intent.valid else f"{command}  # {intent.invalid}"
 
     def _add(
         self,

@@ -50,6 +50,7 @@ def format_outcome(outcome: Outcome) -> str:
             f"- {error.label}: {error.title}\n{textwrap.indent(error.message, _INDENT)}"
             for error in outcome.errors
         )
+    parts.extend(_advice(outcome))
     parts.append(verdict(outcome))
     return "\n\n".join(parts)
 
@@ -60,8 +61,9 @@ def verdict(outcome: Outcome) -> str:
         f"{outcome.cases} cases against {outcome.base_url} in {outcome.elapsed:.1f} s"
         f" ({outcome.cases_per_second:.0f} cases/s)"
     )
-    if outcome.conforms and (outcome.interrupted or outcome.target_stopped):
-        return f"inconclusive: no failures in {tested}, but the run ended early"
+    if outcome.inconclusive is not None:
+        # The reason's first clause; the whole of it follows the report (capkit fuzz: on stderr).
+        return f"inconclusive: {outcome.inconclusive.split(':')[0]}; no failures in {tested}"
     if outcome.conforms:
         return f"conforms: {tested}, no failures"
     failing = len({finding.operation for finding in outcome.findings})
@@ -70,6 +72,29 @@ def verdict(outcome: Outcome) -> str:
         f"contract broken: {len(outcome.findings)} distinct failure(s) in {failing} operation(s)"
         f"{errors}; {tested}"
     )
+
+
+#: What ignored_auth's findings say about the target, by their title, and what to do.
+_AUTH_ADVICE = {
+    "API accepts invalid authentication": (
+        "the target took credentials it cannot know (made up by ignored_auth): it accepts any."
+        " capkit's mock does unless it is pinned: serve it with `capkit serve --auth"
+        " till:password`, this run's credentials, and only those pass."
+    ),
+    "API accepts requests without authentication": (
+        "the target answered requests that carried no credentials. capkit's mock does with"
+        " --no-auth: serve it pinned, `capkit serve --auth till:password`, this run's credentials."
+    ),
+}
+
+
+def _advice(outcome: Outcome) -> list[str]:
+    titles = {finding.title for finding in outcome.findings if finding.check == "ignored_auth"}
+    return [
+        f"Note on ignored_auth: {advice}"
+        for title, advice in _AUTH_ADVICE.items()
+        if title in titles
+    ]
 
 
 def _table(outcome: Outcome) -> str:

@@ -20,7 +20,6 @@ from wsgiref.types import WSGIApplication
 import schemathesis
 from schemathesis.cli.commands.run.context import ExecutionContext
 from schemathesis.cli.commands.run.handlers.base import EventHandler
-from schemathesis.cli.commands.run.handlers.har import HarHandler
 from schemathesis.cli.commands.run.handlers.junitxml import JunitXMLHandler
 from schemathesis.config import ConfigError
 from schemathesis.core.errors import LoaderError
@@ -31,9 +30,10 @@ from schemathesis.schemas import BaseSchema
 
 # Registers the Capillary checks with schemathesis.
 import contracts.checks  # noqa: F401
-from capkit import spec
+from capkit import credentials, spec
 from contracts.documented import server_path
 from contracts.errors import BadOption, TargetUnreachable, Unusable
+from contracts.har import MarkedHarHandler
 from contracts.options import UNSAFE_METHODS, FuzzOptions, schemathesis_config
 from contracts.outcome import Collector, Outcome
 from contracts.serving import serve_in_thread
@@ -89,19 +89,22 @@ def _run(
     schema: BaseSchema, base_url: str, options: FuzzOptions, listener: Listener | None
 ) -> Outcome:
     """Drive schemathesis' engine; its events feed the outcome, the reports and the listener."""
-    collector = Collector(base_url, _selected(schema))
+    collector = Collector(base_url, _selected(schema), credentials=_credentials(options))
     reports = _report_handlers(schema, options)
     context = ExecutionContext(config=schema.config)
     for handler in reports:
         handler.start(context)
     try:
-        for event in from_schema(schema).execute():
+        stream = from_schema(schema).execute()
+        for event in stream:
             context.on_event(event)
             for handler in reports:
                 handler.handle_event(context, event)
             collector.on_event(event)
             if listener is not None:
                 _tell(listener, event)
+            if collector.refused_at_once:
+                stream.stop()
     finally:
         for handler in reports:
             handler.shutdown(context)
@@ -134,11 +137,25 @@ def _schema(document: spec.Document, base_url: str, options: FuzzOptions) -> Bas
         schema = schema.include(operation_id=list(options.operations))
     if options.read_only:
         schema = schema.exclude(method=list(UNSAFE_METHODS))
+    if not schema.statistic.operations.selected:
+        chosen = ", ".join(options.operations) or "every operation"
+        raise BadOption(
+            f"no operation to test: --read-only sends no POST, PUT, PATCH or DELETE, and that"
+            f" leaves nothing of {chosen}; drop --read-only or include a GET operation"
+        )
     if not schema.statistic.transitions.selected:
         # Every link of the spec starts or ends at an operation left out: the stateful phase has
         # nothing to follow, which schemathesis would report as an error of the run.
         schema.config.phases.stateful.enabled = False
     return schema
+
+
+def _credentials(options: FuzzOptions) -> str | None:
+    """The credentials OPTIONS send, as a report names them: no secret."""
+    if options.auth is not None:
+        return f"--auth till {options.auth.partition(':')[0]!r}"
+    names = [name for name in options.headers if name.lower() in credentials.HEADERS]
+    return f"header {names[0]}" if names else None
 
 
 def _check_operation_ids(document: spec.Document, wanted: tuple[str, ...]) -> None:
@@ -192,7 +209,11 @@ def _report_handlers(schema: BaseSchema, options: FuzzOptions) -> list[EventHand
     if options.junit is not None:
         handlers.append(JunitXMLHandler(output=options.junit))
     if options.har is not None:
-        handlers.append(HarHandler(output=options.har, config=schema.config.output))
+        handlers.append(
+            MarkedHarHandler(
+                output=options.har, config=schema.config.output, authenticated=options.authenticated
+            )
+        )
     return handlers
 
 

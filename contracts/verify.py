@@ -4,7 +4,19 @@ A HAR comes from a browser, a proxy, `capkit fuzz --har`, or the mock's journal
 (`GET /__admin/requests?format=har`). Each exchange's request and response are validated against
 the operation they match; an exchange that matches no operation is a violation. Traffic is
 recorded on many hosts (a laptop's mock, a test cluster), so paths are matched under the spec's
-server path on any host. A browser's CORS preflights are its own, not the app's, and are skipped.
+server path on any host.
+
+A valid request means what it means to the mock (the spec's `info.description`, "Requests"):
+HEAD is the GET of its path without a body; a query parameter the operation does not declare is
+invalid; a method the path lacks is answered 405; a body over the spec's `x-max-body-bytes` is
+refused (413), and such a body, which the mock's journal does not keep, counts as sent. OPTIONS
+(a browser's CORS preflight, or a client asking what a path allows) is HTTP's, not the API's,
+and is skipped. Credentials are judged by their presence and scheme: a masked one
+(`Basic [Filtered]`, `[Filtered]`) counts as present.
+
+An entry of `capkit fuzz --har` says what the fuzzer meant by its request (contracts.intent): its
+response is judged whatever it was, its request only when it was sent as valid. Entries without
+that mark (a browser's, a proxy's, the journal's) are judged whole.
 """
 
 from __future__ import annotations
@@ -18,29 +30,39 @@ import sys
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, urljoin, urlsplit
 
 from jsonschema.exceptions import ValidationError as SchemaError
-from openapi_core import OpenAPI
+from jsonschema_path import SchemaPath
+from openapi_core import Config, OpenAPI
 from openapi_core.datatypes import RequestParameters
 from openapi_core.templating.media_types.exceptions import MediaTypeNotFound
-from openapi_core.templating.paths.exceptions import PathError
+from openapi_core.templating.paths.datatypes import Path as MatchedPath
+from openapi_core.templating.paths.datatypes import PathOperation
+from openapi_core.templating.paths.exceptions import OperationNotFound, PathError
+from openapi_core.templating.paths.finders import APICallPathFinder
+from openapi_core.templating.paths.iterators import SimpleOperationsIterator
 from openapi_core.templating.responses.exceptions import ResponseNotFound
 from openapi_core.validation.request.exceptions import (
     MissingRequestBodyError,
     ParameterValidationError,
     SecurityValidationError,
 )
-from openapi_core.validation.response.exceptions import HeaderValidationError
+from openapi_core.validation.response.exceptions import DataValidationError, HeaderValidationError
 from openapi_core.validation.schemas.exceptions import InvalidSchemaValue
 from openapi_spec_validator.validation.exceptions import OpenAPIValidationError
 from werkzeug.datastructures import Headers, ImmutableMultiDict
 
-from capkit import spec
+from capkit import credentials, spec
 from contracts.documented import server_path
 from contracts.errors import HarUnreadable, Unusable
 
-__all__ = ["Violation", "load_har", "verify_har"]
+__all__ = ["MARK", "Violation", "load_har", "verify_har"]
+
+#: The custom field of an entry of `capkit fuzz --har` (contracts.har): what its request meant.
+MARK = "_capkit"
+METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
+NOT_ALLOWED = 405
 
 
 @dataclasses.dataclass(frozen=True)
@@ -85,36 +107,96 @@ def verify_har(har: Mapping[str, Any], document: spec.Document) -> list[Violatio
 
     Raises Unusable when DOCUMENT is not a valid OpenAPI document.
     """
-    api = _openapi(document)
+    contract = _Contract(document)
     violations: list[Violation] = []
     for index, entry in enumerate(har["log"]["entries"]):
-        exchange = _Exchange(index, entry)
-        if not exchange.is_preflight:
-            violations.extend(exchange.violations(api))
+        violations.extend(_Exchange(index, entry).violations(contract))
     return violations
 
 
-def _openapi(document: spec.Document) -> OpenAPI:
-    served = copy.deepcopy(document)
-    # Matched by path alone (see the module's docstring): a server of the path, on any host.
-    served["servers"] = [{"url": server_path(document) or "/"}]
-    try:
-        return OpenAPI.from_dict(served)
-    except OpenAPIValidationError as error:
-        raise Unusable(f"the spec is not a valid OpenAPI document: {error.message}") from None
+class _Contract:
+    """The spec as verify reads it: openapi-core's validators, and what they leave to capkit."""
+
+    def __init__(self, document: spec.Document) -> None:
+        served = copy.deepcopy(document)
+        # Matched by path alone (see the module's docstring): a server of the path, on any host.
+        served["servers"] = [{"url": server_path(document) or "/"}]
+        try:
+            self.api = OpenAPI.from_dict(served, config=Config(path_finder_cls=_PathFinder))
+        except OpenAPIValidationError as error:
+            raise Unusable(f"the spec is not a valid OpenAPI document: {error.message}") from None
+        self.finder = _PathFinder(self.api.spec)
+        self.max_body = document.get("x-max-body-bytes")
+        self.query_parameters = {
+            operation["operationId"]: [
+                declared["name"]
+                for parameter in item.get("parameters", []) + operation.get("parameters", [])
+                if (declared := spec.follow(document, parameter)[1]).get("in") == "query"
+            ]
+            for item in document.get("paths", {}).values()
+            for method, operation in item.items()
+            if method in METHODS and "operationId" in operation
+        }
+        schemes = document.get("components", {}).get("securitySchemes", {}).values()
+        http = [s.get("scheme", "basic") for s in schemes if s.get("type") == "http"]
+        #: What a credential masked without its scheme ([Filtered], as schemathesis masks) is.
+        self.masked_authorization = f"{http[0].title() if http else 'Basic'} {credentials.MASK}"
+
+    def methods(self, request: _Request) -> list[str]:
+        """The methods the spec has at REQUEST's path."""
+        found = []
+        for method in METHODS:
+            try:
+                self.finder.find(method, urljoin(request.host_url, request.path))
+            except PathError:
+                continue
+            found.append(method.upper())
+        return found
+
+    def operation_id(self, request: _Request) -> str:
+        """The operationId of REQUEST's operation; raise PathError when none matches."""
+        found = self.finder.find(request.method, urljoin(request.host_url, request.path))
+        return str((found.operation / "operationId").read_str())
+
+
+class _MostConcretePathOperations(SimpleOperationsIterator):
+    """The operation of a method at the most concrete path a URL matches, and there alone: as
+    the mock routes, PUT /customers/lookup is a method lookup lacks, not updateCustomer."""
+
+    def __call__(
+        self,
+        method: str,
+        paths_iter: Iterator[MatchedPath],
+        spec: SchemaPath,
+        base_url: str | None = None,
+    ) -> Iterator[PathOperation]:
+        most_concrete = next(iter(paths_iter), None)
+        if most_concrete is not None:
+            yield from super().__call__(method, iter([most_concrete]), spec, base_url=base_url)
+
+
+class _PathFinder(APICallPathFinder):
+    operations_iterator = _MostConcretePathOperations()
 
 
 class _Request:
     """An entry's request, as openapi-core's Request protocol reads it."""
 
-    def __init__(self, request: Mapping[str, Any]) -> None:
+    def __init__(self, request: Mapping[str, Any], *, masked_authorization: str) -> None:
         url = urlsplit(request.get("url", ""))
         self.host_url = f"{url.scheme}://{url.netloc}"
         self.path = url.path
-        self.method = str(request.get("method", "")).lower()
+        self.sent_method = str(request.get("method", "")).upper()
+        # HEAD is its path's GET without a body (RFC 9110), and is judged as that GET.
+        self.method = "get" if self.sent_method == "HEAD" else self.sent_method.lower()
         headers = _headers(request.get("headers", []))
+        authorization = headers.get("Authorization")
+        if authorization is not None and authorization.strip() == credentials.MASK:
+            # Masked with its scheme: present, in the scheme the spec takes.
+            headers["Authorization"] = masked_authorization
+        self.query = parse_qsl(url.query, keep_blank_values=True)
         self.parameters = RequestParameters(
-            query=ImmutableMultiDict(parse_qsl(url.query, keep_blank_values=True)),
+            query=ImmutableMultiDict(self.query),
             header=headers,
             cookie=ImmutableMultiDict(
                 (cookie.get("name", ""), cookie.get("value", ""))
@@ -124,6 +206,11 @@ class _Request:
         post = request.get("postData")
         self.body = _text(post).encode() if isinstance(post, Mapping) else None
         self.content_type = str(headers.get("Content-Type") or "").lower()
+        size = request.get("bodySize")
+        #: The body's size in bytes, from the HAR or the body itself; 0 when there was none.
+        self.body_size = size if isinstance(size, int) and size > 0 else len(self.body or b"")
+        #: A body was sent that the HAR does not hold (the journal keeps none over its limit).
+        self.body_unrecorded = self.body is None and self.body_size > 0
 
 
 class _Response:
@@ -141,25 +228,56 @@ class _Exchange:
         self.index = index
         self.request = entry.get("request", {})
         self.response = entry.get("response", {})
+        mark = entry.get(MARK)
+        #: The fuzzer sent the request invalid on purpose: only its response is judged.
+        self.sent_invalid = isinstance(mark, Mapping) and mark.get("sentAs") == "invalid"
 
-    @property
-    def is_preflight(self) -> bool:
-        names = {header.get("name", "").lower() for header in self.request.get("headers", [])}
-        return self.request.get("method") == "OPTIONS" and "access-control-request-method" in names
-
-    def violations(self, api: OpenAPI) -> Iterator[Violation]:
-        request = _Request(self.request)
-        request_errors = list(api.iter_request_errors(request))
-        unmatched = next((error for error in request_errors if isinstance(error, PathError)), None)
-        if unmatched is not None:
+    def violations(self, contract: _Contract) -> Iterator[Violation]:
+        request = _Request(self.request, masked_authorization=contract.masked_authorization)
+        if request.sent_method == "OPTIONS":
+            return
+        response = _Response(self.response)
+        try:
+            operation_id = contract.operation_id(request)
+        except OperationNotFound:
+            allowed = ", ".join(contract.methods(request))
+            if not self.sent_invalid:
+                method = request.sent_method
+                yield self._violation("request", "method", f"is {method}; this path has {allowed}")
+            if response.status_code != NOT_ALLOWED:
+                message = f"{response.status_code} to a method the path lacks; expected 405"
+                yield self._violation("response", "status", message)
+            return
+        except PathError:
             yield self._violation("exchange", "", "matches no operation of the spec")
             return
-        for error in request_errors:
-            for field, message in _describe(error, side="request"):
+        if not self.sent_invalid:
+            for field, message in self._request_problems(contract, request, operation_id):
                 yield self._violation("request", field, message)
-        for error in api.iter_response_errors(request, _Response(self.response)):
+        for error in contract.api.iter_response_errors(request, response):
+            if request.sent_method == "HEAD" and isinstance(error, DataValidationError):
+                continue  # a HEAD answer has no body
             for field, message in _describe(error, side="response"):
                 yield self._violation("response", field, message)
+
+    def _request_problems(
+        self, contract: _Contract, request: _Request, operation_id: str
+    ) -> Iterator[tuple[str, str]]:
+        for error in contract.api.iter_request_errors(request):
+            if isinstance(error, MissingRequestBodyError) and request.body_unrecorded:
+                continue
+            yield from _describe(error, side="request")
+        declared = contract.query_parameters.get(operation_id, [])
+        for name in dict(request.query):
+            if name not in declared:
+                takes = ", ".join(declared) or "none"
+                yield (
+                    f"query parameter {name!r}",
+                    f"is not a parameter of {operation_id} (it takes {takes})",
+                )
+        limit = contract.max_body
+        if isinstance(limit, int) and request.body_size > limit:
+            yield "body", f"is {request.body_size} bytes, over the spec's limit of {limit} (413)"
 
     def _violation(self, side: str, field: str, message: str) -> Violation:
         return Violation(

@@ -3,6 +3,9 @@
 Recording is a WSGI middleware around the app: it sees each exchange as it came and went,
 without the request and response objects a Flask hook would build.
 
+Credentials are masked before an entry is written (`Basic [Filtered]`): journals end up in
+CI artifacts.
+
 Each process appends JSON lines to a file of its own in the journal's folder, so recording a
 request waits for no other process (a shared SQLite file made the workers queue for its
 write lock and halved throughput). A reader merges the files; a reset writes a marker that
@@ -25,7 +28,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import msgspec
 
-from capkit import __version__
+from capkit import __version__, credentials
 from mockserver.body import BodyTooLarge, read_body
 
 if TYPE_CHECKING:
@@ -45,6 +48,9 @@ class Entry:
     #: As the WSGI environ names them (HTTP_USER_AGENT, CONTENT_TYPE).
     request_headers: list[tuple[str, str]]
     request_body: str | None
+    #: The body's size in bytes: of REQUEST_BODY, or, for a body over the limit refused unread
+    #: (413), its declared length, else the least it can have been (the limit and a byte).
+    request_body_size: int
     status: int
     response_headers: list[tuple[str, str]]
     response_body: str
@@ -141,7 +147,7 @@ class Recording:
         if method == "OPTIONS" or not path.startswith(self.prefix):
             return self.app(environ, start_response)
         started, clock = time.time(), time.perf_counter()
-        body = self._request_body(environ)
+        body, body_size = self._request_body(environ)
         answered: list[Any] = []
 
         def record_start(status: str, headers: list[tuple[str, str]], *args: Any) -> Any:
@@ -162,8 +168,13 @@ class Recording:
                 duration_ms=(time.perf_counter() - clock) * 1000,
                 method=method,
                 url=f"{url}?{query}" if query else url,
-                request_headers=[(k, v) for k, v in environ.items() if k.startswith(_HEADERS)],
+                request_headers=[
+                    (key, credentials.masked(_header_name(key), value))
+                    for key, value in environ.items()
+                    if key.startswith(_HEADERS)
+                ],
                 request_body=body,
+                request_body_size=body_size,
                 status=int(answered[0].split(" ", 1)[0]),
                 response_headers=answered[1],
                 response_body=content.decode("utf-8", "replace"),
@@ -172,14 +183,15 @@ class Recording:
         self.then(entry)
         return [content]
 
-    def _request_body(self, environ: WSGIEnvironment) -> str | None:
-        """The request's body, as the app reads it too; None when it has none, or more than
-        the app accepts (it answers 413)."""
+    def _request_body(self, environ: WSGIEnvironment) -> tuple[str | None, int]:
+        """The request's body, as the app reads it too, and its size; no body when it has none,
+        or more than the app accepts (it answers 413)."""
         try:
             data = read_body(environ, self.max_body)
         except BodyTooLarge:
-            return None
-        return data.decode("utf-8", "replace") if data else None
+            declared = environ.get("CONTENT_LENGTH") or ""
+            return None, int(declared) if declared.isdigit() else self.max_body + 1
+        return (data.decode("utf-8", "replace") if data else None), len(data)
 
 
 #: What the WSGI environ names the request's headers by.
@@ -219,8 +231,13 @@ def _har_entry(entry: Entry) -> dict[str, Any]:
             for name, value in parse_qsl(urlsplit(entry.url).query, keep_blank_values=True)
         ],
         "headersSize": -1,
-        "bodySize": len(entry.request_body.encode()) if entry.request_body is not None else 0,
+        "bodySize": entry.request_body_size,
     }
+    if entry.request_body is None and entry.request_body_size:
+        # A body over the limit is refused (413) unread: its size is known, its text is not.
+        request["comment"] = (
+            f"body of {entry.request_body_size} bytes not recorded: over the mock's limit"
+        )
     if entry.request_body is not None:
         request["postData"] = {
             "mimeType": next((v for key, v in entry.request_headers if key == "CONTENT_TYPE"), ""),

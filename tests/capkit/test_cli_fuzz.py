@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import dataclasses
+import hashlib
 import json
 import os
 import re
@@ -14,9 +17,12 @@ import xml.etree.ElementTree as ElementTree
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from capkit import spec
+from contracts import verify_har
 from contracts.serving import serve_in_thread
 from tests.contracts import broken_target
 from tests.ports import free_port
@@ -80,12 +86,71 @@ def only_the_broken_targets_operations() -> list[str]:
     return [flag for name in broken_target.OPERATIONS for flag in ("--include-operation", name)]
 
 
-def test_the_mock_served_by_capkit_serve_conforms(tmp_path: Path) -> None:
+@dataclasses.dataclass(frozen=True)
+class Run:
+    origin: str
+    result: subprocess.CompletedProcess[str]
+    har: Path
+
+
+@pytest.fixture(scope="module")
+def pinned_mock_run(tmp_path_factory: pytest.TempPathFactory) -> Run:
+    """`capkit fuzz --har` of the mock served pinned, as the README chains them."""
+    tmp_path = tmp_path_factory.mktemp("fuzz")
     with capkit_serve(tmp_path, "--auth", AUTH) as origin:
-        result = capkit("fuzz", origin, "--auth", AUTH, *BOUNDED, cwd=tmp_path)
+        result = capkit(
+            "fuzz", origin, "--auth", AUTH, *BOUNDED, "--har", "traffic.har", cwd=tmp_path
+        )
+    return Run(origin, result, tmp_path / "traffic.har")
+
+
+def test_the_mock_served_by_capkit_serve_conforms(pinned_mock_run: Run) -> None:
+    result = pinned_mock_run.result
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.splitlines()[-1].startswith("conforms: ")
-    assert f"cases against {origin}/v2 in " in result.stdout
+    assert f"cases against {pinned_mock_run.origin}/v2 in " in result.stdout
+
+
+def test_its_har_passes_verify(pinned_mock_run: Run) -> None:
+    result = capkit("verify", pinned_mock_run.har, cwd=pinned_mock_run.har.parent)
+    assert (result.returncode, result.stdout) == (0, ""), result.stdout[-3000:] + result.stderr
+    assert result.stderr.endswith(" exchanges, all conform\n")
+
+
+def test_its_har_with_an_altered_answer_fails_verify_naming_the_entry(
+    pinned_mock_run: Run, tmp_path: Path
+) -> None:
+    har = json.loads(pinned_mock_run.har.read_text())
+    entries = har["log"]["entries"]
+    index = next(
+        index
+        for index, entry in enumerate(entries)
+        if entry["_capkit"]["operationId"] == "lookupCustomer"
+        and entry["response"]["status"] == 200
+    )
+    entries[index]["response"]["content"]["text"] = json.dumps({"entity": "306", "warnings": []})
+    # The run's exchanges up to the altered one (test_its_har_passes_verify reads them all).
+    del entries[index + 1 :]
+    (tmp_path / "altered.har").write_text(json.dumps(har))
+    result = capkit("verify", "altered.har", cwd=tmp_path)
+    assert result.returncode == 1, result.stderr
+    assert result.stdout.startswith(f"entries[{index}] GET {entries[index]['request']['url']}:")
+    assert result.stdout.endswith(
+        ": response body field 'entity': '306' is not of type 'integer'\n"
+    ), result.stdout
+
+
+def test_its_entries_say_what_the_fuzzer_meant_and_mask_credentials(pinned_mock_run: Run) -> None:
+    har = json.loads(pinned_mock_run.har.read_text())
+    assert har["log"]["creator"]["name"] == "capkit fuzz"
+    marks = [entry["_capkit"] for entry in har["log"]["entries"]]
+    assert {mark["sentAs"] for mark in marks} == {"valid", "invalid"}
+    why = {mark.get("invalid", "").split(" (")[0].split(",")[0] for mark in marks}
+    # Negative data, other methods, no credentials and made-up ones, each said as such.
+    assert {"invalid credentials", "no credentials"} <= why
+    assert any(reason.startswith("method ") for reason in why)
+    secret = base64.b64encode(f"till:{hashlib.md5(b'pw').hexdigest()}".encode()).decode()
+    assert secret not in pinned_mock_run.har.read_text()
 
 
 def test_a_broken_target_exits_1_naming_every_planted_bug(broken: str, tmp_path: Path) -> None:
@@ -142,6 +207,11 @@ def test_an_unreachable_target_exits_2_saying_so(tmp_path: Path) -> None:
         (("--max-examples", "many"), "Error: Invalid value for '--max-examples'"),
         (("--max-exmaples", "5"), "No such option '--max-exmaples'. (Did you mean one of"),
         (("--include-operation", "nope"), "Error: --include-operation has value 'nope'"),
+        # Nothing left to test: a run of zero cases would pass whatever the target does.
+        (
+            ("--read-only", "--include-operation", "registerCustomer"),
+            "Error: no operation to test: --read-only sends no POST",
+        ),
     ],
 )
 def test_a_bad_option_exits_2_saying_which(
@@ -158,18 +228,102 @@ def test_a_url_with_a_path_is_a_usage_error(tmp_path: Path) -> None:
     assert "expected an origin without a path" in result.stderr
 
 
-def test_a_run_that_gets_only_401_exits_2_saying_to_pass_credentials(
-    broken: str, tmp_path: Path
+@pytest.mark.parametrize(
+    ("auth", "reason"),
+    [
+        ((), "the target wants credentials and the run sent none"),
+        (("--auth", "till:wrong"), "the target refused the credentials of this run"),
+    ],
+)
+def test_a_run_answered_only_401_stops_and_exits_2_saying_why(
+    broken: str, tmp_path: Path, auth: tuple[str, ...], reason: str
 ) -> None:
     result = capkit(
-        "fuzz",
-        broken,
-        "--max-examples",
-        "3",
-        "--include-operation",
-        "getSubscriptions",
-        cwd=tmp_path,
+        "fuzz", broken, *auth, *BOUNDED, *only_the_broken_targets_operations(), cwd=tmp_path
     )
     assert result.returncode == 2, result.stdout + result.stderr
-    assert "every request was answered 401" in result.stderr
-    assert "pass --auth till:password" in result.stderr
+    assert "conforms" not in result.stdout
+    assert result.stdout.splitlines()[-1].startswith(
+        "inconclusive: every request was answered 401; no failures in "
+    )
+    assert reason in result.stderr
+    # It stopped at once: the fuzzing phase never started.
+    assert "fuzzing" not in result.stderr
+
+
+def test_fuzzing_a_mock_that_takes_any_credentials_says_to_pin_it(tmp_path: Path) -> None:
+    with capkit_serve(tmp_path) as origin:
+        result = capkit(
+            "fuzz",
+            origin,
+            "--auth",
+            AUTH,
+            *BOUNDED,
+            "--include-operation",
+            "getSubscriptions",
+            cwd=tmp_path,
+        )
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "check: ignored_auth: API accepts invalid authentication" in result.stdout
+    assert "Note on ignored_auth: the target took credentials it cannot know" in result.stdout
+    assert "`capkit serve --auth till:password`" in result.stdout
+    # The repro tells the run's own credentials (masked) from the probe's made-up ones.
+    made_up = base64.b64encode(b"SCHEMATHESIS-INVALID-VALUE:SCHEMATHESIS-INVALID-VALUE").decode()
+    curls = [line.strip() for line in result.stdout.splitlines() if "curl -X" in line]
+    assert f"-H 'Authorization: Basic {made_up}'" in curls[-1]
+    assert curls[-1].endswith("# invalid credentials (made up by ignored_auth)")
+    assert "-H 'Authorization: Basic [Filtered]'" in curls[0]
+    real = f"till:{hashlib.md5(broken_target.PASSWORD.encode()).hexdigest()}"
+    assert base64.b64encode(real.encode()).decode() not in result.stdout
+
+
+#: What the mock refuses a request with, as a request it cannot take (not a business error).
+REFUSALS = {401, 404, 405, 413, 415}
+
+
+def refused_by_the_mock(entry: dict[str, Any]) -> bool:
+    """The mock answered ENTRY's request as invalid input: a refusal of the HTTP edge, or a 400
+    of its validation, whose errors name a parameter or the body (business errors do not)."""
+    status = entry["response"]["status"]
+    if status in REFUSALS:
+        return True
+    if status != 400:
+        return False
+    errors = json.loads(entry["response"]["content"]["text"])["errors"]
+    return any(
+        error["code"] == 400 or re.search(r"(parameter|header) '", error["message"])
+        for error in errors
+    )
+
+
+def carries_credentials(entry: dict[str, Any]) -> bool:
+    names = {header["name"].lower() for header in entry["request"]["headers"]}
+    return bool(names & {"authorization", "x-cap-api-oauth-token"})
+
+
+def test_the_mock_and_verify_give_each_request_of_the_run_the_same_verdict(
+    pinned_mock_run: Run,
+) -> None:
+    har = json.loads(pinned_mock_run.har.read_text())
+    # Judged whole, as traffic of an app would be: without what the fuzzer meant.
+    entries = [
+        {name: part for name, part in entry.items() if name != "_capkit"}
+        for entry in har["log"]["entries"]
+    ]
+    refused_by_verify = {
+        violation.index
+        for violation in verify_har({"log": {"entries": entries}}, spec.load())
+        if violation.side != "response"
+    }
+    disagreements = []
+    for index, entry in enumerate(har["log"]["entries"]):
+        # A credential is judged by its presence and scheme: whether the server knows it (the
+        # till's password, the token) is the server's knowledge, not the contract's.
+        if entry["response"]["status"] == 401 and carries_credentials(entry):
+            continue
+        if entry["request"]["method"] == "OPTIONS":
+            continue  # HTTP's own: the mock answers it with Allow, verify skips it
+        if refused_by_the_mock(entry) != (index in refused_by_verify):
+            disagreements.append(f"{index} {entry['request']['method']} {entry['request']['url']}")
+    assert len(entries) > 1000
+    assert not disagreements, disagreements[:20]

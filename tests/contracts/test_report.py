@@ -106,6 +106,6 @@ def test_progress_is_a_line_per_phase_and_a_mark_per_scenario() -> None:
 def test_a_run_that_ended_early_without_failures_is_inconclusive() -> None:
     stopped = dataclasses.replace(CONFORMING, stop_reason=StopReason.SERVER_UNAVAILABLE)
     assert verdict(stopped) == (
-        "inconclusive: no failures in 128 cases against http://127.0.0.1:8080/v2 in 2.0 s"
-        " (64 cases/s), but the run ended early"
+        "inconclusive: the run ended early; no failures in 128 cases against"
+        " http://127.0.0.1:8080/v2 in 2.0 s (64 cases/s)"
     )

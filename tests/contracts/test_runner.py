@@ -78,18 +78,41 @@ class Phases:
         self.heard.append(("finished", phase))
 
 
-def test_a_run_without_credentials_tests_nothing_past_authentication() -> None:
+def test_the_listener_hears_every_phase_and_scenario() -> None:
     phases = Phases()
-    options = FuzzOptions(max_examples=3, seed=SEED, operations=("getSubscriptions",))
-    outcome = fuzz(broken_target.create_app(), options, listener=phases)
-    assert outcome.unauthenticated and outcome.conforms
-    with pytest.raises(AssertionError, match="every request was answered 401"):
-        assert_conforms(outcome)
+    options = FuzzOptions(auth=AUTH, max_examples=3, seed=SEED, operations=("getSubscriptions",))
+    fuzz(broken_target.create_app(), options, listener=phases)
     started = [phase for event, phase in phases.heard if event == "started"]
     assert started == ["examples", "coverage", "fuzzing", "stateful"]
-    assert ("coverage", "success") in phases.heard
+    # getSubscriptions' planted bug fails its scenarios.
+    assert ("coverage", "failure") in phases.heard
     # getSubscriptions alone holds no link: nothing for the stateful phase to follow.
     assert phases.heard[-2:] == [("started", "stateful"), ("finished", "stateful")]
+
+
+@pytest.mark.parametrize(
+    ("auth", "reason"),
+    [
+        (None, "the target wants credentials and the run sent none"),
+        ("till:wrong", "the target refused the credentials of this run (--auth till 'till')"),
+    ],
+)
+def test_a_run_whose_first_answers_are_all_401_stops_at_once(auth: str | None, reason: str) -> None:
+    phases = Phases()
+    options = FuzzOptions(auth=auth, max_examples=3, seed=SEED, operations=("getSubscriptions",))
+    outcome = fuzz(broken_target.create_app(), options, listener=phases)
+    assert outcome.unauthenticated and outcome.conforms
+    assert outcome.inconclusive is not None and reason in outcome.inconclusive
+    with pytest.raises(AssertionError, match="every request was answered 401"):
+        assert_conforms(outcome)
+    # Stopped after its first scenarios: the fuzzing phase never started.
+    assert ("started", "fuzzing") not in phases.heard
+
+
+def test_a_read_only_run_of_write_operations_alone_has_nothing_to_test() -> None:
+    options = FuzzOptions(auth=AUTH, read_only=True, operations=("registerCustomer",))
+    with pytest.raises(BadOption, match="no operation to test: --read-only sends no POST"):
+        fuzz(broken_target.create_app(), options)
 
 
 def test_reports_junit_xml_and_har(tmp_path: Path) -> None:

@@ -55,11 +55,26 @@ def test_a_conforming_outcome_passes() -> None:
             dataclasses.replace(CONFORMING, stop_reason=StopReason.INTERRUPTED),
             "the run ended early: it was interrupted",
         ),
+        (
+            dataclasses.replace(
+                CONFORMING,
+                operations=(OperationResult("GET /customers/lookup", "lookupCustomer", 0, 0),),
+            ),
+            "no case was run",
+        ),
     ],
 )
 def test_a_run_that_could_not_test_the_target_does_not_pass(outcome: Outcome, reason: str) -> None:
     with pytest.raises(AssertionError, match=reason):
         assert_conforms(outcome)
+
+
+def test_a_contract_test_with_nothing_to_test_fails() -> None:
+    test = contract_test(
+        broken_target.create_app(), auth=AUTH, read_only=True, operations=("registerCustomer",)
+    )
+    with pytest.raises(BadOption, match="no operation to test"):
+        test()
 
 
 def test_an_option_it_cannot_take_fails_at_collection() -> None:

@@ -177,3 +177,113 @@ def test_a_file_that_is_not_har_is_unreadable(
     with pytest.raises(HarUnreadable) as raised:
         load_har(path)
     assert message in str(raised.value) and str(path) in str(raised.value)
+
+
+SUBSCRIPTIONS = "http://localhost/v2/customers/17742/subscriptions"
+NO_SUBSCRIPTIONS = {"subscriptions": [], "campaignId": 0, "communicationId": 0, "warnings": []}
+
+
+def judged(*entries: dict[str, Any]) -> list[tuple[int, str, str, str]]:
+    return [(v.index, v.side, v.field, v.message) for v in verify_har(har(*entries), spec.load())]
+
+
+def test_head_is_its_paths_get_without_a_body() -> None:
+    answer = entry("HEAD", FOUND, 200, None)
+    answer["response"]["content"] = {"mimeType": "application/json", "text": ""}
+    assert judged(answer) == []
+    # Its request is judged as the GET's.
+    wrong = entry("HEAD", f"{LOOKUP}?identifierName=mobile&identifierValue=1", 400, None)
+    wrong["response"]["content"] = {"mimeType": "application/json", "text": ""}
+    [(_, side, field, _)] = judged(wrong)
+    assert (side, field) == ("request", "query parameter 'source'")
+
+
+def test_a_query_parameter_the_operation_does_not_declare_is_invalid() -> None:
+    [(index, side, field, message)] = judged(entry("GET", f"{FOUND}&foo=1", 400, error(400)))
+    assert (index, side, field) == (0, "request", "query parameter 'foo'")
+    assert message == (
+        "is not a parameter of lookupCustomer"
+        " (it takes source, accountId, identifierName, identifierValue)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("method", "url", "allowed"),
+    [
+        ("PATCH", "http://localhost/v2/customers/17742", "GET, PUT"),
+        # A concrete path wins over a template, as the mock routes: lookup is not an id.
+        ("PUT", LOOKUP, "GET"),
+    ],
+)
+def test_a_method_the_path_lacks_is_invalid_and_answered_405(
+    method: str, url: str, allowed: str
+) -> None:
+    assert judged(entry(method, url, 405, error(405))) == [
+        (0, "request", "method", f"is {method}; this path has {allowed}")
+    ]
+    [*_, last] = judged(entry(method, url, 200, {"warnings": []}))
+    assert last == (0, "response", "status", "200 to a method the path lacks; expected 405")
+
+
+def test_options_is_https_own_and_skipped() -> None:
+    assert judged(entry("OPTIONS", SUBSCRIPTIONS, 200, None, headers=())) == []
+
+
+@pytest.mark.parametrize("masked", ["[Filtered]", "Basic [Filtered]"])
+def test_a_masked_credential_counts_as_present(masked: str) -> None:
+    credentials = {"name": "Authorization", "value": masked}
+    exchange = entry("GET", SUBSCRIPTIONS, 200, NO_SUBSCRIPTIONS, headers=(credentials,))
+    assert judged(exchange) == []
+    token = {"name": "X-CAP-API-OAUTH-TOKEN", "value": "[Filtered]"}
+    assert judged(entry("GET", SUBSCRIPTIONS, 200, NO_SUBSCRIPTIONS, headers=(token,))) == []
+
+
+def test_a_body_over_the_specs_limit_is_invalid_even_unrecorded() -> None:
+    limit = spec.load()["x-max-body-bytes"]
+    refused = entry("POST", "http://localhost/v2/customers?source=INSTORE", 413, error(413))
+    refused["request"]["bodySize"] = limit + 1
+    assert judged(refused) == [
+        (0, "request", "body", f"is {limit + 1} bytes, over the spec's limit of {limit} (413)")
+    ]
+
+
+def test_an_entry_sent_invalid_on_purpose_has_only_its_response_judged() -> None:
+    negative = entry(
+        "GET", f"{LOOKUP}?source=MYSPACE&identifierName=mobile&identifierValue=1", 400, error(400)
+    )
+    assert [side for _, side, _, _ in judged(negative)] == ["request"]
+    negative["_capkit"] = {"sentAs": "invalid", "invalid": "Invalid enum value (query)"}
+    assert judged(negative) == []
+    negative["response"]["status"] = 500
+    assert [side for _, side, _, _ in judged(negative)] == ["response"]
+
+
+def test_the_mock_and_verify_agree_on_head_undeclared_parameters_methods_and_size(
+    tmp_path: Path,
+) -> None:
+    settings = Settings(state=str(tmp_path / "state.db"), journal=tmp_path / "journal")
+    client = create_app(settings).test_client()
+    headers = {BASIC["name"]: BASIC["value"]}
+    path = FOUND.removeprefix("http://localhost:8080")
+    too_large = b'{"profiles": [' + b" " * spec.load()["x-max-body-bytes"] + b"]}"
+    replies = [
+        client.head(path, headers=headers),
+        client.head(f"{path}&foo=1", headers=headers),
+        client.get(f"{path}&foo=1", headers=headers),
+        client.patch("/v2/customers/17742", headers=headers),
+        client.put(path.split("?")[0], headers=headers),
+        client.post(
+            "/v2/customers?source=INSTORE",
+            data=too_large,
+            headers=headers | {"Content-Type": "application/json"},
+        ),
+    ]
+    refused_by_the_mock = [reply.status_code >= 400 for reply in replies]
+    assert refused_by_the_mock == [False, True, True, True, True, True]
+    journal = client.get("/__admin/requests?format=har").get_json()
+    refused_by_verify = {
+        violation.index
+        for violation in verify_har(journal, spec.load())
+        if violation.side == "request"
+    }
+    assert [index in refused_by_verify for index in range(len(replies))] == refused_by_the_mock

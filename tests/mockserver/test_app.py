@@ -431,7 +431,8 @@ def test_the_journal_lists_api_requests_and_renders_har(client: FlaskClient) -> 
     posted = entries[1]
     assert posted["request"]["method"] == "POST"
     assert posted["request"]["postData"]["mimeType"] == "application/json"
-    assert {"name": "Authorization", "value": TILL["Authorization"]} in posted["request"]["headers"]
+    # The credentials are masked, their scheme kept.
+    assert {"name": "Authorization", "value": "Basic [Filtered]"} in posted["request"]["headers"]
     assert posted["response"]["content"]["mimeType"] == "application/json"
     assert json.loads(posted["request"]["postData"]["text"])["profiles"][0]["identifiers"]
     assert posted["response"]["status"] == 200

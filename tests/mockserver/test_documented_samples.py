@@ -68,7 +68,6 @@ CHOSEN_REQUESTS: dict[Sample, tuple[str, str, Any]] = {
             "profiles": [{"identifiers": [{"type": "email", "value": "huck.finn@example.com"}]}],
         },
     ),
-    ("getLoyaltyDetails", "twoPrograms"): ("GET", "/v2/customers/29372667/loyaltyDetails", None),
     ("getPromisedPointsSchedule", "triggerBasedPoints"): (
         "GET",
         "/v2/customers/lookup/promisedPointsSchedule?source=INSTORE&identifierName=mobile"

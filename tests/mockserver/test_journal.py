@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
@@ -9,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from mockserver import journal
+from mockserver import Settings, create_app, journal
 from mockserver.journal import Entry, Journal
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
@@ -23,6 +24,7 @@ def entry(url: str, at: datetime) -> Entry:
         url=url,
         request_headers=[("HTTP_AUTHORIZATION", "Basic dGlsbDpwdw==")],
         request_body=None,
+        request_body_size=0,
         status=200,
         response_headers=[("Content-Type", "application/json")],
         response_body="{}",
@@ -34,8 +36,8 @@ def record_from_another_process(folder: Path, url: str, at: datetime) -> None:
         "import sys\nfrom pathlib import Path\n"
         "from mockserver.journal import Entry, Journal\n"
         "Journal(Path(sys.argv[1])).record(Entry(started=float(sys.argv[3]), duration_ms=1.0,"
-        " method='GET', url=sys.argv[2], request_headers=[], request_body=None, status=200,"
-        " response_headers=[], response_body='{}'))\n"
+        " method='GET', url=sys.argv[2], request_headers=[], request_body=None,"
+        " request_body_size=0, status=200, response_headers=[], response_body='{}'))\n"
     )
     subprocess.run(
         [sys.executable, "-c", script, str(folder), url, repr(at.timestamp())],
@@ -94,3 +96,34 @@ def test_har_names_headers_and_carries_bodies() -> None:
         "mimeType": "application/json",
         "text": "{}",
     }
+
+
+def test_credentials_are_masked_before_anything_is_written(tmp_path: Path) -> None:
+    settings = Settings(state=str(tmp_path / "state.db"), journal=tmp_path / "journal")
+    client = create_app(settings).test_client()
+    secret = base64.b64encode(b"till:0cc175b9c0f1b6a831c399e269772661").decode()
+    client.get("/v2/customers/17742/subscriptions", headers={"Authorization": f"Basic {secret}"})
+    client.get("/v2/customers/17742/subscriptions", headers={"X-CAP-API-OAUTH-TOKEN": "eyJtoken"})
+    log = client.get("/__admin/requests?format=har").get_json()["log"]
+    sent = [{h["name"]: h["value"] for h in e["request"]["headers"]} for e in log["entries"]]
+    assert sent[0]["Authorization"] == "Basic [Filtered]"
+    assert sent[1]["X-Cap-Api-Oauth-Token"] == "[Filtered]"
+    # Nor do they reach the journal's files, which outlive the mock.
+    written = b"".join(path.read_bytes() for path in (tmp_path / "journal").glob("*.jsonl"))
+    assert secret.encode() not in written and b"eyJtoken" not in written
+
+
+def test_a_body_refused_unread_is_journaled_with_its_size(tmp_path: Path) -> None:
+    settings = Settings(state=str(tmp_path / "state.db"), journal=tmp_path / "journal", max_body=64)
+    client = create_app(settings).test_client()
+    body = b'{"profiles": [' + b" " * 100 + b"]}"
+    reply = client.post(
+        "/v2/customers?source=INSTORE",
+        data=body,
+        headers={"Content-Type": "application/json", "Authorization": "Basic dGlsbDpwdw=="},
+    )
+    assert reply.status_code == 413
+    [entry] = client.get("/__admin/requests?format=har").get_json()["log"]["entries"]
+    assert "postData" not in entry["request"]
+    assert entry["request"]["bodySize"] == len(body)
+    assert "not recorded" in entry["request"]["comment"]
