@@ -6,20 +6,35 @@ BIN := $(VENV)/bin
 # module (or the spec) needs a reinstall: the stamp depends on every packaged file.
 SOURCES := pyproject.toml $(shell find capkit mockserver contracts spec -type f \( -name '*.py' -o -name '*.json' \) 2>/dev/null)
 
+# setuptools ends each strict editable install with a block of warning that the install links
+# to build/ (as the README says): nothing to act on. Errors, and other warnings, still show.
+PIP := PYTHONWARNINGS="ignore:Editable installation" $(BIN)/python -m pip
+EDITABLE := --config-settings editable_mode=strict
+
 .PHONY: install serve test check lint-spec clean bench
 
+# capkit with its test extras, for make test and make check (and what make serve needs too).
 install: $(VENV)/.installed
 
 $(VENV)/.installed: $(SOURCES)
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]' --config-settings editable_mode=strict
-	touch $@
+	@echo "Installing capkit and its test extras into $(VENV)"
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(PIP) install --quiet --upgrade pip
+	@$(PIP) install --quiet -e '.[test]' $(EDITABLE)
+	@touch $@ $(VENV)/.serving
+
+# capkit alone: what serving needs.
+$(VENV)/.serving: $(SOURCES)
+	@echo "Installing capkit into $(VENV)"
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(PIP) install --quiet --upgrade pip
+	@$(PIP) install --quiet -e . $(EDITABLE)
+	@touch $@
 
 # Flags for capkit serve: make serve ARGS="--port 9000 --no-auth"
 ARGS ?=
-serve: install
-	$(BIN)/capkit serve $(ARGS)
+serve: $(VENV)/.serving
+	@$(BIN)/capkit serve $(ARGS)
 
 check: install
 	$(BIN)/ruff check .

@@ -37,10 +37,14 @@ class Server:
 
 def capkit(workers: int, *, auth: str | None = None) -> Server:
     """`capkit serve` with its defaults (state, validation and auth on), WORKERS processes,
-    and only the till of AUTH ("till:password") if given."""
+    and only the till of AUTH ("till:password") if given; no request log, as Prism logs
+    errors only."""
     executable = Path(sys.executable).with_name("capkit")
     pinned = ("--auth", auth) if auth is not None else ()
-    argv = (str(executable), "serve", "--port", "{port}", "--workers", str(workers), *pinned)
+    argv = (
+        str(executable),
+        *("serve", "--port", "{port}", "--workers", str(workers), "--quiet", *pinned),
+    )
     return Server(name="capkit", argv=argv, prefix="/v2", processes=1 + workers)
 
 

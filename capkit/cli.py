@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
@@ -47,23 +47,68 @@ def main() -> None:
 @click.option(
     "--spec",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Serve another OpenAPI document.",
+    help="Serve another OpenAPI document (it must pass capkit lint).",
 )
-def serve(**flags: object) -> None:
+@click.option(
+    "--quiet",
+    "-q",
+    is_flag=True,
+    envvar="CAPKIT_QUIET",
+    help="Print no line per request (the request log).",
+)
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    envvar="CAPKIT_LOG_FORMAT",
+    help="The console's lines as text for people, or as JSON lines for machines.",
+)
+def serve(quiet: bool, log_format: str, **flags: object) -> None:
     """Run the mock of the Capillary v2 API on a production server (granian).
 
-    Every flag may also come from a CAPKIT_* variable (CAPKIT_PORT, CAPKIT_NO_AUTH...).
+    Prints a line per request under /v2 (time, method, path, status, Capillary's code and the
+    first problem of a refused request, duration). Every flag may also come from a CAPKIT_*
+    variable (CAPKIT_PORT, CAPKIT_NO_AUTH, CAPKIT_LOG_FORMAT...).
+    A --spec must pass `capkit lint`; the mock refuses one that does not with lint's report,
+    and one that lacks what it needs beyond OpenAPI (error examples, a server path) too.
     """
+    from capkit import logs
     from mockserver import MissingHandler
+    from mockserver.contract import SpecUnfit
     from mockserver.server import serve as run
     from mockserver.settings import Settings, SettingsError
 
     no_auth = flags.pop("no_auth")
     flags["auth_required"] = False if no_auth else None
+    logs.configure(quiet=quiet, json_lines=log_format == "json")
     try:
-        run(Settings.load(flags))
+        settings = Settings.load(flags)
+        if settings.spec is not None:
+            # The bundled spec is linted by capkit's own tests; lint takes seconds to load.
+            _refuse_unless_clean(settings.spec, spec.load(settings.spec))
+        run(settings)
     except (SettingsError, spec.SpecUnreadable, MissingHandler) as error:
         raise click.UsageError(str(error)) from None
+    except SpecUnfit as error:
+        _refuse(settings.spec, error.problems, "is not one the mock can serve")
+
+
+def _refuse_unless_clean(path: Path, document: spec.Document) -> None:
+    """Exit UNUSABLE with lint's report when the document at PATH has problems."""
+    from contracts.lint import lint_document
+
+    problems = lint_document(document)
+    if problems:
+        _refuse(path, [str(problem) for problem in problems], "does not pass capkit lint")
+
+
+def _refuse(path: Path | None, problems: list[str], why: str) -> NoReturn:
+    for problem in problems:
+        click.echo(problem, err=True)
+    name = path if path is not None else "the bundled spec"
+    click.echo(f"capkit serve: {name} {why}: {len(problems)} problem(s)", err=True)
+    sys.exit(UNUSABLE)
 
 
 @main.command()

@@ -47,13 +47,22 @@ def load(path: str | Path | None = None) -> Document:
 def follow(document: Document, node: Any, pointer: str = "") -> tuple[str, Any]:
     """Where the chain of local $refs from NODE (found at POINTER) ends, and what is there.
 
-    Raises LookupError for a $ref that names nothing in DOCUMENT.
+    Raises LookupError for a $ref that names nothing in DOCUMENT, or a chain that comes back
+    to a $ref it has followed.
     """
+    followed = set()
     while isinstance(node, dict) and "$ref" in node:
-        pointer = node["$ref"].removeprefix("#")
+        ref = node["$ref"]
+        if ref in followed:
+            raise LookupError(f"$ref {ref!r} leads back to itself")
+        followed.add(ref)
+        pointer = str(ref).removeprefix("#")
         node = document
-        for part in pointer.strip("/").split("/"):
-            node = node[part.replace("~1", "/").replace("~0", "~")]
+        try:
+            for part in pointer.strip("/").split("/"):
+                node = node[part.replace("~1", "/").replace("~0", "~")]
+        except (KeyError, TypeError):
+            raise LookupError(f"$ref {ref!r} names nothing in the document") from None
     return pointer, node
 
 

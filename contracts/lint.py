@@ -306,6 +306,14 @@ def _ref_problems(document: Document) -> Iterator[Problem]:
     for pointer, node in _nodes(document):
         ref = node.get("$ref")
         if isinstance(ref, str) and _follow(document, pointer, node) is None:
+            if ref.startswith("#") and _lookup(document, unquote(ref[1:])) is not None:
+                yield Problem(
+                    _join(pointer, "$ref"),
+                    "$ref",
+                    f"expected a reference that leads to a value, got {ref!r},"
+                    " from which $refs go round in a loop",
+                )
+                continue
             parent, _, name = unquote(ref).rpartition("/")
             siblings = _mapping(_lookup(document, parent.removeprefix("#")))
             yield Problem(

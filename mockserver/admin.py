@@ -6,7 +6,9 @@ from typing import TYPE_CHECKING
 
 import msgspec
 from flask import Flask, Response, request
+from werkzeug.exceptions import BadRequest
 
+from capkit import __version__
 from mockserver import journal
 
 if TYPE_CHECKING:
@@ -24,18 +26,36 @@ def register(app: Flask, mock: Mock) -> None:
         return _json({"customers": msgspec.to_builtins(customers)})
 
     def requests() -> Response:
+        wanted = request.args.get("format", "json")
+        if wanted not in _FORMATS:
+            raise BadRequest(
+                f"query parameter 'format' must be json (the default) or har, got {wanted!r}"
+            )
         entries = mock.journal.entries()
-        if request.args.get("format") == "har":
+        if wanted == "har":
             return _json(journal.har(entries))
         return _json({"requests": [journal.summary(entry) for entry in entries]})
 
+    def forget_requests() -> Response:
+        mock.journal.clear()
+        return _json({"cleared": True})
+
     def health() -> Response:
-        return _json({"status": "ok", "operations": len(mock.contract.operations)})
+        return _json(
+            {"status": "ok", "operations": len(mock.contract.operations), "version": __version__}
+        )
 
     app.add_url_rule("/__admin/reset", "admin_reset", reset, methods=["POST"])
     app.add_url_rule("/__admin/state", "admin_state", state)
     app.add_url_rule("/__admin/requests", "admin_requests", requests)
+    app.add_url_rule(
+        "/__admin/requests", "admin_forget_requests", forget_requests, methods=["DELETE"]
+    )
     app.add_url_rule("/__admin/health", "admin_health", health)
+
+
+#: The journal's renderings: a list of summaries, or HAR 1.2 (what `capkit verify` reads).
+_FORMATS = ("json", "har")
 
 
 def _json(body: object) -> Response:

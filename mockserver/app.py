@@ -22,20 +22,27 @@ from werkzeug.routing import BaseConverter, Map
 from capkit import spec
 from mockserver import admin
 from mockserver.auth import TOKEN_HEADER, Unauthenticated, authenticate
+from mockserver.body import BodyTooLarge, read_body
 from mockserver.contract import INVALID_INPUT, Contract, Operation, compile_contract
 from mockserver.domain import seed
 from mockserver.domain.errors import DomainError
 from mockserver.domain.records import Blob, Org
 from mockserver.journal import Journal, Recording
+from mockserver.request_log import log_exchange
 from mockserver.settings import Settings
 from mockserver.storage import Store
 from mockserver.storage.backends import open_store
-from mockserver.validation import InvalidRequest, Problem, read_inputs
+from mockserver.validation import InvalidRequest, Problem, abridged, read_inputs
 from mockserver.views import HANDLERS, Call
 
 log = logging.getLogger(__name__)
 
 UNSUPPORTED_MEDIA_TYPE, UNAUTHORIZED, TOO_LARGE, MOCK_BUG = 415, 401, 413, 500
+#: Characters of a problem's detail shown in full: a 100,000-character value echoed back in
+#: full would bury what the message says about it.
+_LONGEST_DETAIL = 400
+#: How deep orjson reads nested arrays and objects.
+_DEEPEST_JSON = 1024
 _JSON = re.compile(r"^application/([\w.+-]+\+)?json\b", re.IGNORECASE)
 
 
@@ -62,10 +69,11 @@ class Mock:
 
 
 def create_app(settings: Settings | None = None) -> Flask:
-    """The mock. Raises MissingHandler, naming the operations no view handles."""
+    """The mock. Raises SpecUnfit for a spec it cannot serve, MissingHandler naming the
+    operations no view handles."""
     settings = settings or Settings.load()
     document = spec.load(settings.spec)
-    contract = compile_contract(document)
+    contract = compile_contract(document, authenticating=settings.auth_required)
     missing = [op.id for op in contract.operations if op.id not in HANDLERS]
     if missing:
         raise MissingHandler(
@@ -102,7 +110,11 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_error_handler(HTTPException, partial(_http_error, mock))
     app.register_error_handler(Exception, _bug)
     app.wsgi_app = Recording(  # type: ignore[method-assign]
-        app.wsgi_app, mock.journal, prefix=contract.base_path + "/", max_body=settings.max_body
+        app.wsgi_app,
+        mock.journal,
+        prefix=contract.base_path + "/",
+        max_body=settings.max_body,
+        then=log_exchange,
     )
     return app
 
@@ -166,7 +178,7 @@ def _serve(mock: Mock, operation: Operation, **path: str) -> Response:
             path=path,
             query=parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True),
             environ=environ,
-            body=_body(operation),
+            body=_body(operation, mock.settings.max_body),
             lenient=mock.settings.lenient,
             schema_at=partial(_schema_at, mock.document),
         )
@@ -200,11 +212,15 @@ class _UnsupportedMediaType(Exception):
     pass
 
 
-def _body(operation: Operation) -> Any:
-    """The request's JSON body, None when it has none; raise for a body that is not JSON."""
+def _body(operation: Operation, limit: int) -> Any:
+    """The request's JSON body, None when it has none; raise for a body that is not JSON or
+    over LIMIT bytes."""
     if operation.body is None:
         return None
-    data = request.get_data(cache=True)
+    try:
+        data = read_body(request.environ, limit)
+    except BodyTooLarge as error:
+        raise RequestEntityTooLarge() from error
     content_type = request.headers.get("Content-Type", "")
     if not data:
         return None
@@ -213,7 +229,12 @@ def _body(operation: Operation) -> Any:
     try:
         return orjson.loads(data)
     except orjson.JSONDecodeError as error:
-        raise InvalidRequest([Problem(INVALID_INPUT, f"body is not valid JSON: {error}")]) from None
+        detail = (
+            f"body is nested more than {_DEEPEST_JSON} levels deep; no request of this API is"
+            if error.msg == "depth limit exceeded"  # orjson's words for a document too deep
+            else f"body is not valid JSON: {error}"
+        )
+        raise InvalidRequest([Problem(INVALID_INPUT, detail)]) from None
 
 
 def _preferred(operation: Operation, header: str) -> Response | None:
@@ -282,8 +303,10 @@ def _item(operation: Operation, problem: Problem) -> tuple[int, str]:
     filled in, and what was wrong."""
     message = operation.message(problem.code)
     if problem.subject is not None:
-        message = re.sub(r"\bX\b|\{x\}", problem.subject, message)
-    return problem.code, f"{message.rstrip('.')}: {problem.detail}" if problem.detail else message
+        message = re.sub(r"\bX\b|\{x\}", abridged(problem.subject, _LONGEST_DETAIL), message)
+    if not problem.detail:
+        return problem.code, message
+    return problem.code, f"{message.rstrip('.')}: {abridged(problem.detail, _LONGEST_DETAIL)}"
 
 
 def _json(status: int, body: Any) -> Response:
@@ -305,8 +328,8 @@ def _http_error(mock: Mock, error: HTTPException) -> Response:
     code = error.code or 400
     if isinstance(error, RequestEntityTooLarge):
         length = request.content_length
-        size = f"{length} bytes" if length is not None else "larger"
-        message = f"Request body is {size}, over the limit of {mock.settings.max_body} bytes"
+        size = f" {length} bytes," if length is not None else ""
+        message = f"Request body is{size} over the limit of {mock.settings.max_body} bytes"
     elif isinstance(error, MethodNotAllowed):
         allowed = ", ".join(m for m in error.valid_methods or [] if m != "OPTIONS")
         message = f"{request.method} is not allowed on {request.path}; it allows {allowed}"

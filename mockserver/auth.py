@@ -8,7 +8,8 @@ import hashlib
 import hmac
 
 TOKEN_HEADER = "X-CAP-API-OAUTH-TOKEN"
-HOW = f"send Authorization: Basic base64(till:md5(password)), or {TOKEN_HEADER}"
+BASIC = "Authorization: Basic base64(till:md5(password))"
+HOW = f"send {BASIC}, or {TOKEN_HEADER}"
 
 
 class Unauthenticated(Exception):
@@ -31,7 +32,7 @@ def authenticate(
     """
     strict = pinned is not None or pinned_token is not None
     if token and token.strip():
-        if strict and (pinned_token is None or not hmac.compare_digest(token, pinned_token)):
+        if strict and (pinned_token is None or not _same(token, pinned_token)):
             raise Unauthenticated(f"{TOKEN_HEADER} is not the token this mock accepts (--token).")
         return None
     if not authorization:
@@ -54,8 +55,19 @@ def authenticate(
             raise Unauthenticated(f"This mock accepts only the {TOKEN_HEADER} pinned by --token.")
         pinned_till, _, pinned_password = pinned.partition(":")
         digest = hashlib.md5(pinned_password.encode()).hexdigest()
-        if till != pinned_till or not hmac.compare_digest(password.lower(), digest):
+        if till == pinned_till and _same(password, pinned_password):
             raise Unauthenticated(
-                f"Till {till!r} or its password is not the one this mock accepts."
+                f"Till {till!r} sent its password as it is, where Capillary takes the md5 hex"
+                f" digest of it: {BASIC}."
+            )
+        if till != pinned_till or not _same(password.lower(), digest):
+            raise Unauthenticated(
+                f"Till {till!r} or its password is not the one this mock accepts (--auth);"
+                f" the password travels as its md5 hex digest: {BASIC}."
             )
     return till
+
+
+def _same(given: str, expected: str) -> bool:
+    # As bytes: compare_digest refuses strings with characters beyond ASCII.
+    return hmac.compare_digest(given.encode(), expected.encode())

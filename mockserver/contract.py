@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -84,25 +84,155 @@ class Contract:
         return next(op for op in self.operations if op.id == operation_id)
 
 
-def compile_contract(document: Document) -> Contract:
-    """The operations of DOCUMENT, each with validators compiled against the whole document."""
-    registry = jsonschema_rs.Registry([(_BASE, document)])
-    compiler = _Compiler(document, registry)
-    operations = tuple(
-        compiler.operation(path, method, item)
-        for path, item in document["paths"].items()
-        for method in METHODS
-        if method in item
-    )
+class SpecUnfit(ValueError):
+    """The document lacks what the mock needs to serve it; each of PROBLEMS says where (a
+    JSON pointer), which field, and what was expected, as `capkit lint` does."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+def compile_contract(document: Document, *, authenticating: bool = True) -> Contract:
+    """The operations of DOCUMENT, each with validators compiled against the whole document.
+
+    Raises SpecUnfit for what the mock needs beyond OpenAPI and DOCUMENT lacks: a server
+    URL, and for each operation an operationId and the error responses the mock answers
+    with (400 with Capillary's generic code among its examples; 401 when AUTHENTICATING;
+    415 for an operation with a body), each example valid against its schema.
+    """
+    problems = list(_unfit(document, authenticating=authenticating))
+    if problems:
+        raise SpecUnfit(problems)
+    compiler = _Compiler(document, jsonschema_rs.Registry([(_BASE, document)]))
+    operations = []
+    for path, item in document["paths"].items():
+        for method in METHODS:
+            if method not in item:
+                continue
+            pointer = f"/paths/{_escape(path)}/{method}"
+            try:
+                operations.append(compiler.operation(path, method, item))
+            except (LookupError, TypeError, ValueError) as error:
+                # What lint does not ask of a document and the mock cannot compile.
+                reason = str(error).partition("\n")[0]
+                compiler.problems.append(
+                    _problem(pointer, method, f"an operation the mock can compile: {reason}")
+                )
+    if compiler.problems:
+        raise SpecUnfit(compiler.problems)
     return Contract(
-        base_path=urlsplit(document["servers"][0]["url"]).path.rstrip("/"), operations=operations
+        base_path=urlsplit(document["servers"][0]["url"]).path.rstrip("/"),
+        operations=tuple(operations),
     )
+
+
+def _unfit(document: Document, *, authenticating: bool) -> Iterator[str]:
+    """What the mock needs of DOCUMENT's shape and DOCUMENT lacks, one problem at a time."""
+    servers = document.get("servers")
+    if not (servers and isinstance(servers[0], dict) and isinstance(servers[0].get("url"), str)):
+        yield _problem(
+            "/servers", "servers", "a server whose URL's path is the mock's (https://{host}/v2)"
+        )
+    paths = document.get("paths")
+    if not isinstance(paths, dict) or not paths:
+        yield _problem("/paths", "paths", "the operations to serve")
+        return
+    for path, item in paths.items():
+        for method in METHODS:
+            node = item.get(method) if isinstance(item, dict) else None
+            if not isinstance(node, dict):
+                continue
+            at = f"/paths/{_escape(path)}/{method}"
+            if not isinstance(node.get("operationId"), str):
+                yield _problem(at, "operationId", "the name of its handler in mockserver/views.py")
+            answered = {INVALID_INPUT: "invalid input"}
+            if authenticating:
+                answered[401] = "requests without valid credentials (--no-auth answers them)"
+            if "requestBody" in node:
+                answered[415] = "a body that is not JSON"
+            responses = node.get("responses")
+            responses = responses if isinstance(responses, dict) else {}
+            for status in sorted(set(map(str, answered)) | set(responses)):
+                yield from _error_response(
+                    document, f"{at}/responses", status, responses.get(status), answered
+                )
+
+
+def _error_response(
+    document: Document, at: str, status: str, response: Any, answered: dict[int, str]
+) -> Iterator[str]:
+    """The problems of one of an operation's responses the mock answers errors with."""
+    if not status.isdigit() or int(status) < 400:
+        return
+    why = answered.get(int(status))
+    if response is None:
+        yield _problem(at, status, f"a {status} response: the mock answers {why} with it")
+        return
+    try:
+        at, response = follow(document, response, f"{at}/{_escape(status)}")
+    except LookupError as error:
+        yield _problem(f"{at}/{status}", "$ref", f"a reference to a place in it: {error}")
+        return
+    media = (response.get("content") or {}).get("application/json")
+    if not isinstance(media, dict) or "schema" not in media:
+        if why is not None:
+            yield _problem(
+                at, "content", f"an application/json schema: the mock answers {why} with it"
+            )
+        return
+    at += "/content/application~1json/examples"
+    codes = []
+    for name, example in (media.get("examples") or {}).items():
+        try:
+            example = follow(document, example)[1]
+        except LookupError as error:
+            yield _problem(
+                f"{at}/{_escape(name)}", "$ref", f"a reference to a place in it: {error}"
+            )
+            continue
+        if not isinstance(example, dict) or "value" not in example:
+            continue  # an externalValue: not the mock's to fetch
+        found = _codes(example["value"])
+        if found is None:
+            yield _problem(
+                f"{at}/{_escape(name)}/value",
+                "errors",
+                'Capillary\'s envelope, {"errors": [{"code": N, "message": "..."}, ...]}',
+            )
+        codes += found or []
+    if status == str(INVALID_INPUT) and INVALID_INPUT not in codes:
+        yield _problem(
+            at,
+            "examples",
+            f"an example with code {INVALID_INPUT} (err{INVALID_INPUT}): its message is the one"
+            " the mock answers invalid input with",
+        )
+
+
+def _codes(envelope: Any) -> list[int] | None:
+    """The codes of ENVELOPE's errors; None when it is not Capillary's error envelope."""
+    errors = envelope.get("errors") if isinstance(envelope, dict) else None
+    if not isinstance(errors, list) or not all(
+        isinstance(error, dict)
+        and isinstance(error.get("code"), int)
+        and isinstance(error.get("message"), str)
+        for error in errors
+    ):
+        return None
+    return [error["code"] for error in errors]
+
+
+def _problem(pointer: str, field: str, expected: str) -> str:
+    return f"#{pointer}: {field}: expected {expected}"
 
 
 class _Compiler:
     def __init__(self, document: Document, registry: jsonschema_rs.Registry) -> None:
         self.document = document
         self.registry = registry
+        #: What it found the mock cannot serve.
+        self.problems: list[str] = []
 
     def operation(self, path: str, method: str, item: dict[str, Any]) -> Operation:
         node = item[method]
@@ -122,19 +252,33 @@ class _Compiler:
             body = self.validator(f"{at}/content/application~1json/schema")
             body_required = bool(request_body.get("required"))
             body_codes = self.field_codes(request_body["content"]["application/json"]["schema"])
-        responses, examples = {}, {}
+        responses: dict[int, jsonschema_rs.Validator] = {}
+        examples: dict[int, dict[str, Any]] = {}
         for status, response in node["responses"].items():
-            at, resolved = self.resolve(f"{pointer}/responses/{status}", response)
+            at, resolved = self.resolve(f"{pointer}/responses/{_escape(status)}", response)
             media = resolved.get("content", {}).get("application/json")
-            if media is None:
+            if media is None or not status.isdigit():  # the mock answers no "default"
                 continue
-            responses[int(status)] = self.validator(f"{at}/content/application~1json/schema")
-            examples[int(status)] = {
-                name: self.resolve(f"{at}/content/application~1json/examples/{name}", example)[1][
-                    "value"
-                ]
-                for name, example in media.get("examples", {}).items()
-            }
+            validator = self.validator(f"{at}/content/application~1json/schema")
+            responses[int(status)] = validator
+            examples[int(status)] = {}
+            for name, example in media.get("examples", {}).items():
+                where, value = self.resolve(
+                    f"{at}/content/application~1json/examples/{_escape(name)}", example
+                )
+                if "value" not in value:
+                    continue  # an externalValue: not the mock's to fetch
+                examples[int(status)][name] = value["value"]
+                # Served by Prefer as it is: an example its schema refuses would be a 500.
+                for error in validator.iter_errors(value["value"]):
+                    inside = "".join(f"/{_escape(str(step))}" for step in error.instance_path)
+                    self.problems.append(
+                        _problem(
+                            f"{where}/value{inside}",
+                            "value",
+                            f"a value its response's schema accepts: {error.message}",
+                        )
+                    )
         messages: dict[int, str] = {}
         errors = [
             example
@@ -183,6 +327,8 @@ class _Compiler:
         if ref in refs:  # a recursive schema: its fields are already listed
             return {}
         schema = self.schema(node)
+        if not isinstance(schema, dict):  # true or false: no fields
+            return {}
         within = refs | {ref} if ref else refs
         codes = {field: schema["x-error-code"]} if "x-error-code" in schema else {}
         for name, child in schema.get("properties", {}).items():

@@ -13,7 +13,6 @@ most recent entries and renders them as HAR 1.2, the format `capkit verify` repl
 from __future__ import annotations
 
 import dataclasses
-import io
 import os
 import threading
 import time
@@ -25,6 +24,9 @@ from typing import IO, TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
 import msgspec
+
+from capkit import __version__
+from mockserver.body import BodyTooLarge, read_body
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -115,15 +117,23 @@ class Journal:
 
 
 class Recording:
-    """WSGI middleware that journals each exchange of APP whose path starts with PREFIX."""
+    """WSGI middleware that journals each exchange of APP whose path starts with PREFIX, and
+    hands each entry to THEN as well."""
 
     def __init__(
-        self, app: WSGIApplication, journal: Journal, *, prefix: str, max_body: int
+        self,
+        app: WSGIApplication,
+        journal: Journal,
+        *,
+        prefix: str,
+        max_body: int,
+        then: Callable[[Entry], None] = lambda entry: None,
     ) -> None:
         self.app = app
         self.journal = journal
         self.prefix = prefix
         self.max_body = max_body
+        self.then = then
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         method = environ["REQUEST_METHOD"]
@@ -147,7 +157,7 @@ class Recording:
         query = environ.get("QUERY_STRING", "")
         url = f"{environ['wsgi.url_scheme']}://{environ.get('HTTP_HOST', '')}{path}"
         self.journal.record(
-            Entry(
+            entry := Entry(
                 started=started,
                 duration_ms=(time.perf_counter() - clock) * 1000,
                 method=method,
@@ -159,20 +169,17 @@ class Recording:
                 response_body=content.decode("utf-8", "replace"),
             )
         )
+        self.then(entry)
         return [content]
 
     def _request_body(self, environ: WSGIEnvironment) -> str | None:
-        """The request's body, read and put back for the app; None when it has none, or
-        more than the app accepts (the app answers 413 without reading it)."""
+        """The request's body, as the app reads it too; None when it has none, or more than
+        the app accepts (it answers 413)."""
         try:
-            length = int(environ.get("CONTENT_LENGTH") or 0)
-        except ValueError:
+            data = read_body(environ, self.max_body)
+        except BodyTooLarge:
             return None
-        if not 0 < length <= self.max_body:
-            return None
-        data: bytes = environ["wsgi.input"].read(length)
-        environ["wsgi.input"] = io.BytesIO(data)
-        return data.decode("utf-8", "replace")
+        return data.decode("utf-8", "replace") if data else None
 
 
 #: What the WSGI environ names the request's headers by.
@@ -194,7 +201,7 @@ def har(entries: list[Entry]) -> dict[str, Any]:
     return {
         "log": {
             "version": "1.2",
-            "creator": {"name": "capkit mock", "version": "1"},
+            "creator": {"name": "capkit mock", "version": __version__},
             "entries": [_har_entry(entry) for entry in entries],
         }
     }

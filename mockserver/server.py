@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import dataclasses
 import gc
+import logging
 import os
 import signal
 import socket
 import tempfile
-from collections.abc import Callable
 from pathlib import Path
 
 from flask import Flask
@@ -21,6 +21,17 @@ from granian.constants import Interfaces
 
 from mockserver.app import create_app
 from mockserver.settings import Settings, SettingsError
+
+log = logging.getLogger(__name__)
+
+#: granian's loggers keep no handlers of their own: their records go where the caller's
+#: logging sends the mock's (granian merges this into its default configuration).
+_GRANIAN_LOGGING = {
+    "loggers": {
+        name: {"level": "INFO", "handlers": [], "propagate": True}
+        for name in ("_granian", "granian.access")
+    }
+}
 
 #: Seconds a worker has to stop once asked before it is killed: stopping never hangs.
 STOP_TIMEOUT = 3
@@ -39,8 +50,11 @@ def app_from_environment() -> Flask:
     return app
 
 
-def serve(settings: Settings, *, announce: Callable[[str], None] = print) -> None:
+def serve(settings: Settings) -> None:
     """Serve the mock until interrupted; a temporary state is removed when it stops.
+
+    Logs where it serves first, then granian's lines and the request log, through the
+    logging configured by the caller.
 
     Raises SettingsError, before anything starts, for a port that cannot be listened on or
     a --state it cannot keep the state in (a URL of no backend, a file in a missing folder).
@@ -65,13 +79,22 @@ def serve(settings: Settings, *, announce: Callable[[str], None] = print) -> Non
             workers=settings.workers,
             blocking_threads=BLOCKING_THREADS,
             workers_kill_timeout=STOP_TIMEOUT,
+            # WSGI has none: without this, granian says so before anything else.
+            websockets=False,
+            log_dictconfig=_GRANIAN_LOGGING,
         )
         temporary = settings.state == str(Path(scratch) / "state.db")
         kept = "state in a temporary file" if temporary else f"state kept in {settings.state}"
-        announce(
-            f"capkit mock: {operations} operations at http://{settings.host}:{settings.port}/v2"
-            f" ({settings.workers} worker{'s' if settings.workers > 1 else ''}, {kept},"
-            f" auth {'on' if settings.auth_required else 'off'}). Ctrl-C stops it."
+        log.info(
+            "capkit mock: %s operations at http://%s:%s/v2 (%s worker%s, %s, auth %s)."
+            " Ctrl-C stops it.",
+            operations,
+            settings.host,
+            settings.port,
+            settings.workers,
+            "s" if settings.workers > 1 else "",
+            kept,
+            "on" if settings.auth_required else "off",
         )
         os.register_at_fork(after_in_child=_leave_stopping_to_the_parent)
         server.serve()
@@ -108,7 +131,8 @@ def _usable_port(settings: Settings) -> int:
             port: int = probe.getsockname()[1]
     except OSError as error:
         raise SettingsError(
+            "port",
             f"cannot listen on {settings.host} port {settings.port}: {error.strerror or error};"
-            " pick another with --port (or --host)"
+            " pick another with --port (or --host)",
         ) from None
     return port

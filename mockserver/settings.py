@@ -12,7 +12,27 @@ ENV_PREFIX = "CAPKIT_"
 
 
 class SettingsError(ValueError):
-    """A setting has a value it cannot take."""
+    """The setting NAME has a value the mock cannot take; the message says which and why."""
+
+    def __init__(self, name: str, message: str) -> None:
+        super().__init__(message)
+        self.name = name
+
+    def from_variable(self, variable: str) -> SettingsError:
+        """This error, saying that the value came from the environment variable VARIABLE."""
+        return SettingsError(self.name, f"{self} from {variable}")
+
+
+def _invalid(name: str, requirement: str, value: object) -> SettingsError:
+    """`--workers must be at least 1, got 0`: the flag, what it must be, the value."""
+    return SettingsError(name, f"{flag(name)} {requirement}, got {value!r}")
+
+
+def flag(name: str) -> str:
+    """The `capkit serve` flag of the setting NAME; its variable for the one with no flag."""
+    if name == "journal":
+        return ENV_PREFIX + name.upper()
+    return "--no-auth" if name == "auth_required" else "--" + name.replace("_", "-")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -40,13 +60,13 @@ class Settings:
 
     def __post_init__(self) -> None:
         if self.auth is not None and ":" not in self.auth:
-            raise SettingsError(f"auth has value {self.auth!r}; expected 'till:password'")
+            raise _invalid("auth", "must be till:password", self.auth)
         if self.workers < 1:
-            raise SettingsError(f"workers has value {self.workers}; expected at least 1")
+            raise _invalid("workers", "must be at least 1", self.workers)
         if self.max_body < 1:
-            raise SettingsError(f"max_body has value {self.max_body}; expected at least 1 byte")
+            raise _invalid("max_body", "must be at least 1 (bytes)", self.max_body)
         if not 0 <= self.port <= 65535:
-            raise SettingsError(f"port has value {self.port}; expected 0 to 65535")
+            raise _invalid("port", "must be from 0 to 65535", self.port)
 
     @classmethod
     def load(
@@ -54,17 +74,24 @@ class Settings:
     ) -> Settings:
         """Settings from OVERRIDES (flags; None values ignored), else ENVIRON, else defaults.
 
-        Raises SettingsError naming the variable when an environment value does not parse.
+        Raises SettingsError naming the flag, and the variable when the value came from one.
         """
         environ = os.environ if environ is None else environ
         values: dict[str, Any] = {}
-        for field in dataclasses.fields(cls):
-            variable = ENV_PREFIX + field.name.upper()
-            if overrides is not None and overrides.get(field.name) is not None:
-                values[field.name] = overrides[field.name]
-            elif variable in environ:
-                values[field.name] = _parse(variable, environ[variable], field.type)
-        return cls(**values)
+        variables: dict[str, str] = {}
+        try:
+            for field in dataclasses.fields(cls):
+                variable = ENV_PREFIX + field.name.upper()
+                if overrides is not None and overrides.get(field.name) is not None:
+                    values[field.name] = overrides[field.name]
+                elif variable in environ:
+                    variables[field.name] = variable
+                    values[field.name] = _parse(field.name, environ[variable], field.type)
+            return cls(**values)
+        except SettingsError as error:
+            if error.name in variables:
+                raise error.from_variable(variables[error.name]) from None
+            raise
 
     def environ(self) -> dict[str, str]:
         """These settings as CAPKIT_* variables, for worker processes to load() again."""
@@ -78,7 +105,7 @@ class Settings:
         return variables
 
 
-def _parse(variable: str, text: str, annotation: Any) -> Any:
+def _parse(name: str, text: str, annotation: Any) -> Any:
     kind = str(annotation)
     if kind.startswith("bool"):
         lowered = text.strip().lower()
@@ -86,12 +113,12 @@ def _parse(variable: str, text: str, annotation: Any) -> Any:
             return True
         if lowered in ("0", "false", "no", "off"):
             return False
-        raise SettingsError(f"{variable} has value {text!r}; expected true or false")
+        raise _invalid(name, "must be true or false", text)
     if kind.startswith("int"):
         try:
             return int(text)
         except ValueError:
-            raise SettingsError(f"{variable} has value {text!r}; expected an integer") from None
+            raise _invalid(name, "must be an integer", text) from None
     if kind.startswith("Path"):
         return Path(text) if text else None
     return text or None

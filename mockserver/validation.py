@@ -264,3 +264,11 @@ def _shown(value: Any) -> str:
     if isinstance(value, str):
         return repr(value)
     return orjson.dumps(value).decode()[:80]
+
+
+def abridged(text: str, limit: int) -> str:
+    """TEXT, or when it is longer than LIMIT characters, its two ends and how much is left out."""
+    if len(text) <= limit:
+        return text
+    kept = limit // 2
+    return f"{text[:kept]}...[{len(text) - 2 * kept:,} characters]...{text[-kept:]}"

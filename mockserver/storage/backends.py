@@ -22,13 +22,14 @@ def open_store(state: str) -> Store:
     url = _URL.match(state)
     if url is not None:
         raise SettingsError(
-            f"--state has value {state!r}; expected the path of a SQLite file"
-            f" (no backend keeps the state at {url['scheme']}:// URLs)"
+            "state",
+            f"--state must be the path of a SQLite file (no backend keeps the state at"
+            f" {url['scheme']}:// URLs), got {state!r}",
         )
     path = Path(state)
     if not path.parent.is_dir():
         raise SettingsError(
-            f"--state has value {state!r}, in a folder that does not exist;"
-            f" create {path.parent} first"
+            "state",
+            f"--state must be in a folder that exists (create {path.parent} first), got {state!r}",
         )
     return SqliteStore(path)

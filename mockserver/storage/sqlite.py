@@ -11,6 +11,7 @@ from __future__ import annotations
 import fcntl
 import os
 import sqlite3
+import sys
 import threading
 import weakref
 from collections.abc import Iterable, Iterator
@@ -123,6 +124,19 @@ class SqliteStore:
         return connection
 
 
+def _past_prefix(prefix: str) -> str | None:
+    """The least string greater than every string that starts with PREFIX; None if none is.
+
+    SQLite compares text as UTF-8 bytes, in the order of code points.
+    """
+    kept = prefix.rstrip(chr(sys.maxunicode))
+    if not kept:
+        return None
+    following = ord(kept[-1]) + 1
+    # Surrogates are no text; the code point after them keeps the order.
+    return kept[:-1] + chr(0xE000 if 0xD800 <= following <= 0xDFFF else following)
+
+
 @contextmanager
 def _immediate(connection: sqlite3.Connection) -> Iterator[None]:
     connection.execute("BEGIN IMMEDIATE")
@@ -161,13 +175,15 @@ class _Reading:
         ]
 
     def search(self, prefix: str) -> list[Customer]:
-        pattern = (
-            search_key(prefix).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        )
+        # The terms from PREFIX up to the first string past every one that starts with it: a
+        # comparison takes a prefix of any length, where LIKE refuses one over 50,000 bytes.
+        start = search_key(prefix)
+        end = _past_prefix(start)
         rows = self._db.execute(
             "SELECT doc FROM customers WHERE id IN"
-            " (SELECT customer_id FROM search_terms WHERE term LIKE ? ESCAPE '\\') ORDER BY seq",
-            (pattern,),
+            " (SELECT customer_id FROM search_terms WHERE term >= ? AND (? IS NULL OR term < ?))"
+            " ORDER BY seq",
+            (start, end, end),
         )
         return [_decode(doc) for (doc,) in rows]
 

@@ -213,6 +213,13 @@ PLANTED = {
             "did you mean '#/components/schemas/LookupResult'?",
         ),
     ),
+    "$ref that leads back to itself": (
+        (
+            LOOKUP_200 + "/content/application~1json/schema/$ref",
+            "#" + LOOKUP_200 + "/content/application~1json/schema",
+        ),
+        (LOOKUP_200 + "/content/application~1json/schema/$ref", "$ref", "go round in a loop"),
+    ),
     "malformed schema": (
         ("/components/schemas/LookupResult/properties/entity/type", "int"),
         ("/components/schemas/LookupResult/properties/entity/type", "type", "'int'"),

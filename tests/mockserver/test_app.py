@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import importlib.metadata
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -491,8 +492,12 @@ def test_reset_goes_back_to_the_seed(client: FlaskClient) -> None:
     assert 316452956 not in [c["id"] for c in client.get("/__admin/state").get_json()["customers"]]
 
 
-def test_health_counts_the_operations(client: FlaskClient) -> None:
-    assert client.get("/__admin/health").get_json() == {"status": "ok", "operations": 16}
+def test_health_counts_the_operations_and_names_the_version(client: FlaskClient) -> None:
+    assert client.get("/__admin/health").get_json() == {
+        "status": "ok",
+        "operations": 16,
+        "version": importlib.metadata.version("capkit"),
+    }
 
 
 def test_the_journal_lists_api_requests_and_renders_har(client: FlaskClient) -> None:

@@ -6,23 +6,31 @@ import base64
 import dataclasses
 import hashlib
 import http.client
+import importlib.metadata
+import itertools
 import json
 import os
+import pty
 import re
+import select
+import shlex
 import signal
+import socket
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from email.message import Message
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, urlencode
 
 import pytest
 
+from capkit import spec
 from tests.ports import free_port
 
 CAPKIT = Path(sys.executable).parent / "capkit"
@@ -30,6 +38,7 @@ TILL = "Basic " + base64.b64encode(f"till:{hashlib.md5(b'secret').hexdigest()}".
 LOOKUP_306 = (
     "/v2/customers/lookup?source=INSTORE&identifierName=mobile&identifierValue=919111111111"
 )
+README = Path(__file__).resolve().parents[2] / "README.md"
 STARTUP_SECONDS = 30
 ANNOUNCED_PORT = re.compile(r"at http://127\.0\.0\.1:(\d+)/v2 ")
 
@@ -58,25 +67,24 @@ class Server:
         path: str,
         *,
         body: Any = None,
+        data: bytes | None = None,
         headers: dict[str, str] | None = None,
         authorization: str | None = TILL,
     ) -> Reply:
+        """METHOD PATH with BODY as JSON, or DATA as it is; the reply's body parsed."""
         connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
-        sent = {"Content-Type": "application/json"} if body is not None else {}
+        if body is not None:
+            data = json.dumps(body).encode()
+        sent = {"Content-Type": "application/json"} if data is not None else {}
         if authorization is not None:
             sent["Authorization"] = authorization
         try:
-            connection.request(
-                method,
-                path,
-                body=None if body is None else json.dumps(body),
-                headers=sent | (headers or {}),
-            )
+            connection.request(method, path, body=data, headers=sent | (headers or {}))
             response = connection.getresponse()
-            data = response.read()
+            answer = response.read()
         finally:
             connection.close()
-        return Reply(response.status, response.headers, json.loads(data) if data else None)
+        return Reply(response.status, response.headers, json.loads(answer) if answer else None)
 
     def signal(self, number: signal.Signals) -> None:
         """Send NUMBER to the whole group, as a terminal does on Ctrl-C."""
@@ -257,23 +265,416 @@ def test_cors_preflight_and_requests_from_another_origin(server: Server) -> None
         assert answer.headers["Access-Control-Allow-Origin"] in ("*", origin)
 
 
+def basic(credentials: str) -> str:
+    return "Basic " + base64.b64encode(credentials.encode()).decode()
+
+
 @pytest.mark.parametrize(
-    "authorization",
+    ("authorization", "said"),
     [
-        None,
-        "Basic " + base64.b64encode(b"till:secret").decode(),  # the password, not its md5
-        "Basic " + base64.b64encode(f"till:{hashlib.md5(b'other').hexdigest()}".encode()).decode(),
-        "Basic "
-        + base64.b64encode(f"other:{hashlib.md5(b'secret').hexdigest()}".encode()).decode(),
+        (None, "No credentials: send Authorization: Basic base64(till:md5(password))"),
+        (
+            basic("till:secret"),
+            "Till 'till' sent its password as it is, where Capillary takes the md5 hex digest"
+            " of it: Authorization: Basic base64(till:md5(password)).",
+        ),
+        (basic(f"till:{hashlib.md5(b'other').hexdigest()}"), "travels as its md5 hex digest"),
+        (basic(f"other:{hashlib.md5(b'secret').hexdigest()}"), "Till 'other' or its password"),
+        (basic("till:s\u00e9cret"), "travels as its md5 hex digest"),
     ],
-    ids=["none", "plain-password", "wrong-password", "other-till"],
+    ids=["none", "plain-password", "wrong-password", "other-till", "non-ascii-password"],
 )
-def test_a_pinned_till_refuses_other_credentials(server: Server, authorization: str | None) -> None:
+def test_a_pinned_till_refuses_other_credentials_saying_how_to_send_them(
+    server: Server, authorization: str | None, said: str
+) -> None:
     assert server.request("GET", LOOKUP_306, authorization=TILL).status == 200
     refused = server.request("GET", LOOKUP_306, authorization=authorization)
     assert refused.status == 401
     assert refused.headers["WWW-Authenticate"].startswith("Basic")
-    assert [error["code"] for error in refused.body["errors"]] == [401]
+    [error] = refused.body["errors"]
+    assert error["code"] == 401 and said in error["message"]
+
+
+def test_the_readme_curl_commands_work_against_a_pinned_mock_as_written(server: Server) -> None:
+    """Each `$ curl` of the README, sent to a mock pinned to till:secret; where the README
+    shows the output, the mock answers it."""
+    commands = re.findall(r"^\$ (curl .+)\n(.*)", README.read_text(), re.MULTILINE)
+    assert len(commands) >= 2
+    for command, shown in commands:
+        words = shlex.split(command.partition(" > ")[0])[1:]
+        url = next(word for word in words if word.startswith("http"))
+        credentials = basic(words[words.index("-u") + 1]) if "-u" in words else None
+        reply = server.request("GET", "/" + url.split("/", 3)[3], authorization=credentials)
+        assert reply.status == 200, (command, reply.body)
+        if not shown.startswith(("$", "```")):
+            assert reply.body == json.loads(shown), command
+
+
+# --- the admin endpoints --------------------------------------------------------------------
+
+
+def test_deleting_the_journal_empties_it_for_every_worker_and_keeps_the_state(
+    server: Server,
+) -> None:
+    registered = register(server, "918600000001").body["createdId"]
+    for _ in range(4):  # to both workers, most likely
+        assert lookup(server, "918600000001").status == 200
+    assert server.request("GET", "/__admin/requests").body["requests"]
+    assert server.request("DELETE", "/__admin/requests").body == {"cleared": True}
+    assert server.request("GET", "/__admin/requests").body == {"requests": []}
+    assert lookup(server, "918600000001").body["entity"] == registered
+    [entry] = server.request("GET", "/__admin/requests").body["requests"]
+    assert entry["url"].endswith("identifierValue=918600000001")
+
+
+def test_an_unknown_journal_format_is_a_400_naming_the_formats(server: Server) -> None:
+    reply = server.request("GET", "/__admin/requests?format=xml")
+    assert reply.status == 400
+    assert reply.body["errors"] == [
+        {
+            "status": False,
+            "code": 400,
+            "message": "query parameter 'format' must be json (the default) or har, got 'xml'",
+        }
+    ]
+
+
+def test_health_and_the_har_creator_carry_the_package_version(server: Server) -> None:
+    version = importlib.metadata.version("capkit")
+    assert server.request("GET", "/__admin/health").body["version"] == version
+    har = server.request("GET", "/__admin/requests?format=har").body
+    assert har["log"]["creator"] == {"name": "capkit mock", "version": version}
+    assert (
+        subprocess.run(
+            [CAPKIT, "--version"], capture_output=True, text=True, check=True
+        ).stdout.split()[-1]
+        == version
+    )
+
+
+# --- bodies over the limit -----------------------------------------------------------------
+
+LIMIT = 1024 * 1024  # --max-body's default
+
+
+def post_chunked(server: Server, chunks: Iterable[bytes]) -> tuple[Reply, int]:
+    """A registration whose body goes as CHUNKS (Transfer-Encoding: chunked), sent as curl
+    sends it: until the whole body is gone or the mock answers. The reply, and the bytes sent."""
+    sent = 0
+    with socket.create_connection(("127.0.0.1", server.port), timeout=30) as client:
+        client.sendall(
+            b"POST /v2/customers?source=INSTORE HTTP/1.1\r\nHost: localhost\r\n"
+            + f"Authorization: {TILL}\r\n".encode()
+            + b"Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+        )
+        for chunk in chunks:
+            if select.select([client], [], [], 0)[0]:
+                break  # answered already
+            try:
+                client.sendall(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+            except OSError:
+                break  # answered and closed: the answer is in the buffer
+            sent += len(chunk)
+        else:
+            client.sendall(b"0\r\n\r\n")
+        response = http.client.HTTPResponse(client)
+        response.begin()
+        answer = response.read()
+    return Reply(response.status, response.headers, json.loads(answer)), sent
+
+
+def padded_registration(mobile: str, size: int) -> bytes:
+    """A valid registration of SIZE bytes: its first name is long."""
+    body = registration(mobile)
+    body["profiles"][0]["firstName"] = ""
+    padding = size - len(json.dumps(body))
+    body["profiles"][0]["firstName"] = "B" * padding
+    return json.dumps(body).encode()
+
+
+def in_pieces(data: bytes, size: int = 64 * 1024) -> Iterator[bytes]:
+    return (data[start : start + size] for start in range(0, len(data), size))
+
+
+def test_a_chunked_body_over_the_limit_is_a_413_as_with_a_length(server: Server) -> None:
+    body = padded_registration("918500000001", 2 * LIMIT)
+    with_length = server.request(
+        "POST",
+        "/v2/customers?source=INSTORE",
+        data=body,
+        headers={"Content-Type": "application/json"},
+    )
+    chunked, _ = post_chunked(server, in_pieces(body))
+    assert with_length.status == chunked.status == 413, chunked.body
+    [error] = chunked.body["errors"]
+    assert error == {
+        "status": False,
+        "code": 413,
+        "message": f"Request body is over the limit of {LIMIT} bytes",
+    }
+    assert lookup(server, "918500000001").status == 400  # nobody was registered
+
+
+def test_a_chunked_body_of_the_limit_exactly_is_read_whole(server: Server) -> None:
+    reply, _ = post_chunked(server, in_pieces(padded_registration("918500000002", LIMIT)))
+    assert reply.status == 200, reply.body
+    assert lookup(server, "918500000002").body["entity"] == reply.body["createdId"]
+
+
+def test_an_endless_chunked_body_is_refused_once_past_the_limit(server: Server) -> None:
+    """The mock answers 413 having read a little over the limit, not the whole body: the
+    client is still sending when the answer comes."""
+    chunk, endless = b" " * 65536, 256 * LIMIT
+    reply, sent = post_chunked(server, itertools.repeat(chunk, endless // len(chunk)))
+    assert reply.status == 413
+    assert sent < endless
+
+
+# --- any input, however long ----------------------------------------------------------------
+
+DOCUMENT = spec.load()
+#: The longest request target granian's HTTP parser (hyper) takes; past it, 414 and no body.
+LONGEST_TARGET = 65_534
+#: A value that reaches the mock under that limit, and the brief's longest one.
+LONG_VALUES = ("9" * 60_000, "9" * 100_000)
+
+
+@dataclasses.dataclass(frozen=True)
+class Call:
+    """A request of an operation: its method, spec path, parameters by (in, name), body."""
+
+    operation_id: str
+    method: str
+    path: str
+    parameters: dict[tuple[str, str], Any]
+    body: Any
+
+    def target(self) -> str:
+        path, query = self.path, {}
+        for (where, name), value in self.parameters.items():
+            if value is None:
+                continue
+            text = ",".join(map(str, value)) if isinstance(value, list) else str(value)
+            if where == "path":
+                path = path.replace(f"{{{name}}}", quote(text, safe=""))
+            elif where == "query":
+                query[name] = text
+        return f"/v2{path}?{urlencode(query)}" if query else f"/v2{path}"
+
+    def send(self, server: Server, **changes: Any) -> Reply:
+        call = dataclasses.replace(self, **changes)
+        headers = {
+            name: str(value)
+            for (where, name), value in call.parameters.items()
+            if where == "header" and value is not None
+        }
+        return server.request(call.method, call.target(), body=call.body, headers=headers)
+
+
+def documented_calls() -> list[Call]:
+    """Each operation's first documented request: its parameters' examples of one name (or
+    their first example), and its body's example."""
+    calls = []
+    for path, item in DOCUMENT["paths"].items():
+        for method, operation in item.items():
+            if method == "parameters":
+                continue
+            declared = {}
+            for node in item.get("parameters", []) + operation.get("parameters", []):
+                parameter = spec.follow(DOCUMENT, node)[1]
+                declared[(parameter["in"], parameter["name"])] = parameter
+            body_examples = {}
+            if "requestBody" in operation:
+                content = spec.follow(DOCUMENT, operation["requestBody"])[1]["content"]
+                body_examples = content["application/json"]["examples"]
+            named = [name for p in declared.values() for name in p.get("examples", {})]
+            name = next(iter(named + list(body_examples)), None)
+            parameters = {}
+            for key, parameter in declared.items():
+                examples = parameter.get("examples", {})
+                example = examples.get(name) or next(iter(examples.values()), None)
+                # Parameters without examples are still sent, so that each gets a long value.
+                parameters[key] = example["value"] if example else None
+            body = (body_examples.get(name) or next(iter(body_examples.values()), {})).get("value")
+            calls.append(Call(operation["operationId"], method.upper(), path, parameters, body))
+    return calls
+
+
+def with_each_field(schema: Any, value: Any, new: str) -> Iterator[Any]:
+    """VALUE (a body that SCHEMA describes) again and again, each time with one field of
+    SCHEMA, at any depth, set to NEW; containers it lacks are added on the way."""
+    schema = spec.follow(DOCUMENT, schema)[1]
+    for branch in schema.get("allOf", []) + schema.get("anyOf", []) + schema.get("oneOf", []):
+        yield from with_each_field(branch, value, new)
+    if schema.get("type") == "object" or "properties" in schema:
+        fields = value if isinstance(value, dict) else {}
+        for name, field in schema.get("properties", {}).items():
+            yield {**fields, name: new}
+            inner = fields.get(name, _container(field))
+            for changed in with_each_field(field, inner, new):
+                yield {**fields, name: changed}
+    if schema.get("type") == "array" and "items" in schema:
+        items = value if isinstance(value, list) and value else [_container(schema["items"])]
+        for changed in with_each_field(schema["items"], items[0], new):
+            yield [changed, *items[1:]]
+
+
+def _container(schema: Any) -> Any:
+    kind = spec.follow(DOCUMENT, schema)[1].get("type")
+    return {} if kind == "object" else [] if kind == "array" else None
+
+
+def assert_answered_cleanly(reply: Reply, target: str) -> None:
+    """REPLY is the mock's own answer, below 500 (a 2xx where the spec sets no maxLength),
+    an error in the envelope with the long value cut short; or granian's bare 414 for a
+    TARGET too long for its parser."""
+    if len(target) > LONGEST_TARGET:
+        assert (reply.status, reply.body) == (414, None)
+        return
+    assert reply.status < 500, reply.body
+    if reply.status >= 400:
+        assert reply.body["errors"] and all(not e["status"] for e in reply.body["errors"])
+        assert all(len(e["message"]) < 2_000 for e in reply.body["errors"])
+
+
+CALLS = documented_calls()
+
+
+@pytest.mark.parametrize("call", CALLS, ids=[call.operation_id for call in CALLS])
+def test_a_long_value_in_any_parameter_is_answered_cleanly(server: Server, call: Call) -> None:
+    assert call.parameters, call.operation_id
+    for key in call.parameters:
+        for long in LONG_VALUES:
+            parameters = call.parameters | {key: long}
+            reply = call.send(server, parameters=parameters)
+            target = dataclasses.replace(call, parameters=parameters).target()
+            assert_answered_cleanly(reply, target)
+
+
+WRITES = [call for call in CALLS if call.body is not None]
+
+
+@pytest.mark.parametrize("call", WRITES, ids=[call.operation_id for call in WRITES])
+def test_a_long_value_in_any_body_field_is_answered_cleanly(server: Server, call: Call) -> None:
+    operation = DOCUMENT["paths"][call.path][call.method.lower()]
+    content = spec.follow(DOCUMENT, operation["requestBody"])[1]["content"]
+    bodies = list(with_each_field(content["application/json"]["schema"], call.body, LONG_VALUES[1]))
+    assert len(bodies) >= 3, call.operation_id
+    for body in bodies:
+        assert_answered_cleanly(call.send(server, body=body), call.target())
+
+
+@pytest.mark.parametrize("call", WRITES, ids=[call.operation_id for call in WRITES])
+def test_a_body_nested_100000_deep_is_a_400(server: Server, call: Call) -> None:
+    nested = b"[" * 100_000 + b"]" * 100_000
+    reply = server.request(call.method, call.target(), data=nested)
+    assert reply.status == 400
+    [error] = reply.body["errors"]
+    assert "nested" in error["message"]
+
+
+def test_a_search_for_60000_characters_finds_nobody(server: Server) -> None:
+    reply = server.request("GET", f"/v2/customers/search?source=INSTORE&q={'a' * 60_000}")
+    assert reply.status == 200, reply.body
+    assert (reply.body["data"], reply.body["pagination"]["total"]) == ([], 0)
+
+
+# --- the console: a line per request -------------------------------------------------------
+
+#: A request's line in text: time, method, path with query, status (and code), duration,
+#: and for a refused request its first problem.
+REQUEST_LINE = re.compile(
+    r"(?P<time>\d\d:\d\d:\d\d) (?P<method>[A-Z]+) (?P<target>/v2/\S+)"
+    r" (?P<status>\d{3})(?: \((?P<code>\d+)\))? (?P<ms>\d+\.\d) ms(?:: (?P<problem>.+))?"
+)
+#: A refused request whose first problem is long: lines of several workers could interleave.
+REFUSED = "/v2/customers/lookup?source=MYSPACE&identifierName=mobile&identifierValue=9" + "1" * 200
+
+
+def request_lines(output: str) -> list[re.Match[str]]:
+    lines = output.splitlines()
+    first = next(i for i, line in enumerate(lines) if REQUEST_LINE.match(line))
+    return [REQUEST_LINE.fullmatch(line) or pytest.fail(repr(line)) for line in lines[first:]]
+
+
+def test_each_request_is_one_line_on_the_console_with_several_workers(tmp_path: Path) -> None:
+    with running(tmp_path, "--workers", "2", until=serves_with_both_workers) as server:
+        statuses = [
+            reply.status
+            for reply in in_parallel(
+                60,
+                lambda index: server.request("GET", REFUSED if index % 2 else LOOKUP_306),
+            )
+        ]
+        assert statuses.count(400) == statuses.count(200) == 30
+        output = server.output()
+    assert output.splitlines()[0].startswith("capkit mock: ")
+    assert "Websockets" not in output and "\x1b[" not in output  # no colour in a file
+    lines = request_lines(output)
+    assert len(lines) == 60
+    refused = [line for line in lines if line["status"] == "400"]
+    assert len(refused) == 30
+    for line in refused:
+        assert (line["method"], line["target"], line["code"]) == ("GET", REFUSED, "8011")
+        assert line["problem"].startswith(
+            "Source is invalid: query parameter 'source' must be one of FACEBOOK,"
+        )
+    for line in lines:
+        assert line["status"] == "400" or (line["target"], line["problem"]) == (LOOKUP_306, None)
+
+
+def test_the_log_format_json_gives_machines_one_object_a_line(tmp_path: Path) -> None:
+    with running(tmp_path, "--log-format", "json", "--no-auth") as server:
+        server.request("GET", REFUSED, authorization=None)
+        server.request("POST", "/v2/customers?source=INSTORE", body={}, authorization=None)
+        output = server.output()
+    records = [json.loads(line) for line in output.splitlines()]
+    assert records[0]["message"].startswith("capkit mock: 16 operations at")
+    exchanges = [record for record in records if "method" in record]
+    assert [(e["method"], e["path"], e["status"], e["code"]) for e in exchanges] == [
+        ("GET", REFUSED, 400, 8011),
+        ("POST", "/v2/customers?source=INSTORE", 400, 400),
+    ]
+    assert exchanges[1]["problem"].endswith("body field 'loyaltyInfo' is required")
+    assert exchanges[1]["moreProblems"] == 1  # profiles is required too
+    assert all(exchange["durationMs"] > 0 for exchange in exchanges)
+
+
+def test_quiet_prints_no_line_per_request(tmp_path: Path) -> None:
+    with running(tmp_path, "--quiet") as server:
+        assert server.request("GET", LOOKUP_306).status == 200
+        assert server.request("GET", REFUSED).status == 400
+        output = server.output()
+    assert output.startswith("capkit mock: ")
+    assert "/v2/customers" not in output
+
+
+def test_on_a_terminal_the_status_is_coloured(tmp_path: Path) -> None:
+    terminal, its_end = pty.openpty()
+    port = free_port()
+    process = subprocess.Popen(
+        [CAPKIT, "serve", "--port", str(port), "--no-auth"],
+        stdout=its_end,
+        stderr=its_end,
+        start_new_session=True,
+    )
+    os.close(its_end)
+    server = Server(process, port, tmp_path / "unused.log")
+    try:
+        deadline = time.monotonic() + STARTUP_SECONDS
+        while not answers(server):
+            assert process.poll() is None and time.monotonic() < deadline
+            time.sleep(0.01)
+        assert server.request("GET", REFUSED, authorization=None).status == 400
+        seen = b""
+        while b" ms" not in seen.split(b"/v2/customers/lookup")[-1]:
+            assert select.select([terminal], [], [], 10)[0], seen
+            seen += os.read(terminal, 65536)
+    finally:
+        server.kill()
+        os.close(terminal)
+    [line] = [line for line in seen.decode().splitlines() if "/v2/customers/lookup" in line]
+    assert "\x1b[33m400 (8011)\x1b[0m" in line  # yellow, as every 4xx
 
 
 # --- processes: kill -9, Ctrl-C -------------------------------------------------------------

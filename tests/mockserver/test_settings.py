@@ -3,18 +3,20 @@ a value it cannot take."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import CliRunner
 
+from capkit import spec
 from capkit.cli import main
 from mockserver.settings import Settings, SettingsError
 
@@ -81,23 +83,30 @@ def test_without_environ_the_process_environment_is_read(monkeypatch: pytest.Mon
 @pytest.mark.parametrize(
     ("variable", "value", "expected"),
     [
-        ("CAPKIT_PORT", "abc", "expected an integer"),
-        ("CAPKIT_MAX_BODY", "1MB", "expected an integer"),
-        ("CAPKIT_LENIENT", "maybe", "expected true or false"),
-        ("CAPKIT_AUTH_REQUIRED", "", "expected true or false"),
+        ("CAPKIT_PORT", "abc", "--port must be an integer, got 'abc'"),
+        ("CAPKIT_MAX_BODY", "1MB", "--max-body must be an integer, got '1MB'"),
+        ("CAPKIT_LENIENT", "maybe", "--lenient must be true or false, got 'maybe'"),
+        ("CAPKIT_AUTH_REQUIRED", "", "--no-auth must be true or false, got ''"),
     ],
 )
-def test_a_variable_that_does_not_parse_is_named_with_its_value(
+def test_a_variable_that_does_not_parse_is_named_with_its_flag_and_value(
     variable: str, value: str, expected: str
 ) -> None:
     with pytest.raises(SettingsError) as raised:
         Settings.load(environ={variable: value})
-    assert str(raised.value) == f"{variable} has value {value!r}; {expected}"
+    assert str(raised.value) == f"{expected} from {variable}"
 
 
 def test_a_variable_that_parses_but_is_out_of_range_is_refused() -> None:
-    with pytest.raises(SettingsError, match=r"^workers has value 0; expected at least 1$"):
+    with pytest.raises(
+        SettingsError, match=r"^--workers must be at least 1, got 0 from CAPKIT_WORKERS$"
+    ):
         Settings.load(environ={"CAPKIT_WORKERS": "0"})
+
+
+def test_a_flag_out_of_range_is_named_without_a_variable() -> None:
+    with pytest.raises(SettingsError, match=r"^--workers must be at least 1, got 0$"):
+        Settings.load({"workers": 0}, environ={"CAPKIT_WORKERS": "2"})
 
 
 # --- Settings.environ: how the workers get the parent's settings ----------------------------
@@ -122,11 +131,11 @@ def test_environ_leaves_out_what_is_unset_and_writes_booleans_as_load_reads_them
 @pytest.mark.parametrize(
     ("fields", "message"),
     [
-        ({"workers": 0}, "workers has value 0; expected at least 1"),
-        ({"auth": "till"}, "auth has value 'till'; expected 'till:password'"),
-        ({"port": 65536}, "port has value 65536; expected 0 to 65535"),
-        ({"port": -1}, "port has value -1; expected 0 to 65535"),
-        ({"max_body": 0}, "max_body has value 0; expected at least 1 byte"),
+        ({"workers": 0}, "--workers must be at least 1, got 0"),
+        ({"auth": "till"}, "--auth must be till:password, got 'till'"),
+        ({"port": 65536}, "--port must be from 0 to 65535, got 65536"),
+        ({"port": -1}, "--port must be from 0 to 65535, got -1"),
+        ({"max_body": 0}, "--max-body must be at least 1 (bytes), got 0"),
     ],
 )
 def test_a_value_the_mock_cannot_take_is_refused_naming_it(
@@ -151,6 +160,8 @@ def served(monkeypatch: pytest.MonkeyPatch) -> list[Settings]:
     """The settings `capkit serve` would serve with, instead of serving."""
     calls: list[Settings] = []
     monkeypatch.setattr("mockserver.server.serve", calls.append)
+    # The console's logging is the serving process's, not this one's.
+    monkeypatch.setattr("capkit.logs.configure", lambda **options: None)
     for name in list(os.environ):
         if name.startswith("CAPKIT_"):
             monkeypatch.delenv(name)
@@ -215,24 +226,25 @@ def refused(*arguments: str | Path, environ: dict[str, str] | None = None) -> st
 @pytest.mark.parametrize(
     ("arguments", "environ", "named"),
     [
-        (["--workers", "0"], {}, "workers has value 0; expected at least 1"),
-        (["--port", "70000"], {}, "port has value 70000; expected 0 to 65535"),
-        (["--auth", "till"], {}, "auth has value 'till'; expected 'till:password'"),
+        (["--workers", "0"], {}, "Error: --workers must be at least 1, got 0\n"),
+        (["--port", "70000"], {}, "Error: --port must be from 0 to 65535, got 70000\n"),
+        (["--auth", "till"], {}, "Error: --auth must be till:password, got 'till'\n"),
+        (["--max-body", "0"], {}, "Error: --max-body must be at least 1 (bytes), got 0\n"),
         (["--workers", "two"], {}, "'two' is not a valid integer"),
-        ([], {"CAPKIT_PORT": "abc"}, "CAPKIT_PORT has value 'abc'; expected an integer"),
-        ([], {"CAPKIT_WORKERS": "0"}, "workers has value 0; expected at least 1"),
+        ([], {"CAPKIT_PORT": "abc"}, "--port must be an integer, got 'abc' from CAPKIT_PORT\n"),
+        ([], {"CAPKIT_WORKERS": "0"}, "--workers must be at least 1, got 0 from CAPKIT_WORKERS\n"),
         ([], {"CAPKIT_NO_AUTH": "maybe"}, "'--no-auth': 'maybe' is not a valid boolean"),
         (["--spec", "/nowhere/v2.json"], {}, "cannot read /nowhere/v2.json"),
         # The store is opened after the port is probed: --port 0 is free wherever this runs.
         (
             ["--state", "/nowhere/state.db", "--port", "0"],
             {},
-            "--state has value '/nowhere/state.db', in a folder",
+            "--state must be in a folder that exists (create /nowhere first)",
         ),
         (
             ["--state", "redis://localhost/0", "--port", "0"],
             {},
-            "--state has value 'redis://localhost/0'; expected the path of a SQLite file",
+            "--state must be the path of a SQLite file",
         ),
     ],
 )
@@ -245,3 +257,77 @@ def test_serve_refuses_a_bad_value_naming_it(
 def test_serve_refuses_a_port_in_use_naming_it(busy_port: int) -> None:
     error = refused("--port", str(busy_port))
     assert f"cannot listen on 127.0.0.1 port {busy_port}: Address already in use" in error
+
+
+LOOKUP = "/paths/~1customers~1lookup/get"
+LOOKUP_200 = LOOKUP + "/responses/200/content/application~1json"
+
+
+def lookup_of(document: dict[str, Any]) -> dict[str, Any]:
+    return document["paths"]["/customers/lookup"]["get"]
+
+
+def broken_refs(document: dict[str, Any]) -> None:
+    """A $ref to a missing schema, and one to a schema that is a $ref to itself."""
+    lookup_of(document)["responses"]["200"]["content"]["application/json"]["schema"] = {
+        "$ref": "#/components/schemas/Nowhere"
+    }
+    document["components"]["schemas"]["Loop"] = {"$ref": "#/components/schemas/Loop"}
+    lookup_of(document)["parameters"].append(
+        {"name": "loop", "in": "query", "schema": {"$ref": "#/components/schemas/Loop"}}
+    )
+
+
+def invalid_example(document: dict[str, Any]) -> None:
+    content = lookup_of(document)["responses"]["200"]["content"]["application/json"]
+    content["examples"]["foundByMobile"]["value"]["entity"] = "306"
+
+
+@pytest.mark.parametrize(
+    ("change", "reports"),
+    [
+        (
+            broken_refs,
+            [
+                f"#{LOOKUP_200}/schema/$ref: $ref: expected a reference to a place in this"
+                " document, got '#/components/schemas/Nowhere'",
+                "#/components/schemas/Loop/$ref: $ref: expected a reference that leads to a"
+                " value, got '#/components/schemas/Loop', from which $refs go round in a loop",
+            ],
+        ),
+        (
+            invalid_example,
+            [
+                f"#{LOOKUP_200}/examples/foundByMobile/value/entity: entity: expected type"
+                " integer, got '306'"
+            ],
+        ),
+    ],
+    ids=["broken-refs", "invalid-example"],
+)
+def test_serve_refuses_a_spec_that_lint_rejects_with_lint_s_report(
+    tmp_path: Path, change: Callable[[dict[str, Any]], None], reports: list[str]
+) -> None:
+    document = spec.load()
+    change(document)
+    (tmp_path / "v2.json").write_text(json.dumps(document))
+    error = refused("--spec", tmp_path / "v2.json", "--port", "0")
+    *problems, last = error.splitlines()
+    for report in reports:
+        assert any(problem.startswith(report) for problem in problems), error
+    assert last == (
+        f"capkit serve: {tmp_path / 'v2.json'} does not pass capkit lint:"
+        f" {len(problems)} problem(s)"
+    )
+
+
+def test_serve_refuses_a_spec_that_lacks_what_the_mock_answers_with(tmp_path: Path) -> None:
+    document = spec.load()
+    del lookup_of(document)["responses"]["400"]["content"]["application/json"]["examples"]["err400"]
+    (tmp_path / "v2.json").write_text(json.dumps(document))
+    assert refused("--spec", tmp_path / "v2.json", "--port", "0") == (
+        f"#{LOOKUP}/responses/400/content/application~1json/examples: examples: expected an"
+        " example with code 400 (err400): its message is the one the mock answers invalid"
+        f" input with\ncapkit serve: {tmp_path / 'v2.json'} is not one the mock can serve:"
+        " 1 problem(s)\n"
+    )

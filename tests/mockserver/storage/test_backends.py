@@ -34,13 +34,14 @@ def test_a_url_of_no_backend_is_refused_naming_state(state: str) -> None:
         open_store(state)
     scheme = state.partition("://")[0]
     assert str(refused.value) == (
-        f"--state has value '{state}'; expected the path of a SQLite file"
-        f" (no backend keeps the state at {scheme}:// URLs)"
+        "--state must be the path of a SQLite file"
+        f" (no backend keeps the state at {scheme}:// URLs), got '{state}'"
     )
 
 
 def test_a_file_in_a_missing_folder_is_refused_naming_state(tmp_path: Path) -> None:
     state = str(tmp_path / "nowhere" / "state.db")
-    with pytest.raises(SettingsError, match="^--state has value '.*', in a folder that does"):
+    expected = r"^--state must be in a folder that exists \(create .*nowhere first\), got '"
+    with pytest.raises(SettingsError, match=expected):
         open_store(state)
     assert not (tmp_path / "nowhere").exists()

@@ -1,0 +1,120 @@
+"""What the mock needs of a spec beyond OpenAPI, checked as it compiles one: each lack is
+named by its pointer, field and what was expected, and nothing is served."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from capkit import spec
+from mockserver.contract import SpecUnfit, compile_contract
+
+BUNDLED = spec.load()
+LOOKUP = "/paths/~1customers~1lookup/get"
+REGISTER = "/paths/~1customers/post"
+LOOKUP_400 = LOOKUP + "/responses/400/content/application~1json"
+
+
+def at(document: Any, pointer: str) -> Any:
+    """What POINTER names in DOCUMENT, $refs followed on the way."""
+    node = document
+    for part in filter(None, pointer.split("/")):
+        node = spec.follow(document, node)[1]
+        node = node[int(part)] if isinstance(node, list) else node[part.replace("~1", "/")]
+    return node
+
+
+def parent_and_key(document: Any, pointer: str) -> tuple[Any, Any]:
+    parent, _, key = pointer.rpartition("/")
+    node = spec.follow(document, at(document, parent))[1]
+    return node, int(key) if isinstance(node, list) else key.replace("~1", "/")
+
+
+def removed(pointer: str) -> Callable[[Any], None]:
+    def change(document: Any) -> None:
+        node, key = parent_and_key(document, pointer)
+        del node[key]
+
+    return change
+
+
+def replaced(pointer: str, value: Any) -> Callable[[Any], None]:
+    def change(document: Any) -> None:
+        node, key = parent_and_key(document, pointer)
+        node[key] = value
+
+    return change
+
+
+# change of the bundled spec -> the problem the mock names
+UNFIT = {
+    "no server": (
+        removed("/servers"),
+        "#/servers: servers: expected a server whose URL's path is the mock's (https://{host}/v2)",
+    ),
+    "no err400 example": (
+        removed(LOOKUP_400 + "/examples/err400"),
+        f"#{LOOKUP_400}/examples: examples: expected an example with code 400 (err400): its"
+        " message is the one the mock answers invalid input with",
+    ),
+    "no 401 response": (
+        removed(LOOKUP + "/responses/401"),
+        f"#{LOOKUP}/responses: 401: expected a 401 response: the mock answers requests"
+        " without valid credentials (--no-auth answers them) with it",
+    ),
+    "no 415 response for a body": (
+        removed(REGISTER + "/responses/415"),
+        f"#{REGISTER}/responses: 415: expected a 415 response: the mock answers a body that"
+        " is not JSON with it",
+    ),
+    "an error example that is not the envelope": (
+        replaced(LOOKUP_400 + "/examples/err8015/value", {"error": "not found"}),
+        f"#{LOOKUP_400}/examples/err8015/value: errors: expected Capillary's envelope,"
+        ' {"errors": [{"code": N, "message": "..."}, ...]}',
+    ),
+    "an example its schema refuses": (
+        replaced(
+            LOOKUP + "/responses/200/content/application~1json/examples/foundByMobile/value",
+            {"entity": "306", "warnings": []},
+        ),
+        "/responses/200/content/application~1json/examples/foundByMobile/value/entity: value:"
+        ' expected a value its response\'s schema accepts: "306" is not of type "integer"',
+    ),
+    "no operationId": (
+        removed(LOOKUP + "/operationId"),
+        f"#{LOOKUP}: operationId: expected the name of its handler in mockserver/views.py",
+    ),
+    "a parameter schema whose $ref leads back to itself": (
+        replaced(LOOKUP + "/parameters/0/schema", {"$ref": "#/components/schemas/Loop"}),
+        "$ref '#/components/schemas/Loop' leads back to itself",
+    ),
+    "a $ref to a missing schema": (
+        replaced(LOOKUP + "/parameters/0/schema", {"$ref": "#/components/schemas/Nowhere"}),
+        "$ref '#/components/schemas/Nowhere' names nothing in the document",
+    ),
+}
+
+
+@pytest.mark.parametrize(("change", "named"), UNFIT.values(), ids=UNFIT.keys())
+def test_what_the_mock_needs_and_a_spec_lacks_is_named(
+    change: Callable[[Any], None], named: str
+) -> None:
+    document = copy.deepcopy(BUNDLED)
+    document["components"]["schemas"]["Loop"] = {"$ref": "#/components/schemas/Loop"}
+    change(document)
+    with pytest.raises(SpecUnfit) as raised:
+        compile_contract(document)
+    assert any(named in problem for problem in raised.value.problems), raised.value.problems
+
+
+def test_the_bundled_spec_has_all_the_mock_needs() -> None:
+    assert len(compile_contract(BUNDLED).operations) == 16
+
+
+def test_without_authentication_no_401_response_is_needed() -> None:
+    document = copy.deepcopy(BUNDLED)
+    removed(LOOKUP + "/responses/401")(document)
+    assert len(compile_contract(document, authenticating=False).operations) == 16
