@@ -156,9 +156,10 @@ def _serve(mock: Mock, operation: Operation, **path: str) -> Response:
     # Read from the WSGI environ: werkzeug's MultiDict and header objects cost more than
     # what this path needs of them.
     environ = request.environ
+    till: str | None = None
     if mock.settings.auth_required:
         try:
-            authenticate(
+            till = authenticate(
                 environ.get("HTTP_AUTHORIZATION"),
                 environ.get(_TOKEN_KEY),
                 pinned=mock.settings.auth,
@@ -196,7 +197,7 @@ def _serve(mock: Mock, operation: Operation, **path: str) -> Response:
     if preferred is not None:
         return preferred
     try:
-        body = HANDLERS[operation.id](Call(mock.store, mock.org, inputs))
+        body = HANDLERS[operation.id](Call(mock.store, mock.org, inputs, till))
     except DomainError as error:
         subject = None if error.subject is None else str(error.subject)
         problem = Problem(error.code, error.detail or "", subject)

@@ -22,9 +22,9 @@ def authenticate(
     *,
     pinned: str | None = None,
     pinned_token: str | None = None,
-) -> str:
-    """The till (or "token") that the AUTHORIZATION or TOKEN header authenticates; raise
-    Unauthenticated saying why.
+) -> str | None:
+    """The till that the AUTHORIZATION header authenticates, or None for the TOKEN header,
+    which names no till; raise Unauthenticated saying why.
 
     Without pins, any well-formed credentials pass. A pin makes the mock strict: only
     PINNED's till ("till:password", the Basic password being the md5 hex digest of the
@@ -34,7 +34,7 @@ def authenticate(
     if token and token.strip():
         if strict and (pinned_token is None or not _same(token, pinned_token)):
             raise Unauthenticated(f"{TOKEN_HEADER} is not the token this mock accepts (--token).")
-        return "token"
+        return None
     if not authorization:
         raise Unauthenticated(f"No credentials: {HOW}.")
     scheme, _, encoded = authorization.partition(" ")

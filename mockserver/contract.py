@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -46,6 +46,9 @@ class Operation:
     parameters: tuple[Parameter, ...]
     body: jsonschema_rs.Validator | None
     body_required: bool
+    #: The code Capillary documents for an invalid body field (its x-error-code), by the
+    #: field's path in the body, "*" standing for any item of an array.
+    body_codes: dict[tuple[str, ...], int]
     responses: dict[int, jsonschema_rs.Validator]
     #: status -> example name -> example body.
     examples: dict[int, dict[str, Any]]
@@ -56,6 +59,16 @@ class Operation:
 
     def parameter(self, location: str, name: str) -> Parameter | None:
         return next((p for p in self.parameters if p.location == location and p.name == name), None)
+
+    def body_code(self, path: Iterable[str | int]) -> int:
+        """The code for an invalid value at PATH in the body: the x-error-code of the
+        innermost field that holds it, or Capillary's generic INVALID_INPUT."""
+        field: tuple[str, ...] = ()
+        code = self.body_codes.get(field, INVALID_INPUT)
+        for step in path:
+            field += ("*" if isinstance(step, int) else step,)
+            code = self.body_codes.get(field, code)
+        return code
 
     def message(self, code: int) -> str:
         return self.messages.get(code) or self.messages[INVALID_INPUT]
@@ -233,11 +246,12 @@ class _Compiler:
                 at = f"/paths/{_escape(path)}{'/' + where if where else ''}/parameters/{index}"
                 compiled = self.parameter(at, parameter)
                 parameters[(compiled.location, compiled.name)] = compiled
-        body, body_required = None, False
+        body, body_required, body_codes = None, False, {}
         if "requestBody" in node:
             at, request_body = self.resolve(f"{pointer}/requestBody", node["requestBody"])
             body = self.validator(f"{at}/content/application~1json/schema")
             body_required = bool(request_body.get("required"))
+            body_codes = self.field_codes(request_body["content"]["application/json"]["schema"])
         responses: dict[int, jsonschema_rs.Validator] = {}
         examples: dict[int, dict[str, Any]] = {}
         for status, response in node["responses"].items():
@@ -282,6 +296,7 @@ class _Compiler:
             parameters=tuple(parameters.values()),
             body=body,
             body_required=body_required,
+            body_codes=body_codes,
             responses=responses,
             examples=examples,
             messages=messages,
@@ -303,6 +318,24 @@ class _Compiler:
             validator=self.validator(f"{at}/schema"),
             error_code=parameter.get("x-error-code", INVALID_INPUT),
         )
+
+    def field_codes(
+        self, node: Any, field: tuple[str, ...] = (), refs: frozenset[str] = frozenset()
+    ) -> dict[tuple[str, ...], int]:
+        """The x-error-code of the schema NODE at FIELD and of every field within it."""
+        ref = node.get("$ref") if isinstance(node, dict) else None
+        if ref in refs:  # a recursive schema: its fields are already listed
+            return {}
+        schema = self.schema(node)
+        if not isinstance(schema, dict):  # true or false: no fields
+            return {}
+        within = refs | {ref} if ref else refs
+        codes = {field: schema["x-error-code"]} if "x-error-code" in schema else {}
+        for name, child in schema.get("properties", {}).items():
+            codes |= self.field_codes(child, (*field, name), within)
+        if isinstance(schema.get("items"), dict):
+            codes |= self.field_codes(schema["items"], (*field, "*"), within)
+        return codes
 
     def validator(self, pointer: str) -> jsonschema_rs.Validator:
         return jsonschema_rs.validator_for(

@@ -110,7 +110,8 @@ def read_inputs(
         else:
             problems += [
                 Problem(
-                    INVALID_INPUT, describe(error, _body_subject(error.instance_path), schema_at)
+                    operation.body_code(error.instance_path),
+                    describe(error, _body_subject(error.instance_path), schema_at),
                 )
                 for error in operation.body.iter_errors(body)
             ]
@@ -244,16 +245,12 @@ def describe(
         case Kind.Constant(expected_value=expected):
             return f"{subject} must be {_shown(expected)}{got}"
         case Kind.AnyOf(context=branches) | Kind.OneOfNotValid(context=branches):
-            alternatives = [
-                describe(branch[0], subject, schema_at) for branch in branches if branch
-            ]
-            if all(a.endswith(" is required") for a in alternatives):
-                fields = [
-                    a.removesuffix(" is required").rpartition(".")[2].strip("'")
-                    for a in alternatives
-                ]
+            firsts = [branch[0] for branch in branches if branch]
+            # Each branch asks for a field: say which fields, as names.
+            fields = [e.kind.property for e in firsts if isinstance(e.kind, Kind.Required)]
+            if firsts and len(fields) == len(firsts):
                 return f"{subject} must have {' or '.join(map(repr, fields))}"
-            return " or ".join(alternatives)
+            return " or ".join(describe(first, subject, schema_at) for first in firsts)
     return f"{subject}: {error.message}"
 
 

@@ -14,11 +14,13 @@ from mockserver.validation import Inputs
 
 @dataclasses.dataclass(frozen=True)
 class Call:
-    """What a handler gets: the store, the org, and the request's validated inputs."""
+    """What a handler gets: the store, the org, the request's validated inputs, and the till
+    its credentials name (None without auth, or for an OAuth token)."""
 
     store: Store
     org: Org
     inputs: Inputs
+    till: str | None = None
 
     @property
     def query(self) -> dict[str, object]:
@@ -47,9 +49,11 @@ def handles(*operation_ids: str) -> Callable[[Handler], Handler]:
 def register_customer(call: Call) -> Blob:
     return customers.register(
         call.store,
+        call.org,
         source=str(call.query["source"]),
         account_id=_text(call.query.get("accountId")),
         registration=call.inputs.body,
+        till=call.till,
     )
 
 
@@ -57,10 +61,12 @@ def register_customer(call: Call) -> Blob:
 def update_customer(call: Call) -> Blob:
     return customers.update(
         call.store,
+        call.org,
         customer_id=call.customer_id,
         source=str(call.query["source"]),
         account_id=_text(call.query.get("accountId")),
         changes=call.inputs.body,
+        till=call.till,
     )
 
 
@@ -72,6 +78,7 @@ def change_customer_identifier(call: Call) -> Blob:
         source=str(call.query["source"]),
         account_id=_text(call.query.get("accountId")),
         change=call.inputs.body,
+        till=call.till,
     )
 
 
@@ -92,6 +99,7 @@ def get_customer(call: Call) -> Blob:
     assert isinstance(embed, list)
     return customers.get(
         call.store,
+        call.org,
         customer_id=call.customer_id,
         source=str(call.query["source"]),
         account_id=_text(call.query.get("accountId")),
@@ -140,8 +148,8 @@ def get_retro_requests(call: Call) -> Blob:
     return points.retro_requests(
         call.store,
         customer_id=call.customer_id,
-        status=_text(call.query.get("status")),
-        request_type=_text(call.query.get("type")),
+        statuses=_spellings(call.query, "status", "Status"),
+        types=_spellings(call.query, "type", "Type"),
         start_date=_date(call.query.get("startDate")),
         end_date=_date(call.query.get("endDate")),
         start_id=_optional_number(call.query.get("startId")),
@@ -200,6 +208,11 @@ def _text(value: object) -> str | None:
 def _number(value: object) -> int:
     assert isinstance(value, int)
     return value
+
+
+def _spellings(query: dict[str, object], *names: str) -> list[str]:
+    """The values given for a parameter the documents spell as each of NAMES."""
+    return [str(query[name]) for name in names if query.get(name) is not None]
 
 
 def _optional_number(value: object) -> int | None:

@@ -5,28 +5,41 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from mockserver.domain import identity
-from mockserver.domain.errors import CustomerNotFound, IdentifierConflict, InvalidValue, NotAllowed
+from mockserver.domain import identity, points
+from mockserver.domain.errors import CustomerNotFound, IdentifierConflict, NotAllowed
 from mockserver.domain.identity import ALL, account_of, source_of, where
-from mockserver.domain.records import Blob, Customer, Identifier, Profile
+from mockserver.domain.records import Blob, Customer, Identifier, Org, Profile
 from mockserver.domain.subscriptions import subscription_body
 from mockserver.storage import Store, WriteTransaction, search_fields, search_key
 
 SAME_CUSTOMER_IN_OTHER_SOURCES = 8050
 MERGED_INTO_EXISTING = 8051
-#: The till a registration is attributed to when the request names none (associatedWith).
+#: Who a write is attributed to when neither the credentials (a till) nor the body
+#: (associatedWith) name a till: without auth, or with an OAuth token.
 DEFAULT_TILL = "capkit.mock"
 
 
-def register(store: Store, *, source: str, account_id: str | None, registration: Blob) -> Blob:
-    """Register a customer in SOURCE; an identifier known in another source (or another
-    account of it) combines the registration into that customer (warning 8050).
+def register(
+    store: Store,
+    org: Org,
+    *,
+    source: str,
+    account_id: str | None,
+    registration: Blob,
+    till: str | None = None,
+) -> Blob:
+    """Register a customer in SOURCE, made by TILL unless the body's associatedWith names
+    another; an identifier known in another source (or another account of it) combines
+    the registration into that customer (warning 8050). A loyalty customer gets an account
+    in the org's default program.
 
-    Raises 8045, 8014, 8006, and 8053 for identifiers of several customers.
+    Raises 8045, 8014 (mobile), 8055 (email), 8064 (externalId), 8057 (email channel),
+    8006, and 8053 for identifiers of several customers.
     """
     source = source_of(source)
     account = account_of(source, account_id)
-    profile = _registered_profile(registration, source, account)
+    till = registration.get("associatedWith") or till or DEFAULT_TILL
+    profile = _registered_profile(registration, source, account, till)
     with store.write() as tx:
         for wanted in profile.identifiers:
             for holding in tx.holders(wanted, source=source, account_id=account):
@@ -45,23 +58,31 @@ def register(store: Store, *, source: str, account_id: str | None, registration:
         if elsewhere:
             existing = tx.customer(elsewhere[0])
             assert existing is not None
-            tx.save(_with_profile(existing, profile))
+            tx.save(_with_profile(existing, profile, till))
             warning = identity.warning(
                 SAME_CUSTOMER_IN_OTHER_SOURCES, "Same Customer found in other sources,Combining"
             )
             return {"createdId": existing.id, "warnings": [warning], "sideEffects": []}
-        customer = _new_customer(tx.new_id(), registration, profile)
+        customer = _new_customer(tx.new_id(), registration, profile, org, till)
         tx.save(customer)
     return {"createdId": customer.id, "warnings": [], "sideEffects": []}
 
 
 def update(
-    store: Store, *, customer_id: int, source: str, account_id: str | None, changes: Blob
+    store: Store,
+    org: Org,
+    *,
+    customer_id: int,
+    source: str,
+    account_id: str | None,
+    changes: Blob,
+    till: str | None = None,
 ) -> Blob:
-    """Update the customer's profile in SOURCE, its fields and loyalty. Identifiers cannot
-    change here. Raises 8045, 8057, 8058, 8009, 8067, 8018."""
+    """Update the customer's profile in SOURCE, its fields and loyalty, as changed by TILL.
+    Identifiers cannot change here. Raises 8045, 8057, 8058, 8009, 8067, 8018."""
     source = source_of(source)
     account = account_of(source, account_id)
+    till = till or DEFAULT_TILL
     profile_changes = [_profile_changes(body) for body in changes.get("profiles", [])]
     loyalty_type = changes.get("loyaltyInfo", {}).get("loyaltyType")
     with store.write() as tx:
@@ -74,30 +95,37 @@ def update(
             if "fields" in change:  # custom fields are merged, as extended fields are
                 change = {**change, "fields": {**updated.fields, **change["fields"]}}
             updated = dataclasses.replace(updated, **change)
-        updated = dataclasses.replace(updated, auto_update_time=identity.timestamp())
         if customer.loyalty_type == "loyalty" and loyalty_type == "non_loyalty":
             raise NotAllowed(8018, detail=f"customer {customer_id} is a loyalty customer")
         customer = dataclasses.replace(
-            _replace_profile(customer, profile, updated),
+            _touched(customer, profile, updated, till),
             extended_fields={**customer.extended_fields, **changes.get("extendedFields", {})},
         )
         if loyalty_type == "loyalty" and customer.loyalty_type != "loyalty":
-            customer = _enrolled(customer)
+            customer = points.enrolled(customer, org)
         tx.save(customer)
     return {"createdId": customer_id, "warnings": []}
 
 
 def change_identifiers(
-    store: Store, *, customer_id: int, source: str, account_id: str | None, change: Blob
+    store: Store,
+    *,
+    customer_id: int,
+    source: str,
+    account_id: str | None,
+    change: Blob,
+    till: str | None = None,
 ) -> Blob:
-    """Add and remove identifiers of the customer in SOURCE. Adding one that a customer of
-    another source holds merges this customer into that one (warning 8051).
+    """Add and remove identifiers of the customer in SOURCE, as changed by TILL. Adding one
+    that a customer of another source holds merges this customer into that one (warning
+    8051).
 
     Raises 8045, 8055, 8056, 8064, 8009, 8067, 8007, 8008, 8053, 8066. Removing an
     identifier the customer does not hold there changes nothing.
     """
     source = source_of(source)
     account = account_of(source, account_id)
+    till = till or DEFAULT_TILL
     # Once each: the body may repeat one (919111111111 and "919111111111" are one identifier).
     added = list(dict.fromkeys(_added_identifier(item) for item in change.get("add", [])))
     removed = {identity.identifier(item) for item in change.get("remove", [])}
@@ -112,14 +140,16 @@ def change_identifiers(
                     f"{'this customer' if mine else f'customer {holding.customer_id}'} "
                     f"in {where(source, account)}",
                 )
-        profile = next(iter(customer.profiles_in(source, account)), Profile(source, account))
+        profile = next(iter(customer.profiles_in(source, account)), None) or _new_profile(
+            source, account, identity.timestamp(), till
+        )
         kept = [i for i in profile.identifiers if i not in removed]
         changed = dataclasses.replace(
             profile, identifiers=tuple(kept + [i for i in added if i not in kept])
         )
-        if added or profile in customer.profiles:
+        if changed.identifiers != profile.identifiers:
             # Only an addition opens a profile in a source the customer is not in yet.
-            customer = _replace_profile(customer, profile, changed)
+            customer = _touched(customer, profile, changed, till)
         others = sorted(
             {h.customer_id for i in added for h in tx.holders(i) if h.customer_id != customer_id}
         )
@@ -165,7 +195,13 @@ def lookup(
 
 
 def get(
-    store: Store, *, customer_id: int, source: str, account_id: str | None, embed: list[str]
+    store: Store,
+    org: Org,
+    *,
+    customer_id: int,
+    source: str,
+    account_id: str | None,
+    embed: list[str],
 ) -> Blob:
     """The customer as seen in SOURCE (ALL: every source), with the details EMBED asks for.
 
@@ -186,7 +222,7 @@ def get(
         "extendedFields": customer.extended_fields,
     }
     for name in embed:
-        body.update(_embedded(customer, name))
+        body.update(_embedded(customer, name, org))
     body["warnings"] = []
     return body
 
@@ -212,81 +248,95 @@ def search(
 # --- profiles and customers as the rules build them ----------------------------------------
 
 
-def _registered_profile(registration: Blob, source: str, account: str) -> Profile:
-    """The one profile a registration makes in its source, from the body's profiles."""
+def _registered_profile(registration: Blob, source: str, account: str, till: str) -> Profile:
+    """The one profile a registration by TILL makes in its source, from the body's profiles."""
     bodies = registration["profiles"]
     names: Blob = next((b for b in bodies if b.get("firstName") or b.get("lastName")), {})
     identifiers: list[Identifier] = []
     for body in bodies:
         for item in body["identifiers"]:
-            found = identity.identifier(item, invalid_mobile=8014)
+            found = identity.valid_identifier(
+                item, invalid_mobile=8014, invalid_email=8055, invalid_external_id=8064
+            )
             if found not in identifiers:
                 identifiers.append(found)
     created = identity.timestamp()
-    till = registration.get("associatedWith") or DEFAULT_TILL
-    return Profile(
-        source=source,
-        account_id=account,
+    registered = registration.get("attributionV2", {}).get("createDate") or created
+    return dataclasses.replace(
+        _new_profile(source, account, registered, till),
         first_name=names.get("firstName"),
         last_name=names.get("lastName"),
         fields={k: v for body in bodies for k, v in body.get("fields", {}).items()},
         identifiers=tuple(identifiers),
         comm_channels=tuple(
-            identity.comm_channel(item, invalid_mobile=8014)
+            identity.comm_channel(item, invalid_mobile=8014, invalid_email=8057)
             for body in bodies
             for item in body.get("commChannels", [])
-        ),
-        attribution=_attribution(
-            registration.get("attributionV2", {}).get("createDate") or created, till
         ),
         auto_update_time=created,
     )
 
 
-def _new_customer(customer_id: int, registration: Blob, profile: Profile) -> Customer:
+def _new_profile(source: str, account: str, created: str, till: str) -> Profile:
+    """An empty profile in SOURCE and ACCOUNT that TILL made at CREATED."""
+    return Profile(
+        source=source,
+        account_id=account,
+        attribution=_attribution(created, _till(till)),
+        auto_update_time=created,
+    )
+
+
+def _new_customer(
+    customer_id: int, registration: Blob, profile: Profile, org: Org, till: str
+) -> Customer:
     assert profile.attribution is not None
     customer = Customer(
         id=customer_id,
         loyalty_type="non_loyalty",
         profiles=(profile,),
         extended_fields=dict(registration.get("extendedFields", {})),
-        loyalty_attribution={
-            "createDate": profile.attribution["createDate"],
-            "createdBy": {
-                "code": profile.attribution["createdBy"]["code"],
-                "name": profile.attribution["createdBy"]["name"],
-            },
-        },
+        loyalty_attribution=_attribution(profile.attribution["createDate"], _short_till(till)),
         lifetime_purchases=0,
     )
     if registration["loyaltyInfo"]["loyaltyType"] == "loyalty":
-        customer = _enrolled(customer)
+        customer = points.enrolled(customer, org)
     return customer
 
 
-def _enrolled(customer: Customer) -> Customer:
-    """CUSTOMER as a loyalty member: a fresh points account unless it has one."""
-    summary = customer.points_summary or {
-        "adjusted": 0.0,
-        "cumulativePurchases": 0.0,
-        "currentSlab": "",
-        "expired": 0.0,
-        "lifetimePoints": 0.0,
-        "loyaltyId": customer.id,
-        "loyaltyPoints": 0.0,
-        "nextSlab": "",
-        "nextSlabDescription": "",
-        "nextSlabSerialNumber": -1,
-        "redeemed": 0.0,
-        "returned": 0.0,
-        "slabSNo": 1,
-    }
-    return dataclasses.replace(customer, loyalty_type="loyalty", points_summary=summary)
+def _touched(customer: Customer, old: Profile, new: Profile, till: str) -> Customer:
+    """CUSTOMER with NEW in place of its profile OLD (or beside its profiles), NEW and the
+    customer's loyalty attribution marked as changed now by TILL."""
+    moment = identity.timestamp()
+    new = dataclasses.replace(
+        new, attribution=_modified(new.attribution, _till(till), moment), auto_update_time=moment
+    )
+    return dataclasses.replace(
+        _replace_profile(customer, old, new),
+        loyalty_attribution=_modified(customer.loyalty_attribution, _short_till(till), moment),
+    )
 
 
-def _attribution(created: str, till: str) -> Blob:
-    actor = {"code": till, "description": "", "name": till, "type": "TILL"}
+def _attribution(created: str, actor: Blob) -> Blob:
     return {"createDate": created, "createdBy": actor, "modifiedBy": actor, "modifiedDate": created}
+
+
+def _modified(attribution: Blob | None, actor: Blob, moment: str) -> Blob | None:
+    """ATTRIBUTION as changed by ACTOR at MOMENT. One the documents do not show stays
+    absent: the mock does not know who created that record."""
+    if attribution is None:
+        return None
+    return {**attribution, "modifiedBy": actor, "modifiedDate": moment}
+
+
+def _till(name: str) -> Blob:
+    """The till NAME as a profile's attribution names who made a change."""
+    return {"code": name, "description": "", "name": name, "type": "TILL"}
+
+
+def _short_till(name: str) -> Blob:
+    """The till NAME as loyaltyInfo's attribution names it: by code and name only."""
+    return {"code": name, "name": name}
 
 
 def _profile_changes(body: Blob) -> dict[str, Any]:
@@ -308,12 +358,9 @@ def _profile_changes(body: Blob) -> dict[str, Any]:
 
 
 def _added_identifier(item: Blob) -> Identifier:
-    added = identity.identifier(item, invalid_mobile=8056, invalid_email=8055)
-    if added.type == "externalId" and (
-        not added.value.strip() or any(c.isspace() for c in added.value)
-    ):
-        raise InvalidValue(8064, detail=f"externalId {added.value!r} contains white space")
-    return added
+    return identity.valid_identifier(
+        item, invalid_mobile=8056, invalid_email=8055, invalid_external_id=8064
+    )
 
 
 def _replace_profile(customer: Customer, old: Profile, new: Profile) -> Customer:
@@ -324,8 +371,8 @@ def _replace_profile(customer: Customer, old: Profile, new: Profile) -> Customer
     return dataclasses.replace(customer, profiles=profiles)
 
 
-def _with_profile(existing: Customer, profile: Profile) -> Customer:
-    """EXISTING with PROFILE's source added, or its identifiers added to that source."""
+def _with_profile(existing: Customer, profile: Profile, till: str) -> Customer:
+    """EXISTING with PROFILE's source added, or its identifiers added to that source by TILL."""
     same = next(iter(existing.profiles_in(profile.source, profile.account_id)), None)
     if same is None:
         return dataclasses.replace(existing, profiles=(*existing.profiles, profile))
@@ -335,7 +382,7 @@ def _with_profile(existing: Customer, profile: Profile) -> Customer:
         + tuple(i for i in profile.identifiers if i not in same.identifiers),
         comm_channels=same.comm_channels + profile.comm_channels,
     )
-    return _replace_profile(existing, same, merged)
+    return _touched(existing, same, merged, till)
 
 
 def _merge(tx: WriteTransaction, *, victim: Customer, survivor: Customer) -> None:
@@ -388,10 +435,11 @@ def _loyalty_info(customer: Customer) -> Blob:
     return info
 
 
-def _embedded(customer: Customer, name: str) -> Blob:
+def _embedded(customer: Customer, name: str, org: Org) -> Blob:
     """What embed=NAME adds; usergroup and expiredPoints have no documented response."""
-    if name == "points" and customer.points_summary is not None:
-        return {"pointsSummary": customer.points_summary}
+    if name == "points":
+        summary = points.summary(customer.points, org)
+        return {} if summary is None else {"pointsSummary": summary}
     if name == "subscriptions":
         return {
             "subscriptionInfo": {
@@ -399,7 +447,7 @@ def _embedded(customer: Customer, name: str) -> Blob:
             }
         }
     if name == "mlp":
-        return {"loyaltyProgramDetails": list(customer.loyalty_programs)}
+        return {"loyaltyProgramDetails": points.other_programs(customer.points, org)}
     if name == "promotionalPoints":
         empty: Blob = {
             "customerPromotionType": [],
@@ -408,7 +456,7 @@ def _embedded(customer: Customer, name: str) -> Blob:
         }
         return {"promotionalPoints": customer.promotional_points or empty}
     if name == "expirySchedules":
-        return {"expirySchedules": list(customer.expiry_schedules)}
+        return {"expirySchedules": list(customer.points.expiring)}
     return {}
 
 

@@ -16,6 +16,7 @@ ALL = "ALL"
 
 _MOBILE = re.compile(r"^\+?[0-9]{8,15}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_SPACE = re.compile(r"\s")
 
 
 def source_of(value: str) -> str:
@@ -39,32 +40,41 @@ def where(source: str, account_id: str) -> str:
     return f"{source} account {account_id}" if account_id else source
 
 
-def identifier(
-    item: Blob, *, invalid_mobile: int | None = None, invalid_email: int | None = None
-) -> Identifier:
+def identifier(item: Blob) -> Identifier:
     """An identifier of a request body; a number stands for the string of its digits."""
-    found = Identifier(item["type"], str(item["value"]))
-    if invalid_mobile is not None and found.type == "mobile" and not _MOBILE.match(found.value):
+    return Identifier(item["type"], str(item["value"]))
+
+
+def valid_identifier(
+    item: Blob, *, invalid_mobile: int, invalid_email: int, invalid_external_id: int
+) -> Identifier:
+    """An identifier a write gives a customer, which every write checks alike: a mobile is 8
+    to 15 digits, an email an address, an externalId has no white space. Raises the code
+    given for each."""
+    found = identifier(item)
+    if found.type == "mobile" and not _MOBILE.match(found.value):
         raise InvalidValue(
             invalid_mobile,
             detail=f"mobile {found.value!r} is not 8 to 15 digits with an optional leading +",
         )
-    if invalid_email is not None and found.type == "email" and not _EMAIL.match(found.value):
+    if found.type == "email" and not _EMAIL.match(found.value):
         raise InvalidValue(invalid_email, detail=f"email {found.value!r} is not an email address")
+    if found.type == "externalId" and _SPACE.search(found.value):
+        raise InvalidValue(
+            invalid_external_id, detail=f"externalId {found.value!r} contains white space"
+        )
     return found
 
 
-def comm_channel(item: Blob, *, invalid_mobile: int, invalid_email: int | None = None) -> Blob:
-    """A communication channel of a request body, in the shape Capillary answers with.
-
-    Emails are checked only where the operation documents a code for it (INVALID_EMAIL).
-    """
+def comm_channel(item: Blob, *, invalid_mobile: int, invalid_email: int) -> Blob:
+    """A communication channel a write gives a customer, in the shape Capillary answers with;
+    every write checks mobiles and emails alike. Raises the code given for each."""
     value = str(item["value"])
     if item["type"] == "mobile" and not _MOBILE.match(value):
         raise InvalidValue(
             invalid_mobile, detail=f"mobile channel {value!r} is not a mobile number"
         )
-    if invalid_email is not None and item["type"] == "email" and not _EMAIL.match(value):
+    if item["type"] == "email" and not _EMAIL.match(value):
         raise InvalidValue(invalid_email, detail=f"email channel {value!r} is not an email address")
     channel: Blob = {"type": item["type"], "value": value}
     for flag in ("primary", "verified"):

@@ -10,16 +10,9 @@ from mockserver.domain.identity import source_of
 from mockserver.domain.records import Blob, Identifier, PartnerProgram
 from mockserver.storage import Store
 
-BENEFITS_AVAILED = "BENEFITS_AVAILED"
-LINKING_UPDATES = "LINKING_UPDATES"
-#: Every documented spelling of the two activity types.
-ACTIVITY_TYPES = {
-    "BENEFITS_AVAILED": BENEFITS_AVAILED,
-    "benefitsAvailed": BENEFITS_AVAILED,
-    "BENEFITSAVAILED": BENEFITS_AVAILED,
-    "linkingUpdates": LINKING_UPDATES,
-    "LINKINGUPDATES": LINKING_UPDATES,
-}
+#: The two activity types, as error 2014 names them.
+BENEFITS_AVAILED = "BENEFITSAVAILED"
+LINKING_UPDATES = "LINKINGUPDATES"
 #: Details that describe the latest membership change: part of the linking updates.
 _LAST_UPDATE_FIELDS = (
     "partnerProgramMembershipLastUpdatedDate",
@@ -44,8 +37,10 @@ def activity_histories(
 ) -> Blob:
     """The customer's partner programs, each with its benefits availed in a window (the
     last year by default) or its linking updates. Raises 2015, 2013 (a window over a
-    year, or backwards), 2011."""
-    kind = ACTIVITY_TYPES[activity_type]
+    year, or backwards), 2014, 2011."""
+    kind = _activity_kind(activity_type)
+    if kind not in (BENEFITS_AVAILED, LINKING_UPDATES):
+        raise InvalidValue(2014, detail=f"activityType {activity_type!r} is neither")
     if kind == LINKING_UPDATES and (start or end):
         raise InvalidValue(2015, detail="startDate and endDate are for benefitsAvailed only")
     window = _window(start, end, now or identity.now()) if kind == BENEFITS_AVAILED else None
@@ -75,6 +70,13 @@ def activity_histories(
         "warnings": [],
         "errors": [],
     }
+
+
+def _activity_kind(spelling: str) -> str:
+    """The activity type SPELLING means. The documents write each type in capitals with and
+    without an underscore and in camel case (BENEFITS_AVAILED, BENEFITSAVAILED,
+    benefitsAvailed): all spell one type."""
+    return spelling.replace("_", "").upper()
 
 
 def _window(

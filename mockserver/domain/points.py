@@ -1,27 +1,60 @@
-"""Points: loyalty details per program, expiry and promised schedules, transfers, retro requests."""
+"""Points: loyalty details per program, expiry and promised schedules, transfers, retro requests.
+
+Every read of a customer's points derives from its one Points record (records.py): here, and
+in the embeds of a customer (customers.py).
+"""
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Collection
 from datetime import date
 
 from mockserver.domain import identity
 from mockserver.domain.errors import CustomerNotFound, InvalidValue
-from mockserver.domain.identity import MULTI_ACCOUNT_SOURCES, source_of
-from mockserver.domain.records import Blob, Identifier, Org
+from mockserver.domain.identity import ALL, account_of, source_of
+from mockserver.domain.records import Blob, Customer, Identifier, Org, Points
 from mockserver.storage import Store
 
 #: Retro requests are retro transactions, which the documents file as this type.
 RETRO_REQUEST_TYPE = "TRANSACTION_UPDATE"
 
 
+def enrolled(customer: Customer, org: Org) -> Customer:
+    """CUSTOMER as a loyalty member, with an empty account in the org's default program
+    unless it has one there."""
+    points = customer.points
+    default = org.default_program.id
+    if points.account(default) is None:
+        points = dataclasses.replace(
+            points, accounts=(*points.accounts, _new_account(default, customer.id))
+        )
+    return dataclasses.replace(customer, loyalty_type="loyalty", points=points)
+
+
+def summary(points: Points, org: Org) -> Blob | None:
+    """What embed=points shows: the account in the org's default program, without its
+    programId; None when the customer has no account there."""
+    account = points.account(org.default_program.id)
+    if account is None:
+        return None
+    return {key: value for key, value in account.items() if key != "programId"}
+
+
+def other_programs(points: Points, org: Org) -> list[Blob]:
+    """What embed=mlp shows: the accounts in the org's programs beside the default one, whose
+    account embed=points shows."""
+    return [a for a in points.accounts if a["programId"] != org.default_program.id]
+
+
 def loyalty_details(store: Store, *, customer_id: int, program_id: int | None) -> Blob:
     """The customer's points and tier in each loyalty program, or in PROGRAM_ID. Raises 8015."""
     with store.read() as tx:
         customer = identity.customer_by_id(tx, customer_id, not_found=8015)
-    programs = [
-        p for p in customer.loyalty_programs if program_id is None or p["programId"] == program_id
+    accounts = [
+        a for a in customer.points.accounts if program_id is None or a["programId"] == program_id
     ]
-    return {"data": programs, "warnings": [], "errors": []}
+    return {"data": accounts, "warnings": [], "errors": []}
 
 
 def expiry_schedule(store: Store, *, customer_id: int) -> Blob:
@@ -36,7 +69,7 @@ def expiry_schedule(store: Store, *, customer_id: int) -> Blob:
         "loyaltyInfo": {"loyaltyType": customer.loyalty_type},
         "segments": {},
         "extendedFields": {},
-        "expirySchedules": list(customer.expiry_schedules),
+        "expirySchedules": list(customer.points.expiring),
         "warnings": [],
     }
 
@@ -56,7 +89,7 @@ def promised_points(
     end_date: date | None,
 ) -> Blob:
     """Points promised to the customer and when they become redeemable, for one program
-    (PROGRAM_ID, else the org's default) or for all. Raises 1632, 885, 1214, 8015."""
+    (PROGRAM_ID, else the org's default) or for all. Raises 1632, 885, 1214, 8045, 8015."""
     if entity_type == "FLEET":
         raise CustomerNotFound(1632, detail="the mock holds no groups: entityType FLEET finds none")
     if program_id is not None and org.program(program_id) is None:
@@ -66,13 +99,15 @@ def promised_points(
         )
     if start_date and end_date and start_date > end_date:
         raise InvalidValue(1214, detail=f"startDate {start_date} is after endDate {end_date}")
+    source = source_of(source)
+    # As for a lookup: a source with one account has it whatever accountId says.
+    account = "" if source == ALL else account_of(source, account_id)
     with store.read() as tx:
         customer = identity.customer_by_identifier(
             tx,
             Identifier(identifier_name, identifier_value),
-            source=source_of(source),
-            # A source with one account has it whatever accountId says, as for a lookup.
-            account_id=account_id if source_of(source) in MULTI_ACCOUNT_SOURCES else "",
+            source=source,
+            account_id=account,
             not_found=8015,
         )
     program = program_id if program_id is not None else org.default_program.id
@@ -90,28 +125,53 @@ def promised_points(
         "entityId": customer.id,
         "entityType": entity_type,
         "promisedPointsScheduleList": [
-            e for e in customer.promised_points if shown(e) and in_window(e)
+            e for e in customer.points.promised if shown(e) and in_window(e)
         ],
-        "triggerBasedPointsList": [e for e in customer.trigger_based_points if shown(e)],
+        "triggerBasedPointsList": [e for e in customer.points.trigger_based if shown(e)],
         "warnings": [],
     }
 
 
 def transfers(store: Store, *, customer_id: int) -> Blob:
-    """Points the customer gave and received. Raises 814 when there are none."""
+    """Points the customer gave and received, each side under the names it has now. Raises
+    814 when there are none."""
     with store.read() as tx:
         customer = identity.customer_by_id(tx, customer_id, not_found=814)
-    if not customer.points_transfers:
-        raise CustomerNotFound(814, detail=f"customer {customer_id} has no points transfers")
-    return {"data": list(customer.points_transfers), "warnings": [], "errors": []}
+        if not customer.points_transfers:
+            raise CustomerNotFound(814, detail=f"customer {customer_id} has no points transfers")
+        sides = {
+            entry[side]["userId"]
+            for entry in customer.points_transfers
+            for side in ("transferredFrom", "transferredTo")
+        }
+        names = {side: _names(tx.customer(side)) for side in sides}
+    data = [
+        entry
+        | {
+            side: entry[side] | names[entry[side]["userId"]]
+            for side in ("transferredFrom", "transferredTo")
+        }
+        for entry in customer.points_transfers
+    ]
+    return {"data": data, "warnings": [], "errors": []}
+
+
+def _names(customer: Customer | None) -> Blob:
+    """The names of the customer's first profile that has a name."""
+    profiles = customer.profiles if customer is not None else ()
+    named = next((p for p in profiles if p.first_name or p.last_name), None)
+    if named is None:
+        return {}
+    names = {"firstName": named.first_name, "lastName": named.last_name}
+    return {key: name for key, name in names.items() if name is not None}
 
 
 def retro_requests(
     store: Store,
     *,
     customer_id: int,
-    status: str | None,
-    request_type: str | None,
+    statuses: Collection[str],
+    types: Collection[str],
     start_date: date | None,
     end_date: date | None,
     start_id: int | None,
@@ -121,6 +181,8 @@ def retro_requests(
 ) -> Blob:
     """The customer's retro transaction requests that match the filters, a page of them.
 
+    The documents spell each filter two ways (status and Status, type and Type): STATUSES
+    and TYPES hold the values given under either, and a request matches each of them.
     Raises 9050 when none matches.
     """
     with store.read() as tx:
@@ -129,8 +191,8 @@ def retro_requests(
     def matches(request: Blob) -> bool:
         added = date.fromisoformat(request["addedOn"][:10])
         return (
-            (status is None or request["status"] == status)
-            and (request_type is None or request_type == RETRO_REQUEST_TYPE)
+            all(request["status"] == status for status in statuses)
+            and all(kind == RETRO_REQUEST_TYPE for kind in types)
             and (start_date is None or start_date <= added)
             and (end_date is None or added <= end_date)
             and (start_id is None or start_id <= request["id"])
@@ -145,4 +207,24 @@ def retro_requests(
         "data": found[offset : offset + limit],
         "warnings": [],
         "errors": [],
+    }
+
+
+def _new_account(program_id: int, loyalty_id: int) -> Blob:
+    """An account in PROGRAM_ID without points, in the first tier."""
+    return {
+        "redeemed": 0.0,
+        "expired": 0.0,
+        "returned": 0.0,
+        "adjusted": 0.0,
+        "lifetimePoints": 0.0,
+        "loyaltyPoints": 0.0,
+        "cumulativePurchases": 0.0,
+        "loyaltyId": loyalty_id,
+        "currentSlab": "",
+        "nextSlab": "",
+        "nextSlabSerialNumber": -1,
+        "nextSlabDescription": "",
+        "slabSNo": 1,
+        "programId": program_id,
     }

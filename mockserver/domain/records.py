@@ -51,6 +51,53 @@ class PartnerProgram:
 
 
 @dataclasses.dataclass(frozen=True)
+class Points:
+    """A customer's points: the one record that every read of points derives from.
+
+    `accounts` are the customer's accounts in the loyalty programs it is enrolled in, one per
+    program: balance and tier as loyaltyDetails shows them (a LoyaltyProgramDetail, programId
+    included). The scheduled points are points of those accounts, each entry naming its
+    program: `expiring` (points an account holds and will lose: the expiry schedule),
+    `promised` (points it gains from a date on) and `trigger_based` (points it gains on an
+    external trigger). They are one list per kind, not one per account, because the
+    documents list the promised points of several programs interleaved.
+
+    Raises ValueError for two accounts in one program, for scheduled points of a program the
+    customer has no account in, and for more points expiring in a program than its account
+    holds.
+    """
+
+    accounts: tuple[Blob, ...] = ()
+    expiring: tuple[Blob, ...] = ()
+    promised: tuple[Blob, ...] = ()
+    trigger_based: tuple[Blob, ...] = ()
+
+    def __post_init__(self) -> None:
+        programs = [account["programId"] for account in self.accounts]
+        if len(set(programs)) < len(programs):
+            raise ValueError(f"two accounts in one program: {programs}")
+        for entry in self.expiring + self.promised + self.trigger_based:
+            if entry["programId"] not in programs:
+                raise ValueError(
+                    f"points of program {entry['programId']}, where the customer has no account"
+                    f" (it has {programs})"
+                )
+        for account in self.accounts:
+            expiring = sum(
+                e["points"] for e in self.expiring if e["programId"] == account["programId"]
+            )
+            if expiring > account["loyaltyPoints"]:
+                raise ValueError(
+                    f"{expiring} points expire in program {account['programId']}, whose account"
+                    f" holds {account['loyaltyPoints']}"
+                )
+
+    def account(self, program_id: int) -> Blob | None:
+        """The account in PROGRAM_ID, or None."""
+        return next((a for a in self.accounts if a["programId"] == program_id), None)
+
+
+@dataclasses.dataclass(frozen=True)
 class Customer:
     id: int
     loyalty_type: str
@@ -62,12 +109,9 @@ class Customer:
     #: The survivor this customer was merged into; a merged customer answers 8069.
     merged_into: int | None = None
     subscriptions: tuple[Subscription, ...] = ()
-    points_summary: Blob | None = None
-    loyalty_programs: tuple[Blob, ...] = ()
+    points: Points = dataclasses.field(default_factory=Points)
     promotional_points: Blob | None = None
-    expiry_schedules: tuple[Blob, ...] = ()
-    promised_points: tuple[Blob, ...] = ()
-    trigger_based_points: tuple[Blob, ...] = ()
+    #: Points given to and taken from other customers; their names are read from them.
     points_transfers: tuple[Blob, ...] = ()
     retro_requests: tuple[Blob, ...] = ()
     partner_programs: tuple[PartnerProgram, ...] = ()

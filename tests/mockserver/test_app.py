@@ -179,6 +179,33 @@ def test_no_auth_accepts_requests_without_credentials(tmp_path: Path) -> None:
     assert client.get(LOOKUP_306).status_code == 200
 
 
+@pytest.mark.parametrize(
+    ("headers", "maker"),
+    [
+        ({"Authorization": "Basic " + base64.b64encode(b"eastTill:x").decode()}, "eastTill"),
+        ({"X-CAP-API-OAUTH-TOKEN": "eyJ.x.y"}, "capkit.mock"),
+    ],
+    ids=["till", "token"],
+)
+def test_writes_are_made_by_the_till_the_credentials_name(
+    client: FlaskClient, headers: dict[str, str], maker: str
+) -> None:
+    client.environ_base.pop("HTTP_AUTHORIZATION")
+    created = client.post(
+        "/v2/customers?source=INSTORE",
+        json=registration(("mobile", "919000000006")),
+        headers=headers,
+    ).get_json()["createdId"]
+    update = {"profiles": [{"firstName": "Becky"}]}
+    client.put(f"/v2/customers/{created}?source=INSTORE", json=update, headers=TILL)
+    [profile] = client.get(f"/v2/customers/{created}?source=ALL", headers=headers).get_json()[
+        "profiles"
+    ]
+    assert profile["attribution"]["createdBy"]["code"] == maker
+    assert profile["attribution"]["modifiedBy"]["code"] == "till"
+    assert profile["attribution"]["modifiedDate"] == profile["autoUpdateTime"]
+
+
 # --- validation -----------------------------------------------------------------------------
 
 
@@ -246,6 +273,30 @@ def test_an_invalid_request_changes_nothing(client: FlaskClient) -> None:
     assert errors(client.get(lookup))[0][0] == 8015
 
 
+def test_an_invalid_channel_in_an_update_is_8010_as_documented(client: FlaskClient) -> None:
+    update = {"profiles": [{"commChannels": [{"type": "fax", "value": "0201234"}]}]}
+    response = client.put("/v2/customers/306?source=INSTORE", json=update)
+    [(code, message)] = errors(response)
+    assert code == 8010
+    assert message.startswith("Communication channel is invalid: body field")
+    assert message.endswith(
+        "'profiles[0].commChannels[0].type' must be one of mobile, email,"
+        " wechat, ios, android, line, got 'fax'"
+    )
+    # A field of the profile beside its channels has no code of its own.
+    [(code, _)] = errors(
+        client.put("/v2/customers/306?source=INSTORE", json={"profiles": [{"firstName": 1}]})
+    )
+    assert code == 400
+
+
+def test_an_identifier_change_without_add_or_remove_names_both(client: FlaskClient) -> None:
+    response = client.post("/v2/customers/306/changeIdentifier?source=INSTORE", json={})
+    [(code, message)] = errors(response)
+    assert code == 400
+    assert message.endswith(": body must have 'add' or 'remove'")
+
+
 def test_a_body_that_is_not_json_is_a_415(client: FlaskClient) -> None:
     response = client.post(
         "/v2/customers?source=INSTORE", data="name=Tom", content_type="text/plain"
@@ -278,8 +329,11 @@ def test_a_body_over_the_limit_is_a_413(tmp_path: Path) -> None:
 
 
 def test_documented_spellings_are_accepted(client: FlaskClient) -> None:
-    for spelling in ("linkingUpdates", "LINKINGUPDATES"):
+    for spelling in ("linkingUpdates", "LINKINGUPDATES", "LINKING_UPDATES"):
         assert client.get(ACTIVITY + f"&activityType={spelling}").status_code == 200
+    for query in ("Status=APPROVED", "status=APPROVED&Type=TRANSACTION_UPDATE"):
+        answer = client.get(f"/v2/customers/368881003/retroRequest?{query}").get_json()
+        assert [request["id"] for request in answer["data"]] == [4, 2], query
     embedded = client.get("/v2/customers/17742?source=WECHAT&accountId=22232&embed=points,mlp")
     assert {"pointsSummary", "loyaltyProgramDetails"} <= set(embedded.get_json())
 
@@ -314,6 +368,32 @@ def test_writes_change_later_reads(client: FlaskClient) -> None:
     assert customer["extendedFields"] == {"city": "St. Petersburg"}
     hits = client.get("/v2/customers/search?q=becky").get_json()["data"]
     assert [hit["userId"] for hit in hits] == [created]
+
+
+def test_a_customer_is_found_in_the_source_it_was_registered_in(client: FlaskClient) -> None:
+    # The public docs add MOBILE_APP to the register document's sources: every operation
+    # takes it, as every operation takes the others.
+    created = client.post(
+        "/v2/customers?source=MOBILE_APP", json=registration(("mobile", "919000000007"))
+    ).get_json()["createdId"]
+    identifier = "identifierName=mobile&identifierValue=919000000007"
+    change = {"add": [{"type": "email", "value": "becky@example.com"}]}
+    for method, url, body in [
+        ("GET", f"/v2/customers/lookup?source=MOBILE_APP&{identifier}", None),
+        ("GET", f"/v2/customers/{created}?source=MOBILE_APP", None),
+        ("PUT", f"/v2/customers/{created}?source=MOBILE_APP", {"profiles": [{"firstName": "B"}]}),
+        ("POST", f"/v2/customers/{created}/changeIdentifier?source=MOBILE_APP", change),
+        ("GET", "/v2/customers/search?q=becky&source=MOBILE_APP", None),
+        (
+            "GET",
+            f"/v2/customers/lookup/promisedPointsSchedule?source=MOBILE_APP&{identifier}",
+            None,
+        ),
+    ]:
+        response = client.open(url, method=method, json=body)
+        assert response.status_code == 200, (url, response.get_json())
+    [hit] = client.get("/v2/customers/search?q=becky&source=MOBILE_APP").get_json()["data"]
+    assert hit["userId"] == created
 
 
 def test_a_merged_customer_answers_8069(client: FlaskClient) -> None:

@@ -15,9 +15,11 @@ from urllib.parse import urlencode
 
 import pytest
 from flask import Flask
+from flask.testing import FlaskClient
 
 from capkit import spec
 from mockserver import Settings, create_app
+from mockserver.domain import seed
 
 DOCUMENT = spec.load()
 Sample = tuple[str, str]  # (operationId, example name)
@@ -195,3 +197,85 @@ def test_a_documented_request_answers_its_documented_response(app: Flask, sample
         DIFFERENCES[sample](response.get_json(), documented)
     else:
         assert response.get_json() == documented
+
+
+# --- every read of a customer's points, for every customer ----------------------------------
+
+SEED = seed.load()
+DEFAULT_PROGRAM = SEED.org.default_program.id
+LOOKUP_NAMES = set(DOCUMENT["components"]["schemas"]["IdentifierName"]["enum"])
+
+
+def new_customer(client: FlaskClient, kind: str) -> int:
+    """A customer a fresh mock does not hold, registered as KIND says."""
+    body = {
+        "loyaltyInfo": {"loyaltyType": "loyalty" if kind == "loyalty" else "non_loyalty"},
+        "profiles": [{"identifiers": [{"type": "mobile", "value": "919000000100"}]}],
+    }
+    created: int = client.post("/v2/customers?source=INSTORE", json=body).get_json()["createdId"]
+    if kind == "enrolled":
+        enrol = {"loyaltyInfo": {"loyaltyType": "loyalty"}}
+        assert client.put(f"/v2/customers/{created}?source=INSTORE", json=enrol).status_code == 200
+    return created
+
+
+@pytest.mark.parametrize(
+    "customer",
+    [customer.id for customer in SEED.customers] + ["loyalty", "non_loyalty", "enrolled"],
+    ids=str,
+)
+def test_every_read_of_a_customers_points_agrees(app: Flask, customer: int | str) -> None:
+    """embed=points, embed=mlp, loyaltyDetails, the expiry schedule and promised points read
+    one record: the customer's account per program."""
+    app.extensions["capkit"].reset()
+    client = app.test_client()
+    customer_id = customer if isinstance(customer, int) else new_customer(client, customer)
+    embedded = client.get(
+        f"/v2/customers/{customer_id}?source=ALL&embed=points,mlp,expirySchedules"
+    ).get_json()
+    details = client.get(f"/v2/customers/{customer_id}/loyaltyDetails").get_json()["data"]
+    accounts = {account["programId"]: account for account in details}
+    assert len(accounts) == len(details), "one account per program"
+    for program, account in accounts.items():
+        one = client.get(f"/v2/customers/{customer_id}/loyaltyDetails?programId={program}")
+        assert one.get_json()["data"] == [account]
+
+    # embed=points: the account in the default program; embed=mlp: the others.
+    if "pointsSummary" in embedded:
+        assert (
+            embedded["pointsSummary"] | {"programId": DEFAULT_PROGRAM} == accounts[DEFAULT_PROGRAM]
+        )
+    else:
+        assert DEFAULT_PROGRAM not in accounts
+    assert embedded["loyaltyProgramDetails"] == [
+        account for account in details if account["programId"] != DEFAULT_PROGRAM
+    ]
+
+    # The points that expire are points an account holds.
+    expiry = client.get(f"/v2/customers/{customer_id}/pointsExpirySchedule").get_json()
+    if embedded["loyaltyInfo"]["loyaltyType"] == "loyalty":
+        schedule = expiry["expirySchedules"]
+        assert schedule == embedded["expirySchedules"]
+        for program in {entry["programId"] for entry in schedule}:
+            expiring = sum(entry["points"] for entry in schedule if entry["programId"] == program)
+            assert expiring <= accounts[program]["loyaltyPoints"]
+    else:
+        assert [error["code"] for error in expiry["errors"]] == [1218]
+        assert embedded["expirySchedules"] == []
+
+    # Promised points are points of the programs the customer has an account in. (The
+    # documents show some customers without an identifier to look them up by.)
+    identifiers = [
+        identifier
+        for profile in embedded["profiles"]
+        for identifier in profile["identifiers"]
+        if identifier["type"] in LOOKUP_NAMES
+    ]
+    for identifier in identifiers:
+        promised = client.get(
+            "/v2/customers/lookup/promisedPointsSchedule?source=ALL&fetchDataForAllPrograms=true"
+            f"&identifierName={identifier['type']}&identifierValue={identifier['value']}"
+        ).get_json()
+        assert promised["entityId"] == customer_id
+        entries = promised["promisedPointsScheduleList"] + promised["triggerBasedPointsList"]
+        assert {entry["programId"] for entry in entries} <= set(accounts)

@@ -97,7 +97,7 @@ def check_the_customer_journey(api: ModuleType, models: ModuleType, customers: A
         ],
     )
     registered = importlib.import_module(f"{api.__name__}.register_customer").sync(
-        client=customers, body=registration, source=models.RegistrationSource.INSTORE
+        client=customers, body=registration, source=models.Source.INSTORE
     )
     assert isinstance(registered, models.RegistrationResult), registered
     customer_id = registered.created_id
@@ -154,10 +154,6 @@ def test_generated_client_keeps_every_documented_spelling(generated: Generated) 
     assert models.ActivitySource("INSTORE") is models.ActivitySource.INSTORE
     activity = generated("models.customeractivityhistories_activity_type")
     spellings = {member.value for member in activity.CustomeractivityhistoriesActivityType}
-    assert spellings == {
-        "BENEFITS_AVAILED",
-        "benefitsAvailed",
-        "BENEFITSAVAILED",
-        "linkingUpdates",
-        "LINKINGUPDATES",
-    }
+    documented = spec.load()["components"]["parameters"]["activityActivityType"]["schema"]["enum"]
+    assert spellings == set(documented)
+    assert len(documented) > 1

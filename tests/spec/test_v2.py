@@ -300,6 +300,7 @@ ACTIVITY_SPELLINGS = {
     "BENEFITS_AVAILED",
     "benefitsAvailed",
     "BENEFITSAVAILED",
+    "LINKING_UPDATES",
     "linkingUpdates",
     "LINKINGUPDATES",
 }
@@ -311,6 +312,27 @@ def test_activity_accepts_every_documented_spelling() -> None:
     assert "instore" in resolve(params[("query", "source")]["schema"])["enum"]
     limit = params[("query", "limit")]["schema"]
     assert (limit["minimum"], limit["maximum"], limit["default"]) == (0, 10, 10)
+
+
+def values_of(schema: dict[str, Any]) -> set[str]:
+    """The values a schema of strings lists: its enum or const, or its alternatives'."""
+    schema = resolve(schema)
+    values = set(schema.get("enum", [])) | ({schema["const"]} if "const" in schema else set())
+    for alternative in schema.get("anyOf", []) + schema.get("oneOf", []):
+        values |= values_of(alternative)
+    return values
+
+
+def test_every_operation_takes_the_same_sources() -> None:
+    """A customer registered in a source is found, read and changed in it: every operation
+    takes the same sources, and ALL where it reads (`instore` is a documented spelling)."""
+    sources = values_of({"$ref": "#/components/schemas/Source"})
+    assert "MOBILE_APP" in sources and len(sources) == 12
+    taking = [op for op in OPERATIONS if ("query", "source") in parameters(op)]
+    assert len(taking) == 9
+    for operation_id in taking:
+        taken = values_of(parameters(operation_id)[("query", "source")]["schema"])
+        assert taken - {"ALL", "instore"} == sources, operation_id
 
 
 CUSTOMER_ID_OPERATIONS = {

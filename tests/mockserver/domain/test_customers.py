@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from mockserver.domain import customers, points
+from mockserver.domain import customers, points, seed
 from mockserver.domain.errors import DomainError
 from mockserver.domain.records import Blob, Customer
 from mockserver.storage import FIRST_NEW_ID, Store
@@ -23,6 +23,7 @@ TOM_SAWYER = 17742  # WECHAT account 22232, email tom.sawyer@example.com, non_lo
 MOBILE_306 = "919111111111"  # customer 306, INSTORE, loyalty
 HUCK = 342963216  # INSTORE email huck.finn@example.com
 RAY = 418  # WECHAT account 22232, wechat ray10
+ORG = seed.load().org  # default program 973
 
 
 def registration(*identifiers: tuple[str, Any], loyalty: str = "loyalty", **profile: Any) -> Blob:
@@ -38,14 +39,17 @@ def register(
     source: str,
     *identifiers: tuple[str, Any],
     account_id: str | None = None,
+    till: str | None = None,
     **profile: Any,
 ) -> int:
     """Register a new customer; its id."""
     answer = customers.register(
         store,
+        ORG,
         source=source,
         account_id=account_id,
         registration=registration(*identifiers, **profile),
+        till=till,
     )
     assert answer["warnings"] == []
     created: int = answer["createdId"]
@@ -69,7 +73,7 @@ def get(
     embed: tuple[str, ...] = (),
 ) -> Blob:
     return customers.get(
-        store, customer_id=customer_id, source=source, account_id=account_id, embed=list(embed)
+        store, ORG, customer_id=customer_id, source=source, account_id=account_id, embed=list(embed)
     )
 
 
@@ -93,16 +97,31 @@ def change(
 
 
 def update(
-    store: Store, customer_id: int, source: str, changes: Blob, account_id: str | None = None
+    store: Store,
+    customer_id: int,
+    source: str,
+    changes: Blob,
+    account_id: str | None = None,
+    till: str | None = None,
 ) -> Blob:
     return customers.update(
-        store, customer_id=customer_id, source=source, account_id=account_id, changes=changes
+        store,
+        ORG,
+        customer_id=customer_id,
+        source=source,
+        account_id=account_id,
+        changes=changes,
+        till=till,
     )
 
 
 def search(store: Store, q: str, **options: Any) -> Blob:
     arguments: dict[str, Any] = {"source": None, "account_id": None, "limit": 10, "offset": 0}
     return customers.search(store, q=q, **(arguments | options))
+
+
+def without(body: Blob, key: str) -> Blob:
+    return {k: v for k, v in body.items() if k != key}
 
 
 def everyone(store: Store) -> list[Customer]:
@@ -118,6 +137,7 @@ def test_the_documented_registration_answers_the_documented_response(
 ) -> None:
     answer = customers.register(
         store,
+        ORG,
         source="LINE",
         account_id="1234",
         registration=example_of("registerCustomer", "request", "registered"),
@@ -171,7 +191,7 @@ def test_a_registration_reads_back_as_sent(store: Store) -> None:
         ],
         "extendedFields": {"city": "St. Petersburg"},
     }
-    created = customers.register(store, source="INSTORE", account_id=None, registration=body)
+    created = customers.register(store, ORG, source="INSTORE", account_id=None, registration=body)
     customer = get(store, created["createdId"], "INSTORE")
     [profile] = customer["profiles"]
     assert profile["identifiers"] == [{"type": "mobile", "value": "919000000001"}]
@@ -192,11 +212,14 @@ def test_a_registration_reads_back_as_sent(store: Store) -> None:
         "modifiedBy": till,
         "modifiedDate": "2016-06-23T19:11:18+08:00",
     }
+    # loyaltyInfo's attribution is the profile's, each till by code and name only.
     assert customer["loyaltyInfo"] == {
         "loyaltyType": "non_loyalty",
         "attributionV2": {
             "createDate": "2016-06-23T19:11:18+08:00",
             "createdBy": {"code": "westTill", "name": "westTill"},
+            "modifiedBy": {"code": "westTill", "name": "westTill"},
+            "modifiedDate": "2016-06-23T19:11:18+08:00",
         },
         "lifetimePurchases": 0,
     }
@@ -250,6 +273,7 @@ def test_registering_in_a_multi_account_source_needs_an_account_id(
         8045,
         lambda: customers.register(
             store,
+            ORG,
             source=source,
             account_id=None,
             registration=registration(("mobile", "919000000001")),
@@ -281,6 +305,7 @@ def test_an_identifier_taken_in_the_same_source_and_account_is_8006(
         8006,
         lambda: customers.register(
             store,
+            ORG,
             source=source,
             account_id=account_id,
             registration=registration(("email", "new@example.com"), identifier),
@@ -295,6 +320,7 @@ def test_the_same_identifier_in_another_wechat_account_is_not_taken(store: Store
     # registration combines into the customer who holds it (8050).
     answer = customers.register(
         store,
+        ORG,
         source="WECHAT",
         account_id="99999",
         registration=registration(("wechat", "ray10")),
@@ -314,6 +340,7 @@ def test_an_identifier_known_in_another_source_combines_into_its_customer(
     count = len(everyone(store))
     answer = customers.register(
         store,
+        ORG,
         source="WEBSITE",
         account_id=None,
         registration=registration(("email", "huck.finn@example.com"), ("mobile", "919000000001")),
@@ -336,6 +363,7 @@ def test_identifiers_of_two_customers_cannot_combine_into_one(
         8053,
         lambda: customers.register(
             store,
+            ORG,
             source="WEBSITE",
             account_id=None,
             registration=registration(
@@ -348,21 +376,45 @@ def test_identifiers_of_two_customers_cannot_combine_into_one(
     assert lookup(store, "ALL", "mobile", "919111111111") == 306
 
 
-@pytest.mark.parametrize("mobile", ["12345", "91911111111a", "+91 9111111111", "9" * 16])
-def test_an_invalid_mobile_is_8014(store: Store, refusal: Refusal, mobile: str) -> None:
+@pytest.mark.parametrize(
+    ("identifier", "code"),
+    [
+        *((("mobile", mobile), 8014) for mobile in ["12345", "91911111111a", "+91 9111111111"]),
+        (("mobile", "9" * 16), 8014),
+        # What changeIdentifier refuses, register refuses too, with changeIdentifier's code.
+        (("email", "notanemail"), 8055),
+        (("email", "becky@example"), 8055),
+        (("externalId", "becky 1"), 8064),
+    ],
+)
+def test_an_invalid_identifier_refuses_the_registration(
+    store: Store, refusal: Refusal, identifier: tuple[str, str], code: int
+) -> None:
+    before = everyone(store)
     refused = refusal(
         "registerCustomer",
-        8014,
+        code,
         lambda: customers.register(
-            store, source="INSTORE", account_id=None, registration=registration(("mobile", mobile))
+            store,
+            ORG,
+            source="INSTORE",
+            account_id=None,
+            registration=registration(identifier),
         ),
     )
-    assert repr(mobile) in str(refused.detail)
-    with pytest.raises(DomainError):
-        lookup(store, "ALL", "mobile", mobile)
+    assert repr(identifier[1]) in str(refused.detail)
+    assert everyone(store) == before
 
 
-@pytest.mark.parametrize(("channel", "code"), [(("mobile", "91-9111"), 8014)])
+@pytest.mark.parametrize(
+    ("channel", "code"),
+    [
+        (("mobile", "91-9111"), 8014),
+        # What update refuses, register refuses too, with update's code.
+        (("email", "bad"), 8057),
+        (("email", "becky@"), 8057),
+    ],
+)
 def test_an_invalid_channel_refuses_the_registration(
     store: Store, refusal: Refusal, channel: tuple[str, str], code: int
 ) -> None:
@@ -373,20 +425,12 @@ def test_an_invalid_channel_refuses_the_registration(
     refused = refusal(
         "registerCustomer",
         code,
-        lambda: customers.register(store, source="INSTORE", account_id=None, registration=body),
+        lambda: customers.register(
+            store, ORG, source="INSTORE", account_id=None, registration=body
+        ),
     )
     assert repr(channel[1]) in str(refused.detail)
     assert everyone(store) == before
-
-
-def test_a_registration_keeps_an_email_channel_as_sent(store: Store) -> None:
-    # Register documents no code for an email channel (update has 8057): it is not checked.
-    body = registration(
-        ("mobile", "919000000001"), commChannels=[{"type": "email", "value": "becky@"}]
-    )
-    created = customers.register(store, source="INSTORE", account_id=None, registration=body)
-    [profile] = get(store, created["createdId"])["profiles"]
-    assert profile["commChannels"] == [{"type": "email", "value": "becky@"}]
 
 
 def test_concurrent_registrations_of_one_mobile_make_one_customer(
@@ -622,7 +666,9 @@ def test_an_update_changes_what_it_names_and_keeps_the_rest(store: Store) -> Non
     assert profile["commChannels"] == before["profiles"][0]["commChannels"]
     assert profile["autoUpdateTime"] != before["profiles"][0]["autoUpdateTime"]
     assert after["extendedFields"] == {"city": "Hannibal", "gender": "Male"}
-    assert after["loyaltyInfo"] == before["loyaltyInfo"]
+    assert without(after["loyaltyInfo"], "attributionV2") == without(
+        before["loyaltyInfo"], "attributionV2"
+    )
     assert [hit["userId"] for hit in search(store, "thatch")["data"]] == [TOM_SAWYER]
 
 
@@ -648,6 +694,89 @@ def test_a_non_loyalty_customer_becomes_loyalty(store: Store) -> None:
     customer = get(store, created, embed=("points",))
     assert customer["loyaltyInfo"]["loyaltyType"] == "loyalty"
     assert customer["pointsSummary"]["loyaltyId"] == created
+
+
+def till(name: str) -> Blob:
+    """How a profile's attribution names a till; loyaltyInfo's names only code and name."""
+    return {"code": name, "description": "", "name": name, "type": "TILL"}
+
+
+def test_an_update_is_attributed_to_the_till_that_made_it(store: Store) -> None:
+    before = get(store, TOM_SAWYER, "WECHAT", "22232")
+    update(store, TOM_SAWYER, "WECHAT", {"profiles": [{"lastName": "T"}]}, "22232", "eastTill")
+    after = get(store, TOM_SAWYER, "WECHAT", "22232")
+    [profile], [earlier] = after["profiles"], before["profiles"]
+    # As the document's sample has them: modifiedDate is autoUpdateTime, in both attributions.
+    assert profile["autoUpdateTime"] != earlier["autoUpdateTime"]
+    assert profile["attribution"] == earlier["attribution"] | {
+        "modifiedBy": till("eastTill"),
+        "modifiedDate": profile["autoUpdateTime"],
+    }
+    assert after["loyaltyInfo"]["attributionV2"] == before["loyaltyInfo"]["attributionV2"] | {
+        "modifiedBy": {"code": "eastTill", "name": "eastTill"},
+        "modifiedDate": profile["autoUpdateTime"],
+    }
+
+
+def test_an_enrolment_is_attributed_to_the_till_that_made_it(store: Store) -> None:
+    created = register(
+        store, "INSTORE", ("mobile", "919000000001"), loyalty="non_loyalty", till="westTill"
+    )
+    update(store, created, "INSTORE", {"loyaltyInfo": {"loyaltyType": "loyalty"}}, till="eastTill")
+    customer = get(store, created)
+    assert customer["loyaltyInfo"]["attributionV2"] == {
+        "createDate": customer["profiles"][0]["attribution"]["createDate"],
+        "createdBy": {"code": "westTill", "name": "westTill"},
+        "modifiedBy": {"code": "eastTill", "name": "eastTill"},
+        "modifiedDate": customer["profiles"][0]["autoUpdateTime"],
+    }
+
+
+@pytest.mark.parametrize(
+    ("associated_with", "credentials", "maker"),
+    [
+        (None, "northTill", "northTill"),
+        ("westTill", "northTill", "westTill"),
+        (None, None, customers.DEFAULT_TILL),
+    ],
+    ids=["the till's", "associatedWith", "no till"],
+)
+def test_a_registration_is_made_by_its_till_unless_it_names_another(
+    store: Store, associated_with: str | None, credentials: str | None, maker: str
+) -> None:
+    body = registration(("mobile", "919000000001"))
+    if associated_with is not None:
+        body["associatedWith"] = associated_with
+    created = customers.register(
+        store, ORG, source="INSTORE", account_id=None, registration=body, till=credentials
+    )["createdId"]
+    [profile] = get(store, created)["profiles"]
+    assert (
+        profile["attribution"]["createdBy"] == profile["attribution"]["modifiedBy"] == till(maker)
+    )
+
+
+def test_an_identifier_change_is_attributed_to_the_till_that_made_it(store: Store) -> None:
+    created = register(store, "INSTORE", ("mobile", "919000000001"), till="westTill")
+    for source in ("INSTORE", "WEBSITE"):
+        customers.change_identifiers(
+            store,
+            customer_id=created,
+            source=source,
+            account_id=None,
+            change={"add": [{"type": "email", "value": f"becky@{source.lower()}.example.com"}]},
+            till="eastTill",
+        )
+    instore, website = get(store, created)["profiles"]
+    assert instore["attribution"]["createdBy"] == till("westTill")
+    assert instore["attribution"]["modifiedBy"] == till("eastTill")
+    assert instore["attribution"]["modifiedDate"] == instore["autoUpdateTime"]
+    # The identifier opened a profile in WEBSITE: eastTill made it.
+    assert (
+        website["attribution"]["createdBy"]
+        == website["attribution"]["modifiedBy"]
+        == till("eastTill")
+    )
 
 
 def test_a_loyalty_customer_cannot_become_non_loyalty(store: Store, refusal: Refusal) -> None:

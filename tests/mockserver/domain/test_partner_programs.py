@@ -64,7 +64,7 @@ def program_ids(answer: Blob) -> list[int]:
     return [entry["partnerProgramDetails"]["partnerProgramId"] for entry in answer["data"]]
 
 
-@pytest.mark.parametrize("spelling", ["linkingUpdates", "LINKINGUPDATES"])
+@pytest.mark.parametrize("spelling", ["linkingUpdates", "LINKINGUPDATES", "LINKING_UPDATES"])
 def test_the_documented_linking_updates(store: Store, example_of: ExampleOf, spelling: str) -> None:
     assert activity(store, spelling) == example_of(OPERATION, "200", "linkingUpdates")
 
@@ -84,9 +84,17 @@ def test_the_documented_benefits_availed(
 
 def test_every_spelling_the_spec_lists_is_understood(store: Store) -> None:
     listed = spec.load()["components"]["parameters"]["activityActivityType"]["schema"]["enum"]
-    assert len(listed) == 5
+    assert len(listed) == 6
     for spelling in listed:
         assert activity(store, spelling)["pagination"]["total"] == 3
+
+
+@pytest.mark.parametrize("spelling", ["linking", "BENEFITS", "linking-updates"])
+def test_an_activity_type_of_no_documented_spelling_is_2014(
+    store: Store, refusal: Refusal, spelling: str
+) -> None:
+    refused = refusal(OPERATION, 2014, lambda: activity(store, spelling))
+    assert repr(spelling) in str(refused.detail)
 
 
 def test_without_dates_the_window_is_the_last_year(store: Store, example_of: ExampleOf) -> None:

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from mockserver.domain import customers, points
+from mockserver.domain import customers, points, seed
 from mockserver.domain.errors import DomainError
-from mockserver.domain.records import Blob, Org
+from mockserver.domain.records import Blob, Org, Points
 from mockserver.storage import Store
 
 # The signatures of conftest's example_of and refusal fixtures.
@@ -21,6 +21,7 @@ Refusal = Callable[[str, int, Callable[[], object]], DomainError]
 
 PROMISED = "917752198768"  # customer 374844123, promised points in programs 1933 and 2199
 RETRO = 368881003  # retro requests 5 (REJECTED, 2015), 4 and 2 (APPROVED, 2019)
+ORG = seed.load().org  # default program 973
 
 
 def promised(
@@ -53,8 +54,8 @@ def promised(
 
 def retro(store: Store, customer_id: int = RETRO, **filters: Any) -> Blob:
     options: dict[str, Any] = {
-        "status": None,
-        "request_type": None,
+        "statuses": (),
+        "types": (),
         "start_date": None,
         "end_date": None,
         "start_id": None,
@@ -70,9 +71,9 @@ def register(store: Store, mobile: str, loyalty: str) -> int:
         "loyaltyInfo": {"loyaltyType": loyalty},
         "profiles": [{"identifiers": [{"type": "mobile", "value": mobile}]}],
     }
-    created: int = customers.register(store, source="INSTORE", account_id=None, registration=body)[
-        "createdId"
-    ]
+    created: int = customers.register(
+        store, ORG, source="INSTORE", account_id=None, registration=body
+    )["createdId"]
     return created
 
 
@@ -105,6 +106,93 @@ def test_loyalty_details_of_an_unknown_customer_is_8015(store: Store, refusal: R
     )
 
 
+# --- one account per program, whatever reads it --------------------------------------------
+
+
+def embedded(store: Store, customer_id: int, *names: str) -> Blob:
+    return customers.get(
+        store, ORG, customer_id=customer_id, source="ALL", account_id=None, embed=list(names)
+    )
+
+
+def test_points_that_expire_are_points_of_an_account_every_read_shows(store: Store) -> None:
+    # 565039505's documented 5,140 points expire in program 973, the default program.
+    [account] = points.loyalty_details(store, customer_id=565039505, program_id=None)["data"]
+    assert (account["programId"], account["loyaltyPoints"]) == (973, 5140.0)
+    shown = embedded(store, 565039505, "points", "mlp", "expirySchedules")
+    assert shown["pointsSummary"] == {k: v for k, v in account.items() if k != "programId"}
+    assert shown["loyaltyProgramDetails"] == []
+    schedule = points.expiry_schedule(store, customer_id=565039505)["expirySchedules"]
+    assert shown["expirySchedules"] == schedule
+    assert sum(entry["points"] for entry in schedule) <= account["loyaltyPoints"]
+
+
+def test_mlp_shows_the_programs_beside_the_default_one(store: Store, example_of: ExampleOf) -> None:
+    # 29372667's documented accounts are in programs 1219 and 1223, none in the default 973.
+    documented = example_of("getLoyaltyDetails", "200", "twoPrograms")["data"]
+    shown = embedded(store, 29372667, "points", "mlp")
+    assert shown["loyaltyProgramDetails"] == documented
+    assert "pointsSummary" not in shown
+    # 17742's documented samples split its accounts so: a summary, and two other programs.
+    details = points.loyalty_details(store, customer_id=17742, program_id=None)["data"]
+    summary = embedded(store, 17742, "points")["pointsSummary"]
+    others = embedded(store, 17742, "mlp")["loyaltyProgramDetails"]
+    assert details == [summary | {"programId": 973}, *others]
+
+
+def test_promised_points_are_points_of_the_programs_the_customer_is_in(
+    store: Store, org: Org
+) -> None:
+    answer = promised(store, org, all_programs=True)
+    programs = {entry["programId"] for entry in answer["promisedPointsScheduleList"]}
+    details = points.loyalty_details(store, customer_id=374844123, program_id=None)["data"]
+    assert programs == {1933, 2199}
+    assert programs < {account["programId"] for account in details}
+
+
+def test_a_loyalty_registration_opens_an_account_every_read_shows(store: Store) -> None:
+    created = register(store, "919000000001", "loyalty")
+    [account] = points.loyalty_details(store, customer_id=created, program_id=None)["data"]
+    assert (account["programId"], account["loyaltyId"], account["loyaltyPoints"]) == (
+        973,
+        created,
+        0.0,
+    )
+    shown = embedded(store, created, "points", "mlp")
+    assert shown["pointsSummary"] == {k: v for k, v in account.items() if k != "programId"}
+    assert shown["loyaltyProgramDetails"] == []
+
+
+def test_a_non_loyalty_customer_has_no_account(store: Store) -> None:
+    created = register(store, "919000000001", "non_loyalty")
+    assert points.loyalty_details(store, customer_id=created, program_id=None)["data"] == []
+    assert "pointsSummary" not in embedded(store, created, "points")
+
+
+@pytest.mark.parametrize(
+    ("fields", "problem"),
+    [
+        ({"expiring": ({"points": 1.0, "programId": 973},)}, "no account"),
+        ({"trigger_based": ({"points": 1.0, "programId": 890},)}, "no account"),
+        (
+            {
+                "accounts": ({"programId": 973, "loyaltyPoints": 10.0},),
+                "expiring": ({"points": 6.0, "programId": 973}, {"points": 5.0, "programId": 973}),
+            },
+            "11.0 points expire in program 973",
+        ),
+        (
+            {"accounts": ({"programId": 973, "loyaltyPoints": 0.0},) * 2},
+            "two accounts in one program",
+        ),
+    ],
+    ids=["expiring", "trigger-based", "more than held", "two accounts"],
+)
+def test_points_that_do_not_add_up_cannot_be_held(fields: dict[str, Any], problem: str) -> None:
+    with pytest.raises(ValueError, match=problem):
+        Points(**fields)
+
+
 # --- expiry schedule ------------------------------------------------------------------------
 
 
@@ -132,6 +220,7 @@ def test_a_customer_has_an_expiry_schedule_once_enrolled(store: Store, refusal: 
     )
     customers.update(
         store,
+        ORG,
         customer_id=created,
         source="INSTORE",
         account_id=None,
@@ -203,9 +292,10 @@ def test_without_a_program_the_default_program_is_shown(
     with store.write() as tx:
         customer = tx.customer(374844123)
         assert customer is not None
+        entries = (*customer.points.promised, default_entry)
         tx.save(
             dataclasses.replace(
-                customer, promised_points=(*customer.promised_points, default_entry)
+                customer, points=dataclasses.replace(customer.points, promised=entries)
             )
         )
     assert promised(store, org)["promisedPointsScheduleList"] == [default_entry]
@@ -254,6 +344,9 @@ def test_an_account_id_of_a_single_account_source_changes_nothing(store: Store, 
         ({"value": "919999999999"}, 8015),
         ({"source": "WEBSITE"}, 8015),
         ({"source": "ALL", "value": "919999999999"}, 8015),
+        # As every operation that finds a customer in a source: which account of it?
+        ({"source": "WECHAT"}, 8045),
+        ({"source": "LINE", "value": "919999999999"}, 8045),
     ],
 )
 def test_promised_points_refusals(
@@ -284,6 +377,25 @@ def test_the_other_side_of_the_transfers_mirrors_them(store: Store) -> None:
     assert taken == [entry | {"transferType": flip[entry["transferType"]]} for entry in given]
 
 
+def test_transfers_name_each_side_as_it_is_named_now(store: Store) -> None:
+    customers.update(
+        store,
+        ORG,
+        customer_id=343015432,
+        source="INSTORE",
+        account_id=None,
+        changes={"profiles": [{"firstName": "Jim", "lastName": "Thompson"}]},
+    )
+    for customer_id in (343015431, 343015432):
+        sides = [
+            entry[side]
+            for entry in points.transfers(store, customer_id=customer_id)["data"]
+            for side in ("transferredFrom", "transferredTo")
+        ]
+        assert {"userId": 343015432, "firstName": "Jim", "lastName": "Thompson"} in sides
+        assert all(side["firstName"] != "James" for side in sides)
+
+
 @pytest.mark.parametrize("customer_id", [306, 9], ids=["no transfers", "unknown"])
 def test_no_transfers_is_814(store: Store, refusal: Refusal, customer_id: int) -> None:
     refusal("getPointsTransfers", 814, lambda: points.transfers(store, customer_id=customer_id))
@@ -302,16 +414,19 @@ def test_the_documented_retro_requests(store: Store, example_of: ExampleOf) -> N
 @pytest.mark.parametrize(
     ("filters", "shown"),
     [
-        ({"status": "APPROVED"}, [4, 2]),
-        ({"status": "REJECTED"}, [5]),
-        ({"request_type": "TRANSACTION_UPDATE"}, [5, 4, 2]),
+        ({"statuses": ["APPROVED"]}, [4, 2]),
+        ({"statuses": ["REJECTED"]}, [5]),
+        ({"types": ["TRANSACTION_UPDATE"]}, [5, 4, 2]),
         ({"start_date": date(2019, 7, 22)}, [4, 2]),
         ({"end_date": date(2019, 7, 21)}, [5]),
         ({"start_date": date(2019, 7, 22), "end_date": date(2019, 7, 22)}, [4, 2]),
         ({"start_id": 3}, [5, 4]),
         ({"end_id": 4}, [4, 2]),
         ({"start_id": 3, "end_id": 4}, [4]),
-        ({"status": "APPROVED", "start_id": 3}, [4]),
+        ({"statuses": ["APPROVED"], "start_id": 3}, [4]),
+        # The document's spellings, Status and Type, beside status and type: both apply.
+        ({"statuses": ["APPROVED", "APPROVED"]}, [4, 2]),
+        ({"types": ["TRANSACTION_UPDATE", "TRANSACTION_UPDATE"]}, [5, 4, 2]),
     ],
 )
 def test_retro_requests_filtered(store: Store, filters: dict[str, Any], shown: list[int]) -> None:
@@ -332,8 +447,9 @@ def test_retro_requests_paged(store: Store, limit: int, offset: int, shown: list
 @pytest.mark.parametrize(
     ("customer_id", "filters"),
     [
-        (RETRO, {"status": "PENDING"}),
-        (RETRO, {"request_type": "GOODWILL"}),
+        (RETRO, {"statuses": ["PENDING"]}),
+        (RETRO, {"types": ["GOODWILL"]}),
+        (RETRO, {"statuses": ["APPROVED", "REJECTED"]}),
         (RETRO, {"start_date": date(2020, 1, 1)}),
         (RETRO, {"start_id": 6}),
         (306, {}),

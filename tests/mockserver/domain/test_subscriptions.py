@@ -10,7 +10,7 @@ import pytest
 
 from mockserver.domain import customers, subscriptions
 from mockserver.domain.errors import DomainError
-from mockserver.domain.records import Blob
+from mockserver.domain.records import Blob, Org
 from mockserver.storage import Store
 
 # The signatures of conftest's example_of and refusal fixtures.
@@ -55,7 +55,7 @@ def test_the_documented_change_and_what_get_shows_after_it(
     ]
 
 
-def test_embed_subscriptions_shows_a_change(store: Store) -> None:
+def test_embed_subscriptions_shows_a_change(store: Store, org: Org) -> None:
     subscriptions.update(
         store,
         customer_id=TOM_SAWYER,
@@ -63,6 +63,7 @@ def test_embed_subscriptions_shows_a_change(store: Store) -> None:
     )
     customer = customers.get(
         store,
+        org,
         customer_id=TOM_SAWYER,
         source="WECHAT",
         account_id="22232",

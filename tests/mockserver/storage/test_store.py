@@ -15,6 +15,7 @@ from mockserver.domain.records import (
     Customer,
     Identifier,
     PartnerProgram,
+    Points,
     Profile,
     Subscription,
 )
@@ -77,8 +78,11 @@ def test_a_saved_customer_reads_back_equal(empty_store: Store) -> None:
         extended_fields={"city": "St. Petersburg"},
         lifetime_purchases=12.5,
         subscriptions=(Subscription("SMS", "BULK", "OPTOUT", "123"),),
-        points_summary={"loyaltyPoints": 10.0, "slabSNo": 1},
-        promised_points=({"points": 1.5, "redeemableFrom": "2022-04-10", "programId": 973},),
+        points=Points(
+            accounts=({"programId": 973, "loyaltyId": 7, "loyaltyPoints": 10.0, "slabSNo": 1},),
+            expiring=({"points": 2.5, "expiryDate": "2125-05-05", "programId": 973},),
+            promised=({"points": 1.5, "redeemableFrom": "2022-04-10", "programId": 973},),
+        ),
         partner_programs=(
             PartnerProgram(
                 {"partnerProgramId": 20},
