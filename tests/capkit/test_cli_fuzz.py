@@ -291,7 +291,7 @@ def refused_by_the_mock(entry: dict[str, Any]) -> bool:
         return False
     errors = json.loads(entry["response"]["content"]["text"])["errors"]
     return any(
-        error["code"] == 400 or re.search(r"(parameter|header) '", error["message"])
+        error["code"] == 400 or re.search(r"(parameter|header|body field) '", error["message"])
         for error in errors
     )
 

@@ -287,3 +287,10 @@ def test_the_mock_and_verify_agree_on_head_undeclared_parameters_methods_and_siz
         if violation.side == "request"
     }
     assert [index in refused_by_verify for index in range(len(replies))] == refused_by_the_mock
+
+
+def test_a_deprecated_spelling_of_a_parameter_is_valid_input() -> None:
+    # retroRequest's Status is the customer document's spelling of status: deprecated, valid.
+    url = "http://localhost/v2/customers/17742/retroRequest?Status=APPROVED&Type=GOODWILL"
+    answer = {"pagination": {"limit": 0, "offset": 0, "total": 0}, **error(9050)}
+    assert verify_har(har(entry("GET", url, 400, answer)), spec.load()) == []
