@@ -1,30 +1,41 @@
-"""The one place a Store is built: from the --state setting, the path of a SQLite file.
+"""The one place a Store is built: from the --state setting, the path of a SQLite file or the
+URL of a PostgreSQL database (postgresql://, or postgres://).
 
-A backend that keeps the state elsewhere is named by a URL (postgresql://...): it is opened
-here, by its scheme, and passes tests/mockserver/storage/test_store.py.
+A backend is opened here, by its scheme, and passes tests/mockserver/storage/test_store.py.
 """
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mockserver.settings import SettingsError
 from mockserver.storage import Store
 from mockserver.storage.sqlite import SqliteStore
 
+if TYPE_CHECKING:
+    from mockserver.storage.postgresql import Database
+
 _URL = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*)://")
+POSTGRESQL_SCHEMES = ("postgresql", "postgres")
+#: Connections to PostgreSQL that each worker process keeps: one per thread that serves.
+DB_POOL = 2
 
 
-def open_store(state: str) -> Store:
+def open_store(state: str, *, db_pool: int = DB_POOL) -> Store:
     """The Store that STATE names. Raises SettingsError, naming --state, for a URL of no
-    backend or a file in a folder that does not exist."""
+    backend, a file in a folder that does not exist, or a database that cannot be used."""
     url = _URL.match(state)
+    if url is not None and url["scheme"].lower() in POSTGRESQL_SCHEMES:
+        from mockserver.storage.postgresql.store import PostgresStore
+
+        return PostgresStore(open_postgresql(state, db_pool=db_pool))
     if url is not None:
         raise SettingsError(
             "state",
-            f"--state must be the path of a SQLite file (no backend keeps the state at"
-            f" {url['scheme']}:// URLs), got {state!r}",
+            "--state must be the path of a SQLite file or a postgresql:// URL (no backend"
+            f" keeps the state at {url['scheme']}:// URLs), got {state!r}",
         )
     path = Path(state)
     if not path.parent.is_dir():
@@ -33,3 +44,23 @@ def open_store(state: str) -> Store:
             f"--state must be in a folder that exists (create {path.parent} first), got {state!r}",
         )
     return SqliteStore(path)
+
+
+def open_postgresql(url: str, *, db_pool: int) -> Database:
+    """The PostgreSQL database at URL, its schema up to date. Raises SettingsError, naming
+    --state, without PostgreSQL's driver, or for a database that cannot be used."""
+    try:
+        import psycopg  # noqa: F401 (installed by capkit[postgresql], and loads libpq)
+        import psycopg_pool  # noqa: F401
+    except ImportError as error:
+        raise SettingsError(
+            "state",
+            f"--state {url.partition('://')[0]}://... needs PostgreSQL's driver, which is not"
+            f" installed ({error}): pip install 'capkit[postgresql]'",
+        ) from None
+    from mockserver.storage.postgresql import DatabaseUnusable, open_database
+
+    try:
+        return open_database(url, pool_size=db_pool)
+    except DatabaseUnusable as error:
+        raise SettingsError("state", f"--state {error}") from None

@@ -7,7 +7,6 @@ suite (storage/test_store.py) and the domain's tests are what each backend must 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,6 +17,7 @@ from mockserver.domain.errors import DomainError
 from mockserver.domain.records import Org
 from mockserver.storage import Store
 from mockserver.storage.backends import open_store
+from tests import postgresql
 
 #: (operationId, "request" or a status such as "200", example name) -> the example's value.
 ExampleOf = Callable[[str, str, str], Any]
@@ -25,14 +25,39 @@ ExampleOf = Callable[[str, str, str], Any]
 Refusal = Callable[[str, int, Callable[[], object]], DomainError]
 
 
-def _sqlite(folder: Path) -> Store:
-    return open_store(str(folder / "state.db"))
+def _sqlite(request: pytest.FixtureRequest) -> Store:
+    return open_store(str(request.getfixturevalue("tmp_path") / "state.db"))
 
 
-#: Each backend, by the function that opens a fresh store of it, holding no customer, for a
-#: test whose temporary folder it is given. A backend that needs a server adds itself with a
-#: mark that skips it where there is none: pytest.param(opener, id=..., marks=...).
-BACKENDS = [pytest.param(_sqlite, id="sqlite")]
+def _postgresql(request: pytest.FixtureRequest) -> Store:
+    # One database for the session, emptied for each test: a store is fresh after a reset.
+    store: Store = request.getfixturevalue("postgresql_store")
+    store.reset([])
+    return store
+
+
+#: Each backend, by the function that opens a fresh store of it, holding no customer, for the
+#: test whose request it is given.
+BACKENDS = [pytest.param(_sqlite, id="sqlite"), pytest.param(_postgresql, id="postgresql")]
+
+
+@pytest.fixture(scope="session")
+def postgresql_server() -> Iterator[postgresql.Server]:
+    """A PostgreSQL server of the session's own; skips the test without one on this machine,
+    unless postgresql.REQUIRED says that it must run (in CI)."""
+    try:
+        with postgresql.running(postgresql.DISPOSABLE) as server:
+            yield server
+    except postgresql.ServerMissing as missing:
+        if postgresql.required():
+            pytest.fail(f"{missing} ({postgresql.REQUIRED} is set: the tests must run)")
+        pytest.skip(f"no PostgreSQL server to test against: {missing}")
+
+
+@pytest.fixture(scope="session")
+def postgresql_store(postgresql_server: postgresql.Server) -> Store:
+    """The store in a database of the session's server, as `--state URL` opens it."""
+    return open_store(postgresql_server.create_database("store_suite"))
 
 
 @pytest.fixture(scope="session")
@@ -47,10 +72,10 @@ def org(documented_seed: seed.Seed) -> Org:
 
 
 @pytest.fixture(params=BACKENDS)
-def empty_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+def empty_store(request: pytest.FixtureRequest) -> Iterator[Store]:
     """A fresh store of each backend, holding no customer."""
-    opener: Callable[[Path], Store] = request.param
-    store = opener(tmp_path)
+    opener: Callable[[pytest.FixtureRequest], Store] = request.param
+    store = opener(request)
     yield store
     store.close()
 

@@ -1,0 +1,219 @@
+"""The connection to PostgreSQL: a pool per process, transactions on it, and what an outage
+looks like from inside the mock.
+
+A request must not hang on a database that is gone: connecting, waiting for a connection,
+a statement and a lock each give up within seconds, and once the database is known to be
+down, requests are refused at once (StoreUnavailable) but for one every RETRY_SECONDS that
+tries it again. The pool replaces the connections the server closed, so the mock comes back
+by itself when the database does.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from typing import Any
+
+import psycopg
+from psycopg.adapt import Loader
+from psycopg.conninfo import conninfo_to_dict
+from psycopg.pq import TransactionStatus
+from psycopg_pool import ConnectionPool, PoolTimeout
+
+from mockserver.storage import StoreUnavailable
+
+log = logging.getLogger(__name__)
+
+#: Seconds a transaction waits for a connection, and the server for a statement or a lock,
+#: before the request is answered 503: well within the 5 s a client may wait.
+WAIT_SECONDS = 2
+#: Seconds between two tries of a database known to be down.
+RETRY_SECONDS = 0.5
+#: What each session of the mock sets: statements and locks time out; a session left in a
+#: transaction by a replica that stopped answering is ended, and its locks freed.
+_SESSION = {
+    "statement_timeout": "2s",
+    "lock_timeout": "2s",
+    "idle_in_transaction_session_timeout": "10s",
+}
+#: libpq's settings: a peer that stops answering is noticed in seconds, not minutes.
+_CONNECTION: dict[str, Any] = {
+    "connect_timeout": WAIT_SECONDS,
+    "application_name": "capkit mock",
+    "keepalives_idle": 5,
+    "keepalives_interval": 2,
+    "keepalives_count": 2,
+    "tcp_user_timeout": WAIT_SECONDS * 1000,
+    "options": " ".join(f"-c {name}={value}" for name, value in _SESSION.items()),
+}
+
+
+class UrlUnusable(ValueError):
+    """A URL psycopg cannot read; the message says why."""
+
+
+def describe(url: str) -> str:
+    """Where URL points, for messages, without its password: `capkit@db:5432/capkit`. Raises
+    UrlUnusable for a URL that is no PostgreSQL connection string."""
+    try:
+        parts = conninfo_to_dict(url)
+    except psycopg.ProgrammingError as error:
+        raise UrlUnusable(str(error)) from None
+    user = f"{parts['user']}@" if parts.get("user") else ""
+    port = f":{parts['port']}" if parts.get("port") else ""
+    return f"{user}{parts.get('host') or 'localhost'}{port}/{parts.get('dbname') or ''}"
+
+
+def connect(url: str) -> psycopg.Connection[Any]:
+    """One connection to URL, outside any pool, in autocommit. Raises psycopg.Error."""
+    return psycopg.connect(url, autocommit=True, **_CONNECTION)
+
+
+class Database:
+    """The PostgreSQL at URL, through a pool of POOL_SIZE connections in each process."""
+
+    def __init__(self, url: str, *, pool_size: int) -> None:
+        self.url = url
+        self.where = describe(url)
+        self.pool_size = pool_size
+        self._pool: ConnectionPool | None = None
+        self._owner = 0  # the process that opened _pool
+        self._inherited: list[ConnectionPool] = []
+        self._lock = threading.Lock()
+        #: Set while the database is known to be down: why, and when it is tried next.
+        self._down: str | None = None
+        self._next_try = 0.0
+
+    @contextmanager
+    def transaction(self, begin: str) -> Iterator[psycopg.Connection[Any]]:
+        """A connection in the transaction that BEGIN starts (a statement, or several), which
+        commits when the block ends and rolls back if it raises.
+
+        Raises StoreUnavailable when the database cannot be reached in time, or a statement
+        of the block fails for it (the connection lost, a timeout).
+        """
+        pool = self._pool_of_this_process()
+        self._admit()
+        connection = self._begun(pool, begin, time.monotonic() + WAIT_SECONDS)
+        try:
+            yield connection
+            connection.execute("COMMIT")
+        except BaseException as error:
+            if not connection.broken and connection.info.transaction_status != _IDLE:
+                with suppress(psycopg.Error):
+                    connection.execute("ROLLBACK")
+            if isinstance(error, psycopg.OperationalError):
+                raise self._unavailable(error, connection) from error
+            raise
+        finally:
+            pool.putconn(connection)
+
+    def close(self) -> None:
+        """Close this process's connections; the next transaction opens them again."""
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None and self._owner == os.getpid():
+            pool.close()
+
+    def _pool_of_this_process(self) -> ConnectionPool:
+        """The pool of this process: one opened by a parent before it forked holds the
+        parent's sockets, and is left alone (closing it would end the parent's sessions)."""
+        with self._lock:
+            if self._pool is not None and self._owner != os.getpid():
+                self._inherited.append(self._pool)
+                self._pool = None
+            if self._pool is None:
+                self._pool = ConnectionPool(
+                    self.url,
+                    min_size=self.pool_size,
+                    max_size=self.pool_size,
+                    kwargs={"autocommit": True, **_CONNECTION},
+                    configure=_configure,
+                    timeout=WAIT_SECONDS,
+                    # Gives up on a connection that cannot be made for this long; the next
+                    # transaction that finds the pool short asks for a new one at once,
+                    # instead of after a back-off grown over a long outage.
+                    reconnect_timeout=5 * WAIT_SECONDS,
+                    name=f"capkit {self.where}",
+                    open=False,
+                )
+                self._pool.open(wait=False)
+                self._owner = os.getpid()
+            return self._pool
+
+    def _admit(self) -> None:
+        """Refuse at once while the database is known to be down, but for one transaction
+        every RETRY_SECONDS, which tries it."""
+        with self._lock:
+            if self._down is None:
+                return
+            now = time.monotonic()
+            if now < self._next_try:
+                raise StoreUnavailable(self._down)
+            self._next_try = now + RETRY_SECONDS
+
+    def _begun(self, pool: ConnectionPool, begin: str, deadline: float) -> psycopg.Connection[Any]:
+        """A connection of POOL on which BEGIN ran, before DEADLINE; a connection the server
+        closed since it was last used (as a restarted server does) is passed over."""
+        while True:
+            try:
+                connection = pool.getconn(timeout=max(deadline - time.monotonic(), 0.001))
+            except PoolTimeout as error:
+                raise self._unavailable(error) from error
+            try:
+                connection.execute(begin)
+            except psycopg.OperationalError as error:
+                pool.putconn(connection)  # a broken one is discarded, and replaced
+                if connection.broken and time.monotonic() < deadline:
+                    continue
+                raise self._unavailable(error, connection) from error
+            self._up()
+            return connection
+
+    def _unavailable(
+        self, error: Exception, connection: psycopg.Connection[Any] | None = None
+    ) -> StoreUnavailable:
+        """ERROR as StoreUnavailable; when it says the database is unreachable (no
+        connection to be had, or the one used is lost), the database is marked down."""
+        reason = _first_line(error)
+        if connection is None or connection.broken:
+            message = f"PostgreSQL at {self.where} cannot be reached: {reason}"
+            with self._lock:
+                if self._down is None:
+                    log.error("capkit mock: %s; answering 503 until it is back", message)
+                self._down = message
+                self._next_try = time.monotonic() + RETRY_SECONDS
+            return StoreUnavailable(message)
+        return StoreUnavailable(f"PostgreSQL at {self.where} did not answer in time: {reason}")
+
+    def _up(self) -> None:
+        if self._down is None:
+            return
+        with self._lock:
+            if self._down is not None:
+                log.warning("capkit mock: PostgreSQL at %s is back", self.where)
+            self._down = None
+
+
+_IDLE = TransactionStatus.IDLE
+
+
+class _RawJson(Loader):
+    """Reads a json column as its bytes: msgspec decodes them into records."""
+
+    def load(self, data: Any) -> bytes:
+        return bytes(data)
+
+
+def _configure(connection: psycopg.Connection[Any]) -> None:
+    connection.adapters.register_loader("json", _RawJson)
+
+
+def _first_line(error: Exception) -> str:
+    """What psycopg says of ERROR, on one line (libpq's messages span several)."""
+    text = " ".join(str(error).split())
+    return text or type(error).__name__

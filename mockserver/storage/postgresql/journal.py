@@ -1,0 +1,64 @@
+"""The journal of requests in PostgreSQL: every replica records into one table, and any of
+them lists what all of them answered.
+
+A request's entry is committed without waiting for the disk (synchronous_commit off): the
+journal is a record for people, and a crash of the database may lose its last entries,
+never a customer. A request answered while the database is down is not journaled.
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+from mockserver import journal
+from mockserver.journal import Entry
+from mockserver.storage import StoreUnavailable
+from mockserver.storage.postgresql.database import Database
+
+_RECORD = "BEGIN; SET LOCAL synchronous_commit TO OFF"
+_READ = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
+#: Entries past the capacity are deleted once in this many records.
+_TRIM_EVERY = 100
+
+_encode = msgspec.json.Encoder().encode
+_decode = msgspec.json.Decoder(Entry).decode
+
+
+class PostgresJournal:
+    """The journal in DATABASE, whose schema is up to date."""
+
+    def __init__(self, database: Database) -> None:
+        self.database = database
+
+    def record(self, entry: Entry) -> None:
+        try:
+            with self.database.transaction(_RECORD) as connection:
+                row = connection.execute(
+                    "INSERT INTO capkit.requests (started, entry) VALUES (%s, %s::json)"
+                    " RETURNING seq",
+                    (entry.started, _encode(entry).decode()),
+                ).fetchone()
+                assert row is not None
+                if row[0] % _TRIM_EVERY == 0:
+                    connection.execute(
+                        "DELETE FROM capkit.requests WHERE seq <= %s",
+                        (row[0] - journal.CAPACITY,),
+                    )
+        except StoreUnavailable:
+            pass  # the request was answered 503 already; its entry cannot be kept
+
+    def entries(self) -> list[Entry]:
+        """The most recent entries of every replica since the last clear, oldest first.
+        Raises StoreUnavailable."""
+        with self.database.transaction(_READ) as connection:
+            rows = connection.execute(
+                "SELECT entry FROM (SELECT * FROM capkit.requests ORDER BY seq DESC LIMIT %s)"
+                " AS recent ORDER BY started, seq",
+                (journal.CAPACITY,),
+            )
+            return [_decode(entry) for (entry,) in rows]
+
+    def clear(self) -> None:
+        """Forget every replica's entries. Raises StoreUnavailable."""
+        with self.database.transaction("BEGIN") as connection:
+            connection.execute("DELETE FROM capkit.requests")
