@@ -28,9 +28,10 @@ def open_store(state: str, *, db_pool: int = DB_POOL) -> Store:
     backend, a file in a folder that does not exist, or a database that cannot be used."""
     url = _URL.match(state)
     if url is not None and url["scheme"].lower() in POSTGRESQL_SCHEMES:
+        database = open_postgresql(state, db_pool=db_pool)
         from mockserver.storage.postgresql.store import PostgresStore
 
-        return PostgresStore(open_postgresql(state, db_pool=db_pool))
+        return PostgresStore(database)
     if url is not None:
         raise SettingsError(
             "state",

@@ -55,9 +55,11 @@ def postgresql_server() -> Iterator[postgresql.Server]:
 
 
 @pytest.fixture(scope="session")
-def postgresql_store(postgresql_server: postgresql.Server) -> Store:
+def postgresql_store(postgresql_server: postgresql.Server) -> Iterator[Store]:
     """The store in a database of the session's server, as `--state URL` opens it."""
-    return open_store(postgresql_server.create_database("store_suite"))
+    store = open_store(postgresql_server.create_database("store_suite"))
+    yield store
+    store.database.close()  # type: ignore[attr-defined] (a PostgresStore's)
 
 
 @pytest.fixture(scope="session")

@@ -7,6 +7,8 @@ Needs psycopg 3 and psycopg_pool: `pip install 'capkit[postgresql]'`.
 
 from __future__ import annotations
 
+import re
+
 import psycopg
 
 from mockserver.storage.postgresql.database import Database, UrlUnusable, connect, describe
@@ -27,13 +29,23 @@ def open_database(url: str, *, pool_size: int) -> Database:
     try:
         where = describe(url)
     except UrlUnusable as error:
-        raise DatabaseUnusable(f"is not a PostgreSQL URL: {error}") from None
+        raise DatabaseUnusable(f"is not a PostgreSQL URL: {_said(error, url)}") from None
     try:
         with connect(url) as connection:
             migrate(connection)
     except SchemaTooNew as error:
         raise DatabaseUnusable(f"cannot be used: the database at {where} {error}") from None
     except psycopg.Error as error:
-        reason = " ".join(str(error).split())
-        raise DatabaseUnusable(f"cannot be used: PostgreSQL at {where} says: {reason}") from None
+        raise DatabaseUnusable(
+            f"cannot be used: PostgreSQL at {where} says: {_said(error, url)}"
+        ) from None
     return Database(url, pool_size=pool_size)
+
+
+_PASSWORD = re.compile(r"^(\w+://[^:/@]*:)[^@/]*@")
+
+
+def _said(error: Exception, url: str) -> str:
+    """What ERROR says, on one line, with URL's password masked where it quotes URL."""
+    masked = _PASSWORD.sub(r"\1[Filtered]@", url)
+    return " ".join(str(error).replace(url, masked).split())

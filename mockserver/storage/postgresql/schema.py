@@ -62,7 +62,7 @@ class SchemaTooNew(Exception):
 
     def __init__(self, found: int) -> None:
         super().__init__(
-            f"it holds capkit's schema version {found}, newer than the version {VERSION} that"
+            f"holds capkit's schema version {found}, newer than the version {VERSION} that"
             " this capkit knows: upgrade capkit, or use another database"
         )
         self.found = found
