@@ -10,6 +10,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -394,3 +395,38 @@ def test_a_store_whose_database_goes_down_refuses_in_seconds_and_comes_back(
             assert time.monotonic() < deadline, "the store did not come back"
             time.sleep(0.2)
     assert shared.entries() == []
+
+
+# --- where there is no server ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("required", "outcome"),
+    [("", "1 skipped"), ("1", "1 error")],
+    ids=["on a laptop: skipped", "in CI: an error"],
+)
+def test_without_a_server_the_tests_skip_unless_ci_requires_them(
+    required: str, outcome: str, tmp_path: Path
+) -> None:
+    root = Path(__file__).resolve().parents[3]
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-p",
+            "no:cacheprovider",
+            "-rs",
+            "--no-header",
+            "tests/mockserver/storage/test_store.py::test_new_id_skips_taken_ids[postgresql]",
+        ],
+        cwd=root,
+        env={"PATH": str(tmp_path), postgresql.REQUIRED: required, "TMPDIR": str(tmp_path)},
+        capture_output=True,
+        text=True,
+    )
+    assert outcome in result.stdout.splitlines()[-1], result.stdout
+    assert (
+        "pg_config is not on PATH: install PostgreSQL's server (apt-get install postgresql)"
+        in result.stdout
+    )
