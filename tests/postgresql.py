@@ -77,6 +77,12 @@ class Server:
             connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
         return self.url(name)
 
+    def version(self) -> str:
+        """What the server says of itself: "PostgreSQL 15.18 (Debian 15.18-0+deb12u1) on ..."."""
+        with psycopg.connect(self.url()) as connection:
+            row = connection.execute("SELECT version()").fetchone()
+        return str(row[0]) if row else "PostgreSQL (unknown version)"
+
     def start(self) -> None:
         self._pg_ctl("start", "--wait", "--log", str(self.folder / "server.log"))
 

@@ -47,8 +47,9 @@ def open_store(state: str, *, db_pool: int = DB_POOL) -> Store:
     return SqliteStore(path)
 
 
-def open_postgresql(url: str, *, db_pool: int) -> Database:
-    """The PostgreSQL database at URL, its schema up to date. Raises SettingsError, naming
+def open_postgresql(url: str, *, db_pool: int, synchronous: bool = True) -> Database:
+    """The PostgreSQL database at URL, its schema up to date, DB_POOL connections in each
+    process, whose commits wait for the disk if SYNCHRONOUS. Raises SettingsError, naming
     --state, without PostgreSQL's driver, or for a database that cannot be used."""
     try:
         import psycopg  # noqa: F401 (installed by capkit[postgresql], and loads libpq)
@@ -62,6 +63,6 @@ def open_postgresql(url: str, *, db_pool: int) -> Database:
     from mockserver.storage.postgresql import DatabaseUnusable, open_database
 
     try:
-        return open_database(url, pool_size=db_pool)
+        return open_database(url, pool_size=db_pool, synchronous=synchronous)
     except DatabaseUnusable as error:
         raise SettingsError("state", f"--state {error}") from None

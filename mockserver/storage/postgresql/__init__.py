@@ -21,11 +21,11 @@ class DatabaseUnusable(ValueError):
     """The database cannot hold the mock's state; the message says which and why, in a line."""
 
 
-def open_database(url: str, *, pool_size: int) -> Database:
+def open_database(url: str, *, pool_size: int, synchronous: bool = True) -> Database:
     """The database at URL, its schema created or migrated, connected through a pool of
-    POOL_SIZE connections per process. Raises DatabaseUnusable for a URL that is not one, a
-    database that cannot be reached or refuses the credentials, or a schema of a newer capkit.
-    """
+    POOL_SIZE connections per process, whose commits wait for the disk if SYNCHRONOUS. Raises
+    DatabaseUnusable for a URL that is not one, a database that cannot be reached or refuses
+    the credentials, or a schema of a newer capkit."""
     try:
         where = describe(url)
     except UrlUnusable as error:
@@ -39,7 +39,7 @@ def open_database(url: str, *, pool_size: int) -> Database:
         raise DatabaseUnusable(
             f"cannot be used: PostgreSQL at {where} says: {_said(error, url)}"
         ) from None
-    return Database(url, pool_size=pool_size)
+    return Database(url, pool_size=pool_size, synchronous=synchronous)
 
 
 _PASSWORD = re.compile(r"^(\w+://[^:/@]*:)[^@/]*@")

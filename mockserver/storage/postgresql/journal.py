@@ -1,9 +1,10 @@
 """The journal of requests in PostgreSQL: every replica records into one table, and any of
 them lists what all of them answered.
 
-A request's entry is committed without waiting for the disk (synchronous_commit off): the
-journal is a record for people, and a crash of the database may lose its last entries,
-never a customer. A request answered while the database is down is not journaled.
+Entries are recorded through a database of their own (a connection in each process), whose
+commits do not wait for the disk (synchronous_commit off): the journal is a record for people,
+and a crash of the database may lose its last entries, never a customer. A request answered
+while the database is down is not journaled.
 """
 
 from __future__ import annotations
@@ -15,8 +16,7 @@ from mockserver.journal import Entry
 from mockserver.storage import StoreUnavailable
 from mockserver.storage.postgresql.database import Database
 
-_RECORD = "BEGIN; SET LOCAL synchronous_commit TO OFF"
-_READ = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
+_READ = b"BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
 #: Entries past the capacity are deleted once in this many records.
 _TRIM_EVERY = 100
 
@@ -25,14 +25,14 @@ _decode = msgspec.json.Decoder(Entry).decode
 
 
 class PostgresJournal:
-    """The journal in DATABASE, whose schema is up to date."""
+    """The journal in DATABASE, whose schema is up to date (opened with synchronous false)."""
 
     def __init__(self, database: Database) -> None:
         self.database = database
 
     def record(self, entry: Entry) -> None:
         try:
-            with self.database.transaction(_RECORD) as connection:
+            with self.database.connection() as connection:
                 row = connection.execute(
                     "INSERT INTO capkit.requests (started, entry) VALUES (%s, %s::json)"
                     " RETURNING seq",
@@ -45,7 +45,7 @@ class PostgresJournal:
                         (row[0] - journal.CAPACITY,),
                     )
         except StoreUnavailable:
-            pass  # the request was answered 503 already; its entry cannot be kept
+            pass  # the answer stands; only its entry is lost
 
     def entries(self) -> list[Entry]:
         """The most recent entries of every replica since the last clear, oldest first.
@@ -60,5 +60,5 @@ class PostgresJournal:
 
     def clear(self) -> None:
         """Forget every replica's entries. Raises StoreUnavailable."""
-        with self.database.transaction("BEGIN") as connection:
+        with self.database.transaction(b"BEGIN") as connection:
             connection.execute("DELETE FROM capkit.requests")

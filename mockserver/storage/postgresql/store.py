@@ -23,8 +23,8 @@ from mockserver.domain.records import Customer, Identifier
 from mockserver.storage import FIRST_NEW_ID, Holding, IdentifierTaken, search_key, search_terms
 from mockserver.storage.postgresql.database import Database
 
-_READ = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
-_WRITE = "BEGIN; LOCK TABLE capkit.customers IN SHARE ROW EXCLUSIVE MODE"
+_READ = b"BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
+_WRITE = b"BEGIN; LOCK TABLE capkit.customers IN SHARE ROW EXCLUSIVE MODE"
 
 _encode = msgspec.json.Encoder().encode
 _decode = msgspec.json.Decoder(Customer).decode

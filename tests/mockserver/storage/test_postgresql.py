@@ -65,7 +65,7 @@ def journal_at(databases: list[Database]) -> Callable[[str], PostgresJournal]:
     """A function opening the journal at a URL, as a replica does."""
 
     def open_at(state: str) -> PostgresJournal:
-        databases.append(open_postgresql(state, db_pool=1))
+        databases.append(open_postgresql(state, db_pool=1, synchronous=False))
         return PostgresJournal(databases[-1])
 
     return open_at
