@@ -10,7 +10,7 @@ import sys
 import time
 from collections.abc import Iterator
 
-from bench import checks, fuzz, machine, report, servers, wrk
+from bench import checks, fuzz, machine, replicas, report, servers, wrk
 from bench.checks import Check
 from bench.config import LOGS, PRISM, RESULTS, Config, ConfigError
 from bench.probes import AUTHORIZATION
@@ -73,6 +73,7 @@ def measure(config: Config) -> Results:
         loads = read_rounds([capkit, prism], config, found)
         loaded = [servers.memory(capkit.process.pid), servers.memory(prism.process.pid)]
         write = write_rounds(capkit, config, found)
+    on_postgresql = replicas.measure(config, found, say)
     say("schemathesis over HTTP")
     pinned = servers.launch(servers.capkit(config.workers, auth=fuzz.AUTH), logs=LOGS)
     try:
@@ -104,6 +105,7 @@ def measure(config: Config) -> Results:
             loads=loads[prism.server.name],
         ),
         write=write,
+        replicas=on_postgresql,
         ceiling=ceiling,
         fuzz=[in_process, over_http],
         checks=found,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
 import subprocess
 import time
@@ -46,8 +47,11 @@ def run(
     connections: int,
     threads: int,
     seconds: int,
+    replicas: list[int] | None = None,
 ) -> Load:
-    """Load URL for SECONDS with SCRIPT; raise WrkFailed with wrk's output if it fails."""
+    """Load URL for SECONDS with SCRIPT, or the loopback ports of REPLICAS in turns, a wrk
+    thread's connections to each (URL then gives the request's Host header); raise WrkFailed
+    with wrk's output if it fails."""
     command = [
         "wrk",
         f"-t{min(threads, connections)}",
@@ -61,7 +65,10 @@ def run(
         *arguments,
     ]
     started = time.time()
-    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    spread = {"BENCH_REPLICAS": " ".join(f"127.0.0.1:{port}" for port in replicas or [])}
+    done = subprocess.run(
+        command, capture_output=True, text=True, check=False, env=os.environ | spread
+    )
     if done.returncode != 0:
         raise WrkFailed(f"{' '.join(command)} exited {done.returncode}: {done.stderr.strip()}")
     return parse(done.stdout, connections=connections, started=started)

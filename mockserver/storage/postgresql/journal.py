@@ -14,11 +14,16 @@ import msgspec
 from mockserver import journal
 from mockserver.journal import Entry
 from mockserver.storage import StoreUnavailable
-from mockserver.storage.postgresql.database import Database
+from mockserver.storage.postgresql.database import Database, Query, float8, int8, integer, rows
 
-_READ = b"BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
 #: Entries past the capacity are deleted once in this many records.
 _TRIM_EVERY = 100
+_RECORD = Query("INSERT INTO capkit.requests (started, entry) VALUES ($1, $2) RETURNING seq")
+_TRIM = Query("DELETE FROM capkit.requests WHERE seq <= $1")
+_ENTRIES = Query(
+    "SELECT entry FROM (SELECT * FROM capkit.requests ORDER BY seq DESC LIMIT $1) AS recent"
+    " ORDER BY started, seq"
+)
 
 _encode = msgspec.json.Encoder().encode
 _decode = msgspec.json.Decoder(Entry).decode
@@ -33,32 +38,20 @@ class PostgresJournal:
     def record(self, entry: Entry) -> None:
         try:
             with self.database.connection() as connection:
-                row = connection.execute(
-                    "INSERT INTO capkit.requests (started, entry) VALUES (%s, %s::json)"
-                    " RETURNING seq",
-                    (entry.started, _encode(entry).decode()),
-                ).fetchone()
-                assert row is not None
-                if row[0] % _TRIM_EVERY == 0:
-                    connection.execute(
-                        "DELETE FROM capkit.requests WHERE seq <= %s",
-                        (row[0] - journal.CAPACITY,),
-                    )
+                ((seq,),) = rows(connection, _RECORD, float8(entry.started), _encode(entry))
+                if integer(seq) % _TRIM_EVERY == 0:
+                    rows(connection, _TRIM, int8(integer(seq) - journal.CAPACITY))
         except StoreUnavailable:
             pass  # the answer stands; only its entry is lost
 
     def entries(self) -> list[Entry]:
         """The most recent entries of every replica since the last clear, oldest first.
         Raises StoreUnavailable."""
-        with self.database.transaction(_READ) as connection:
-            rows = connection.execute(
-                "SELECT entry FROM (SELECT * FROM capkit.requests ORDER BY seq DESC LIMIT %s)"
-                " AS recent ORDER BY started, seq",
-                (journal.CAPACITY,),
-            )
-            return [_decode(entry) for (entry,) in rows]
+        with self.database.connection() as connection:
+            found = rows(connection, _ENTRIES, int8(journal.CAPACITY))
+        return [_decode(entry) for (entry,) in found if entry is not None]
 
     def clear(self) -> None:
         """Forget every replica's entries. Raises StoreUnavailable."""
-        with self.database.transaction(b"BEGIN") as connection:
+        with self.database.connection() as connection:
             connection.execute("DELETE FROM capkit.requests")

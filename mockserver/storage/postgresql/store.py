@@ -21,10 +21,64 @@ import psycopg
 
 from mockserver.domain.records import Customer, Identifier
 from mockserver.storage import FIRST_NEW_ID, Holding, IdentifierTaken, search_key, search_terms
-from mockserver.storage.postgresql.database import Database
+from mockserver.storage.postgresql.database import Database, Query, array, int8, integer, rows
 
 _READ = b"BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
 _WRITE = b"BEGIN; LOCK TABLE capkit.customers IN SHARE ROW EXCLUSIVE MODE"
+
+_CUSTOMER = Query("SELECT doc FROM capkit.customers WHERE id = $1")
+_CUSTOMERS = Query("SELECT doc FROM capkit.customers ORDER BY seq")
+_HOLDERS = (
+    "SELECT customer_id, source, account_id FROM capkit.identifiers WHERE type = $1 AND value = $2"
+)
+#: Who holds an identifier, by whether a source and an account narrow it down.
+_HOLDERS_IN = {
+    (False, False): Query(_HOLDERS),
+    (True, False): Query(_HOLDERS + " AND source = $3"),
+    (False, True): Query(_HOLDERS + " AND account_id = $3"),
+    (True, True): Query(_HOLDERS + " AND source = $3 AND account_id = $4"),
+}
+_FOUND = (
+    "SELECT doc FROM capkit.customers WHERE id IN"
+    " (SELECT customer_id FROM capkit.search_terms WHERE term >= $1{})"
+    " ORDER BY seq"
+)
+_SEARCH = Query(_FOUND.format(" AND term < $2"))
+_SEARCH_ALL = Query(_FOUND.format(""))
+#: The holders other than customer $1 of the identifiers ($2 sources, $3 accounts, $4 types,
+#: $5 values, in step): what a save must not take from them.
+_TAKEN = Query(
+    "SELECT customer_id, held.source, held.account_id, held.type, held.value"
+    " FROM unnest($2::text[], $3::bytea[], $4::text[], $5::bytea[])"
+    " AS held (source, account_id, type, value)"
+    " JOIN capkit.identifiers USING (source, account_id, type, value)"
+    " WHERE customer_id <> $1 LIMIT 1"
+)
+#: Customer $1 with the document $2, in place of what it was, its identifiers and terms gone.
+_REPLACE = Query(
+    "WITH identifiers AS (DELETE FROM capkit.identifiers WHERE customer_id = $1),"
+    " terms AS (DELETE FROM capkit.search_terms WHERE customer_id = $1)"
+    " INSERT INTO capkit.customers (id, doc) VALUES ($1, $2)"
+    " ON CONFLICT (id) DO UPDATE SET doc = excluded.doc"
+)
+#: Customer $1's identifiers (as _TAKEN's) and search terms ($6).
+_INDEX = Query(
+    "WITH terms AS (INSERT INTO capkit.search_terms (customer_id, term)"
+    "  SELECT $1, unnest($6::bytea[]))"
+    " INSERT INTO capkit.identifiers (source, account_id, type, value, customer_id)"
+    " SELECT source, account_id, type, value, $1"
+    " FROM unnest($2::text[], $3::bytea[], $4::text[], $5::bytea[])"
+    " AS held (source, account_id, type, value)"
+)
+#: The counter, then past every id a customer holds, in one statement.
+_NEW_ID = Query(
+    "WITH RECURSIVE candidates (id) AS ("
+    "  SELECT value FROM capkit.counters WHERE name = 'next_id'"
+    "  UNION ALL SELECT id + 1 FROM candidates"
+    "  WHERE EXISTS (SELECT FROM capkit.customers WHERE customers.id = candidates.id))"
+    " UPDATE capkit.counters SET value = (SELECT max(id) + 1 FROM candidates)"
+    " WHERE name = 'next_id' RETURNING value - 1"
+)
 
 _encode = msgspec.json.Encoder().encode
 _decode = msgspec.json.Decoder(Customer).decode
@@ -35,7 +89,7 @@ class PostgresStore:
 
     def __init__(self, database: Database) -> None:
         self.database = database
-        with database.transaction(_WRITE) as connection:
+        with database.transaction(_WRITE, durable=True) as connection:
             connection.execute(
                 "INSERT INTO capkit.counters VALUES ('next_id', %s) ON CONFLICT DO NOTHING",
                 (FIRST_NEW_ID,),
@@ -48,7 +102,7 @@ class PostgresStore:
 
     @contextmanager
     def write(self) -> Iterator[_Writing]:
-        with self.database.transaction(_WRITE) as connection:
+        with self.database.transaction(_WRITE, durable=True) as connection:
             yield _Writing(connection)
 
     def reset(self, customers: Iterable[Customer]) -> None:
@@ -61,12 +115,18 @@ class PostgresStore:
         """Nothing to let go of: a transaction returns its connection to the pool."""
 
 
-def _bytes(text: str) -> bytes:
+def _utf8(text: str) -> bytes:
     return text.encode("utf-8", "surrogatepass")
 
 
-def _text(data: bytes) -> str:
-    return data.decode("utf-8", "surrogatepass")
+def _text(field: bytes | None) -> str:
+    assert field is not None
+    return field.decode("utf-8", "surrogatepass")
+
+
+def _document(field: bytes | None) -> Customer:
+    assert field is not None
+    return _decode(field)
 
 
 def _past_prefix(prefix: bytes) -> bytes | None:
@@ -80,117 +140,63 @@ class _Reading:
         self._db = connection
 
     def customer(self, customer_id: int) -> Customer | None:
-        row = self._db.execute(
-            "SELECT doc FROM capkit.customers WHERE id = %s", (customer_id,)
-        ).fetchone()
-        return _decode(row[0]) if row else None
+        found = rows(self._db, _CUSTOMER, int8(customer_id))
+        return _document(found[0][0]) if found else None
 
     def holders(
         self, identifier: Identifier, *, source: str | None = None, account_id: str | None = None
     ) -> list[Holding]:
-        rows = self._db.execute(
-            "SELECT customer_id, source, account_id FROM capkit.identifiers"
-            " WHERE type = %s AND value = %s"
-            " AND (%s::text IS NULL OR source = %s) AND (%s::bytea IS NULL OR account_id = %s)",
-            (
-                identifier.type,
-                _bytes(identifier.value),
-                source,
-                source,
-                *[None if account_id is None else _bytes(account_id)] * 2,
-            ),
-        )
+        narrowed = [_utf8(given) for given in (source, account_id) if given is not None]
+        query = _HOLDERS_IN[source is not None, account_id is not None]
+        found = rows(self._db, query, _utf8(identifier.type), _utf8(identifier.value), *narrowed)
         return [
-            Holding(customer_id, found_source, _text(found_account), identifier)
-            for customer_id, found_source, found_account in rows
+            Holding(integer(customer_id), _text(held_source), _text(held_account), identifier)
+            for customer_id, held_source, held_account in found
         ]
 
     def search(self, prefix: str) -> list[Customer]:
-        start = _bytes(search_key(prefix))
+        start = _utf8(search_key(prefix))
         end = _past_prefix(start)
-        rows = self._db.execute(
-            "SELECT doc FROM capkit.customers WHERE id IN (SELECT customer_id"
-            " FROM capkit.search_terms WHERE term >= %s AND (%s::bytea IS NULL OR term < %s))"
-            " ORDER BY seq",
-            (start, end, end),
+        found = (
+            rows(self._db, _SEARCH, start, end)
+            if end is not None
+            else rows(self._db, _SEARCH_ALL, start)
         )
-        return [_decode(doc) for (doc,) in rows]
+        return [_document(doc) for (doc,) in found]
 
     def customers(self) -> list[Customer]:
-        rows = self._db.execute("SELECT doc FROM capkit.customers ORDER BY seq")
-        return [_decode(doc) for (doc,) in rows]
+        return [_document(doc) for (doc,) in rows(self._db, _CUSTOMERS)]
 
 
 class _Writing(_Reading):
     def save(self, customer: Customer) -> None:
-        holdings = customer.holdings()
-        # One round trip for the whole save; the savepoint makes a refused save change
-        # nothing, even for a caller that catches IdentifierTaken and carries on.
-        try:
-            with self._db.pipeline():
-                self._db.execute("SAVEPOINT save")
-                self._db.execute(
-                    "INSERT INTO capkit.customers (id, doc) VALUES (%s, %s::json)"
-                    " ON CONFLICT (id) DO UPDATE SET doc = excluded.doc",
-                    (customer.id, _encode(customer).decode()),
-                )
-                self._db.execute(
-                    "DELETE FROM capkit.identifiers WHERE customer_id = %s", (customer.id,)
-                )
-                self._db.execute(
-                    "INSERT INTO capkit.identifiers (source, account_id, type, value, customer_id)"
-                    " SELECT source, account_id, type, value, %s"
-                    " FROM unnest(%s::text[], %s::bytea[], %s::text[], %s::bytea[])"
-                    " AS held (source, account_id, type, value)",
-                    (
-                        customer.id,
-                        [profile.source for profile, _ in holdings],
-                        [_bytes(profile.account_id) for profile, _ in holdings],
-                        [identifier.type for _, identifier in holdings],
-                        [_bytes(identifier.value) for _, identifier in holdings],
-                    ),
-                )
-                self._db.execute(
-                    "DELETE FROM capkit.search_terms WHERE customer_id = %s", (customer.id,)
-                )
-                self._db.execute(
-                    "INSERT INTO capkit.search_terms (customer_id, term)"
-                    " SELECT %s, unnest(%s::bytea[])",
-                    (customer.id, [_bytes(term) for term in sorted(search_terms(customer))]),
-                )
-                self._db.execute("RELEASE save")
-        except psycopg.errors.UniqueViolation:
-            self._db.execute("ROLLBACK TO save; RELEASE save")
-            raise IdentifierTaken(self._taken(customer)) from None
-
-    def _taken(self, customer: Customer) -> Holding:
-        """The first of CUSTOMER's identifiers that someone else holds in its source and
-        account; failing that, one it holds twice there."""
-        seen: set[tuple[str, str, Identifier]] = set()
-        for profile, identifier in customer.holdings():
-            key = (profile.source, profile.account_id, identifier)
-            for holding in self.holders(
-                identifier, source=profile.source, account_id=profile.account_id
-            ):
-                if holding.customer_id != customer.id:
-                    return holding
-            if key in seen:
-                return Holding(customer.id, profile.source, profile.account_id, identifier)
-            seen.add(key)
-        raise AssertionError(f"no identifier of customer {customer.id} is taken")
+        # Writers hold the table lock: what is taken now is taken when the save inserts, and
+        # a refused save changes nothing. The primary keys stand behind this check.
+        held = customer.holdings()
+        index = [
+            array([_utf8(profile.source) for profile, _ in held], of="text"),
+            array([_utf8(profile.account_id) for profile, _ in held], of="bytea"),
+            array([_utf8(identifier.type) for _, identifier in held], of="text"),
+            array([_utf8(identifier.value) for _, identifier in held], of="bytea"),
+        ]
+        customer_id = int8(customer.id)
+        taken = rows(self._db, _TAKEN, customer_id, *index)
+        if taken:
+            holder, source, account_id, kind, value = taken[0]
+            identifier = Identifier(_text(kind), _text(value))
+            raise IdentifierTaken(
+                Holding(integer(holder), _text(source), _text(account_id), identifier)
+            )
+        twice = _held_twice(customer)
+        if twice is not None:
+            raise IdentifierTaken(twice)
+        rows(self._db, _REPLACE, customer_id, _encode(customer))
+        terms = array([_utf8(term) for term in sorted(search_terms(customer))], of="bytea")
+        rows(self._db, _INDEX, customer_id, *index, terms)
 
     def new_id(self) -> int:
-        # The counter, then past every id a customer holds, in one statement.
-        row = self._db.execute(
-            "WITH RECURSIVE candidates (id) AS ("
-            "  SELECT value FROM capkit.counters WHERE name = 'next_id'"
-            "  UNION ALL SELECT id + 1 FROM candidates"
-            "  WHERE EXISTS (SELECT FROM capkit.customers WHERE customers.id = candidates.id))"
-            " UPDATE capkit.counters SET value = (SELECT max(id) + 1 FROM candidates)"
-            " WHERE name = 'next_id' RETURNING value - 1"
-        ).fetchone()
-        assert row is not None
-        return int(row[0])
+        ((next_id,),) = rows(self._db, _NEW_ID)
+        return integer(next_id)
 
     def forget_everything(self) -> None:
         """No customer, and ids from FIRST_NEW_ID again."""
@@ -198,3 +204,15 @@ class _Writing(_Reading):
         self._db.execute(
             "UPDATE capkit.counters SET value = %s WHERE name = 'next_id'", (FIRST_NEW_ID,)
         )
+
+
+def _held_twice(customer: Customer) -> Holding | None:
+    """An identifier CUSTOMER holds twice in one source and account, which its own index
+    cannot hold either; None if there is none."""
+    seen = set()
+    for profile, identifier in customer.holdings():
+        key = (profile.source, profile.account_id, identifier)
+        if key in seen:
+            return Holding(customer.id, profile.source, profile.account_id, identifier)
+        seen.add(key)
+    return None
