@@ -10,27 +10,21 @@ by itself when the database does.
 
 from __future__ import annotations
 
-import dataclasses
-import functools
-import hashlib
 import logging
 import os
 import select
-import struct
 import threading
 import time
-import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from typing import Any
 
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
-from psycopg.pq import ExecStatus
-from psycopg.pq.abc import PGresult
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from mockserver.storage import StoreUnavailable
+from mockserver.storage.postgresql.session import Session
 
 log = logging.getLogger(__name__)
 
@@ -100,12 +94,10 @@ class Database:
         self._next_try = 0.0
 
     @contextmanager
-    def transaction(
-        self, begin: bytes, *, durable: bool = False
-    ) -> Iterator[psycopg.Connection[Any]]:
-        """A connection in the transaction that BEGIN starts (a statement, or several), which
-        commits when the block ends and rolls back if it raises; with DURABLE, the block ends
-        once the commit is on disk.
+    def transaction(self, *begin: bytes, durable: bool = False) -> Iterator[Session]:
+        """A session in the transaction that the statements BEGIN start, which commits when
+        the block ends and rolls back if it raises; with DURABLE, the block ends once the
+        commit is on disk.
 
         A durable transaction lets go of its locks before its commit reaches the disk: its
         commit does not wait for it (synchronous_commit off), and a commit that waits, of a
@@ -116,22 +108,25 @@ class Database:
         Raises StoreUnavailable when the database cannot be reached in time, or a statement
         of the block fails for it (the connection lost, a timeout).
         """
-        with self.connection() as connection:
-            _run(connection, begin + b"; SET LOCAL synchronous_commit TO OFF" * durable)
+        if durable:
+            begin += (b"SET LOCAL synchronous_commit TO OFF",)
+        with self.session() as autocommit:
+            session = Session(autocommit.connection, begin)
             try:
-                yield connection
+                yield session
             except BaseException:
-                if not connection.broken:
+                if session.begun and not session.connection.closed:
                     with suppress(psycopg.Error):
-                        _run(connection, b"ROLLBACK")
+                        session.run(b"ROLLBACK")
                 raise
-            _run(connection, b"COMMIT")
-            if durable:
-                _run(connection, _FLUSH)
+            if session.begun:  # else nothing ran: nothing to commit
+                session.run(b"COMMIT")
+                if durable:
+                    session.run(_FLUSH)
 
     @contextmanager
-    def connection(self) -> Iterator[psycopg.Connection[Any]]:
-        """A connection of the pool, in autocommit, for the block.
+    def session(self) -> Iterator[Session]:
+        """A session on a connection of the pool, in autocommit, for the block.
 
         Raises StoreUnavailable when the database cannot be reached in time, or a statement
         of the block fails for it (the connection lost, a timeout).
@@ -140,7 +135,7 @@ class Database:
         self._admit()
         connection = self._connection(pool, time.monotonic() + WAIT_SECONDS)
         try:
-            yield connection
+            yield Session(connection)
         except psycopg.OperationalError as error:
             raise self._unavailable(error, connection) from error
         finally:
@@ -235,90 +230,12 @@ def _closed_by_server(connection: psycopg.Connection[Any]) -> bool:
     return bool(select.select([connection.fileno()], [], [], 0)[0])
 
 
-# --- statements straight through libpq ------------------------------------------------------
-# psycopg's execute() adapts parameters and rows for any query in Python, which costs four
-# times what running a statement through libpq does (90 us of CPU against 23, measured on the
-# 2 cores of the bench): more than the rest of a lookup. The few statements of a request
-# (BEGIN and COMMIT, the store's and the journal's queries) run through libpq, prepared once
-# on each connection, their parameters and rows in PostgreSQL's binary format.
-
-
-def _run(connection: psycopg.Connection[Any], command: bytes) -> None:
-    """COMMAND, statements without parameters. Raises the psycopg.Error of one that fails."""
-    _checked(connection.pgconn.exec_(command))
-
-
-@dataclasses.dataclass(frozen=True)
-class Query:
-    """A statement with parameters ($1, $2...), prepared on each connection that runs it."""
-
-    sql: str
-
-    @functools.cached_property
-    def name(self) -> bytes:
-        return b"capkit_" + hashlib.sha1(self.sql.encode()).hexdigest()[:16].encode()
-
-
-def rows(
-    connection: psycopg.Connection[Any], query: Query, *parameters: bytes
-) -> list[list[bytes | None]]:
-    """The rows QUERY gives for PARAMETERS (encoded by the functions below), each field in
-    binary (None for NULL). Raises the psycopg.Error of a statement that fails."""
-    pgconn = connection.pgconn
-    prepared = _prepared.setdefault(connection, set())
-    if query.name not in prepared:
-        _checked(pgconn.prepare(query.name, query.sql.encode()))
-        prepared.add(query.name)
-    result = _checked(
-        pgconn.exec_prepared(query.name, parameters, [1] * len(parameters), result_format=1)
-    )
-    fields = range(result.nfields)
-    return [[result.get_value(row, field) for field in fields] for row in range(result.ntuples)]
-
-
-def int8(number: int) -> bytes:
-    return number.to_bytes(8, "big", signed=True)
-
-
-def float8(number: float) -> bytes:
-    return struct.pack(">d", number)
-
-
-def integer(field: bytes | None) -> int:
-    """A bigint field as an int."""
-    assert field is not None
-    return int.from_bytes(field, "big", signed=True)
-
-
-def array(items: list[bytes], *, of: str) -> bytes:
-    """ITEMS, each already binary, as a one-dimensional array of the type OF (text, bytea)."""
-    oid = _OIDS[of]
-    if not items:
-        return struct.pack(">iii", 0, 0, oid)
-    header = struct.pack(">iiiii", 1, 0, oid, len(items), 1)
-    return header + b"".join(struct.pack(">i", len(item)) + item for item in items)
-
-
-def _checked(result: PGresult) -> PGresult:
-    if result.status not in _DONE:
-        raise psycopg.errors.error_from_result(result)
-    return result
-
-
-_OIDS = {"text": 25, "bytea": 17}
-#: The queries each connection has prepared, by the connection.
-_prepared: weakref.WeakKeyDictionary[psycopg.Connection[Any], set[bytes]] = (
-    weakref.WeakKeyDictionary()
-)
-
-
-_DONE = (ExecStatus.COMMAND_OK, ExecStatus.TUPLES_OK)
-#: A transaction that writes nothing but takes an id, so that its commit (synchronous, as the
-#: session's are) flushes the log up to its own record, and so every commit before it.
-_FLUSH = b"SELECT pg_current_xact_id()"
-
-
 def _first_line(error: Exception) -> str:
     """What psycopg says of ERROR, on one line (libpq's messages span several)."""
     text = " ".join(str(error).split())
     return text or type(error).__name__
+
+
+#: A transaction that writes nothing but takes an id, so that its commit (synchronous, as the
+#: session's are) flushes the log up to its own record, and so every commit before it.
+_FLUSH = b"SELECT pg_current_xact_id()"

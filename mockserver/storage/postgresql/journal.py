@@ -14,7 +14,8 @@ import msgspec
 from mockserver import journal
 from mockserver.journal import Entry
 from mockserver.storage import StoreUnavailable
-from mockserver.storage.postgresql.database import Database, Query, float8, int8, integer, rows
+from mockserver.storage.postgresql.database import Database
+from mockserver.storage.postgresql.session import Query, float8, int8, integer
 
 #: Entries past the capacity are deleted once in this many records.
 _TRIM_EVERY = 100
@@ -37,21 +38,21 @@ class PostgresJournal:
 
     def record(self, entry: Entry) -> None:
         try:
-            with self.database.connection() as connection:
-                ((seq,),) = rows(connection, _RECORD, float8(entry.started), _encode(entry))
+            with self.database.session() as session:
+                ((seq,),) = session.rows(_RECORD, float8(entry.started), _encode(entry))
                 if integer(seq) % _TRIM_EVERY == 0:
-                    rows(connection, _TRIM, int8(integer(seq) - journal.CAPACITY))
+                    session.rows(_TRIM, int8(integer(seq) - journal.CAPACITY))
         except StoreUnavailable:
             pass  # the answer stands; only its entry is lost
 
     def entries(self) -> list[Entry]:
         """The most recent entries of every replica since the last clear, oldest first.
         Raises StoreUnavailable."""
-        with self.database.connection() as connection:
-            found = rows(connection, _ENTRIES, int8(journal.CAPACITY))
+        with self.database.session() as session:
+            found = session.rows(_ENTRIES, int8(journal.CAPACITY))
         return [_decode(entry) for (entry,) in found if entry is not None]
 
     def clear(self) -> None:
         """Forget every replica's entries. Raises StoreUnavailable."""
-        with self.database.connection() as connection:
-            connection.execute("DELETE FROM capkit.requests")
+        with self.database.session() as session:
+            session.run(b"DELETE FROM capkit.requests")

@@ -14,17 +14,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from typing import Any
 
 import msgspec
-import psycopg
 
 from mockserver.domain.records import Customer, Identifier
 from mockserver.storage import FIRST_NEW_ID, Holding, IdentifierTaken, search_key, search_terms
-from mockserver.storage.postgresql.database import Database, Query, array, int8, integer, rows
+from mockserver.storage.postgresql.database import Database
+from mockserver.storage.postgresql.session import Query, Session, array, int8, integer
 
-_READ = b"BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
-_WRITE = b"BEGIN; LOCK TABLE capkit.customers IN SHARE ROW EXCLUSIVE MODE"
+_READ = (b"BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",)
+_WRITE = (b"BEGIN", b"LOCK TABLE capkit.customers IN SHARE ROW EXCLUSIVE MODE")
 
 _CUSTOMER = Query("SELECT doc FROM capkit.customers WHERE id = $1")
 _CUSTOMERS = Query("SELECT doc FROM capkit.customers ORDER BY seq")
@@ -89,21 +88,21 @@ class PostgresStore:
 
     def __init__(self, database: Database) -> None:
         self.database = database
-        with database.transaction(_WRITE, durable=True) as connection:
-            connection.execute(
-                "INSERT INTO capkit.counters VALUES ('next_id', %s) ON CONFLICT DO NOTHING",
-                (FIRST_NEW_ID,),
+        with database.transaction(*_WRITE, durable=True) as session:
+            session.run(
+                b"INSERT INTO capkit.counters VALUES ('next_id', %d) ON CONFLICT DO NOTHING"
+                % FIRST_NEW_ID
             )
 
     @contextmanager
     def read(self) -> Iterator[_Reading]:
-        with self.database.transaction(_READ) as connection:
-            yield _Reading(connection)
+        with self.database.transaction(*_READ) as session:
+            yield _Reading(session)
 
     @contextmanager
     def write(self) -> Iterator[_Writing]:
-        with self.database.transaction(_WRITE, durable=True) as connection:
-            yield _Writing(connection)
+        with self.database.transaction(*_WRITE, durable=True) as session:
+            yield _Writing(session)
 
     def reset(self, customers: Iterable[Customer]) -> None:
         with self.write() as transaction:
@@ -136,11 +135,11 @@ def _past_prefix(prefix: bytes) -> bytes | None:
 
 
 class _Reading:
-    def __init__(self, connection: psycopg.Connection[Any]) -> None:
-        self._db = connection
+    def __init__(self, session: Session) -> None:
+        self._db = session
 
     def customer(self, customer_id: int) -> Customer | None:
-        found = rows(self._db, _CUSTOMER, int8(customer_id))
+        found = self._db.rows(_CUSTOMER, int8(customer_id))
         return _document(found[0][0]) if found else None
 
     def holders(
@@ -148,7 +147,7 @@ class _Reading:
     ) -> list[Holding]:
         narrowed = [_utf8(given) for given in (source, account_id) if given is not None]
         query = _HOLDERS_IN[source is not None, account_id is not None]
-        found = rows(self._db, query, _utf8(identifier.type), _utf8(identifier.value), *narrowed)
+        found = self._db.rows(query, _utf8(identifier.type), _utf8(identifier.value), *narrowed)
         return [
             Holding(integer(customer_id), _text(held_source), _text(held_account), identifier)
             for customer_id, held_source, held_account in found
@@ -158,14 +157,14 @@ class _Reading:
         start = _utf8(search_key(prefix))
         end = _past_prefix(start)
         found = (
-            rows(self._db, _SEARCH, start, end)
+            self._db.rows(_SEARCH, start, end)
             if end is not None
-            else rows(self._db, _SEARCH_ALL, start)
+            else self._db.rows(_SEARCH_ALL, start)
         )
         return [_document(doc) for (doc,) in found]
 
     def customers(self) -> list[Customer]:
-        return [_document(doc) for (doc,) in rows(self._db, _CUSTOMERS)]
+        return [_document(doc) for (doc,) in self._db.rows(_CUSTOMERS)]
 
 
 class _Writing(_Reading):
@@ -180,7 +179,7 @@ class _Writing(_Reading):
             array([_utf8(identifier.value) for _, identifier in held], of="bytea"),
         ]
         customer_id = int8(customer.id)
-        taken = rows(self._db, _TAKEN, customer_id, *index)
+        taken = self._db.rows(_TAKEN, customer_id, *index)
         if taken:
             holder, source, account_id, kind, value = taken[0]
             identifier = Identifier(_text(kind), _text(value))
@@ -190,19 +189,19 @@ class _Writing(_Reading):
         twice = _held_twice(customer)
         if twice is not None:
             raise IdentifierTaken(twice)
-        rows(self._db, _REPLACE, customer_id, _encode(customer))
+        self._db.rows(_REPLACE, customer_id, _encode(customer))
         terms = array([_utf8(term) for term in sorted(search_terms(customer))], of="bytea")
-        rows(self._db, _INDEX, customer_id, *index, terms)
+        self._db.rows(_INDEX, customer_id, *index, terms)
 
     def new_id(self) -> int:
-        ((next_id,),) = rows(self._db, _NEW_ID)
+        ((next_id,),) = self._db.rows(_NEW_ID)
         return integer(next_id)
 
     def forget_everything(self) -> None:
         """No customer, and ids from FIRST_NEW_ID again."""
-        self._db.execute("DELETE FROM capkit.customers")  # their identifiers and terms too
-        self._db.execute(
-            "UPDATE capkit.counters SET value = %s WHERE name = 'next_id'", (FIRST_NEW_ID,)
+        self._db.run(
+            b"DELETE FROM capkit.customers",  # their identifiers and terms too
+            b"UPDATE capkit.counters SET value = %d WHERE name = 'next_id'" % FIRST_NEW_ID,
         )
 
 
