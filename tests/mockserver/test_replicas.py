@@ -1,0 +1,156 @@
+"""Replicas on one PostgreSQL, as hosts behind a load balancer run them: `capkit serve --state
+postgresql://...` processes on two ports, real sockets, one database that they share."""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+
+import pytest
+
+from mockserver.storage import FIRST_NEW_ID
+from tests import postgresql
+from tests.mockserver.test_server import Reply, Server, in_parallel, lookup, register, running
+
+_databases = itertools.count()
+
+
+@contextmanager
+def replicas_of(tmp_path: Path, url: str, *flags: str) -> Iterator[tuple[Server, Server]]:
+    """Two `capkit serve --state URL FLAGS`, each on a port of its own."""
+    with ExitStack() as stack:
+        yield (
+            stack.enter_context(running(tmp_path, "--state", url, *flags)),
+            stack.enter_context(running(tmp_path, "--state", url, *flags)),
+        )
+
+
+@pytest.fixture(scope="module")
+def replicas(
+    tmp_path_factory: pytest.TempPathFactory, postgresql_server: postgresql.Server
+) -> Iterator[tuple[Server, Server]]:
+    """Two replicas on a database of their own, for the module's tests, which reset it."""
+    url = postgresql_server.create_database("replicas")
+    with replicas_of(tmp_path_factory.mktemp("replicas"), url) as pair:
+        yield pair
+
+
+@pytest.fixture
+def reset(replicas: tuple[Server, Server]) -> tuple[Server, Server]:
+    """The replicas, back to the seed with an empty journal."""
+    assert replicas[0].request("POST", "/__admin/reset").status == 200
+    return replicas
+
+
+def codes(reply: Reply) -> list[int]:
+    return [error["code"] for error in reply.body["errors"]]
+
+
+def test_32_clients_racing_to_register_one_mobile_on_two_replicas_make_one_customer(
+    reset: tuple[Server, Server],
+) -> None:
+    replies = in_parallel(32, lambda index: register(reset[index % 2], "918300000001"))
+    [won] = [reply for reply in replies if reply.status == 200]
+    lost = [reply for reply in replies if reply is not won]
+    assert [(reply.status, codes(reply)) for reply in lost] == [(400, [8006])] * 31
+    for replica in reset:
+        assert lookup(replica, "918300000001").body["entity"] == won.body["createdId"]
+
+
+def test_a_customer_registered_on_one_replica_is_found_and_changed_on_the_other(
+    reset: tuple[Server, Server],
+) -> None:
+    first, second = reset
+    created = register(first, "918300000002").body["createdId"]
+    assert created == FIRST_NEW_ID
+    assert lookup(second, "918300000002").body["entity"] == created
+    update = {"profiles": [{"firstName": "Rebecca"}]}
+    path = f"/v2/customers/{created}?source=INSTORE"
+    assert second.request("PUT", path, body=update).status == 200
+    assert first.request("GET", path).body["profiles"][0]["firstName"] == "Rebecca"
+    # The ids are the database's: the next one, whichever replica registers.
+    assert register(second, "918300000003").body["createdId"] == FIRST_NEW_ID + 1
+
+
+def test_a_reset_on_one_replica_is_seen_by_the_other(reset: tuple[Server, Server]) -> None:
+    first, second = reset
+    register(first, "918300000004")
+    assert second.request("POST", "/__admin/reset").status == 200
+    assert codes(lookup(first, "918300000004")) == [8015]
+    assert register(first, "918300000005").body["createdId"] == FIRST_NEW_ID
+
+
+def test_the_journal_read_from_one_replica_lists_the_others_requests(
+    reset: tuple[Server, Server],
+) -> None:
+    first, second = reset
+    lookup(first, "918300000006")
+    register(second, "918300000006")
+    listed = [entry["url"] for entry in first.request("GET", "/__admin/requests").body["requests"]]
+    assert listed == [
+        f"http://127.0.0.1:{first.port}/v2/customers/lookup?source=INSTORE&identifierName=mobile"
+        "&identifierValue=918300000006",
+        f"http://127.0.0.1:{second.port}/v2/customers?source=INSTORE",
+    ]
+    assert second.request("DELETE", "/__admin/requests").status == 200
+    assert first.request("GET", "/__admin/requests").body["requests"] == []
+
+
+def test_a_write_acknowledged_by_a_replica_killed_at_once_is_served_by_the_other(
+    tmp_path: Path, postgresql_server: postgresql.Server
+) -> None:
+    url = postgresql_server.create_database(f"killed_{next(_databases)}")
+    with replicas_of(tmp_path, url) as (first, second):
+        created = [register(first, f"9184{number:08d}").body["createdId"] for number in range(5)]
+        first.kill()
+        for number, customer_id in enumerate(created):
+            assert lookup(second, f"9184{number:08d}").body["entity"] == customer_id
+
+
+def test_a_database_restarted_under_load_answers_503_then_serves_again(
+    tmp_path: Path, postgresql_server: postgresql.Server
+) -> None:
+    url = postgresql_server.create_database(f"restarted_{next(_databases)}")
+    with replicas_of(tmp_path, url) as pair:
+        outage: dict[str, float] = {}
+
+        def client(index: int) -> list[tuple[float, float, Reply]]:
+            """Lookups on one replica for 12 s: when each started, how long it took, what
+            it answered."""
+            answered = []
+            started = time.monotonic()
+            while time.monotonic() - started < 12:
+                sent = time.monotonic()
+                reply = lookup(pair[index % 2], "919111111111")
+                answered.append((sent, time.monotonic() - sent, reply))
+            return answered
+
+        def restart() -> None:
+            time.sleep(2)
+            outage["stopped"] = time.monotonic()
+            postgresql_server.stop()
+            time.sleep(3)
+            postgresql_server.start()
+            outage["started"] = time.monotonic()
+
+        with ThreadPoolExecutor(9) as pool:
+            restarted = pool.submit(restart)
+            answered = [each for replies in pool.map(client, range(8)) for each in replies]
+            restarted.result()
+    statuses = {reply.status for _, _, reply in answered}
+    assert statuses == {200, 503}, statuses
+    assert max(took for _, took, _ in answered) < 5
+    unavailable = [reply for _, _, reply in answered if reply.status == 503]
+    assert {tuple(codes(reply)) for reply in unavailable} == {(503,)}
+    assert all(
+        "PostgreSQL at capkit@127.0.0.1" in r.body["errors"][0]["message"] for r in unavailable
+    )
+    # Served before the outage, and again within seconds of the database's return.
+    assert any(sent < outage["stopped"] and r.status == 200 for sent, _, r in answered)
+    back = [sent for sent, _, r in answered if sent > outage["started"] and r.status == 200]
+    assert back and back[0] - outage["started"] < 5
+    assert all(r.status == 200 for sent, _, r in answered if sent > back[0] + 1)
