@@ -1,5 +1,6 @@
-"""The benchmark's flow: launch capkit and Prism, load them in turns, then capkit alone, the
-WSGI ceiling and schemathesis; check, and write bench/RESULTS.md."""
+"""The benchmark's flow: launch capkit and Prism, load them in turns, then capkit alone,
+replicas on PostgreSQL beside workers on SQLite, the WSGI ceiling and schemathesis; check,
+and write bench/RESULTS.md."""
 
 from __future__ import annotations
 
@@ -17,13 +18,14 @@ from bench.probes import AUTHORIZATION
 from bench.report import Measured, Results
 from bench.servers import Running, Server
 from bench.wrk import Load
+from tests import postgresql
 
 #: Seconds to wait, at most, for every worker of a launched server to be up.
 SETTLE_TIMEOUT = 30.0
 
 
 class ToolMissing(RuntimeError):
-    """wrk or Prism is not installed where the bench looks for it."""
+    """wrk, Prism or PostgreSQL's server is not installed where the bench looks for it."""
 
 
 def main() -> int:
@@ -37,7 +39,7 @@ def main() -> int:
     shutil.rmtree(LOGS, ignore_errors=True)  # the servers' logs of this run only
     try:
         results = measure(config)
-    except (servers.LaunchFailed, wrk.WrkFailed, OSError) as error:
+    except (servers.LaunchFailed, wrk.WrkFailed, OSError, postgresql.ServerMissing) as error:
         print(f"bench: {error}", file=sys.stderr)
         return 2
     RESULTS.write_text(report.render(results))
@@ -49,11 +51,15 @@ def main() -> int:
 
 
 def require_tools() -> None:
-    """Raise ToolMissing, saying how to install it, if wrk or Prism is missing."""
+    """Raise ToolMissing, saying how to install it, if wrk, Prism or PostgreSQL is missing."""
     if shutil.which("wrk") is None:
         raise ToolMissing("wrk is not on PATH: `make bench` installs it (apt-get install wrk)")
     if not PRISM.exists():
         raise ToolMissing(f"Prism is not at {PRISM}: `make bench` installs it with npm")
+    try:
+        postgresql.binaries()
+    except postgresql.ServerMissing as missing:
+        raise ToolMissing(f"{missing}; `make bench` installs it") from None
 
 
 def measure(config: Config) -> Results:
