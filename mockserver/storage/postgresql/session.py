@@ -109,7 +109,7 @@ def integer(field: bytes | None) -> int:
 
 
 def array(items: list[bytes], *, of: str) -> bytes:
-    """ITEMS, each already binary, as a one-dimensional array of the type OF (text, bytea)."""
+    """ITEMS, each already binary, as a one-dimensional array of the type OF (of _OIDS)."""
     oid = _OIDS[of]
     if not items:
         return struct.pack(">iii", 0, 0, oid)
@@ -152,7 +152,7 @@ def _checked(result: PGresult) -> PGresult:
 
 
 _DONE = (ExecStatus.COMMAND_OK, ExecStatus.TUPLES_OK)
-_OIDS = {"text": 25, "bytea": 17}
+_OIDS = {"text": 25, "bytea": 17, "float8": 701, "json": 114}
 #: The queries each connection has prepared, by the connection.
 _prepared: weakref.WeakKeyDictionary[psycopg.Connection[Any], set[bytes]] = (
     weakref.WeakKeyDictionary()
