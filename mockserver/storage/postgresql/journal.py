@@ -35,8 +35,8 @@ _RECORD = Query(
 )
 _TRIM = Query("DELETE FROM capkit.requests WHERE seq <= $1")
 _ENTRIES = Query(
-    "SELECT entry FROM (SELECT * FROM capkit.requests ORDER BY seq DESC LIMIT $1) AS recent"
-    " ORDER BY started, seq"
+    "SELECT entry FROM (SELECT * FROM capkit.requests ORDER BY started DESC, seq DESC LIMIT $1)"
+    " AS recent ORDER BY started, seq"
 )
 
 _encode = msgspec.json.Encoder().encode
