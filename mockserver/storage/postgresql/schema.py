@@ -50,6 +50,7 @@ MIGRATIONS = (
         started double precision NOT NULL,
         entry json NOT NULL
     );
+    CREATE INDEX requests_by_start ON capkit.requests (started);
     """,
 )
 VERSION = len(MIGRATIONS)
