@@ -94,8 +94,8 @@ class Database:
         self._next_try = 0.0
 
     @contextmanager
-    def transaction(self, *begin: bytes, durable: bool = False) -> Iterator[Session]:
-        """A session in the transaction that the statements BEGIN start, which commits when
+    def transaction(self, begin: bytes, *, durable: bool = False) -> Iterator[Session]:
+        """A session in the transaction that BEGIN (statements) starts, which commits when
         the block ends and rolls back if it raises; with DURABLE, the block ends once the
         commit is on disk.
 
@@ -109,7 +109,7 @@ class Database:
         of the block fails for it (the connection lost, a timeout).
         """
         if durable:
-            begin += (b"SET LOCAL synchronous_commit TO OFF",)
+            begin += b"; SET LOCAL synchronous_commit TO OFF"
         with self.session() as autocommit:
             session = Session(autocommit.connection, begin)
             try:

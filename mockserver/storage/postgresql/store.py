@@ -22,8 +22,8 @@ from mockserver.storage import FIRST_NEW_ID, Holding, IdentifierTaken, search_ke
 from mockserver.storage.postgresql.database import Database
 from mockserver.storage.postgresql.session import Query, Session, array, int8, integer
 
-_READ = (b"BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",)
-_WRITE = (b"BEGIN", b"LOCK TABLE capkit.customers IN SHARE ROW EXCLUSIVE MODE")
+_READ = b"BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
+_WRITE = b"BEGIN; LOCK TABLE capkit.customers IN SHARE ROW EXCLUSIVE MODE"
 
 _CUSTOMER = Query("SELECT doc FROM capkit.customers WHERE id = $1")
 _CUSTOMERS = Query("SELECT doc FROM capkit.customers ORDER BY seq")
@@ -88,7 +88,7 @@ class PostgresStore:
 
     def __init__(self, database: Database) -> None:
         self.database = database
-        with database.transaction(*_WRITE, durable=True) as session:
+        with database.transaction(_WRITE, durable=True) as session:
             session.run(
                 b"INSERT INTO capkit.counters VALUES ('next_id', %d) ON CONFLICT DO NOTHING"
                 % FIRST_NEW_ID
@@ -96,12 +96,12 @@ class PostgresStore:
 
     @contextmanager
     def read(self) -> Iterator[_Reading]:
-        with self.database.transaction(*_READ) as session:
+        with self.database.transaction(_READ) as session:
             yield _Reading(session)
 
     @contextmanager
     def write(self) -> Iterator[_Writing]:
-        with self.database.transaction(*_WRITE, durable=True) as session:
+        with self.database.transaction(_WRITE, durable=True) as session:
             yield _Writing(session)
 
     def reset(self, customers: Iterable[Customer]) -> None:
