@@ -8,8 +8,8 @@ import msgspec
 from flask import Flask, Response, request
 from werkzeug.exceptions import BadRequest
 
-from capkit import __version__
 from mockserver import journal
+from spec import CAPKIT_VERSION
 
 if TYPE_CHECKING:
     from mockserver.app import Mock
@@ -42,7 +42,7 @@ def register(app: Flask, mock: Mock) -> None:
 
     def health() -> Response:
         return _json(
-            {"status": "ok", "operations": len(mock.contract.operations), "version": __version__}
+            {"status": "ok", "operations": len(mock.contract.operations), "version": CAPKIT_VERSION}
         )
 
     app.add_url_rule("/__admin/reset", "admin_reset", reset, methods=["POST"])

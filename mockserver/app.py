@@ -19,7 +19,7 @@ from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound, RequestEntityTooLarge
 from werkzeug.routing import BaseConverter, Map
 
-from capkit import spec
+import spec
 from mockserver import admin
 from mockserver.auth import TOKEN_HEADER, Unauthenticated, authenticate
 from mockserver.body import BodyTooLarge, read_body

@@ -7,13 +7,12 @@ import dataclasses
 import re
 from collections.abc import Iterable, Iterator
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 import jsonschema_rs
 
-from capkit.spec import Document, follow
+from spec import METHODS, Document, follow, join, server_path
 
-METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
 #: The base URI under which the document is registered, for $refs into it.
 _BASE = "urn:capkit:spec"
 #: Where the documents give no code, invalid input is Capillary's generic 400.
@@ -110,7 +109,7 @@ def compile_contract(document: Document, *, authenticating: bool = True) -> Cont
         for method in METHODS:
             if method not in item:
                 continue
-            pointer = f"/paths/{_escape(path)}/{method}"
+            pointer = join("/paths", path, method)
             try:
                 operations.append(compiler.operation(path, method, item))
             except (LookupError, TypeError, ValueError) as error:
@@ -122,7 +121,7 @@ def compile_contract(document: Document, *, authenticating: bool = True) -> Cont
     if compiler.problems:
         raise SpecUnfit(compiler.problems)
     return Contract(
-        base_path=urlsplit(document["servers"][0]["url"]).path.rstrip("/"),
+        base_path=server_path(document),
         operations=tuple(operations),
     )
 
@@ -143,7 +142,7 @@ def _unfit(document: Document, *, authenticating: bool) -> Iterator[str]:
             node = item.get(method) if isinstance(item, dict) else None
             if not isinstance(node, dict):
                 continue
-            at = f"/paths/{_escape(path)}/{method}"
+            at = join("/paths", path, method)
             if not isinstance(node.get("operationId"), str):
                 yield _problem(at, "operationId", "the name of its handler in mockserver/views.py")
             answered = {INVALID_INPUT: "invalid input"}
@@ -170,7 +169,7 @@ def _error_response(
         yield _problem(at, status, f"a {status} response: the mock answers {why} with it")
         return
     try:
-        at, response = follow(document, response, f"{at}/{_escape(status)}")
+        at, response = follow(document, response, join(at, status))
     except LookupError as error:
         yield _problem(f"{at}/{status}", "$ref", f"a reference to a place in it: {error}")
         return
@@ -187,16 +186,14 @@ def _error_response(
         try:
             example = follow(document, example)[1]
         except LookupError as error:
-            yield _problem(
-                f"{at}/{_escape(name)}", "$ref", f"a reference to a place in it: {error}"
-            )
+            yield _problem(join(at, name), "$ref", f"a reference to a place in it: {error}")
             continue
         if not isinstance(example, dict) or "value" not in example:
             continue  # an externalValue: not the mock's to fetch
         found = _codes(example["value"])
         if found is None:
             yield _problem(
-                f"{at}/{_escape(name)}/value",
+                join(at, name, "value"),
                 "errors",
                 'Capillary\'s envelope, {"errors": [{"code": N, "message": "..."}, ...]}',
             )
@@ -236,14 +233,14 @@ class _Compiler:
 
     def operation(self, path: str, method: str, item: dict[str, Any]) -> Operation:
         node = item[method]
-        pointer = f"/paths/{_escape(path)}/{method}"
+        pointer = join("/paths", path, method)
         parameters: dict[tuple[str, str], Parameter] = {}
         for where, declared in (
             ("", item.get("parameters", [])),
             (method, node.get("parameters", [])),
         ):
             for index, parameter in enumerate(declared):
-                at = f"/paths/{_escape(path)}{'/' + where if where else ''}/parameters/{index}"
+                at = join("/paths", path, *([where] if where else []), "parameters", index)
                 compiled = self.parameter(at, parameter)
                 parameters[(compiled.location, compiled.name)] = compiled
         body, body_required, body_codes = None, False, {}
@@ -255,7 +252,7 @@ class _Compiler:
         responses: dict[int, jsonschema_rs.Validator] = {}
         examples: dict[int, dict[str, Any]] = {}
         for status, response in node["responses"].items():
-            at, resolved = self.resolve(f"{pointer}/responses/{_escape(status)}", response)
+            at, resolved = self.resolve(join(pointer, "responses", status), response)
             media = resolved.get("content", {}).get("application/json")
             if media is None or not status.isdigit():  # the mock answers no "default"
                 continue
@@ -264,14 +261,14 @@ class _Compiler:
             examples[int(status)] = {}
             for name, example in media.get("examples", {}).items():
                 where, value = self.resolve(
-                    f"{at}/content/application~1json/examples/{_escape(name)}", example
+                    join(at, "content", "application/json", "examples", name), example
                 )
                 if "value" not in value:
                     continue  # an externalValue: not the mock's to fetch
                 examples[int(status)][name] = value["value"]
                 # Served by Prefer as it is: an example its schema refuses would be a 500.
                 for error in validator.iter_errors(value["value"]):
-                    inside = "".join(f"/{_escape(str(step))}" for step in error.instance_path)
+                    inside = join("", *error.instance_path)
                     self.problems.append(
                         _problem(
                             f"{where}/value{inside}",
@@ -354,10 +351,6 @@ class _Compiler:
 def _kind(schema: dict[str, Any]) -> str:
     kind = schema.get("type", "string")
     return kind if isinstance(kind, str) else "string"
-
-
-def _escape(segment: str) -> str:
-    return segment.replace("~", "~0").replace("/", "~1")
 
 
 def _documented(message: str) -> str:

@@ -28,8 +28,8 @@ from urllib.parse import parse_qsl, urlsplit
 
 import msgspec
 
-from capkit import __version__, credentials
 from mockserver.body import BodyTooLarge, read_body
+from spec import CAPKIT_VERSION, credentials
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -213,7 +213,7 @@ def har(entries: list[Entry]) -> dict[str, Any]:
     return {
         "log": {
             "version": "1.2",
-            "creator": {"name": "capkit mock", "version": __version__},
+            "creator": {"name": "capkit mock", "version": CAPKIT_VERSION},
             "entries": [_har_entry(entry) for entry in entries],
         }
     }

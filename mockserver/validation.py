@@ -15,6 +15,7 @@ import orjson
 from jsonschema_rs import ValidationErrorKind as Kind
 
 from mockserver.contract import INVALID_INPUT, Operation, Parameter
+from spec import field_path
 
 _INTEGER = re.compile(r"^[+-]?[0-9]+$")
 _INT64 = (-(2**63), 2**63 - 1)
@@ -196,9 +197,7 @@ def _unknown_query_parameters(
 
 
 def _body_subject(path: Iterable[str | int]) -> str:
-    field = ""
-    for step in path:
-        field += f"[{step}]" if isinstance(step, int) else (f".{step}" if field else str(step))
+    field = field_path(path)
     return f"body field '{field}'" if field else "body"
 
 

@@ -15,7 +15,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from capkit import spec
+import spec
 from mockserver import MissingHandler, Settings, create_app
 from mockserver.app import Mock
 from mockserver.views import HANDLERS

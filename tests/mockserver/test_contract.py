@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from capkit import spec
+import spec
 from mockserver.contract import SpecUnfit, compile_contract
 
 BUNDLED = spec.load()

@@ -17,7 +17,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from capkit import spec
+import spec
 from mockserver import Settings, create_app
 from mockserver.domain import seed
 

@@ -30,7 +30,7 @@ from urllib.parse import quote, urlencode
 
 import pytest
 
-from capkit import spec
+import spec
 from tests.ports import free_port
 
 CAPKIT = Path(sys.executable).parent / "capkit"

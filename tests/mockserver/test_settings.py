@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from capkit import spec
+import spec
 from capkit.cli import main
 from mockserver.settings import Settings, SettingsError
 
