@@ -17,7 +17,7 @@ from werkzeug.test import TestResponse
 
 import spec
 from mockserver import MissingHandler, Settings, create_app
-from mockserver.app import Mock
+from mockserver.mock import Mock
 from mockserver.views import HANDLERS
 
 TILL = {"Authorization": "Basic " + base64.b64encode(b"till:anything").decode()}

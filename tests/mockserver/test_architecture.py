@@ -104,6 +104,20 @@ def package_imports() -> dict[str, set[str]]:
     }
 
 
+def module_imports() -> dict[str, set[str]]:
+    """Each module of PACKAGES -> the modules of PACKAGES it imports, its own packages aside
+    (a module's package is imported before it, whatever it imports)."""
+    modules = {name: path for package in PACKAGES for name, path in modules_under(package).items()}
+    return {
+        name: {
+            imported
+            for imported in imports_of(path)
+            if imported in modules and imported != name and not within(name, imported)
+        }
+        for name, path in modules.items()
+    }
+
+
 def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
     """Each way round in GRAPH: a package, the ones it reaches through, and itself again."""
     found = []
@@ -203,6 +217,12 @@ def test_no_package_imports_one_that_imports_it_back() -> None:
     # Guards against a rule that passes because it reads nothing.
     assert graph["capkit"] >= {"mockserver", "contracts", "spec"}
     assert graph["mockserver"] >= {"spec"} and graph["contracts"] >= {"spec"}
+    assert cycles(graph) == []
+
+
+def test_no_module_imports_one_that_imports_it_back() -> None:
+    graph = module_imports()
+    assert {"mockserver.admin", "mockserver.request_path"} <= graph["mockserver.app"]
     assert cycles(graph) == []
 
 
