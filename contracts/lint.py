@@ -366,8 +366,17 @@ def _example_problems(places: _Places) -> Iterator[Problem]:
         validator = Draft202012Validator(schema, registry=registry, format_checker=_FORMATS)
         try:
             errors = list(validator.iter_errors(example.value))
-        except Unresolvable:
-            continue  # a $ref relative to a schema's $id, which _ref_problems does not follow
+        except Unresolvable as unresolvable:
+            # What _ref_problems does not follow: an anchor, a $dynamicRef, a schema's $id.
+            anchor = getattr(unresolvable, "anchor", None)
+            reached = f"the anchor {anchor!r}" if anchor else repr(unresolvable.ref)
+            yield Problem(
+                example.pointer,
+                _last(example.pointer),
+                f"cannot be checked against its schema #{example.schema}: it refers to"
+                f" {reached}, which lint cannot find",
+            )
+            continue
         for error in errors:
             rule = pointers.get(id(error.schema))
             yield from _problems(error, example.pointer, rule and join(rule, error.validator))
