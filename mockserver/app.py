@@ -22,8 +22,8 @@ from mockserver.journal import Journal, Recording
 from mockserver.mock import Mock
 from mockserver.request_log import log_exchange
 from mockserver.responses import allow_any_origin, bug, http_error, json_response
-from mockserver.settings import Settings
-from mockserver.storage import Store
+from mockserver.settings import Settings, SettingsError, flag
+from mockserver.storage import StateUnusable, Store
 from mockserver.storage.backends import open_store
 from mockserver.views import HANDLERS
 
@@ -34,7 +34,7 @@ class MissingHandler(LookupError):
 
 def create_app(settings: Settings | None = None) -> Flask:
     """The mock. Raises SpecUnfit for a spec it cannot serve, MissingHandler naming the
-    operations no view handles."""
+    operations no view handles, SettingsError for a state it cannot be kept in."""
     settings = settings or Settings.load()
     document = spec.load(settings.spec)
     contract = compile_contract(document, authenticating=settings.auth_required)
@@ -44,7 +44,10 @@ def create_app(settings: Settings | None = None) -> Flask:
             f"the spec's operation(s) {', '.join(missing)} have no handler in mockserver/views.py"
         )
     documented = seed.load()
-    store = open_store(settings.state or str(_temporary("state.db")))
+    try:
+        store = open_store(settings.state or str(_temporary("state.db")))
+    except StateUnusable as error:
+        raise SettingsError("state", f"{flag('state')} {error}") from None
     _seed_if_empty(store, documented)
     mock = Mock(
         settings=settings,

@@ -18,6 +18,7 @@ from werkzeug.test import TestResponse
 import spec
 from mockserver import MissingHandler, Settings, create_app
 from mockserver.mock import Mock
+from mockserver.settings import SettingsError
 from mockserver.views import HANDLERS
 
 TILL = {"Authorization": "Basic " + base64.b64encode(b"till:anything").decode()}
@@ -82,6 +83,26 @@ def test_an_operation_without_a_handler_stops_the_app_naming_it(
     monkeypatch.delitem(HANDLERS, "getPointsExpirySchedule")
     with pytest.raises(MissingHandler, match="getPointsExpirySchedule"):
         make_app(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("state", "message"),
+    [
+        (
+            "redis://localhost:6379/0",
+            "--state must be the path of a SQLite file (no backend keeps the state at redis://"
+            " URLs), got 'redis://localhost:6379/0'",
+        ),
+        ("{tmp}/nowhere/state.db", "--state must be in a folder that exists (create {tmp}/nowhere"),
+    ],
+)
+def test_a_state_the_mock_cannot_keep_is_a_settings_error_naming_state(
+    tmp_path: Path, state: str, message: str
+) -> None:
+    with pytest.raises(SettingsError) as refused:
+        create_app(Settings(state=state.format(tmp=tmp_path), journal=tmp_path / "journal"))
+    assert refused.value.name == "state"
+    assert str(refused.value).startswith(message.format(tmp=tmp_path))
 
 
 def test_the_spec_is_served(client: FlaskClient) -> None:
