@@ -56,9 +56,6 @@ class Operation:
     #: A list endpoint: its errors carry a zeroed pagination too.
     paged: bool
 
-    def parameter(self, location: str, name: str) -> Parameter | None:
-        return next((p for p in self.parameters if p.location == location and p.name == name), None)
-
     def body_code(self, path: Iterable[str | int]) -> int:
         """The code for an invalid value at PATH in the body: the x-error-code of the
         innermost field that holds it, or Capillary's generic INVALID_INPUT."""
@@ -78,9 +75,6 @@ class Contract:
     #: The server's path: /v2.
     base_path: str
     operations: tuple[Operation, ...]
-
-    def operation(self, operation_id: str) -> Operation:
-        return next(op for op in self.operations if op.id == operation_id)
 
 
 class SpecUnfit(ValueError):

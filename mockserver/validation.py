@@ -54,11 +54,11 @@ class InvalidRequest(Exception):
 
 @dataclasses.dataclass(frozen=True)
 class Inputs:
-    """A request's values, typed as the spec declares them, defaults filled in."""
+    """A request's values, typed as the spec declares them, defaults filled in (its header
+    parameters are validated, and none is kept: no handler reads one)."""
 
     path: dict[str, Any]
     query: dict[str, Any]
-    headers: dict[str, Any]
     body: Any = None
 
 
@@ -123,7 +123,7 @@ def read_inputs(
                 Problem(INVALID_INPUT, f"and {more} more problems")
             ]
         raise InvalidRequest(problems)
-    return Inputs(path=values["path"], query=values["query"], headers=values["header"], body=body)
+    return Inputs(path=values["path"], query=values["query"], body=body)
 
 
 _LOCATIONS = {"path": "path parameter", "query": "query parameter", "header": "header"}
