@@ -16,7 +16,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
-import orjson
+import msgspec
 from flask import Response, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
@@ -33,10 +33,9 @@ if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIEnvironment
 
 UNSUPPORTED_MEDIA_TYPE, UNAUTHORIZED = 415, 401
-#: How deep orjson reads nested arrays and objects.
-_DEEPEST_JSON = 1024
 _JSON = re.compile(r"^application/([\w.+-]+\+)?json\b", re.IGNORECASE)
 _TOKEN_KEY = "HTTP_" + TOKEN_HEADER.upper().replace("-", "_")
+_decode_json = msgspec.json.Decoder().decode
 
 
 @dataclasses.dataclass(slots=True)
@@ -187,14 +186,12 @@ def _body(operation: Operation, environ: WSGIEnvironment, limit: int) -> Any:
     if not _JSON.match(content_type):
         raise _UnsupportedMediaType(content_type)
     try:
-        return orjson.loads(data)
-    except orjson.JSONDecodeError as error:
-        detail = (
-            f"body is nested more than {_DEEPEST_JSON} levels deep; no request of this API is"
-            if error.msg == "depth limit exceeded"  # orjson's words for a document too deep
-            else f"body is not valid JSON: {error}"
-        )
-        raise InvalidRequest([Problem(INVALID_INPUT, detail)]) from None
+        return _decode_json(data)
+    except msgspec.DecodeError as error:
+        detail = f"body is not valid JSON: {error}"
+    except RecursionError:  # nesting as deep as Python's recursion limit
+        detail = "body is nested too deep to read; no request of this API is"
+    raise InvalidRequest([Problem(INVALID_INPUT, detail)])
 
 
 def _schema_at(document: Any, path: list[str | int]) -> Any:

@@ -7,7 +7,7 @@ import logging
 import re
 from typing import Any
 
-import orjson
+import msgspec
 from flask import Response, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound, RequestEntityTooLarge
 
@@ -22,11 +22,12 @@ MOCK_BUG = 500
 #: Characters of a problem's detail shown in full: a 100,000-character value echoed back in
 #: full would bury what the message says about it.
 _LONGEST_DETAIL = 400
+_encode_json = msgspec.json.Encoder().encode
 
 
 def json_response(body: Any, status: int = 200) -> Response:
     """BODY as JSON, with STATUS."""
-    return Response(orjson.dumps(body), status=status, mimetype="application/json")
+    return Response(_encode_json(body), status=status, mimetype="application/json")
 
 
 def respond(operation: Operation, status: int, body: Blob) -> Response:

@@ -11,7 +11,7 @@ from functools import partial
 from typing import Any
 
 import jsonschema_rs
-import orjson
+import msgspec
 from jsonschema_rs import ValidationErrorKind as Kind
 
 from mockserver.contract import INVALID_INPUT, Operation, Parameter
@@ -262,7 +262,7 @@ def _unexpected(subject: str, name: str, allowed: list[str]) -> str:
 def _shown(value: Any) -> str:
     if isinstance(value, str):
         return repr(value)
-    return orjson.dumps(value).decode()[:80]
+    return msgspec.json.encode(value).decode()[:80]
 
 
 def abridged(text: str, limit: int) -> str:
