@@ -48,6 +48,8 @@ class Operation:
     #: The code Capillary documents for an invalid body field (its x-error-code), by the
     #: field's path in the body, "*" standing for any item of an array.
     body_codes: dict[tuple[str, ...], int]
+    #: The fields an object of the body takes (its schema's properties), by its path there.
+    body_fields: dict[tuple[str, ...], tuple[str, ...]]
     responses: dict[int, jsonschema_rs.Validator]
     #: status -> example name -> example body.
     examples: dict[int, dict[str, Any]]
@@ -65,6 +67,10 @@ class Operation:
             field += ("*" if isinstance(step, int) else step,)
             code = self.body_codes.get(field, code)
         return code
+
+    def fields_at(self, path: Iterable[str | int]) -> tuple[str, ...]:
+        """The fields the object at PATH in the body takes, as its schema names them."""
+        return self.body_fields.get(tuple("*" if isinstance(s, int) else s for s in path), ())
 
     def message(self, code: int) -> str:
         return self.messages.get(code) or self.messages[INVALID_INPUT]
@@ -237,12 +243,16 @@ class _Compiler:
                 at = join("/paths", path, *([where] if where else []), "parameters", index)
                 compiled = self.parameter(at, parameter)
                 parameters[(compiled.location, compiled.name)] = compiled
-        body, body_required, body_codes = None, False, {}
+        body, body_required = None, False
+        body_codes: dict[tuple[str, ...], int] = {}
+        body_fields: dict[tuple[str, ...], tuple[str, ...]] = {}
         if "requestBody" in node:
             at, request_body = self.resolve(f"{pointer}/requestBody", node["requestBody"])
             body = self.validator(f"{at}/content/application~1json/schema")
             body_required = bool(request_body.get("required"))
-            body_codes = self.field_codes(request_body["content"]["application/json"]["schema"])
+            self.fields(
+                request_body["content"]["application/json"]["schema"], body_codes, body_fields
+            )
         responses: dict[int, jsonschema_rs.Validator] = {}
         examples: dict[int, dict[str, Any]] = {}
         for status, response in node["responses"].items():
@@ -288,6 +298,7 @@ class _Compiler:
             body=body,
             body_required=body_required,
             body_codes=body_codes,
+            body_fields=body_fields,
             responses=responses,
             examples=examples,
             messages=messages,
@@ -310,23 +321,35 @@ class _Compiler:
             error_code=parameter.get("x-error-code", INVALID_INPUT),
         )
 
-    def field_codes(
-        self, node: Any, field: tuple[str, ...] = (), refs: frozenset[str] = frozenset()
-    ) -> dict[tuple[str, ...], int]:
-        """The x-error-code of the schema NODE at FIELD and of every field within it."""
+    def fields(
+        self,
+        node: Any,
+        codes: dict[tuple[str, ...], int],
+        names: dict[tuple[str, ...], tuple[str, ...]],
+        field: tuple[str, ...] = (),
+        refs: frozenset[str] = frozenset(),
+    ) -> None:
+        """Add to CODES the x-error-code of the schema NODE at FIELD, and to NAMES the fields
+        it takes; then those of every field within it."""
         ref = node.get("$ref") if isinstance(node, dict) else None
         if ref in refs:  # a recursive schema: its fields are already listed
-            return {}
+            return
         schema = self.schema(node)
         if not isinstance(schema, dict):  # true or false: no fields
-            return {}
+            return
         within = refs | {ref} if ref else refs
-        codes = {field: schema["x-error-code"]} if "x-error-code" in schema else {}
-        for name, child in schema.get("properties", {}).items():
-            codes |= self.field_codes(child, (*field, name), within)
+        if "x-error-code" in schema:
+            codes.setdefault(field, schema["x-error-code"])
+        properties = schema.get("properties", {})
+        if properties:
+            names[field] = tuple(dict.fromkeys([*names.get(field, ()), *properties]))
+        for name, child in properties.items():
+            self.fields(child, codes, names, (*field, name), within)
         if isinstance(schema.get("items"), dict):
-            codes |= self.field_codes(schema["items"], (*field, "*"), within)
-        return codes
+            self.fields(schema["items"], codes, names, (*field, "*"), within)
+        for keyword in ("allOf", "anyOf", "oneOf"):
+            for member in schema.get(keyword, []):
+                self.fields(member, codes, names, field, within)
 
     def validator(self, pointer: str) -> jsonschema_rs.Validator:
         return jsonschema_rs.validator_for(

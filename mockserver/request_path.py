@@ -12,7 +12,6 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Callable
-from functools import partial
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
@@ -106,7 +105,6 @@ def read_request(exchange: Exchange) -> Response | None:
             environ=environ,
             body=_body(operation, environ, settings.max_body),
             lenient=settings.lenient,
-            schema_at=partial(_schema_at, exchange.mock.document),
         )
     except _UnsupportedMediaType as error:
         message = f"Content-Type must be application/json, got {error.args[0] or 'none'}"
@@ -192,10 +190,3 @@ def _body(operation: Operation, environ: WSGIEnvironment, limit: int) -> Any:
     except RecursionError:  # nesting as deep as Python's recursion limit
         detail = "body is nested too deep to read; no request of this API is"
     raise InvalidRequest([Problem(INVALID_INPUT, detail)])
-
-
-def _schema_at(document: Any, path: list[str | int]) -> Any:
-    node: Any = document
-    for step in path:
-        node = node[step]
-    return node

@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import partial
 from typing import Any
 
@@ -70,13 +70,11 @@ def read_inputs(
     environ: Mapping[str, Any],
     body: Any,
     lenient: bool,
-    schema_at: Callable[[list[str | int]], Any],
 ) -> Inputs:
     """OPERATION's inputs from the raw request; raise InvalidRequest with every problem.
 
     ENVIRON is the request's WSGI environ, where its headers are. BODY is the parsed JSON
-    body or None. SCHEMA_AT finds a schema by its path in the document, to name the fields
-    an object allows.
+    body or None.
     """
     problems: list[Problem] = []
     values: dict[str, dict[str, Any]] = {"path": {}, "query": {}, "header": {}}
@@ -96,8 +94,7 @@ def read_inputs(
             problems.append(problem(f"{subject} {error}, got {_shown(raw[0])}"))
             continue
         found = [
-            problem(describe(error, subject, schema_at))
-            for error in parameter.validator.iter_errors(value)
+            problem(describe(error, subject)) for error in parameter.validator.iter_errors(value)
         ]
         problems += found
         if not found:
@@ -112,7 +109,7 @@ def read_inputs(
             problems += [
                 Problem(
                     operation.body_code(error.instance_path),
-                    describe(error, _body_subject(error.instance_path), schema_at),
+                    describe(error, _body_subject(error.instance_path), operation.fields_at),
                 )
                 for error in operation.body.iter_errors(body)
             ]
@@ -204,9 +201,12 @@ def _body_subject(path: Iterable[str | int]) -> str:
 def describe(
     error: jsonschema_rs.ValidationError,
     subject: str,
-    schema_at: Callable[[list[str | int]], Any],
+    fields_at: Callable[[Sequence[str | int]], Sequence[str]] = lambda path: (),
 ) -> str:
-    """What ERROR says about SUBJECT, as a person would: "must be one of ..., got 'x'"."""
+    """What ERROR says about SUBJECT, as a person would: "must be one of ..., got 'x'".
+
+    FIELDS_AT names the fields that the object at a path in the value takes.
+    """
     got = f", got {_shown(error.instance)}"
     match error.kind:
         case Kind.Required(property=name):
@@ -217,7 +217,7 @@ def describe(
         case Kind.Type(types=types):
             return f"{subject} must be {' or '.join(_TYPE_NAMES.get(t, t) for t in types)}{got}"
         case Kind.AdditionalProperties(unexpected=unexpected):
-            allowed = list(schema_at(list(error.schema_path)[:-1]).get("properties", {}))
+            allowed = fields_at(list(error.instance_path))
             return "; ".join(_unexpected(subject, name, allowed) for name in unexpected)
         case Kind.Minimum(limit=limit):
             return f"{subject} must be at least {limit}{got}"
@@ -249,11 +249,11 @@ def describe(
             fields = [e.kind.property for e in firsts if isinstance(e.kind, Kind.Required)]
             if firsts and len(fields) == len(firsts):
                 return f"{subject} must have {' or '.join(map(repr, fields))}"
-            return " or ".join(describe(first, subject, schema_at) for first in firsts)
+            return " or ".join(describe(first, subject, fields_at) for first in firsts)
     return f"{subject}: {error.message}"
 
 
-def _unexpected(subject: str, name: str, allowed: list[str]) -> str:
+def _unexpected(subject: str, name: str, allowed: Sequence[str]) -> str:
     close = difflib.get_close_matches(name, allowed, n=1, cutoff=0.6)
     hint = f"; did you mean '{close[0]}'?" if close else ""
     return f"{subject} does not take '{name}' (it takes {', '.join(allowed)}){hint}"

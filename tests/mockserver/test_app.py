@@ -281,6 +281,22 @@ def test_a_body_field_the_schema_does_not_have_is_refused_with_a_hint(client: Fl
     assert message.endswith("did you mean 'firstName'?")
 
 
+def test_a_body_field_the_schema_does_not_have_names_what_its_object_takes(
+    client: FlaskClient,
+) -> None:
+    body = registration(("mobile", "919000000001"))
+    body["zzz"] = 1
+    body["loyaltyInfo"]["bogus"] = 1
+    body["profiles"][0]["identifiers"][0]["kind"] = 2
+    response = client.post("/v2/customers?source=INSTORE", json=body)
+    assert [message.partition(": ")[2] for _, message in errors(response)] == [
+        "body field 'loyaltyInfo' does not take 'bogus' (it takes loyaltyType)",
+        "body field 'profiles[0].identifiers[0]' does not take 'kind' (it takes type, value)",
+        "body does not take 'zzz'"
+        " (it takes loyaltyInfo, associatedWith, profiles, extendedFields, attributionV2)",
+    ]
+
+
 def test_a_missing_body_field_is_named(client: FlaskClient) -> None:
     body = {"profiles": [{"identifiers": [{"type": "mobile", "value": "919000000001"}]}]}
     [(code, message)] = errors(client.post("/v2/customers?source=INSTORE", json=body))
