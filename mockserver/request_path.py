@@ -25,7 +25,13 @@ from mockserver.contract import INVALID_INPUT, Operation
 from mockserver.domain.errors import DomainError
 from mockserver.mock import Mock
 from mockserver.responses import envelope, refuse, respond
-from mockserver.validation import Inputs, InvalidRequest, Problem, read_inputs
+from mockserver.validation import (
+    NESTED_TOO_DEEP,
+    Inputs,
+    InvalidRequest,
+    Problem,
+    read_inputs,
+)
 from mockserver.views import HANDLERS, Call
 
 if TYPE_CHECKING:
@@ -188,5 +194,5 @@ def _body(operation: Operation, environ: WSGIEnvironment, limit: int) -> Any:
     except msgspec.DecodeError as error:
         detail = f"body is not valid JSON: {error}"
     except RecursionError:  # nesting as deep as Python's recursion limit
-        detail = "body is nested too deep to read; no request of this API is"
+        detail = NESTED_TOO_DEEP
     raise InvalidRequest([Problem(INVALID_INPUT, detail)])

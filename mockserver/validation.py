@@ -34,6 +34,8 @@ _TYPE_NAMES = {
 }
 #: More problems than this in one request are summarised: nobody reads the 200th.
 _MOST_PROBLEMS = 20
+#: What a body nested deeper than the mock reads or validates is told.
+NESTED_TOO_DEEP = "body is nested too deep; no request of this API is"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -106,13 +108,7 @@ def read_inputs(
             if operation.body_required:
                 problems.append(Problem(INVALID_INPUT, "body is required: a JSON document"))
         else:
-            problems += [
-                Problem(
-                    operation.body_code(error.instance_path),
-                    describe(error, _body_subject(error.instance_path), operation.fields_at),
-                )
-                for error in operation.body.iter_errors(body)
-            ]
+            problems += _body_problems(operation, operation.body, body)
     if problems:
         if len(problems) > _MOST_PROBLEMS:
             more = len(problems) - _MOST_PROBLEMS
@@ -124,6 +120,26 @@ def read_inputs(
 
 
 _LOCATIONS = {"path": "path parameter", "query": "query parameter", "header": "header"}
+#: What jsonschema-rs raises, as a ValueError, for a value nested deeper than it validates.
+_TOO_DEEP_TO_VALIDATE = "Recursion limit reached"
+
+
+def _body_problems(
+    operation: Operation, validator: jsonschema_rs.Validator, body: Any
+) -> list[Problem]:
+    try:
+        errors = list(validator.iter_errors(body))
+    except ValueError as error:
+        if str(error) != _TOO_DEEP_TO_VALIDATE:
+            raise
+        return [Problem(INVALID_INPUT, NESTED_TOO_DEEP)]
+    return [
+        Problem(
+            operation.body_code(error.instance_path),
+            describe(error, _body_subject(error.instance_path), operation.fields_at),
+        )
+        for error in errors
+    ]
 
 
 def _raw(

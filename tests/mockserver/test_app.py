@@ -297,6 +297,20 @@ def test_a_body_field_the_schema_does_not_have_names_what_its_object_takes(
     ]
 
 
+@pytest.mark.parametrize("depth", [300, 990, 100_000])
+def test_a_body_nested_deeper_than_the_mock_validates_is_a_400(
+    client: FlaskClient, depth: int
+) -> None:
+    """300 is past what the validator takes, 990 near what the JSON reader takes, 100,000 past."""
+    nested = b"[" * depth + b"]" * depth
+    response = client.post(
+        "/v2/customers?source=INSTORE", data=nested, content_type="application/json"
+    )
+    [(code, message)] = errors(response)
+    assert (response.status_code, code) == (400, 400)
+    assert message.endswith("body is nested too deep; no request of this API is")
+
+
 def test_a_missing_body_field_is_named(client: FlaskClient) -> None:
     body = {"profiles": [{"identifiers": [{"type": "mobile", "value": "919000000001"}]}]}
     [(code, message)] = errors(client.post("/v2/customers?source=INSTORE", json=body))
