@@ -130,12 +130,12 @@ class _Contract:
         self.query_parameters = {
             operation["operationId"]: [
                 declared["name"]
-                for parameter in item.get("parameters", []) + operation.get("parameters", [])
+                for parameter in document["paths"][path].get("parameters", [])
+                + operation.get("parameters", [])
                 if (declared := spec.follow(document, parameter)[1]).get("in") == "query"
             ]
-            for item in document.get("paths", {}).values()
-            for method, operation in item.items()
-            if method in spec.METHODS and "operationId" in operation
+            for path, _, operation in spec.operations(document)
+            if "operationId" in operation
         }
         schemes = document.get("components", {}).get("securitySchemes", {}).values()
         http = [s.get("scheme", "basic") for s in schemes if s.get("type") == "http"]

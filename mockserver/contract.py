@@ -11,7 +11,7 @@ from urllib.parse import quote
 
 import jsonschema_rs
 
-from spec import METHODS, Document, follow, join, server_path
+from spec import METHODS, Document, follow, join, operations, server_path
 
 #: The base URI under which the document is registered, for $refs into it.
 _BASE = "urn:capkit:spec"
@@ -75,6 +75,18 @@ class Operation:
     def message(self, code: int) -> str:
         return self.messages.get(code) or self.messages[INVALID_INPUT]
 
+    def envelope(self, items: list[tuple[int, str]]) -> dict[str, Any]:
+        """Capillary's error envelope of (code, message) ITEMS; a list endpoint's carries a
+        zeroed pagination too."""
+        body: dict[str, Any] = {}
+        if self.paged:
+            body["pagination"] = {"limit": 0, "offset": 0, "total": 0}
+        body["warnings"] = []
+        body["errors"] = [
+            {"status": False, "code": code, "message": message} for code, message in items
+        ]
+        return body
+
 
 @dataclasses.dataclass(frozen=True)
 class Contract:
@@ -98,31 +110,35 @@ def compile_contract(document: Document, *, authenticating: bool = True) -> Cont
     Raises SpecUnfit for what the mock needs beyond OpenAPI and DOCUMENT lacks: a server
     URL, and for each operation an operationId and the error responses the mock answers
     with (400 with Capillary's generic code among its examples; 401 when AUTHENTICATING;
-    415 for an operation with a body), each example valid against its schema.
+    415 for an operation with a body), each example valid against its schema, and schemas
+    that admit the mock's own errors (a list endpoint's with a zeroed pagination). The
+    bundled spec states these in its info.description, "What the mock needs".
     """
     problems = list(_unfit(document, authenticating=authenticating))
     if problems:
         raise SpecUnfit(problems)
-    compiler = _Compiler(document, jsonschema_rs.Registry([(_BASE, document)]))
-    operations = []
-    for path, item in document["paths"].items():
-        for method in METHODS:
-            if method not in item:
-                continue
-            pointer = join("/paths", path, method)
-            try:
-                operations.append(compiler.operation(path, method, item))
-            except (LookupError, TypeError, ValueError) as error:
-                # What lint does not ask of a document and the mock cannot compile.
-                reason = str(error).partition("\n")[0]
-                compiler.problems.append(
-                    _problem(pointer, method, f"an operation the mock can compile: {reason}")
+    compiler = _Compiler(
+        document, jsonschema_rs.Registry([(_BASE, document)]), authenticating=authenticating
+    )
+    compiled = []
+    for path, method, _ in operations(document):
+        try:
+            compiled.append(compiler.operation(path, method, document["paths"][path]))
+        except (LookupError, TypeError, ValueError) as error:
+            # What lint does not ask of a document and the mock cannot compile.
+            reason = str(error).partition("\n")[0]
+            compiler.problems.append(
+                _problem(
+                    join("/paths", path, method),
+                    method,
+                    f"an operation the mock can compile: {reason}",
                 )
+            )
     if compiler.problems:
         raise SpecUnfit(compiler.problems)
     return Contract(
         base_path=server_path(document),
-        operations=tuple(operations),
+        operations=tuple(compiled),
     )
 
 
@@ -145,17 +161,23 @@ def _unfit(document: Document, *, authenticating: bool) -> Iterator[str]:
             at = join("/paths", path, method)
             if not isinstance(node.get("operationId"), str):
                 yield _problem(at, "operationId", "the name of its handler in mockserver/views.py")
-            answered = {INVALID_INPUT: "invalid input"}
-            if authenticating:
-                answered[401] = "requests without valid credentials (--no-auth answers them)"
-            if "requestBody" in node:
-                answered[415] = "a body that is not JSON"
+            answered = _answered(node, authenticating=authenticating)
             responses = node.get("responses")
             responses = responses if isinstance(responses, dict) else {}
             for status in sorted(set(map(str, answered)) | set(responses)):
                 yield from _error_response(
                     document, f"{at}/responses", status, responses.get(status), answered
                 )
+
+
+def _answered(operation: dict[str, Any], *, authenticating: bool) -> dict[int, str]:
+    """The statuses the mock answers OPERATION's errors with itself, and what with."""
+    answered = {INVALID_INPUT: "invalid input"}
+    if authenticating:
+        answered[401] = "requests without valid credentials (--no-auth answers them)"
+    if "requestBody" in operation:
+        answered[415] = "a body that is not JSON"
+    return answered
 
 
 def _error_response(
@@ -225,9 +247,12 @@ def _problem(pointer: str, field: str, expected: str) -> str:
 
 
 class _Compiler:
-    def __init__(self, document: Document, registry: jsonschema_rs.Registry) -> None:
+    def __init__(
+        self, document: Document, registry: jsonschema_rs.Registry, *, authenticating: bool
+    ) -> None:
         self.document = document
         self.registry = registry
+        self.authenticating = authenticating
         #: What it found the mock cannot serve.
         self.problems: list[str] = []
 
@@ -290,7 +315,7 @@ class _Compiler:
         for example in errors:
             for error in example["errors"]:
                 messages.setdefault(error["code"], _documented(error["message"]))
-        return Operation(
+        operation = Operation(
             id=node["operationId"],
             method=method.upper(),
             path=path,
@@ -304,6 +329,21 @@ class _Compiler:
             messages=messages,
             paged=any("pagination" in example for example in errors),
         )
+        for status, why in _answered(node, authenticating=self.authenticating).items():
+            # What the mock answers is validated as it leaves: one the spec refuses is a 500.
+            answer = operation.envelope([(status, operation.message(status))])
+            refused = next(responses[status].iter_errors(answer), None)
+            if refused is not None:
+                paged = ", with a zeroed pagination" if operation.paged else ""
+                self.problems.append(
+                    _problem(
+                        join(pointer, "responses", status),
+                        "schema",
+                        f"a schema that admits what the mock answers {why} with"
+                        f" (Capillary's envelope{paged}): {refused.message}",
+                    )
+                )
+        return operation
 
     def parameter(self, pointer: str, node: dict[str, Any]) -> Parameter:
         at, parameter = self.resolve(pointer, node)

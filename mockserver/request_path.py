@@ -24,7 +24,7 @@ from mockserver.body import BodyTooLarge, read_body
 from mockserver.contract import INVALID_INPUT, Operation
 from mockserver.domain.errors import DomainError
 from mockserver.mock import Mock
-from mockserver.responses import envelope, refuse, respond
+from mockserver.responses import refuse, respond
 from mockserver.validation import (
     NESTED_TOO_DEEP,
     Inputs,
@@ -93,7 +93,7 @@ def authenticate_request(exchange: Exchange) -> Response | None:
     except Unauthenticated as error:
         operation = exchange.operation
         message = f"{operation.message(UNAUTHORIZED)} {error}"
-        response = respond(operation, UNAUTHORIZED, envelope(operation, [(UNAUTHORIZED, message)]))
+        response = respond(operation, UNAUTHORIZED, operation.envelope([(UNAUTHORIZED, message)]))
         response.headers["WWW-Authenticate"] = 'Basic realm="capkit mock"'
         return response
     return None
@@ -117,7 +117,7 @@ def read_request(exchange: Exchange) -> Response | None:
         return respond(
             operation,
             UNSUPPORTED_MEDIA_TYPE,
-            envelope(operation, [(UNSUPPORTED_MEDIA_TYPE, message)]),
+            operation.envelope([(UNSUPPORTED_MEDIA_TYPE, message)]),
         )
     except InvalidRequest as error:
         return refuse(operation, 400, error.problems)

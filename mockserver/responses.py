@@ -58,19 +58,7 @@ def respond(operation: Operation, status: int, body: Blob) -> Response:
 
 def refuse(operation: Operation, status: int, problems: list[Problem]) -> Response:
     """PROBLEMS as OPERATION's error response with STATUS, each in its documented words."""
-    return respond(operation, status, envelope(operation, [_item(operation, p) for p in problems]))
-
-
-def envelope(operation: Operation, items: list[tuple[int, str]]) -> Blob:
-    """Capillary's error envelope of (code, message) ITEMS, paged as OPERATION's errors are."""
-    body: Blob = {}
-    if operation.paged:
-        body["pagination"] = {"limit": 0, "offset": 0, "total": 0}
-    body["warnings"] = []
-    body["errors"] = [
-        {"status": False, "code": code, "message": message} for code, message in items
-    ]
-    return body
+    return respond(operation, status, operation.envelope([_item(operation, p) for p in problems]))
 
 
 def _item(operation: Operation, problem: Problem) -> tuple[int, str]:

@@ -8,7 +8,7 @@ imports none of them (tests/test_architecture.py keeps it so).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from importlib.metadata import PackageNotFoundError, version
 from importlib.resources import files
 from pathlib import Path
@@ -58,6 +58,14 @@ def load(path: str | Path | None = None) -> Document:
             f"{source} holds a {type(document).__name__}, expected an OpenAPI document (a mapping)"
         )
     return document
+
+
+def operations(document: Mapping[str, Any]) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    """(path, method, operation) of each operation of DOCUMENT, in the document's order."""
+    for path, item in document.get("paths", {}).items():
+        for method in METHODS:
+            if method in item:
+                yield path, method, item[method]
 
 
 def follow(document: Any, node: Any, pointer: str = "") -> tuple[str, Any]:
