@@ -2,9 +2,9 @@
 (and ends its path) or finds out what the next steps need, until the operation's handler
 answers it.
 
-A step is a function of the Exchange that returns a Response, or None to let the request on.
-A new concern of every request (a delay, a fault, a rate limit) is a step in STEPS, where its
-place in the order says what it comes before.
+A step is a function of the OperationRequest that returns a Response, or None to let the
+request on. A new concern of every request (a delay, a fault, a rate limit) is a step in STEPS,
+where its place in the order says what it comes before.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ _decode_json = msgspec.json.Decoder().decode
 
 
 @dataclasses.dataclass(slots=True)
-class Exchange:
+class OperationRequest:
     """A request to OPERATION on its way through the steps, and what they found out about it.
 
     The request is read from its WSGI environ: werkzeug's MultiDict and header objects cost
@@ -62,36 +62,36 @@ class Exchange:
     inputs: Inputs | None = None
 
 
-Step = Callable[[Exchange], Response | None]
+Step = Callable[[OperationRequest], Response | None]
 
 
 def serve(mock: Mock, operation: Operation, **path: str) -> Response:
     """The answer to the current request of OPERATION, whose path's variables are PATH."""
-    exchange = Exchange(mock, operation, request.environ, path)
+    incoming = OperationRequest(mock, operation, request.environ, path)
     for step in STEPS:
-        answer = step(exchange)
+        answer = step(incoming)
         if answer is not None:
             return answer
-    return call_handler(exchange)
+    return call_handler(incoming)
 
 
 # --- the steps, in their order --------------------------------------------------------------
 
 
-def authenticate_request(exchange: Exchange) -> Response | None:
+def authenticate_request(incoming: OperationRequest) -> Response | None:
     """A 401 for credentials the mock does not take, when it asks for them; else the till."""
-    settings = exchange.mock.settings
+    settings = incoming.mock.settings
     if not settings.auth_required:
         return None
     try:
-        exchange.till = authenticate(
-            exchange.environ.get("HTTP_AUTHORIZATION"),
-            exchange.environ.get(_TOKEN_KEY),
+        incoming.till = authenticate(
+            incoming.environ.get("HTTP_AUTHORIZATION"),
+            incoming.environ.get(_TOKEN_KEY),
             pinned=settings.auth,
             pinned_token=settings.token,
         )
     except Unauthenticated as error:
-        operation = exchange.operation
+        operation = incoming.operation
         message = f"{operation.message(UNAUTHORIZED)} {error}"
         response = respond(operation, UNAUTHORIZED, operation.envelope([(UNAUTHORIZED, message)]))
         response.headers["WWW-Authenticate"] = 'Basic realm="capkit mock"'
@@ -99,14 +99,14 @@ def authenticate_request(exchange: Exchange) -> Response | None:
     return None
 
 
-def read_request(exchange: Exchange) -> Response | None:
+def read_request(incoming: OperationRequest) -> Response | None:
     """A 400 naming every problem of the request's input, a 415 for a body that is not JSON;
     else its inputs, typed as the spec declares them. A body over the limit raises (413)."""
-    operation, environ, settings = exchange.operation, exchange.environ, exchange.mock.settings
+    operation, environ, settings = incoming.operation, incoming.environ, incoming.mock.settings
     try:
-        exchange.inputs = read_inputs(
+        incoming.inputs = read_inputs(
             operation,
-            path=exchange.path,
+            path=incoming.path,
             query=parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True),
             environ=environ,
             body=_body(operation, environ, settings.max_body),
@@ -124,15 +124,15 @@ def read_request(exchange: Exchange) -> Response | None:
     return None
 
 
-def answer_preferred(exchange: Exchange) -> Response | None:
+def answer_preferred(incoming: OperationRequest) -> Response | None:
     """The documented example that `Prefer: code=N, example=NAME` asks for, as Prism serves it;
     a 400 when the operation documents none such."""
-    header = exchange.environ.get("HTTP_PREFER", "")
+    header = incoming.environ.get("HTTP_PREFER", "")
     wanted = dict(part.strip().split("=", 1) for part in re.split(r"[,;]", header) if "=" in part)
     code, name = wanted.get("code"), wanted.get("example")
     if code is None and name is None:
         return None
-    operation = exchange.operation
+    operation = incoming.operation
     for status, examples in operation.examples.items():
         for example_name, value in examples.items():
             if (code is None or code == str(status)) and (name is None or name == example_name):
@@ -156,12 +156,12 @@ def answer_preferred(exchange: Exchange) -> Response | None:
 STEPS: tuple[Step, ...] = (authenticate_request, read_request, answer_preferred)
 
 
-def call_handler(exchange: Exchange) -> Response:
+def call_handler(incoming: OperationRequest) -> Response:
     """The handler's answer, or a 400 with the code of the domain's refusal."""
-    mock, operation, inputs = exchange.mock, exchange.operation, exchange.inputs
+    mock, operation, inputs = incoming.mock, incoming.operation, incoming.inputs
     assert inputs is not None, "read_request is a step before the handler"
     try:
-        body = HANDLERS[operation.id](Call(mock.store, mock.org, inputs, exchange.till))
+        body = HANDLERS[operation.id](Call(mock.store, mock.org, inputs, incoming.till))
     except DomainError as error:
         subject = None if error.subject is None else str(error.subject)
         return refuse(operation, 400, [Problem(error.code, error.detail or "", subject)])
