@@ -6,16 +6,20 @@ without the request and response objects a Flask hook would build.
 Credentials are masked before an entry is written (`Basic [Filtered]`): journals end up in
 CI artifacts.
 
-Each process appends JSON lines to a file of its own in the journal's folder, so recording a
-request waits for no other process (a shared SQLite file made the workers queue for its
-write lock and halved throughput). A reader merges the files; a reset writes a marker that
-hides what came before, since other processes keep their files open. The journal keeps the
-most recent entries and renders them as HAR 1.2, the format `capkit verify` replays.
+A Journal keeps the most recent entries, which are rendered as HAR 1.2, the format `capkit
+verify` replays. Where it keeps them goes with the state (mockserver/storage/backends.py):
+FileJournal, beside a SQLite file, or in PostgreSQL for replicas on several hosts.
+
+FileJournal: each process appends JSON lines to a file of its own in the journal's folder, so
+recording a request waits for no other process (a shared SQLite file made the workers queue
+for its write lock and halved throughput). A reader merges the files; a reset writes a marker
+that hides what came before, since other processes keep their files open.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 import threading
 import time
@@ -23,16 +27,18 @@ import weakref
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, Protocol
 from urllib.parse import parse_qsl, urlsplit
 
 import msgspec
 
-from capkit import __version__, credentials
 from mockserver.body import BodyTooLarge, read_body
+from spec import CAPKIT_VERSION, credentials
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+
+log = logging.getLogger(__name__)
 
 #: Entries kept; a process starts a new file when its current one holds this many.
 CAPACITY = 1000
@@ -60,7 +66,20 @@ _encode = msgspec.json.Encoder().encode
 _decode = msgspec.json.Decoder(Entry).decode
 
 
-class Journal:
+class Journal(Protocol):
+    """The entries of the exchanges that every process of the mock answered."""
+
+    def record(self, entry: Entry) -> None:
+        """Keep ENTRY; a request is never refused for its entry."""
+
+    def entries(self) -> list[Entry]:
+        """The most recent entries (CAPACITY) since the last clear, oldest first."""
+
+    def clear(self) -> None:
+        """Forget every entry recorded so far."""
+
+
+class FileJournal:
     """The journal in the folder DIRECTORY, created if missing."""
 
     def __init__(self, directory: Path) -> None:
@@ -84,17 +103,28 @@ class Journal:
             self._written += 1
 
     def entries(self) -> list[Entry]:
-        """The most recent entries of every process since the last clear, oldest first."""
+        """The most recent entries of every process since the last clear, oldest first.
+
+        A line that cannot be read is left out, and a warning says how many in which file; the
+        last line of a file, with no newline yet, is one another process is still writing.
+        """
         since = self._cleared_at()
         found = []
         for path in self.directory.glob("*.jsonl"):
-            for line in path.read_bytes().splitlines():
+            *whole, _being_written = path.read_bytes().split(b"\n")
+            unreadable = 0
+            for line in whole:
                 try:
                     entry = _decode(line)
                 except msgspec.DecodeError:
-                    continue  # a line another process is still writing
+                    unreadable += 1
+                    continue
                 if entry.started > since:
                     found.append(entry)
+            if unreadable:
+                log.warning(
+                    "journal: %s line(s) of %s cannot be read and are left out", unreadable, path
+                )
         found.sort(key=lambda entry: entry.started)
         return found[-CAPACITY:]
 
@@ -213,7 +243,7 @@ def har(entries: list[Entry]) -> dict[str, Any]:
     return {
         "log": {
             "version": "1.2",
-            "creator": {"name": "capkit mock", "version": __version__},
+            "creator": {"name": "capkit mock", "version": CAPKIT_VERSION},
             "entries": [_har_entry(entry) for entry in entries],
         }
     }

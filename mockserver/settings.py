@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
+import typing
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 ENV_PREFIX = "CAPKIT_"
+#: RFC 6750's b64token: what an Authorization: Bearer header can carry.
+_TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
 
 
 class SettingsError(ValueError):
@@ -43,8 +47,11 @@ class Settings:
     port: int = 8080
     workers: int = 1
     #: Where the state is kept across restarts (mockserver/storage/backends.py reads it): the
-    #: path of a SQLite file; None: a temporary one.
+    #: path of a SQLite file (a Path is taken too), or a postgresql:// URL that replicas share;
+    #: None: a temporary file.
     state: str | None = None
+    #: Connections to PostgreSQL that each worker process keeps for the customers.
+    db_pool: int = 2
     #: The folder of the request journal; None: a temporary one.
     journal: Path | None = None
     auth_required: bool = True
@@ -52,6 +59,9 @@ class Settings:
     auth: str | None = None
     #: Pins the one X-CAP-API-OAUTH-TOKEN accepted. With either pin, only pinned ones pass.
     token: str | None = None
+    #: What an /__admin request that changes something must carry (Authorization: Bearer);
+    #: None: any may.
+    admin_token: str | None = None
     #: Accept query parameters the spec does not declare.
     lenient: bool = False
     max_body: int = 1024 * 1024
@@ -59,10 +69,24 @@ class Settings:
     spec: Path | None = None
 
     def __post_init__(self) -> None:
+        # From Python a path may come as a str or a Path: each field keeps the type it declares.
+        if isinstance(self.state, os.PathLike):
+            object.__setattr__(self, "state", os.fspath(self.state))
+        for name in ("journal", "spec"):
+            if isinstance(getattr(self, name), str):
+                object.__setattr__(self, name, Path(getattr(self, name)))
         if self.auth is not None and ":" not in self.auth:
             raise _invalid("auth", "must be till:password", self.auth)
         if self.workers < 1:
             raise _invalid("workers", "must be at least 1", self.workers)
+        if self.db_pool < 1:
+            raise _invalid("db_pool", "must be at least 1 (connections)", self.db_pool)
+        if self.admin_token is not None and not _TOKEN.fullmatch(self.admin_token):
+            raise _invalid(
+                "admin_token",
+                "must be letters, digits and -._~+/ (what a Bearer token may hold)",
+                self.admin_token,
+            )
         if self.max_body < 1:
             raise _invalid("max_body", "must be at least 1 (bytes)", self.max_body)
         if not 0 <= self.port <= 65535:
@@ -86,7 +110,7 @@ class Settings:
                     values[field.name] = overrides[field.name]
                 elif variable in environ:
                     variables[field.name] = variable
-                    values[field.name] = _parse(field.name, environ[variable], field.type)
+                    values[field.name] = _parse(field.name, environ[variable])
             return cls(**values)
         except SettingsError as error:
             if error.name in variables:
@@ -105,20 +129,25 @@ class Settings:
         return variables
 
 
-def _parse(name: str, text: str, annotation: Any) -> Any:
-    kind = str(annotation)
-    if kind.startswith("bool"):
+def _parse(name: str, text: str) -> Any:
+    """TEXT, the value of the setting NAME in a CAPKIT_* variable, as the type NAME declares."""
+    kind = _TYPES[name]
+    if kind is bool:
         lowered = text.strip().lower()
         if lowered in ("1", "true", "yes", "on"):
             return True
         if lowered in ("0", "false", "no", "off"):
             return False
         raise _invalid(name, "must be true or false", text)
-    if kind.startswith("int"):
+    if kind is int:
         try:
             return int(text)
         except ValueError:
             raise _invalid(name, "must be an integer", text) from None
-    if kind.startswith("Path"):
+    if Path in typing.get_args(kind):
         return Path(text) if text else None
     return text or None
+
+
+#: Each setting's type, as the class declares it.
+_TYPES = typing.get_type_hints(Settings)

@@ -1,17 +1,21 @@
-"""The one place a Store is built: from the --state setting, the path of a SQLite file or the
-URL of a PostgreSQL database (postgresql://, or postgres://).
+"""The one place the state is opened: from the --state setting, the path of a SQLite file or
+the URL of a PostgreSQL database (postgresql://, or postgres://).
 
 A backend is opened here, by its scheme, and passes tests/mockserver/storage/test_store.py.
+The journal goes with the state: in files beside a SQLite state's workers, in the database
+with PostgreSQL (so that every replica lists every replica's requests).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from mockserver.settings import SettingsError
-from mockserver.storage import Store
+from mockserver.journal import FileJournal, Journal
+from mockserver.storage import StateUnusable, Store
 from mockserver.storage.sqlite import SqliteStore
 
 if TYPE_CHECKING:
@@ -19,50 +23,85 @@ if TYPE_CHECKING:
 
 _URL = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*)://")
 POSTGRESQL_SCHEMES = ("postgresql", "postgres")
-#: Connections to PostgreSQL that each worker process keeps: one per thread that serves.
+#: Connections to PostgreSQL that each worker process keeps for its store: one per thread
+#: that serves (mockserver/server.py), so that no request waits for one.
 DB_POOL = 2
 
 
+@dataclasses.dataclass(frozen=True)
+class State:
+    """Where a mock keeps what it holds: its customers, and the requests it answered."""
+
+    store: Store
+    journal: Journal
+    #: Where, for people: the file, or the database without its password.
+    where: str
+    #: Closes this process's connections (a parent's, before its workers fork).
+    close: Callable[[], None]
+
+
+def open_state(state: str, *, journal: Path, db_pool: int = DB_POOL) -> State:
+    """The store that STATE names, and the journal that goes with it (in the folder JOURNAL
+    beside a SQLite file). Raises StateUnusable, saying what STATE must be."""
+    if not _is_postgresql(state):
+        store = open_store(state)
+        return State(store, FileJournal(journal), state, store.close)
+    from mockserver.storage.postgresql.journal import PostgresJournal
+    from mockserver.storage.postgresql.store import PostgresStore
+
+    customers = open_postgresql(state, db_pool=db_pool)
+    requests = open_postgresql(state, db_pool=1, synchronous=False)
+
+    def close() -> None:
+        customers.close()
+        requests.close()
+
+    where = f"PostgreSQL {customers.where}"
+    return State(PostgresStore(customers), PostgresJournal(requests), where, close)
+
+
 def open_store(state: str, *, db_pool: int = DB_POOL) -> Store:
-    """The Store that STATE names. Raises SettingsError, naming --state, for a URL of no
-    backend, a file in a folder that does not exist, or a database that cannot be used."""
-    url = _URL.match(state)
-    if url is not None and url["scheme"].lower() in POSTGRESQL_SCHEMES:
+    """The Store that STATE names. Raises StateUnusable, saying what STATE must be, for a URL
+    of no backend, a file in a folder that does not exist, or a database that cannot be used."""
+    if _is_postgresql(state):
         database = open_postgresql(state, db_pool=db_pool)
         from mockserver.storage.postgresql.store import PostgresStore
 
         return PostgresStore(database)
+    url = _URL.match(state)
     if url is not None:
-        raise SettingsError(
-            "state",
-            "--state must be the path of a SQLite file or a postgresql:// URL (no backend"
-            f" keeps the state at {url['scheme']}:// URLs), got {state!r}",
+        raise StateUnusable(
+            "must be the path of a SQLite file or a postgresql:// URL (no backend keeps the"
+            f" state at {url['scheme']}:// URLs), got {state!r}"
         )
     path = Path(state)
     if not path.parent.is_dir():
-        raise SettingsError(
-            "state",
-            f"--state must be in a folder that exists (create {path.parent} first), got {state!r}",
+        raise StateUnusable(
+            f"must be in a folder that exists (create {path.parent} first), got {state!r}"
         )
     return SqliteStore(path)
 
 
 def open_postgresql(url: str, *, db_pool: int, synchronous: bool = True) -> Database:
     """The PostgreSQL database at URL, its schema up to date, DB_POOL connections in each
-    process, whose commits wait for the disk if SYNCHRONOUS. Raises SettingsError, naming
-    --state, without PostgreSQL's driver, or for a database that cannot be used."""
+    process, whose commits wait for the disk if SYNCHRONOUS. Raises StateUnusable without
+    PostgreSQL's driver, or for a database that cannot be used."""
     try:
         import psycopg  # noqa: F401 (installed by capkit[postgresql], and loads libpq)
         import psycopg_pool  # noqa: F401
     except ImportError as error:
-        raise SettingsError(
-            "state",
-            f"--state {url.partition('://')[0]}://... needs PostgreSQL's driver, which is not"
-            f" installed ({error}): pip install 'capkit[postgresql]'",
+        raise StateUnusable(
+            f"is a PostgreSQL URL, and PostgreSQL's driver is not installed ({error}):"
+            " pip install 'capkit[postgresql]'"
         ) from None
     from mockserver.storage.postgresql import DatabaseUnusable, open_database
 
     try:
         return open_database(url, pool_size=db_pool, synchronous=synchronous)
     except DatabaseUnusable as error:
-        raise SettingsError("state", f"--state {error}") from None
+        raise StateUnusable(str(error)) from None
+
+
+def _is_postgresql(state: str) -> bool:
+    url = _URL.match(state)
+    return url is not None and url["scheme"].lower() in POSTGRESQL_SCHEMES

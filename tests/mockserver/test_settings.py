@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from capkit import spec
+import spec
 from capkit.cli import main
 from mockserver.settings import Settings, SettingsError
 
@@ -33,6 +33,8 @@ EVERY_FIELD = Settings(
     lenient=True,
     max_body=2048,
     spec=Path("/specs/v2.yaml"),
+    db_pool=5,
+    admin_token="s3cret-token",
 )
 
 
@@ -109,6 +111,11 @@ def test_a_flag_out_of_range_is_named_without_a_variable() -> None:
         Settings.load({"workers": 0}, environ={"CAPKIT_WORKERS": "2"})
 
 
+def test_a_path_is_taken_as_a_str_or_a_path_from_python(tmp_path: Path) -> None:
+    given = Settings(state=tmp_path / "state.db", journal=str(tmp_path), spec=str(tmp_path))
+    assert given == Settings(state=str(tmp_path / "state.db"), journal=tmp_path, spec=tmp_path)
+
+
 # --- Settings.environ: how the workers get the parent's settings ----------------------------
 
 
@@ -136,6 +143,12 @@ def test_environ_leaves_out_what_is_unset_and_writes_booleans_as_load_reads_them
         ({"port": 65536}, "--port must be from 0 to 65535, got 65536"),
         ({"port": -1}, "--port must be from 0 to 65535, got -1"),
         ({"max_body": 0}, "--max-body must be at least 1 (bytes), got 0"),
+        ({"db_pool": 0}, "--db-pool must be at least 1 (connections), got 0"),
+        (
+            {"admin_token": "two words"},
+            "--admin-token must be letters, digits and -._~+/ (what a Bearer token may hold),"
+            " got 'two words'",
+        ),
     ],
 )
 def test_a_value_the_mock_cannot_take_is_refused_naming_it(
@@ -180,6 +193,11 @@ def served(monkeypatch: pytest.MonkeyPatch) -> list[Settings]:
         ([], {"CAPKIT_AUTH_REQUIRED": "false"}, Settings(auth_required=False)),
         (["--lenient", "--max-body", "10"], {}, Settings(lenient=True, max_body=10)),
         (["--state", "s.db", "--auth", "t:p"], {}, Settings(state="s.db", auth="t:p")),
+        (
+            ["--state", "postgresql://capkit@db/capkit", "--db-pool", "4"],
+            {"CAPKIT_ADMIN_TOKEN": "t0ken"},
+            Settings(state="postgresql://capkit@db/capkit", db_pool=4, admin_token="t0ken"),
+        ),
     ],
 )
 def test_serve_turns_flags_and_variables_into_settings(

@@ -136,8 +136,12 @@ class Database:
         connection = self._connection(pool, time.monotonic() + WAIT_SECONDS)
         try:
             yield Session(connection)
-        except psycopg.OperationalError as error:
-            raise self._unavailable(error, connection) from error
+        except psycopg.Error as error:
+            # A statement run straight through libpq on a lost connection raises a bare
+            # DatabaseError (no SQLSTATE to class it by): the connection says it is broken.
+            if isinstance(error, psycopg.OperationalError) or connection.broken:
+                raise self._unavailable(error, connection) from error
+            raise
         finally:
             pool.putconn(connection)
         self._up()

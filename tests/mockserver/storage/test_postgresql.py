@@ -18,8 +18,7 @@ import pytest
 from mockserver import journal
 from mockserver.domain.records import Customer, Identifier, Profile
 from mockserver.journal import Entry
-from mockserver.settings import SettingsError
-from mockserver.storage import FIRST_NEW_ID, Store, StoreUnavailable
+from mockserver.storage import FIRST_NEW_ID, StateUnusable, Store, StoreUnavailable
 from mockserver.storage.backends import open_postgresql, open_store
 from mockserver.storage.postgresql import schema
 from mockserver.storage.postgresql.database import WAIT_SECONDS, Database
@@ -83,9 +82,8 @@ def schema_version(url: str) -> int:
 
 
 def refusal(state: str) -> str:
-    with pytest.raises(SettingsError) as refused:
+    with pytest.raises(StateUnusable) as refused:
         open_store(state)
-    assert refused.value.name == "state"
     return str(refused.value)
 
 
@@ -144,7 +142,7 @@ def test_a_database_of_a_newer_version_is_refused_naming_both_versions(
     with psycopg.connect(url) as connection:
         connection.execute("UPDATE capkit.schema_version SET version = %s", (schema.VERSION + 1,))
     assert refusal(url) == (
-        f"--state cannot be used: the database at capkit@127.0.0.1:{postgresql_server.port}"
+        f"cannot be used: the database at capkit@127.0.0.1:{postgresql_server.port}"
         f"/{url.rpartition('/')[2]} holds capkit's schema version {schema.VERSION + 1}, newer"
         f" than the version {schema.VERSION} that this capkit knows: upgrade capkit, or use"
         " another database"
@@ -180,7 +178,7 @@ def test_a_wrong_password_is_one_line_naming_the_database_not_the_password(
     state = postgresql_server.url().replace(postgresql_server.password, "not-the-password")
     message = refusal(state)
     assert message == (
-        f"--state cannot be used: PostgreSQL at capkit@127.0.0.1:{postgresql_server.port}"
+        f"cannot be used: PostgreSQL at capkit@127.0.0.1:{postgresql_server.port}"
         f'/postgres says: connection failed: connection to server at "127.0.0.1", port'
         f" {postgresql_server.port} failed: FATAL: password authentication failed for user"
         ' "capkit"'
@@ -206,7 +204,7 @@ def test_a_database_that_cannot_be_reached_is_one_line_naming_the_problem(
 ) -> None:
     started = time.monotonic()
     message = refusal(state.format(unused=free_port()))
-    assert message.startswith("--state ") and says in message and "\n" not in message
+    assert says in message and "\n" not in message
     assert "secret" not in message
     assert time.monotonic() - started < 5
 
@@ -220,8 +218,8 @@ def test_without_the_driver_state_says_how_to_install_it() -> None:
     result = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True)
     assert result.returncode == 1
     assert result.stderr.splitlines()[-1] == (
-        "mockserver.settings.SettingsError: --state postgresql://... needs PostgreSQL's driver,"
-        " which is not installed (import of psycopg halted; None in sys.modules):"
+        "mockserver.storage.StateUnusable: is a PostgreSQL URL, and PostgreSQL's driver is not"
+        " installed (import of psycopg halted; None in sys.modules):"
         " pip install 'capkit[postgresql]'"
     )
 

@@ -1,0 +1,36 @@
+"""What a running mock holds: its settings, the compiled spec, the store and the journal."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+
+import spec
+from mockserver.contract import Contract
+from mockserver.domain import seed
+from mockserver.domain.records import Org
+from mockserver.journal import Journal
+from mockserver.settings import Settings
+from mockserver.storage import Store
+
+
+@dataclasses.dataclass(frozen=True)
+class Mock:
+    """Everything a request of the mock is answered with."""
+
+    settings: Settings
+    document: spec.Document
+    contract: Contract
+    store: Store
+    org: Org
+    seed: seed.Seed
+    journal: Journal
+    #: Where the state is kept, for people: the file, or the database without its password.
+    where: str
+    #: Closes this process's connections to the state (a parent's, before its workers fork).
+    close: Callable[[], None]
+
+    def reset(self) -> None:
+        """Back to the seed, with an empty journal."""
+        self.store.reset(self.seed.customers)
+        self.journal.clear()
