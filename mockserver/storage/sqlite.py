@@ -4,6 +4,11 @@ WAL lets readers run beside the one writer; `BEGIN IMMEDIATE` serialises writers
 processes, and synchronous=FULL makes a committed write survive a crash of the process
 (and of the machine). The identifiers table's primary key is what keeps an identifier to
 one holder per source and account, whichever worker registers it first.
+
+Counts are no record a client was promised: they commit without waiting for the disk
+(synchronous=NORMAL), which costs a hundredth of a synchronous commit. Shared settings are
+read again only once another connection has committed (`PRAGMA data_version`), so asking
+for them on every request costs next to nothing.
 """
 
 from __future__ import annotations
@@ -17,10 +22,11 @@ import weakref
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import msgspec
 
-from mockserver.domain.records import Customer, Identifier
+from mockserver.domain.records import Blob, Customer, Identifier
 from mockserver.storage import FIRST_NEW_ID, Holding, IdentifierTaken, search_key, search_terms
 
 _SCHEMA = """
@@ -42,10 +48,22 @@ CREATE INDEX IF NOT EXISTS identifiers_by_customer ON identifiers (customer_id);
 CREATE TABLE IF NOT EXISTS search_terms (customer_id INTEGER NOT NULL, term TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS search_terms_by_customer ON search_terms (customer_id);
 CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS counts (
+    key TEXT PRIMARY KEY,
+    period INTEGER NOT NULL,
+    value INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS shared_settings (id INTEGER PRIMARY KEY CHECK (id = 1), doc BLOB);
 """
 
 _encode = msgspec.json.Encoder().encode
 _decode = msgspec.json.Decoder(Customer).decode
+_decode_settings = msgspec.json.Decoder(dict[str, Any]).decode
+_COUNT = (
+    "INSERT INTO counts (key, period, value) VALUES (?, ?, 1) ON CONFLICT (key) DO UPDATE"
+    " SET value = CASE WHEN period = excluded.period THEN value + 1 ELSE 1 END,"
+    " period = excluded.period RETURNING value"
+)
 
 
 class SqliteStore:
@@ -88,7 +106,7 @@ class SqliteStore:
     def reset(self, customers: Iterable[Customer]) -> None:
         connection = self._connection()
         with self._writing(connection):
-            for table in ("customers", "identifiers", "search_terms"):
+            for table in ("customers", "identifiers", "search_terms", "counts"):
                 connection.execute(f"DELETE FROM {table}")  # noqa: S608 (a fixed table name)
             connection.execute(
                 "UPDATE counters SET value = ? WHERE name = 'next_id'", (FIRST_NEW_ID,)
@@ -96,6 +114,38 @@ class SqliteStore:
             transaction = _Writing(connection)
             for customer in customers:
                 transaction.save(customer)
+
+    def shared_settings(self) -> Blob | None:
+        connection = self._connection()
+        local = self._local
+        (version,) = connection.execute("PRAGMA data_version").fetchone()
+        if version != local.settings_version:
+            row = connection.execute("SELECT doc FROM shared_settings").fetchone()
+            local.settings = _decode_settings(row[0]) if row and row[0] is not None else None
+            local.settings_version = version
+        settings: Blob | None = local.settings
+        return settings
+
+    def share_settings(self, settings: Blob | None) -> None:
+        connection = self._connection()
+        with self._writing(connection):
+            connection.execute(
+                "INSERT INTO shared_settings (id, doc) VALUES (1, ?)"
+                " ON CONFLICT (id) DO UPDATE SET doc = excluded.doc",
+                (None if settings is None else _encode(settings),),
+            )
+        # data_version does not change for a connection's own commits: read them again.
+        self._local.settings_version = None
+
+    def count(self, key: str, window: int) -> int:
+        connection = self._connection()
+        connection.execute("PRAGMA synchronous=NORMAL")
+        try:
+            with self._writing(connection):
+                (value,) = connection.execute(_COUNT, (key, window)).fetchone()
+        finally:
+            connection.execute("PRAGMA synchronous=FULL")
+        return int(value)
 
     def close(self) -> None:
         connection = getattr(self._local, "connection", None)
@@ -121,6 +171,7 @@ class SqliteStore:
             connection.execute("PRAGMA journal_mode=WAL")
             connection.execute("PRAGMA synchronous=FULL")
             self._local.connection = connection
+            self._local.settings_version = None
         return connection
 
 
