@@ -30,13 +30,13 @@ from schemathesis.schemas import BaseSchema
 
 # Registers the Capillary checks with schemathesis.
 import contracts.checks  # noqa: F401
-from capkit import credentials, spec
-from contracts.documented import server_path
+import spec
 from contracts.errors import BadOption, TargetUnreachable, Unusable
 from contracts.har import MarkedHarHandler
 from contracts.options import UNSAFE_METHODS, FuzzOptions, schemathesis_config
 from contracts.outcome import Collector, Outcome
 from contracts.serving import serve_in_thread
+from spec import credentials
 
 __all__ = ["Listener", "Target", "fuzz"]
 
@@ -79,7 +79,7 @@ def fuzz(
 def _fuzz_origin(
     origin: str, options: FuzzOptions, document: spec.Document, listener: Listener | None
 ) -> Outcome:
-    base_url = _origin(origin) + server_path(document)
+    base_url = _origin(origin) + spec.server_path(document)
     schema = _schema(document, base_url, options)
     _ensure_reachable(base_url)
     return _run(schema, base_url, options, listener)

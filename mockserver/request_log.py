@@ -12,7 +12,7 @@ import dataclasses
 import logging
 from urllib.parse import urlsplit
 
-import orjson
+import msgspec
 
 from mockserver.journal import Entry
 from mockserver.validation import abridged
@@ -81,7 +81,7 @@ def log_exchange(entry: Entry) -> None:
 def _errors(body: str) -> list[dict[str, object]]:
     """The errors of Capillary's envelope in BODY; [] for any other body."""
     try:
-        errors = orjson.loads(body).get("errors")
-    except (orjson.JSONDecodeError, AttributeError):
+        errors = msgspec.json.decode(body).get("errors")
+    except (msgspec.DecodeError, AttributeError):
         return []
     return [e for e in errors if isinstance(e, dict)] if isinstance(errors, list) else []

@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from capkit import spec
+import spec
 from contracts import verify_har
 from contracts.serving import serve_in_thread
 from tests.contracts import broken_target

@@ -11,7 +11,7 @@ from typing import Any
 
 from flask.testing import FlaskClient
 
-from capkit import spec
+import spec
 from mockserver import Settings, create_app
 
 CAPKIT = Path(sys.executable).parent / "capkit"
