@@ -11,7 +11,6 @@ from bench.config import Config
 from bench.fuzz import Fuzz
 from bench.servers import Memory
 from bench.wrk import Load
-from mockserver.server import BLOCKING_THREADS
 
 #: The goals of issue 5 for capkit, with every check on.
 GOAL_RATIO, GOAL_FIRST_200_MS, GOAL_WORKER_MIB = 2.0, 1000.0, 80.0
@@ -103,7 +102,7 @@ def render(results: Results) -> str:
         _write(results),
         "## Delayed requests beside the read mix (capkit alone)\n",
         _delayed(results),
-        "## The ceiling of the machine for Python WSGI\n",
+        "## The ceiling of the machine for the mock's server\n",
         _ceiling(results),
         "## schemathesis\n",
         _fuzz(results),
@@ -321,8 +320,8 @@ def _ceiling(results: Results) -> str:
     ]
     return (
         _table(header, rows) + "\nA WSGI callable that answers every request with the same 28 bytes"
-        " (bench/ceiling.py), on granian configured as mockserver/server.py configures it (WSGI,"
-        f" {results.config.workers} workers, {BLOCKING_THREADS} blocking threads), loaded with"
+        " (bench/ceiling.py), served as mockserver/server.py serves the mock (gunicorn,"
+        f" {results.config.workers} aiohttp workers on uvloop, the app called inline), loaded with"
         " the same script;"
         " one run per connection count after the rounds.\n"
     )

@@ -243,7 +243,7 @@ def delayed_rounds(running: Running, config: Config, found: list[Check]) -> list
 
 
 def measure_ceiling(config: Config) -> Measured:
-    """The fixed-bytes WSGI app on capkit's granian configuration, once per connection count."""
+    """The fixed-bytes WSGI app on capkit's server, once per connection count."""
     server = servers.ceiling(config.workers)
     with timed_launches(server, dataclasses.replace(config, starts=1)) as (running, times):
         idle = servers.memory(running.process.pid)

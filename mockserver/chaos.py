@@ -26,6 +26,8 @@ FAULT_KINDS = ("reset", "empty", "timeout", "lost", "500", "503")
 #: Faults that leave the client without an answer: only a server that owns the connection
 #: can play them.
 TRANSPORT_FAULTS = frozenset({"reset", "empty", "timeout", "lost"})
+#: Where the app leaves a request's plan in its WSGI environ, for the server to carry out.
+PLAN = "capkit.plan"
 #: The longest wait, of a delay or of a held connection: a typo does not hold one for a day.
 LONGEST_WAIT = 600.0
 DEFAULT_FAULT_HOLD = 30.0
@@ -182,7 +184,7 @@ class Chaos:
                 hint = f"; did you mean {close[0]}?" if close else ""
                 raise ChaosError(name, f"no such setting (they are {', '.join(_READERS)}){hint}")
             values.update(_READERS[name](value))
-        changed = tuple(dict.fromkeys([*self.changed, *changes]))
+        changed = tuple(name for name in _READERS if name in changes or name in self.changed)
         return dataclasses.replace(self, **values, changed=changed)
 
 
@@ -378,10 +380,15 @@ class Quota:
     def exceeded(self) -> bool:
         return self.used > self.limit
 
+    @property
+    def retry_after(self) -> int:
+        """Whole seconds until the window ends, at least 1."""
+        return max(1, math.ceil(self.reset))
+
     def headers(self) -> list[tuple[str, str]]:
         """The quota as response headers (the IETF draft's RateLimit fields: Capillary documents
         none), with Retry-After once exceeded."""
-        seconds = str(max(1, math.ceil(self.reset)))
+        seconds = str(self.retry_after)
         headers = [
             ("RateLimit-Limit", str(self.limit)),
             ("RateLimit-Remaining", str(max(0, self.limit - self.used))),

@@ -137,7 +137,7 @@ def test_an_override_changes_what_it_names_and_null_turns_a_setting_off() -> Non
     changed = flags.overridden({"faults": 0.5, "latency": "2s", "rateLimit": None})
     assert (changed.faults, changed.latency, changed.rate_limit) == (0.5, Latency(2, 2), None)
     assert changed.fault_hold == 1.0  # not named: the flag's
-    assert changed.changed == ("faults", "latency", "rateLimit")
+    assert changed.changed == ("latency", "faults", "rateLimit")
     assert flags.overridden({"faultKinds": None, "faultHold": None}) == Chaos(
         latency=Latency(0.3, 0.3),
         rate_limit=RateLimit(100, 60),
