@@ -215,12 +215,14 @@ def _environ(request: web.BaseRequest, body: bytes) -> WSGIEnvironment:
     """REQUEST as a WSGI environ (PEP 3333), its BODY read already."""
     transport = request.transport
     host, port = transport.get_extra_info("sockname")[:2] if transport else ("", 0)
+    # As sent: aiohttp's query_string is decoded already.
+    path, _, query = request.raw_path.partition("?")
     environ: dict[str, Any] = {
         "REQUEST_METHOD": request.method,
         "SCRIPT_NAME": "",
         # Decoded, in WSGI's "bytes as latin-1" strings (PEP 3333).
-        "PATH_INFO": unquote_to_bytes(request.raw_path.split("?", 1)[0]).decode("latin-1"),
-        "QUERY_STRING": request.query_string,
+        "PATH_INFO": unquote_to_bytes(path).decode("latin-1"),
+        "QUERY_STRING": query,
         "SERVER_NAME": host,
         "SERVER_PORT": str(port),
         "SERVER_PROTOCOL": f"HTTP/{request.version.major}.{request.version.minor}",

@@ -761,3 +761,14 @@ def test_port_0_serves_on_a_free_port_and_prints_that_one(tmp_path: Path) -> Non
     with running(tmp_path, "--no-auth", port=0) as server:
         assert server.port != 0  # read from the printed URL, where the mock answers
         assert server.request("GET", LOOKUP_306, authorization=None).body["entity"] == 306
+
+
+def test_a_path_and_query_reach_the_mock_as_sent(server: Server) -> None:
+    """Percent-encoded: the query as it came (the server decodes nothing the app decodes)."""
+    reply = server.request("GET", "/v2/customers/lookup?source=INSTORE&identifierName=mobile"
+                           "&identifierValue=%E2%82%AC%2B1&accountId=%C2%9E")  # fmt: skip
+    assert reply.status == 400
+    [error] = reply.body["errors"]
+    assert error["code"] == 8015 and "'€+1'" in error["message"]
+    reply = server.request("GET", "/v2/customers/%33%30%36?source=ALL")
+    assert reply.body["id"] == 306
