@@ -143,7 +143,7 @@ class _Workers(BaseApplication):  # type: ignore[misc]  # gunicorn ships no type
         return self.application
 
 
-class _Log(glogging.Logger):  # type: ignore[misc]
+class _Log(glogging.Logger):  # type: ignore[misc]  # gunicorn ships no type information
     """gunicorn's lines through the logging the caller configured, as the mock's own are."""
 
     def setup(self, cfg: Any) -> None:
