@@ -96,7 +96,7 @@ VIOLATIONS = [
     ),
     (
         "an undocumented status",
-        entry("GET", FOUND, 500, error(500)),
+        entry("GET", FOUND, 502, error(502)),
         [("response", "status", "is not one the operation documents")],
     ),
     (
@@ -254,7 +254,7 @@ def test_an_entry_sent_invalid_on_purpose_has_only_its_response_judged() -> None
     assert [side for _, side, _, _ in judged(negative)] == ["request"]
     negative["_capkit"] = {"sentAs": "invalid", "invalid": "Invalid enum value (query)"}
     assert judged(negative) == []
-    negative["response"]["status"] = 500
+    negative["response"]["status"] = 502
     assert [side for _, side, _, _ in judged(negative)] == ["response"]
 
 
