@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from mockserver.domain import identity, points
+from mockserver.domain.customers import loyalty_info
 from mockserver.domain.errors import DomainError
 from mockserver.domain.identity import MULTI_ACCOUNT_SOURCES, where
 from mockserver.domain.records import (
@@ -69,15 +70,10 @@ def document(customers: Iterable[Customer]) -> Blob:
 
 def customer_document(customer: Customer) -> Blob:
     """CUSTOMER in the API's shapes, the keys it would leave empty left out."""
-    loyalty: Blob = {"loyaltyType": customer.loyalty_type}
-    if customer.loyalty_attribution is not None:
-        loyalty["attributionV2"] = customer.loyalty_attribution
-    if customer.lifetime_purchases is not None:
-        loyalty["lifetimePurchases"] = customer.lifetime_purchases
     written: Blob = {
         "id": customer.id,
         "profiles": [_profile_document(profile) for profile in customer.profiles],
-        "loyaltyInfo": loyalty,
+        "loyaltyInfo": loyalty_info(customer),
         "segments": customer.segments,
         "extendedFields": customer.extended_fields,
         "subscriptions": [_subscription_document(s) for s in customer.subscriptions],

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from tests.mockserver.test_rehearsal import BECKY
 from tests.mockserver.test_server import (
     CAPKIT,
     LOOKUP_306,
@@ -207,18 +208,6 @@ def test_chaos_put_changes_every_worker_at_once_and_delete_returns_to_the_flags(
 
 # --- seed files at start --------------------------------------------------------------------
 
-BECKY = {
-    "id": 900001,
-    "profiles": [
-        {
-            "firstName": "Becky",
-            "source": "INSTORE",
-            "identifiers": [{"type": "mobile", "value": "919900000001"}],
-        }
-    ],
-    "loyaltyInfo": {"loyaltyType": "loyalty"},
-}
-
 
 def test_a_seed_file_is_served_alone_and_reset_returns_to_it(tmp_path: Path) -> None:
     seed = tmp_path / "customers.yaml"
@@ -241,7 +230,7 @@ def test_a_seed_file_is_served_alone_and_reset_returns_to_it(tmp_path: Path) -> 
 
 def test_a_bad_seed_file_stops_the_mock_with_exit_2_naming_each_problem(tmp_path: Path) -> None:
     seed = tmp_path / "customers.json"
-    wechat = BECKY["profiles"][0] | {"source": "WECHAT"}  # type: ignore[operator]
+    wechat = BECKY["profiles"][0] | {"source": "WECHAT"}
     seed.write_text(json.dumps({"customers": [BECKY | {"profiles": [wechat]}]}))
     refused = subprocess.run(
         [CAPKIT, "serve", "--port", "0", "--seed", seed],
