@@ -1,15 +1,20 @@
-"""The mock's own endpoints, outside the API's base path: reset, state, journal, health."""
+"""The mock's own endpoints, outside the API's base path: reset, state, seed, journal, chaos,
+health."""
 
 from __future__ import annotations
 
 import hmac
 from collections.abc import Callable
+from typing import Any
 
 import msgspec
 from flask import Flask, Response, request
 from werkzeug.exceptions import BadRequest
 
 from mockserver import journal
+from mockserver.chaos import ChaosError
+from mockserver.domain import seed_files
+from mockserver.domain.seed_files import InvalidSeed
 from mockserver.mock import Mock
 from mockserver.responses import json_response
 from mockserver.storage import StoreUnavailable
@@ -28,7 +33,7 @@ def register(app: Flask, mock: Mock) -> None:
         def guarded() -> Response:
             sent = request.headers.get("Authorization", "")
             if not hmac.compare_digest(sent.encode(), f"Bearer {token}".encode()):
-                return _refused(request.method, request.path)
+                return _unauthorized(request.method, request.path)
             return view()
 
         return guarded
@@ -53,6 +58,37 @@ def register(app: Flask, mock: Mock) -> None:
             return json_response(journal.har(entries))
         return json_response({"requests": [journal.summary(entry) for entry in entries]})
 
+    def seed() -> Response:
+        with mock.store.read() as tx:
+            return json_response(seed_files.document(tx.customers()))
+
+    def add_seed() -> Response:
+        written = _json_body()
+        try:
+            with mock.store.write() as tx:
+                customers = mock.seeding.customers(written, alongside=tx.customers())
+                for customer in customers:
+                    tx.save(customer)
+        except InvalidSeed as error:
+            return _refused([str(problem) for problem in error.problems])
+        return json_response({"seeded": [customer.id for customer in customers]})
+
+    def chaos() -> Response:
+        return json_response(mock.rehearsal.in_force(mock.store).to_json())
+
+    def change_chaos() -> Response:
+        changes = _json_body()
+        try:
+            mock.rehearsal.changed(changes)
+        except ChaosError as error:
+            raise BadRequest(str(error)) from None
+        mock.store.share_settings(changes)
+        return chaos()
+
+    def forget_chaos() -> Response:
+        mock.store.share_settings(None)
+        return chaos()
+
     def forget_requests() -> Response:
         mock.journal.clear()
         return json_response({"cleared": True})
@@ -73,9 +109,30 @@ def register(app: Flask, mock: Mock) -> None:
         "/__admin/requests", "admin_forget_requests", changes(forget_requests), methods=["DELETE"]
     )
     app.add_url_rule("/__admin/health", "admin_health", health)
+    app.add_url_rule("/__admin/seed", "admin_seed", seed)
+    app.add_url_rule("/__admin/seed", "admin_add_seed", changes(add_seed), methods=["POST"])
+    app.add_url_rule("/__admin/chaos", "admin_chaos", chaos)
+    app.add_url_rule("/__admin/chaos", "admin_change_chaos", changes(change_chaos), methods=["PUT"])
+    app.add_url_rule(
+        "/__admin/chaos", "admin_forget_chaos", changes(forget_chaos), methods=["DELETE"]
+    )
 
 
-def _refused(method: str, path: str) -> Response:
+def _json_body() -> Any:
+    """The request's body as JSON; a 400 when it is not."""
+    try:
+        return msgspec.json.decode(request.get_data())
+    except msgspec.DecodeError as error:
+        raise BadRequest(f"body: expected JSON, got what JSON cannot read: {error}") from None
+
+
+def _refused(problems: list[str]) -> Response:
+    """A 400 in Capillary's envelope, an error per problem."""
+    errors = [{"status": False, "code": 400, "message": problem} for problem in problems]
+    return json_response({"warnings": [], "errors": errors}, 400)
+
+
+def _unauthorized(method: str, path: str) -> Response:
     """401 in Capillary's envelope, for a change asked without the --admin-token."""
     message = (
         f"{method} {path} changes the mock, which was started with --admin-token: send"

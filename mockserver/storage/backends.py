@@ -23,9 +23,9 @@ if TYPE_CHECKING:
 
 _URL = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*)://")
 POSTGRESQL_SCHEMES = ("postgresql", "postgres")
-#: Connections to PostgreSQL that each worker process keeps for its store: one per thread
-#: that serves (mockserver/server.py), so that no request waits for one.
-DB_POOL = 2
+#: Connections to PostgreSQL that each worker process keeps for its store: a worker answers
+#: one request at a time (mockserver/server.py), which uses one connection at a time.
+DB_POOL = 1
 
 
 @dataclasses.dataclass(frozen=True)
@@ -40,7 +40,7 @@ class State:
     close: Callable[[], None]
 
 
-def open_state(state: str, *, journal: Path, db_pool: int = DB_POOL) -> State:
+def open_state(state: str, *, journal: Path, db_pool: int) -> State:
     """The store that STATE names, and the journal that goes with it (in the folder JOURNAL
     beside a SQLite file). Raises StateUnusable, saying what STATE must be."""
     if not _is_postgresql(state):

@@ -25,19 +25,31 @@ ExampleOf = Callable[[str, str, str], Any]
 Refusal = Callable[[str, int, Callable[[], object]], DomainError]
 
 
-def _sqlite(request: pytest.FixtureRequest) -> Store:
-    return open_store(str(request.getfixturevalue("tmp_path") / "state.db"))
+def _sqlite(request: pytest.FixtureRequest) -> Callable[[], Store]:
+    path = str(request.getfixturevalue("tmp_path") / "state.db")
+    return lambda: open_store(path)
 
 
-def _postgresql(request: pytest.FixtureRequest) -> Store:
-    # One database for the session, emptied for each test: a store is fresh after a reset.
-    store: Store = request.getfixturevalue("postgresql_store")
-    store.reset([])
-    return store
+def _postgresql(request: pytest.FixtureRequest) -> Callable[[], Store]:
+    # One database for the session, emptied for each test: a store is fresh after a reset
+    # that shares no settings. Each further handle has a pool of its own, as a replica has.
+    first: Store = request.getfixturevalue("postgresql_store")
+    first.reset([])
+    first.share_settings(None)
+    handles = iter([first])
+
+    def open_again() -> Store:
+        store = next(handles, None)
+        if store is None:
+            store = open_store(first.database.url)  # type: ignore[attr-defined]
+            request.addfinalizer(store.database.close)  # type: ignore[attr-defined]
+        return store
+
+    return open_again
 
 
-#: Each backend, by the function that opens a fresh store of it, holding no customer, for the
-#: test whose request it is given.
+#: Each backend, by the function that, given the test's request, empties a state of it and
+#: returns a function that opens a store on that state.
 BACKENDS = [pytest.param(_sqlite, id="sqlite"), pytest.param(_postgresql, id="postgresql")]
 
 
@@ -74,12 +86,26 @@ def org(documented_seed: seed.Seed) -> Org:
 
 
 @pytest.fixture(params=BACKENDS)
-def empty_store(request: pytest.FixtureRequest) -> Iterator[Store]:
+def open_store_again(request: pytest.FixtureRequest) -> Iterator[Callable[[], Store]]:
+    """A function opening a store of each backend on the test's one fresh state: each call
+    gives another handle on it, as each worker process (or replica) of the mock has."""
+    opener: Callable[[pytest.FixtureRequest], Callable[[], Store]] = request.param
+    open_again = opener(request)
+    opened: list[Store] = []
+
+    def opened_again() -> Store:
+        opened.append(open_again())
+        return opened[-1]
+
+    yield opened_again
+    for store in opened:
+        store.close()
+
+
+@pytest.fixture
+def empty_store(open_store_again: Callable[[], Store]) -> Store:
     """A fresh store of each backend, holding no customer."""
-    opener: Callable[[pytest.FixtureRequest], Store] = request.param
-    store = opener(request)
-    yield store
-    store.close()
+    return open_store_again()
 
 
 @pytest.fixture

@@ -20,6 +20,7 @@ from mockserver import MissingHandler, Settings, create_app
 from mockserver.mock import Mock
 from mockserver.settings import SettingsError
 from mockserver.views import HANDLERS
+from tests.mockserver.test_rehearsal import BECKY
 
 TILL = {"Authorization": "Basic " + base64.b64encode(b"till:anything").decode()}
 LOOKUP_306 = (
@@ -554,12 +555,23 @@ def guarded(tmp_path_factory: pytest.TempPathFactory) -> Flask:
     return make_app(tmp_path_factory.mktemp("guarded"), admin_token="s3cret")
 
 
-@pytest.mark.parametrize(
-    ("method", "path"), [("POST", "/__admin/reset"), ("DELETE", "/__admin/requests")]
-)
+#: Every admin request that changes something, with a body that it takes.
+ADMIN_CHANGES = [
+    ("POST", "/__admin/reset", None),
+    ("DELETE", "/__admin/requests", None),
+    ("POST", "/__admin/seed", {"customers": [BECKY]}),
+    ("PUT", "/__admin/chaos", {"faults": 1.0}),
+    ("DELETE", "/__admin/chaos", None),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "body"), ADMIN_CHANGES)
 def test_with_an_admin_token_a_change_without_it_is_refused_in_the_envelope(
-    guarded: Flask, method: str, path: str
+    guarded: Flask, method: str, path: str, body: object
 ) -> None:
+    mock: Mock = guarded.extensions["capkit"]
+    mock.reset()
+    mock.store.share_settings(None)
     client = guarded.test_client()
     registered = client.post(
         "/v2/customers?source=INSTORE", json=registration(("mobile", "919000000070")), headers=TILL
@@ -567,7 +579,7 @@ def test_with_an_admin_token_a_change_without_it_is_refused_in_the_envelope(
     assert registered.status_code == 200
     for authorization in (None, "Bearer wrong", "Basic czNjcmV0", "Bearer s3cret "):
         headers = {} if authorization is None else {"Authorization": authorization}
-        refused = client.open(path, method=method, headers=headers)
+        refused = client.open(path, method=method, json=body, headers=headers)
         assert refused.status_code == 401
         assert refused.headers["WWW-Authenticate"] == 'Bearer realm="capkit admin"'
         assert refused.get_json() == {
@@ -581,18 +593,22 @@ def test_with_an_admin_token_a_change_without_it_is_refused_in_the_envelope(
                 }
             ],
         }
-    # Nothing changed: the customer and the journal are still there.
-    state = client.get("/__admin/state").get_json()["customers"]
-    assert 316452956 in [customer["id"] for customer in state]
+    # Nothing changed: the customer, the journal and the chaos are as they were.
+    state = [customer["id"] for customer in client.get("/__admin/state").get_json()["customers"]]
+    assert 316452956 in state and BECKY["id"] not in state
     assert client.get("/__admin/requests").get_json()["requests"]
-    allowed = client.open(path, method=method, headers={"Authorization": "Bearer s3cret"})
+    assert client.get("/__admin/chaos").get_json()["faults"] == 0
+    allowed = client.open(
+        path, method=method, json=body, headers={"Authorization": "Bearer s3cret"}
+    )
     assert allowed.status_code == 200
 
 
 def test_with_an_admin_token_reading_needs_none(guarded: Flask) -> None:
     client = guarded.test_client()
-    for path in ("/__admin/health", "/__admin/state", "/__admin/requests", "/openapi.json"):
+    for path in ("/__admin/health", "/__admin/state", "/__admin/requests", "/__admin/seed"):
         assert client.get(path).status_code == 200, path
+    assert client.get("/__admin/chaos").status_code == 200
 
 
 def test_the_journal_lists_api_requests_and_renders_har(client: FlaskClient) -> None:

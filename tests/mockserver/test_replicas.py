@@ -1,9 +1,11 @@
 """Replicas on one PostgreSQL, as hosts behind a load balancer run them: `capkit serve --state
-postgresql://...` processes on two ports, real sockets, one database that they share."""
+postgresql://...` processes on two ports, real sockets, one database that they share, the
+admin endpoints guarded by --admin-token as the README's deployment has them."""
 
 from __future__ import annotations
 
 import itertools
+import subprocess
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -14,9 +16,23 @@ import pytest
 
 from mockserver.storage import FIRST_NEW_ID
 from tests import postgresql
-from tests.mockserver.test_server import Reply, Server, in_parallel, lookup, register, running
+from tests.mockserver.test_app import ADMIN_CHANGES
+from tests.mockserver.test_rehearsal import BECKY
+from tests.mockserver.test_server import (
+    CAPKIT,
+    TILL,
+    Reply,
+    Server,
+    in_parallel,
+    lookup,
+    register,
+    running,
+)
 
 _databases = itertools.count()
+ADMIN_TOKEN = "team-staging-7f3a"
+ADMIN = f"Bearer {ADMIN_TOKEN}"
+CUSTOMER_306 = "/v2/customers/306?source=ALL"
 
 
 @contextmanager
@@ -35,15 +51,18 @@ def replicas(
 ) -> Iterator[tuple[Server, Server]]:
     """Two replicas on a database of their own, for the module's tests, which reset it."""
     url = postgresql_server.create_database("replicas")
-    with replicas_of(tmp_path_factory.mktemp("replicas"), url) as pair:
+    with replicas_of(
+        tmp_path_factory.mktemp("replicas"), url, "--admin-token", ADMIN_TOKEN
+    ) as pair:
         yield pair
 
 
 @pytest.fixture
-def reset(replicas: tuple[Server, Server]) -> tuple[Server, Server]:
-    """The replicas, back to the seed with an empty journal."""
-    assert replicas[0].request("POST", "/__admin/reset").status == 200
-    return replicas
+def reset(replicas: tuple[Server, Server]) -> Iterator[tuple[Server, Server]]:
+    """The replicas, back to the seed with an empty journal; the flags' chaos after the test."""
+    assert replicas[0].request("POST", "/__admin/reset", authorization=ADMIN).status == 200
+    yield replicas
+    assert replicas[0].request("DELETE", "/__admin/chaos", authorization=ADMIN).status == 200
 
 
 def codes(reply: Reply) -> list[int]:
@@ -79,7 +98,7 @@ def test_a_customer_registered_on_one_replica_is_found_and_changed_on_the_other(
 def test_a_reset_on_one_replica_is_seen_by_the_other(reset: tuple[Server, Server]) -> None:
     first, second = reset
     register(first, "918300000004")
-    assert second.request("POST", "/__admin/reset").status == 200
+    assert second.request("POST", "/__admin/reset", authorization=ADMIN).status == 200
     assert codes(lookup(first, "918300000004")) == [8015]
     assert register(first, "918300000005").body["createdId"] == FIRST_NEW_ID
 
@@ -90,14 +109,85 @@ def test_the_journal_read_from_one_replica_lists_the_others_requests(
     first, second = reset
     lookup(first, "918300000006")
     register(second, "918300000006")
-    listed = [entry["url"] for entry in first.request("GET", "/__admin/requests").body["requests"]]
-    assert listed == [
+
+    def listed() -> list[str]:
+        requests = first.request("GET", "/__admin/requests").body["requests"]
+        return [entry["url"] for entry in requests]
+
+    # Each replica writes its entries a few milliseconds after it answers.
+    deadline = time.monotonic() + 2
+    while len(listed()) < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert listed() == [
         f"http://127.0.0.1:{first.port}/v2/customers/lookup?source=INSTORE&identifierName=mobile"
         "&identifierValue=918300000006",
         f"http://127.0.0.1:{second.port}/v2/customers?source=INSTORE",
     ]
-    assert second.request("DELETE", "/__admin/requests").status == 200
+    assert second.request("DELETE", "/__admin/requests", authorization=ADMIN).status == 200
     assert first.request("GET", "/__admin/requests").body["requests"] == []
+
+
+def test_chaos_put_on_one_replica_is_in_force_on_the_other(reset: tuple[Server, Server]) -> None:
+    first, second = reset
+    changed = first.request(
+        "PUT", "/__admin/chaos", body={"faults": 1.0, "faultKinds": ["503"]}, authorization=ADMIN
+    )
+    assert changed.status == 200
+    assert second.request("GET", "/__admin/chaos").body == changed.body
+    assert {second.request("GET", CUSTOMER_306).status for _ in range(4)} == {503}
+    assert second.request("DELETE", "/__admin/chaos", authorization=ADMIN).status == 200
+    assert {first.request("GET", CUSTOMER_306).status for _ in range(4)} == {200}
+
+
+def test_the_rate_limit_counts_the_requests_of_both_replicas(
+    reset: tuple[Server, Server],
+) -> None:
+    limit = {"rateLimit": "4/s"}
+    assert reset[0].request("PUT", "/__admin/chaos", body=limit, authorization=ADMIN).status == 200
+    time.sleep(1.02 - time.time() % 1)  # all in one window: the start of the next second
+    replies = in_parallel(6, lambda index: reset[index % 2].request("GET", CUSTOMER_306))
+    assert sorted(reply.status for reply in replies) == [200, 200, 200, 200, 429, 429]
+    time.sleep(1.0)
+    assert reset[1].request("GET", CUSTOMER_306).status == 200
+
+
+@pytest.mark.parametrize(("method", "path", "body"), ADMIN_CHANGES)
+def test_without_the_admin_token_no_replica_changes_anything(
+    reset: tuple[Server, Server], method: str, path: str, body: object
+) -> None:
+    first, second = reset
+    created = register(first, "918300000007").body["createdId"]
+    for authorization in (None, TILL, "Bearer not-the-token"):
+        refused = second.request(method, path, body=body, authorization=authorization)
+        assert refused.status == 401, (authorization, refused.body)
+        assert codes(refused) == [401]
+        assert "--admin-token" in refused.body["errors"][0]["message"]
+    assert lookup(first, "918300000007").body["entity"] == created
+    state = first.request("GET", "/__admin/state").body["customers"]
+    assert BECKY["id"] not in [customer["id"] for customer in state]
+    assert first.request("GET", "/__admin/requests").body["requests"]
+    assert first.request("GET", "/__admin/chaos").body["faults"] == 0
+    # Reads are open to anyone.
+    for read in ("/__admin/health", "/__admin/state", "/__admin/seed", "/__admin/chaos"):
+        assert second.request("GET", read, authorization=None).status == 200, read
+    assert second.request(method, path, body=body, authorization=ADMIN).status == 200
+
+
+def test_a_database_that_refuses_the_password_stops_serve_with_one_line_and_exit_2(
+    postgresql_server: postgresql.Server,
+) -> None:
+    state = postgresql_server.url().replace(postgresql_server.password, "wrong-password")
+    refused = subprocess.run(
+        [CAPKIT, "serve", "--state", state], capture_output=True, text=True, timeout=30
+    )
+    assert refused.returncode == 2, refused.stderr
+    [said] = [line for line in refused.stderr.splitlines() if line.startswith("Error: ")]
+    assert said.startswith(
+        f"Error: --state cannot be used: PostgreSQL at capkit@127.0.0.1:{postgresql_server.port}"
+        "/postgres says: connection failed:"
+    )
+    assert said.endswith('password authentication failed for user "capkit"')
+    assert "wrong-password" not in refused.stderr
 
 
 def test_a_write_acknowledged_by_a_replica_killed_at_once_is_served_by_the_other(
@@ -117,6 +207,7 @@ def test_a_database_restarted_under_load_answers_503_then_serves_again(
     url = postgresql_server.create_database(f"restarted_{next(_databases)}")
     with replicas_of(tmp_path, url) as pair:
         outage: dict[str, float] = {}
+        health: list[Reply] = []
 
         def client(index: int) -> list[tuple[float, float, Reply]]:
             """Lookups on one replica for 12 s: when each started, how long it took, what
@@ -133,7 +224,9 @@ def test_a_database_restarted_under_load_answers_503_then_serves_again(
             time.sleep(2)
             outage["stopped"] = time.monotonic()
             postgresql_server.stop()
-            time.sleep(3)
+            time.sleep(1.5)
+            health.append(pair[0].request("GET", "/__admin/health"))
+            time.sleep(1.5)
             postgresql_server.start()
             outage["started"] = time.monotonic()
 
@@ -154,3 +247,7 @@ def test_a_database_restarted_under_load_answers_503_then_serves_again(
     back = [sent for sent, _, r in answered if sent > outage["started"] and r.status == 200]
     assert back and back[0] - outage["started"] < 5
     assert all(r.status == 200 for sent, _, r in answered if sent > back[0] + 1)
+    [down] = health
+    assert down.status == 503
+    assert down.body["status"] == "unavailable"
+    assert down.body["store"].startswith("PostgreSQL at capkit@127.0.0.1")

@@ -12,7 +12,10 @@ import spec
 DOCUMENT = {
     "paths": {"/customers/{id}": {"get": {"parameters": [{"$ref": "#/components/parameters/id"}]}}},
     "components": {
-        "parameters": {"id": {"$ref": "#/components/parameters/customerId"}},
+        "parameters": {
+            "id": {"$ref": "#/components/parameters/customerId"},
+            "customerId": {"name": "customerId", "in": "path"},
+        },
         "schemas": {
             "Loop": {"$ref": "#/components/schemas/Round"},
             "Round": {"$ref": "#/components/schemas/Loop"},
@@ -22,7 +25,6 @@ DOCUMENT = {
         },
     },
 }
-DOCUMENT["components"]["parameters"]["customerId"] = {"name": "customerId", "in": "path"}
 
 
 def test_a_chain_of_refs_is_followed_to_its_end() -> None:

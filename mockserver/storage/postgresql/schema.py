@@ -53,6 +53,16 @@ MIGRATIONS = (
     );
     CREATE INDEX requests_by_start ON capkit.requests (started);
     """,
+    # 3: what the replicas share about how they answer: the settings put at runtime, and
+    # counts per key and window (unlogged: no promise to a client, so no wait for the disk)
+    """
+    CREATE TABLE capkit.shared_settings (id integer PRIMARY KEY CHECK (id = 1), doc json NOT NULL);
+    CREATE UNLOGGED TABLE capkit.counts (
+        key bytea PRIMARY KEY,
+        period bigint NOT NULL,
+        value bigint NOT NULL
+    );
+    """,
 )
 VERSION = len(MIGRATIONS)
 #: The advisory lock that replicas migrating at once take in turn ("capkit" in ASCII).

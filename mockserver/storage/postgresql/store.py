@@ -17,7 +17,7 @@ from contextlib import contextmanager
 
 import msgspec
 
-from mockserver.domain.records import Customer, Identifier
+from mockserver.domain.records import Blob, Customer, Identifier
 from mockserver.storage import FIRST_NEW_ID, Holding, IdentifierTaken, search_key, search_terms
 from mockserver.storage.postgresql.database import Database
 from mockserver.storage.postgresql.session import Query, Session, array, int8, integer
@@ -81,8 +81,23 @@ _NEW_ID = Query(
     " WHERE name = 'next_id' RETURNING value - 1"
 )
 
+#: One more of key $1 in window $2. A window older than the one counted (a replica whose clock
+#: is behind) counts in the newer.
+_COUNT = Query(
+    "INSERT INTO capkit.counts (key, period, value) VALUES ($1, $2, 1) ON CONFLICT (key) DO"
+    " UPDATE SET value = CASE WHEN excluded.period > counts.period THEN 1"
+    " ELSE counts.value + 1 END, period = greatest(counts.period, excluded.period)"
+    " RETURNING value"
+)
+_SHARED_SETTINGS = Query("SELECT doc FROM capkit.shared_settings")
+_SHARE_SETTINGS = Query(
+    "INSERT INTO capkit.shared_settings (id, doc) VALUES (1, $1)"
+    " ON CONFLICT (id) DO UPDATE SET doc = excluded.doc"
+)
+
 _encode = msgspec.json.Encoder().encode
 _decode = msgspec.json.Decoder(Customer).decode
+_decode_settings = msgspec.json.Decoder(Blob).decode
 
 
 class PostgresStore:
@@ -111,6 +126,25 @@ class PostgresStore:
             transaction.forget_everything()
             for customer in customers:
                 transaction.save(customer)
+
+    def shared_settings(self) -> Blob | None:
+        # A round trip on every request: what one replica shares is in force on the others
+        # from their next request.
+        with self.database.session() as session:
+            found = session.rows(_SHARED_SETTINGS)
+        return _decode_settings(_text(found[0][0])) if found else None
+
+    def share_settings(self, settings: Blob | None) -> None:
+        with self.database.session() as session:
+            if settings is None:
+                session.run(b"DELETE FROM capkit.shared_settings")
+            else:
+                session.rows(_SHARE_SETTINGS, _encode(settings))
+
+    def count(self, key: str, window: int) -> int:
+        with self.database.session() as session:
+            ((value,),) = session.rows(_COUNT, _utf8(key), int8(window))
+        return integer(value)
 
     def close(self) -> None:
         """Nothing to let go of: a transaction returns its connection to the pool."""
@@ -210,6 +244,7 @@ class _Writing(_Reading):
         self._held.clear()
         self._db.run(
             b"DELETE FROM capkit.customers",  # their identifiers and terms too
+            b"DELETE FROM capkit.counts",
             b"UPDATE capkit.counters SET value = %d WHERE name = 'next_id'" % FIRST_NEW_ID,
         )
 
