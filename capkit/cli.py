@@ -52,7 +52,7 @@ def main() -> None:
     "--admin-token",
     metavar="TOKEN",
     help="Require 'Authorization: Bearer TOKEN' of every /__admin request that changes"
-    " something (reset, clearing the journal).",
+    " something (reset, clearing the journal, a seed, chaos).",
 )
 @click.option("--lenient", is_flag=True, default=None, help="Accept undeclared query parameters.")
 @click.option(

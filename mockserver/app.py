@@ -97,7 +97,8 @@ def create_app(settings: Settings | None = None) -> Flask:
         HTTPException,
         partial(http_error, max_body=settings.max_body, base_path=contract.base_path),
     )
-    app.register_error_handler(StoreUnavailable, unavailable)
+    operations = {operation.id: operation for operation in contract.operations}
+    app.register_error_handler(StoreUnavailable, partial(unavailable, operations=operations))
     app.register_error_handler(Exception, bug)
     app.wsgi_app = Recording(  # type: ignore[method-assign]
         app.wsgi_app,

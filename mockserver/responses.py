@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Mapping
 from typing import Any
 
 import msgspec
@@ -101,14 +102,20 @@ def http_error(error: HTTPException, *, max_body: int, base_path: str) -> Respon
     return response
 
 
-def unavailable(error: StoreUnavailable) -> Response:
-    """503 in Capillary's envelope, while the state cannot be reached (a database down):
-    nothing was changed, and the request may be sent again."""
-    message = f"The mock cannot reach its state now; nothing was changed, try again: {error}"
-    response = json_response(
-        {"warnings": [], "errors": [{"status": False, "code": UNAVAILABLE, "message": message}]},
+def unavailable(error: StoreUnavailable, *, operations: Mapping[str, Operation]) -> Response:
+    """503 in Capillary's envelope (the operation's, of OPERATIONS by id, for a request to
+    one), while the state cannot be reached (a database down): nothing was changed, and the
+    request may be sent again."""
+    item = (
         UNAVAILABLE,
+        f"The mock cannot reach its state now; nothing was changed, try again: {error}",
     )
+    operation = operations.get(request.endpoint or "")
+    if operation is not None:
+        body = operation.envelope([item])
+    else:
+        body = {"warnings": [], "errors": [{"status": False, "code": item[0], "message": item[1]}]}
+    response = json_response(body, UNAVAILABLE)
     response.headers["Retry-After"] = "1"
     return response
 

@@ -19,6 +19,7 @@ import spec
 from mockserver import MissingHandler, Settings, create_app
 from mockserver.mock import Mock
 from mockserver.settings import SettingsError
+from mockserver.storage import StoreUnavailable
 from mockserver.views import HANDLERS
 from tests.mockserver.test_rehearsal import BECKY
 
@@ -609,6 +610,36 @@ def test_with_an_admin_token_reading_needs_none(guarded: Flask) -> None:
     for path in ("/__admin/health", "/__admin/state", "/__admin/requests", "/__admin/seed"):
         assert client.get(path).status_code == 200, path
     assert client.get("/__admin/chaos").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("url", "paged"),
+    [(LOOKUP_306, False), ("/v2/customers/search?q=becky", True), ("/__admin/state", False)],
+)
+def test_a_state_that_cannot_be_reached_is_a_503_in_the_envelope(
+    client: FlaskClient, monkeypatch: pytest.MonkeyPatch, url: str, paged: bool
+) -> None:
+    mock: Mock = client.application.extensions["capkit"]
+
+    def unreachable() -> None:
+        raise StoreUnavailable("PostgreSQL at capkit@db:5432/capkit cannot be reached: timeout")
+
+    monkeypatch.setattr(mock.store, "read", unreachable)
+    response = client.get(url)
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "1"
+    pagination = {"pagination": {"limit": 0, "offset": 0, "total": 0}} if paged else {}
+    assert response.get_json() == pagination | {
+        "warnings": [],
+        "errors": [
+            {
+                "status": False,
+                "code": 503,
+                "message": "The mock cannot reach its state now; nothing was changed, try again:"
+                " PostgreSQL at capkit@db:5432/capkit cannot be reached: timeout",
+            }
+        ],
+    }
 
 
 def test_the_journal_lists_api_requests_and_renders_har(client: FlaskClient) -> None:
