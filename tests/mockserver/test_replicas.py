@@ -5,6 +5,9 @@ admin endpoints guarded by --admin-token as the README's deployment has them."""
 from __future__ import annotations
 
 import itertools
+import json
+import os
+import re
 import subprocess
 import time
 from collections.abc import Iterator
@@ -20,6 +23,7 @@ from tests.mockserver.test_app import ADMIN_CHANGES
 from tests.mockserver.test_rehearsal import BECKY
 from tests.mockserver.test_server import (
     CAPKIT,
+    README,
     TILL,
     Reply,
     Server,
@@ -171,6 +175,23 @@ def test_without_the_admin_token_no_replica_changes_anything(
     for read in ("/__admin/health", "/__admin/state", "/__admin/seed", "/__admin/chaos"):
         assert second.request("GET", read, authorization=None).status == 200, read
     assert second.request(method, path, body=body, authorization=ADMIN).status == 200
+
+
+def test_the_readme_deployment_s_admin_commands_work_as_written(
+    reset: tuple[Server, Server],
+) -> None:
+    commands = re.findall(r"^\$ (curl .* -X .+)\n(.*)", README.read_text(), re.MULTILINE)
+    assert len(commands) == 2
+    for command, shown in commands:
+        local = command.replace("http://mock.internal:8080", f"http://127.0.0.1:{reset[1].port}")
+        sent = subprocess.run(
+            ["bash", "-c", local],
+            env=os.environ | {"CAPKIT_ADMIN_TOKEN": ADMIN_TOKEN},
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        assert json.loads(sent.stdout) == json.loads(shown), command
 
 
 def test_a_database_that_refuses_the_password_stops_serve_with_one_line_and_exit_2(
