@@ -167,10 +167,11 @@ class Database:
                     max_size=self.pool_size,
                     kwargs={"autocommit": True, "options": _options(self._session), **_CONNECTION},
                     timeout=WAIT_SECONDS,
-                    # Gives up on a connection that cannot be made for this long; the next
-                    # transaction that finds the pool short asks for a new one at once,
-                    # instead of after a back-off grown over a long outage.
-                    reconnect_timeout=5 * WAIT_SECONDS,
+                    # Gives up on a connection that cannot be made for this long (after a
+                    # second try); the next transaction that finds the pool short asks for a
+                    # new one at once. With psycopg_pool's back-off (1, 2, 4 s...) going on, a
+                    # replica could answer 503 for seconds after the database is back.
+                    reconnect_timeout=2 * RETRY_SECONDS,
                     name=f"capkit {self.where}",
                     open=False,
                 )
