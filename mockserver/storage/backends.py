@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mockserver.journal import FileJournal, Journal
-from mockserver.storage import StateUnusable, Store
+from mockserver.storage import StateUnusable, Store, StoreUnavailable
 from mockserver.storage.sqlite import SqliteStore
 
 if TYPE_CHECKING:
@@ -46,18 +46,22 @@ def open_state(state: str, *, journal: Path, db_pool: int) -> State:
     if not _is_postgresql(state):
         store = open_store(state)
         return State(store, FileJournal(journal), state, store.close)
+    customers = open_postgresql(state, db_pool=db_pool)  # the driver is there, from here on
+    from mockserver.storage.postgresql import Database
     from mockserver.storage.postgresql.journal import PostgresJournal
     from mockserver.storage.postgresql.store import PostgresStore
 
-    customers = open_postgresql(state, db_pool=db_pool)
-    requests = open_postgresql(state, db_pool=1, synchronous=False)
+    requests = Database(state, pool_size=1, synchronous=False)
 
     def close() -> None:
         customers.close()
         requests.close()
 
-    where = f"PostgreSQL {customers.where}"
-    return State(PostgresStore(customers), PostgresJournal(requests), where, close)
+    try:
+        store = PostgresStore(customers)
+    except StoreUnavailable as error:
+        raise StateUnusable(f"cannot be used now: {error}") from None
+    return State(store, PostgresJournal(requests), f"PostgreSQL {customers.where}", close)
 
 
 def open_store(state: str, *, db_pool: int = DB_POOL) -> Store:

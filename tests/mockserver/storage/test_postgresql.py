@@ -211,18 +211,17 @@ def test_a_database_that_cannot_be_reached_is_one_line_naming_the_problem(
     assert time.monotonic() - started < 5
 
 
-def test_without_the_driver_state_says_how_to_install_it() -> None:
+def test_without_the_driver_serve_says_how_to_install_it() -> None:
     program = (
         "import sys; sys.modules['psycopg'] = None\n"
-        "from mockserver.storage.backends import open_store\n"
-        "open_store('postgresql://capkit@db.example/capkit')\n"
+        "from capkit.cli import main\n"
+        "main(['serve', '--state', 'postgresql://capkit@db.example/capkit'])\n"
     )
     result = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True)
-    assert result.returncode == 1
+    assert result.returncode == 2
     assert result.stderr.splitlines()[-1] == (
-        "mockserver.storage.StateUnusable: is a PostgreSQL URL, and PostgreSQL's driver is not"
-        " installed (import of psycopg halted; None in sys.modules):"
-        " pip install 'capkit[postgresql]'"
+        "Error: --state is a PostgreSQL URL, and PostgreSQL's driver is not installed (import"
+        " of psycopg halted; None in sys.modules): pip install 'capkit[postgresql]'"
     )
 
 
