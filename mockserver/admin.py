@@ -36,6 +36,14 @@ def register(app: Flask, mock: Mock) -> None:
             return _json(journal.har(entries))
         return _json({"requests": [journal.summary(entry) for entry in entries]})
 
+    def exchange(entry_id: str) -> Response:
+        entry = mock.journal.entry(entry_id)
+        if entry is None:
+            message = f"The journal holds no exchange {entry_id!r}: cleared, or too old"
+            error = {"status": False, "code": NOT_FOUND, "message": message}
+            return _json({"warnings": [], "errors": [error]}, NOT_FOUND)
+        return _json(journal.har_entry(entry))
+
     def forget_requests() -> Response:
         mock.journal.clear()
         return _json({"cleared": True})
@@ -48,6 +56,7 @@ def register(app: Flask, mock: Mock) -> None:
     app.add_url_rule("/__admin/reset", "admin_reset", reset, methods=["POST"])
     app.add_url_rule("/__admin/state", "admin_state", state)
     app.add_url_rule("/__admin/requests", "admin_requests", requests)
+    app.add_url_rule("/__admin/requests/<entry_id>", "admin_exchange", exchange)
     app.add_url_rule(
         "/__admin/requests", "admin_forget_requests", forget_requests, methods=["DELETE"]
     )
@@ -56,7 +65,8 @@ def register(app: Flask, mock: Mock) -> None:
 
 #: The journal's renderings: a list of summaries, or HAR 1.2 (what `capkit verify` reads).
 _FORMATS = ("json", "har")
+NOT_FOUND = 404
 
 
-def _json(body: object) -> Response:
-    return Response(msgspec.json.encode(body), mimetype="application/json")
+def _json(body: object, status: int = 200) -> Response:
+    return Response(msgspec.json.encode(body), status=status, mimetype="application/json")

@@ -20,14 +20,14 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound, Reque
 from werkzeug.routing import BaseConverter, Map
 
 from capkit import spec
-from mockserver import admin
+from mockserver import admin, console
 from mockserver.auth import TOKEN_HEADER, Unauthenticated, authenticate
 from mockserver.body import BodyTooLarge, read_body
 from mockserver.contract import INVALID_INPUT, Contract, Operation, compile_contract
 from mockserver.domain import seed
 from mockserver.domain.errors import DomainError
 from mockserver.domain.records import Blob, Org
-from mockserver.journal import Journal, Recording
+from mockserver.journal import Journal, Recording, findings
 from mockserver.request_log import log_exchange
 from mockserver.settings import Settings
 from mockserver.storage import Store
@@ -106,6 +106,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         )
     app.add_url_rule("/openapi.json", "openapi", lambda: _json(200, document))
     admin.register(app, mock)
+    console.register(app, mock)
     app.after_request(_allow_any_origin)
     app.register_error_handler(HTTPException, partial(_http_error, mock))
     app.register_error_handler(Exception, _bug)
@@ -156,6 +157,7 @@ def _serve(mock: Mock, operation: Operation, **path: str) -> Response:
     # Read from the WSGI environ: werkzeug's MultiDict and header objects cost more than
     # what this path needs of them.
     environ = request.environ
+    findings(environ).operation = operation.id
     till: str | None = None
     if mock.settings.auth_required:
         try:
@@ -167,9 +169,7 @@ def _serve(mock: Mock, operation: Operation, **path: str) -> Response:
             )
         except Unauthenticated as error:
             message = f"{operation.message(UNAUTHORIZED)} {error}"
-            response = _respond(
-                operation, UNAUTHORIZED, _envelope(operation, [(UNAUTHORIZED, message)])
-            )
+            response = _refuse(operation, UNAUTHORIZED, [(UNAUTHORIZED, message)])
             response.headers["WWW-Authenticate"] = 'Basic realm="capkit mock"'
             return response
     try:
@@ -184,15 +184,9 @@ def _serve(mock: Mock, operation: Operation, **path: str) -> Response:
         )
     except _UnsupportedMediaType as error:
         message = f"Content-Type must be application/json, got {error.args[0] or 'none'}"
-        return _respond(
-            operation,
-            UNSUPPORTED_MEDIA_TYPE,
-            _envelope(operation, [(UNSUPPORTED_MEDIA_TYPE, message)]),
-        )
+        return _refuse(operation, UNSUPPORTED_MEDIA_TYPE, [(UNSUPPORTED_MEDIA_TYPE, message)])
     except InvalidRequest as error:
-        return _respond(
-            operation, 400, _envelope(operation, [_item(operation, p) for p in error.problems])
-        )
+        return _refuse(operation, 400, [_item(operation, p) for p in error.problems])
     preferred = _preferred(operation, environ.get("HTTP_PREFER", ""))
     if preferred is not None:
         return preferred
@@ -258,7 +252,13 @@ def _preferred(operation: Operation, header: str) -> Response | None:
         f"header 'Prefer' asks for {asked}, which {operation.id} does not document"
         f" (it documents {documented})",
     )
-    return _respond(operation, 400, _envelope(operation, [_item(operation, problem)]))
+    return _refuse(operation, 400, [_item(operation, problem)])
+
+
+def _refuse(operation: Operation, status: int, items: list[tuple[int, str]]) -> Response:
+    """The envelope of ITEMS, what is wrong with the request, which the journal records."""
+    findings(request.environ).request.extend(message for _, message in items)
+    return _respond(operation, status, _envelope(operation, items))
 
 
 def _respond(operation: Operation, status: int, body: Blob) -> Response:
@@ -270,6 +270,7 @@ def _respond(operation: Operation, status: int, body: Blob) -> Response:
             if validator
             else [f"status {status} is not declared"]
         )
+        findings(request.environ).response.extend(problems)
         log.error(
             "capkit mock bug: %s %s answered %s that the spec rejects: %s",
             operation.method,
@@ -340,6 +341,7 @@ def _http_error(mock: Mock, error: HTTPException) -> Response:
         )
     else:
         message = error.description or error.name
+    findings(request.environ).request.append(message)
     response = _json(
         code, {"warnings": [], "errors": [{"status": False, "code": code, "message": message}]}
     )
@@ -350,7 +352,9 @@ def _http_error(mock: Mock, error: HTTPException) -> Response:
 
 def _bug(error: Exception) -> Response:
     log.exception("capkit mock bug while answering %s %s", request.method, request.path)
-    return _json(MOCK_BUG, _bug_envelope(f"{type(error).__name__}: {error}"))
+    what = f"{type(error).__name__}: {error}"
+    findings(request.environ).response.append(f"capkit mock bug: {what}")
+    return _json(MOCK_BUG, _bug_envelope(what))
 
 
 def _bug_envelope(what: str) -> Blob:
