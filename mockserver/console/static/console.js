@@ -90,6 +90,20 @@ for (const dialog of document.querySelectorAll("dialog")) {
   dialog.querySelector(".close").addEventListener("click", () => dialog.close());
 }
 
+// A row of BODY opens (OPEN(row)) on a click, or on Enter or Space once focused.
+function opensRows(body, open) {
+  body.addEventListener("click", (event) => {
+    const row = event.target.closest("tr");
+    if (row) open(row);
+  });
+  body.addEventListener("keydown", (event) => {
+    if (event.key !== "Enter" && event.key !== " ") return;
+    event.preventDefault();
+    const row = event.target.closest("tr");
+    if (row) open(row);
+  });
+}
+
 function openDialog(dialog) {
   const opener = document.activeElement;
   dialog.addEventListener("close", () => opener?.focus(), { once: true });
@@ -160,13 +174,7 @@ const traffic = {
       await getJson("/__admin/requests", { method: "DELETE" });
       this.poll();
     });
-    this.body.addEventListener("click", (event) => this.openRow(event.target.closest("tr")));
-    this.body.addEventListener("keydown", (event) => {
-      if (event.key === "Enter" || event.key === " ") {
-        event.preventDefault();
-        this.openRow(event.target.closest("tr"));
-      }
-    });
+    opensRows(this.body, (row) => this.openRow(row));
     this.poll();
   },
 
@@ -249,7 +257,6 @@ const traffic = {
   },
 
   async openRow(row) {
-    if (!row) return;
     const dialog = document.getElementById("exchange");
     try {
       const entry = await getJson(`/__admin/requests/${encodeURIComponent(row.dataset.id)}`);
@@ -356,13 +363,7 @@ const state = {
       this.filter.addEventListener("submit", (event) => event.preventDefault());
       document.getElementById("state-reload").addEventListener("click", () => this.load());
       document.getElementById("state-reset").addEventListener("click", () => this.reset());
-      this.body.addEventListener("click", (event) => this.open(event.target.closest("tr")));
-      this.body.addEventListener("keydown", (event) => {
-        if (event.key === "Enter" || event.key === " ") {
-          event.preventDefault();
-          this.open(event.target.closest("tr"));
-        }
-      });
+      opensRows(this.body, (row) => this.open(row));
     }
     this.load();
   },
@@ -406,7 +407,6 @@ const state = {
   },
 
   open(row) {
-    if (!row) return;
     const customer = this.customers.find((each) => String(each.id) === row.dataset.id);
     const dialog = document.getElementById("customer");
     dialog.querySelector("h2").textContent = `Customer ${customer.id}`;
