@@ -9,9 +9,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from click.testing import CliRunner
 from flask.testing import FlaskClient
 
 from capkit import spec
+from capkit.cli import main
 from contracts.coverage import CoverageCounter, operations_of
 from mockserver import Settings, create_app
 
@@ -103,9 +105,12 @@ def test_the_report_is_a_page_of_the_violations_and_the_coverage(tmp_path: Path)
     assert "entries[1] POST http://localhost/v2/customers?source=LINE&amp;accountId=1234" in page
     assert "request body field &#39;loyaltyInfo.loyaltyType&#39;: &#39;gold&#39;" in page
     assert "-H &#39;Authorization: Basic [Filtered]&#39;" in page
-    refused = capkit("verify", har, "--report", "page.xml", cwd=tmp_path)
-    assert refused.returncode == 2
-    assert "--report has value 'page.xml'; expected a file ending in .html" in refused.stderr
+
+
+def test_a_report_of_another_format_is_refused_before_anything_is_read() -> None:
+    refused = CliRunner().invoke(main, ["verify", "missing.har", "--report", "page.xml"])
+    assert refused.exit_code == 2
+    assert "--report has value 'page.xml'; expected a file ending in .html" in refused.output
 
 
 def test_a_journal_is_read_from_standard_input(tmp_path: Path) -> None:
