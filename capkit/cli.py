@@ -8,7 +8,7 @@ from typing import Any, NoReturn
 
 import click
 
-from capkit import spec
+import spec
 
 # Exit codes shared by every subcommand.
 OK, CONTRACT_BROKEN, UNUSABLE = 0, 1, 2

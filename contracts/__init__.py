@@ -1,7 +1,7 @@
 """Contract tooling for any target of the spec: lint a spec, fuzz a target, verify recorded traffic.
 
     outcome = contracts.fuzz("http://127.0.0.1:8080", contracts.FuzzOptions(auth="till:pw"))
-    violations = contracts.verify_har(contracts.load_har(path), capkit.spec.load())
+    violations = contracts.verify_har(contracts.load_har(path), spec.load())
 
 The names below load their module on first use, so that `capkit lint` does not pay for
 schemathesis and openapi-core.

@@ -28,7 +28,6 @@ from contracts.documented import error_codes
 from contracts.intent import intent_of
 
 __all__ = [
-    "CAPILLARY_CHECKS",
     "created_resource_readable",
     "documented_error_code",
     "error_envelope",
@@ -149,15 +148,6 @@ def valid_input_not_called_invalid(
                 f"{response.status_code} with code {INVALID_INPUT} ({message!r})",
             )
     return None
-
-
-CAPILLARY_CHECKS = (
-    error_envelope,
-    documented_error_code,
-    warnings_on_success,
-    created_resource_readable,
-    valid_input_not_called_invalid,
-)
 
 
 def _failure(expected: str, actual: str) -> AssertionError:

@@ -1,5 +1,5 @@
-"""What a spec documents that a contract run reads: where it is served, and which error codes
-each operation answers with each status.
+"""What a spec documents that a contract run reads: which error codes each operation answers
+with each status.
 
 The Capillary spec lists the codes an operation may answer in two places (its `info.description`,
 "Error codes"): named examples of the error response, and an `enum` on `errors[].code` in its
@@ -10,18 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from typing import Any
-from urllib.parse import urlsplit
 
-__all__ = ["codes_in", "error_codes", "response_for", "server_path"]
+import spec
 
-
-def server_path(document: Mapping[str, Any]) -> str:
-    """The path of the spec's first server, its variables at their defaults: /v2."""
-    servers = document.get("servers") or [{"url": "/"}]
-    url = str(servers[0].get("url", "/"))
-    for name, variable in servers[0].get("variables", {}).items():
-        url = url.replace("{" + name + "}", str(variable.get("default", "")))
-    return urlsplit(url).path.rstrip("/")
+__all__ = ["codes_in", "error_codes", "response_for"]
 
 
 def response_for(
@@ -115,18 +107,9 @@ def _variants(
 
 
 def _resolve(document: Mapping[str, Any], node: Any) -> Any:
-    """NODE with its local `$ref` followed to the end of a chain; other references are kept."""
-    followed: set[str] = set()
-    while isinstance(node, Mapping) and isinstance(node.get("$ref"), str):
-        reference = node["$ref"]
-        if not reference.startswith("#/") or reference in followed:
-            return node
-        followed.add(reference)
-        target: Any = document
-        for part in reference[2:].split("/"):
-            key = part.replace("~1", "/").replace("~0", "~")
-            if not isinstance(target, Mapping) or key not in target:
-                return node
-            target = target[key]
-        node = target
-    return node
+    """NODE with its local `$ref` followed to the end of a chain; kept as it is when it leads
+    nowhere (a spec that lint would refuse still gets the codes it does document)."""
+    try:
+        return spec.follow(document, node)[1]
+    except spec.Unresolvable:
+        return node

@@ -26,9 +26,9 @@ from schemathesis.config import OutputConfig
 from schemathesis.engine.recorder import RecordedScenario
 from schemathesis.reporting.har import HarWriter
 
-from capkit import credentials
 from contracts.intent import intent_of, shown_headers
 from contracts.verify import MARK
+from spec import credentials
 
 __all__ = ["MarkedHarHandler"]
 

@@ -18,12 +18,12 @@ from typing import Any
 import jinja2
 from schemathesis.core import curl
 
-from capkit import credentials
 from contracts.coverage import Coverage, CoverageCounter, operations_of
 from contracts.options import FuzzOptions
 from contracts.outcome import Outcome
 from contracts.report import advice, verdict
 from contracts.verify import Checked
+from spec import credentials
 
 __all__ = ["Failure", "Page", "Row", "fuzz_page", "render", "verify_page", "write_page"]
 

@@ -17,7 +17,7 @@ from schemathesis import Case
 from schemathesis.generation.meta import CONTENT_TYPE_PROBES, CoveragePhaseData
 from schemathesis.specs.openapi._auth_retry import INVALID_AUTH_HEADERS, INVALID_CREDENTIAL
 
-from capkit import credentials
+from spec import credentials
 
 __all__ = ["Intent", "intent_of", "shown_headers"]
 

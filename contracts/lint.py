@@ -17,14 +17,14 @@ from referencing import Registry
 from referencing.exceptions import Unresolvable
 from referencing.jsonschema import DRAFT202012
 
-from capkit.spec import Document
+import spec
+from spec import Document, join
 
 __all__ = ["Problem", "lint_document"]
 
 # The document is registered under this URI so that examples can be validated with
 # {"$ref": _BASE + "#/pointer/to/their/schema"}, every $ref inside resolving against it.
 _BASE = "https://capkit.invalid/openapi.json"
-_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 _SUBSCHEMA = (
     "items",
     "additionalProperties",
@@ -106,13 +106,13 @@ class _Places:
 def _walk(places: _Places) -> None:
     document = places.document
     for name, item in _mapping(document.get("paths")).items():
-        _path_item(places, _join("/paths", name), item)
+        _path_item(places, join("/paths", name), item)
     for name, item in _mapping(document.get("webhooks")).items():
-        _path_item(places, _join("/webhooks", name), item)
+        _path_item(places, join("/webhooks", name), item)
     # Components are walked where they are defined, used or not; `enter` walks each once.
     components = _mapping(document.get("components"))
     for name, node in _mapping(components.get("schemas")).items():
-        _schema(places, _join("/components/schemas", name), node)
+        _schema(places, join("/components/schemas", name), node)
     for kind, walk in (
         ("parameters", _parameter),
         ("headers", _parameter),
@@ -122,26 +122,26 @@ def _walk(places: _Places) -> None:
         ("pathItems", _path_item),
     ):
         for name, node in _mapping(components.get(kind)).items():
-            walk(places, _join("/components", kind, name), node)
+            walk(places, join("/components", kind, name), node)
 
 
 def _path_item(places: _Places, pointer: str, node: Any) -> None:
     if (located := places.enter(pointer, node)) is None:
         return
     pointer, item = located
-    shared = [(_join(pointer, "parameters", i), p) for i, p in enumerate(_list(item, "parameters"))]
+    shared = [(join(pointer, "parameters", i), p) for i, p in enumerate(_list(item, "parameters"))]
     for parameter_pointer, parameter in shared:
         _parameter(places, parameter_pointer, parameter)
-    for method in _METHODS:
+    for method in spec.METHODS:
         if isinstance(item.get(method), dict):
-            _operation(places, _join(pointer, method), item[method], shared)
+            _operation(places, join(pointer, method), item[method], shared)
 
 
 def _operation(
     places: _Places, pointer: str, operation: dict[str, Any], shared: list[tuple[str, Any]]
 ) -> None:
     own = [
-        (_join(pointer, "parameters", i), p) for i, p in enumerate(_list(operation, "parameters"))
+        (join(pointer, "parameters", i), p) for i, p in enumerate(_list(operation, "parameters"))
     ]
     for parameter_pointer, parameter in own:
         _parameter(places, parameter_pointer, parameter)
@@ -154,13 +154,13 @@ def _operation(
             if isinstance(p, dict)
         )
     if "requestBody" in operation:
-        _request_body(places, _join(pointer, "requestBody"), operation["requestBody"])
+        _request_body(places, join(pointer, "requestBody"), operation["requestBody"])
     for status, response in _mapping(operation.get("responses")).items():
-        _response(places, _join(pointer, "responses", status), response)
+        _response(places, join(pointer, "responses", status), response)
     for name, callback in _mapping(operation.get("callbacks")).items():
-        if (located := places.enter(_join(pointer, "callbacks", name), callback)) is not None:
+        if (located := places.enter(join(pointer, "callbacks", name), callback)) is not None:
             for expression, item in located[1].items():
-                _path_item(places, _join(located[0], expression), item)
+                _path_item(places, join(located[0], expression), item)
 
 
 def _parameter(places: _Places, pointer: str, node: Any) -> None:
@@ -170,12 +170,12 @@ def _parameter(places: _Places, pointer: str, node: Any) -> None:
     pointer, parameter = located
     schema = None
     if "schema" in parameter:
-        schema = _join(pointer, "schema")
+        schema = join(pointer, "schema")
         _schema(places, schema, parameter["schema"])
     for media, media_type in _mapping(parameter.get("content")).items():
-        _media_type(places, _join(pointer, "content", media), media_type)
+        _media_type(places, join(pointer, "content", media), media_type)
         if schema is None and "schema" in _mapping(media_type):
-            schema = _join(pointer, "content", media, "schema")
+            schema = join(pointer, "content", media, "schema")
     if schema is not None:
         _examples(places, pointer, parameter, schema)
 
@@ -183,7 +183,7 @@ def _parameter(places: _Places, pointer: str, node: Any) -> None:
 def _request_body(places: _Places, pointer: str, node: Any) -> None:
     if (located := places.enter(pointer, node)) is not None:
         for media, media_type in _mapping(located[1].get("content")).items():
-            _media_type(places, _join(located[0], "content", media), media_type)
+            _media_type(places, join(located[0], "content", media), media_type)
 
 
 def _response(places: _Places, pointer: str, node: Any) -> None:
@@ -191,16 +191,16 @@ def _response(places: _Places, pointer: str, node: Any) -> None:
         return
     pointer, response = located
     for media, media_type in _mapping(response.get("content")).items():
-        _media_type(places, _join(pointer, "content", media), media_type)
+        _media_type(places, join(pointer, "content", media), media_type)
     for name, header in _mapping(response.get("headers")).items():
-        _parameter(places, _join(pointer, "headers", name), header)
+        _parameter(places, join(pointer, "headers", name), header)
     for name, link in _mapping(response.get("links")).items():
-        _link(places, _join(pointer, "links", name), link)
+        _link(places, join(pointer, "links", name), link)
 
 
 def _media_type(places: _Places, pointer: str, media_type: Any) -> None:
     if "schema" in _mapping(media_type):
-        schema = _join(pointer, "schema")
+        schema = join(pointer, "schema")
         _schema(places, schema, media_type["schema"])
         _examples(places, pointer, media_type, schema)
 
@@ -208,12 +208,12 @@ def _media_type(places: _Places, pointer: str, media_type: Any) -> None:
 def _examples(places: _Places, pointer: str, node: dict[str, Any], schema: str) -> None:
     """NODE's `example` and each of its `examples.*.value`, to be checked against SCHEMA."""
     if "example" in node:
-        places.examples.append(_Example(_join(pointer, "example"), node["example"], schema))
+        places.examples.append(_Example(join(pointer, "example"), node["example"], schema))
     for name, example in _mapping(node.get("examples")).items():
-        located = _follow(places.document, _join(pointer, "examples", name), example)
+        located = _follow(places.document, join(pointer, "examples", name), example)
         # Dangling $refs are reported by _ref_problems; `externalValue`s are not ours to fetch.
         if located is not None and "value" in _mapping(located[1]):
-            value_pointer = _join(located[0], "value")
+            value_pointer = join(located[0], "value")
             places.examples.append(_Example(value_pointer, located[1]["value"], schema))
 
 
@@ -228,23 +228,23 @@ def _schema(places: _Places, pointer: str, node: Any, *, root: bool = True) -> N
         return
     for keyword in ("example", "default"):
         if keyword in node:
-            places.examples.append(_Example(_join(pointer, keyword), node[keyword], pointer))
+            places.examples.append(_Example(join(pointer, keyword), node[keyword], pointer))
     for i, value in enumerate(_list(node, "examples")):
-        places.examples.append(_Example(_join(pointer, "examples", i), value, pointer))
+        places.examples.append(_Example(join(pointer, "examples", i), value, pointer))
     # A schema that a $ref reaches is checked too, wherever it lives.
     if isinstance(node.get("$ref"), str) and (target := _follow(places.document, pointer, node)):
         if isinstance(target[1], dict | bool):
             _schema(places, *target)
         else:  # the meta-schema check says "expected type object or boolean" at the $ref
-            places.schemas.append((_join(pointer, "$ref"), target[1]))
+            places.schemas.append((join(pointer, "$ref"), target[1]))
     for keyword in _SUBSCHEMA:
-        _schema(places, _join(pointer, keyword), node.get(keyword), root=False)
+        _schema(places, join(pointer, keyword), node.get(keyword), root=False)
     for keyword in _SUBSCHEMA_LISTS:
         for i, subschema in enumerate(_list(node, keyword)):
-            _schema(places, _join(pointer, keyword, i), subschema, root=False)
+            _schema(places, join(pointer, keyword, i), subschema, root=False)
     for keyword in _SUBSCHEMA_MAPS:
         for name, subschema in _mapping(node.get(keyword)).items():
-            _schema(places, _join(pointer, keyword, name), subschema, root=False)
+            _schema(places, join(pointer, keyword, name), subschema, root=False)
 
 
 def _link(places: _Places, pointer: str, node: Any) -> None:
@@ -294,7 +294,7 @@ def _restored(error: ValidationError, document: Document) -> ValidationError:
         return error
     error.message = error.message.split("\n\n", 1)[0]
     error.validator = str(error.schema_path[-1]) if error.schema_path else ""
-    error.instance = _lookup(document, _join("", *error.absolute_path))
+    error.instance = _lookup(document, join("", *error.absolute_path))
     if error.validator == "required":
         missing = re.match(r"""^['"](.+)['"] is a required property""", error.message)
         error.validator_value = [missing.group(1)] if missing else []
@@ -308,7 +308,7 @@ def _ref_problems(document: Document) -> Iterator[Problem]:
         if isinstance(ref, str) and _follow(document, pointer, node) is None:
             if ref.startswith("#") and _lookup(document, unquote(ref[1:])) is not None:
                 yield Problem(
-                    _join(pointer, "$ref"),
+                    join(pointer, "$ref"),
                     "$ref",
                     f"expected a reference that leads to a value, got {ref!r},"
                     " from which $refs go round in a loop",
@@ -317,7 +317,7 @@ def _ref_problems(document: Document) -> Iterator[Problem]:
             parent, _, name = unquote(ref).rpartition("/")
             siblings = _mapping(_lookup(document, parent.removeprefix("#")))
             yield Problem(
-                _join(pointer, "$ref"),
+                join(pointer, "$ref"),
                 "$ref",
                 f"expected a reference to a place in this document, got {ref!r}"
                 + _did_you_mean(name, siblings, prefix=parent + "/"),
@@ -332,7 +332,7 @@ def _link_problems(places: _Places) -> Iterator[Problem]:
         parameters = places.operations.get(operation_id)
         if parameters is None:
             yield Problem(
-                _join(pointer, "operationId"),
+                join(pointer, "operationId"),
                 "operationId",
                 f"expected the operationId of an operation in this document, got {operation_id!r}"
                 + _did_you_mean(operation_id, places.operations),
@@ -343,7 +343,7 @@ def _link_problems(places: _Places) -> Iterator[Problem]:
             location, _, name = key.partition(".")  # "path.id" names the location as well
             if key not in names and (location, name) not in parameters:
                 yield Problem(
-                    _join(pointer, "parameters", key),
+                    join(pointer, "parameters", key),
                     key,
                     f"expected a parameter of operation {operation_id} "
                     f"({', '.join(sorted(names)) or 'it takes none'}), got {key!r}",
@@ -366,16 +366,25 @@ def _example_problems(places: _Places) -> Iterator[Problem]:
         validator = Draft202012Validator(schema, registry=registry, format_checker=_FORMATS)
         try:
             errors = list(validator.iter_errors(example.value))
-        except Unresolvable:
-            continue  # a $ref relative to a schema's $id, which _ref_problems does not follow
+        except Unresolvable as unresolvable:
+            # What _ref_problems does not follow: an anchor, a $dynamicRef, a schema's $id.
+            anchor = getattr(unresolvable, "anchor", None)
+            reached = f"the anchor {anchor!r}" if anchor else repr(unresolvable.ref)
+            yield Problem(
+                example.pointer,
+                _last(example.pointer),
+                f"cannot be checked against its schema #{example.schema}: it refers to"
+                f" {reached}, which lint cannot find",
+            )
+            continue
         for error in errors:
             rule = pointers.get(id(error.schema))
-            yield from _problems(error, example.pointer, rule and _join(rule, error.validator))
+            yield from _problems(error, example.pointer, rule and join(rule, error.validator))
 
 
 def _problems(error: ValidationError, pointer: str, rule: str | None = None) -> Iterator[Problem]:
     """ERROR as problems, for a value that lives at POINTER, breaking the schema RULE."""
-    where = _join(pointer, *error.absolute_path)
+    where = join(pointer, *error.absolute_path)
     found_by = f" (rule #{rule})" if rule else ""
     rule_value: Any = error.validator_value
     if error.validator == "required" and isinstance(error.instance, dict):
@@ -404,10 +413,6 @@ def _describe(error: ValidationError) -> str:
 # --- JSON pointers and small helpers ----------------------------------------------------------
 
 
-def _join(pointer: str, *segments: str | int) -> str:
-    return pointer + "".join("/" + str(s).replace("~", "~0").replace("/", "~1") for s in segments)
-
-
 def _last(pointer: str) -> str:
     segment = pointer.rpartition("/")[2].replace("~1", "/").replace("~0", "~")
     return segment or "(document)"
@@ -415,31 +420,18 @@ def _last(pointer: str) -> str:
 
 def _lookup(document: Any, pointer: str) -> Any:
     """The value at POINTER in DOCUMENT, or None."""
-    node = document
-    if pointer and not pointer.startswith("/"):
+    try:
+        return spec.lookup(document, pointer)
+    except LookupError:
         return None
-    for token in pointer.split("/")[1:]:
-        token = token.replace("~1", "/").replace("~0", "~")
-        if isinstance(node, list) and token.isdigit() and int(token) < len(node):
-            node = node[int(token)]
-        elif isinstance(node, dict) and token in node:
-            node = node[token]
-        else:
-            return None
-    return node
 
 
 def _follow(document: Document, pointer: str, node: Any) -> tuple[str, Any] | None:
-    """Where a chain of local $refs from NODE (at POINTER) ends, or None if it dangles."""
-    followed: set[str] = set()
-    while isinstance(node, dict) and isinstance(node.get("$ref"), str):
-        ref = node["$ref"]
-        if not ref.startswith("#") or ref in followed:
-            return None
-        followed.add(ref)
-        pointer = unquote(ref[1:])
-        node = _lookup(document, pointer)
-    return (pointer, node) if node is not None else None
+    """Where a chain of local $refs from NODE (at POINTER) ends, or None if it leads nowhere."""
+    try:
+        return spec.follow(document, node, pointer)
+    except spec.Unresolvable:
+        return None
 
 
 def _nodes(node: Any, pointer: str = "") -> Iterator[tuple[str, dict[str, Any]]]:
@@ -447,10 +439,10 @@ def _nodes(node: Any, pointer: str = "") -> Iterator[tuple[str, dict[str, Any]]]
     if isinstance(node, dict):
         yield pointer, node
         for key, value in node.items():
-            yield from _nodes(value, _join(pointer, key))
+            yield from _nodes(value, join(pointer, key))
     elif isinstance(node, list):
         for i, value in enumerate(node):
-            yield from _nodes(value, _join(pointer, i))
+            yield from _nodes(value, join(pointer, i))
 
 
 def _mapping(node: Any) -> dict[str, Any]:

@@ -17,8 +17,8 @@ from schemathesis.config import SchemathesisConfig
 from schemathesis.core.errors import InvalidRateLimit
 from schemathesis.core.rate_limit import parse_units
 
-from capkit import credentials
 from contracts.errors import BadOption
+from spec import credentials
 
 __all__ = ["CHECKS", "RUN", "FuzzOptions", "parse_header", "schemathesis_config"]
 

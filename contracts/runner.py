@@ -30,15 +30,15 @@ from schemathesis.schemas import BaseSchema
 
 # Registers the Capillary checks with schemathesis.
 import contracts.checks  # noqa: F401
-from capkit import credentials, spec
+import spec
 from contracts.coverage import CoverageCounter
-from contracts.documented import server_path
 from contracts.errors import BadOption, TargetUnreachable, Unusable
 from contracts.har import MarkedHarHandler
 from contracts.html import fuzz_page, write_page
 from contracts.options import UNSAFE_METHODS, FuzzOptions, schemathesis_config
 from contracts.outcome import Collector, Outcome
 from contracts.serving import serve_in_thread
+from spec import credentials
 
 __all__ = ["Listener", "Target", "fuzz"]
 
@@ -81,7 +81,7 @@ def fuzz(
 def _fuzz_origin(
     origin: str, options: FuzzOptions, document: spec.Document, listener: Listener | None
 ) -> Outcome:
-    base_url = _origin(origin) + server_path(document)
+    base_url = _origin(origin) + spec.server_path(document)
     schema = _schema(document, base_url, options)
     _ensure_reachable(base_url)
     outcome = _run(schema, base_url, options, listener, CoverageCounter(document))

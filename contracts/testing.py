@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from capkit import spec
+import spec
 from contracts.options import FuzzOptions
 from contracts.outcome import Outcome
 from contracts.report import format_outcome

@@ -54,15 +54,14 @@ from openapi_core.validation.schemas.exceptions import InvalidSchemaValue
 from openapi_spec_validator.validation.exceptions import OpenAPIValidationError
 from werkzeug.datastructures import Headers, ImmutableMultiDict
 
-from capkit import credentials, spec
-from contracts.documented import server_path
+import spec
 from contracts.errors import HarUnreadable, Unusable
+from spec import credentials
 
 __all__ = ["MARK", "Checked", "Violation", "check_har", "load_har", "verify_har"]
 
 #: The custom field of an entry of `capkit fuzz --har` (contracts.har): what its request meant.
 MARK = "_capkit"
-METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
 NOT_ALLOWED = 405
 
 
@@ -142,7 +141,7 @@ class _Contract:
     def __init__(self, document: spec.Document) -> None:
         served = copy.deepcopy(document)
         # Matched by path alone (see the module's docstring): a server of the path, on any host.
-        served["servers"] = [{"url": server_path(document) or "/"}]
+        served["servers"] = [{"url": spec.server_path(document) or "/"}]
         try:
             self.api = OpenAPI.from_dict(served, config=Config(path_finder_cls=_PathFinder))
         except OpenAPIValidationError as error:
@@ -152,12 +151,12 @@ class _Contract:
         self.query_parameters = {
             operation["operationId"]: [
                 declared["name"]
-                for parameter in item.get("parameters", []) + operation.get("parameters", [])
+                for parameter in document["paths"][path].get("parameters", [])
+                + operation.get("parameters", [])
                 if (declared := spec.follow(document, parameter)[1]).get("in") == "query"
             ]
-            for item in document.get("paths", {}).values()
-            for method, operation in item.items()
-            if method in METHODS and "operationId" in operation
+            for path, _, operation in spec.operations(document)
+            if "operationId" in operation
         }
         schemes = document.get("components", {}).get("securitySchemes", {}).values()
         http = [s.get("scheme", "basic") for s in schemes if s.get("type") == "http"]
@@ -167,7 +166,7 @@ class _Contract:
     def methods(self, request: _Request) -> list[str]:
         """The methods the spec has at REQUEST's path."""
         found = []
-        for method in METHODS:
+        for method in spec.METHODS:
             try:
                 self.finder.find(method, urljoin(request.host_url, request.path))
             except PathError:
@@ -356,15 +355,8 @@ def _schema_errors(where: str, errors: Iterable[Exception]) -> Iterator[tuple[st
             required = error.validator_value if isinstance(error.validator_value, list) else []
             missing = [name for name in required if name not in error.instance]
             path.extend(missing[:1])
-        field = _field(path)
+        field = spec.field_path(path)
         yield (f"{where} field {field!r}" if field else where), error.message
-
-
-def _field(path: list[Any]) -> str:
-    text = ""
-    for part in path:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
-    return text
 
 
 def _headers(pairs: Iterable[Mapping[str, Any]]) -> Headers:

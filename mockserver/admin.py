@@ -2,28 +2,27 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import msgspec
 from flask import Flask, Response, request
 from werkzeug.exceptions import BadRequest
 
-from capkit import __version__
 from mockserver import journal
-
-if TYPE_CHECKING:
-    from mockserver.app import Mock
+from mockserver.mock import Mock
+from mockserver.responses import json_response
+from spec import CAPKIT_VERSION
 
 
 def register(app: Flask, mock: Mock) -> None:
+    """Add the admin endpoints of MOCK to APP."""
+
     def reset() -> Response:
         mock.reset()
-        return _json({"reset": True, "customers": len(mock.seed.customers)})
+        return json_response({"reset": True, "customers": len(mock.seed.customers)})
 
     def state() -> Response:
         with mock.store.read() as tx:
             customers = tx.customers()
-        return _json({"customers": msgspec.to_builtins(customers)})
+        return json_response({"customers": msgspec.to_builtins(customers)})
 
     def requests() -> Response:
         wanted = request.args.get("format", "json")
@@ -33,25 +32,24 @@ def register(app: Flask, mock: Mock) -> None:
             )
         entries = mock.journal.entries()
         if wanted == "har":
-            return _json(journal.har(entries))
-        return _json({"requests": [journal.summary(entry) for entry in entries]})
+            return json_response(journal.har(entries))
+        return json_response({"requests": [journal.summary(entry) for entry in entries]})
 
     def exchange(entry_id: str) -> Response:
         entry = mock.journal.entry(entry_id)
         if entry is None:
             message = f"The journal holds no exchange {entry_id!r}: cleared, or too old"
             error = {"status": False, "code": NOT_FOUND, "message": message}
-            return _json({"warnings": [], "errors": [error]}, NOT_FOUND)
-        return _json(journal.har_entry(entry))
+            return json_response({"warnings": [], "errors": [error]}, NOT_FOUND)
+        return json_response(journal.har_entry(entry))
 
     def forget_requests() -> Response:
         mock.journal.clear()
-        return _json({"cleared": True})
+        return json_response({"cleared": True})
 
     def health() -> Response:
-        return _json(
-            {"status": "ok", "operations": len(mock.contract.operations), "version": __version__}
-        )
+        operations = len(mock.contract.operations)
+        return json_response({"status": "ok", "operations": operations, "version": CAPKIT_VERSION})
 
     app.add_url_rule("/__admin/reset", "admin_reset", reset, methods=["POST"])
     app.add_url_rule("/__admin/state", "admin_state", state)
@@ -66,7 +64,3 @@ def register(app: Flask, mock: Mock) -> None:
 #: The journal's renderings: a list of summaries, or HAR 1.2 (what `capkit verify` reads).
 _FORMATS = ("json", "har")
 NOT_FOUND = 404
-
-
-def _json(body: object, status: int = 200) -> Response:
-    return Response(msgspec.json.encode(body), status=status, mimetype="application/json")

@@ -7,13 +7,12 @@ import dataclasses
 import re
 from collections.abc import Iterable, Iterator
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 import jsonschema_rs
 
-from capkit.spec import Document, follow
+from spec import METHODS, Document, follow, join, operations, server_path
 
-METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
 #: The base URI under which the document is registered, for $refs into it.
 _BASE = "urn:capkit:spec"
 #: Where the documents give no code, invalid input is Capillary's generic 400.
@@ -49,6 +48,8 @@ class Operation:
     #: The code Capillary documents for an invalid body field (its x-error-code), by the
     #: field's path in the body, "*" standing for any item of an array.
     body_codes: dict[tuple[str, ...], int]
+    #: The fields an object of the body takes (its schema's properties), by its path there.
+    body_fields: dict[tuple[str, ...], tuple[str, ...]]
     responses: dict[int, jsonschema_rs.Validator]
     #: status -> example name -> example body.
     examples: dict[int, dict[str, Any]]
@@ -56,9 +57,6 @@ class Operation:
     messages: dict[int, str]
     #: A list endpoint: its errors carry a zeroed pagination too.
     paged: bool
-
-    def parameter(self, location: str, name: str) -> Parameter | None:
-        return next((p for p in self.parameters if p.location == location and p.name == name), None)
 
     def body_code(self, path: Iterable[str | int]) -> int:
         """The code for an invalid value at PATH in the body: the x-error-code of the
@@ -70,8 +68,24 @@ class Operation:
             code = self.body_codes.get(field, code)
         return code
 
+    def fields_at(self, path: Iterable[str | int]) -> tuple[str, ...]:
+        """The fields the object at PATH in the body takes, as its schema names them."""
+        return self.body_fields.get(tuple("*" if isinstance(s, int) else s for s in path), ())
+
     def message(self, code: int) -> str:
         return self.messages.get(code) or self.messages[INVALID_INPUT]
+
+    def envelope(self, items: list[tuple[int, str]]) -> dict[str, Any]:
+        """Capillary's error envelope of (code, message) ITEMS; a list endpoint's carries a
+        zeroed pagination too."""
+        body: dict[str, Any] = {}
+        if self.paged:
+            body["pagination"] = {"limit": 0, "offset": 0, "total": 0}
+        body["warnings"] = []
+        body["errors"] = [
+            {"status": False, "code": code, "message": message} for code, message in items
+        ]
+        return body
 
 
 @dataclasses.dataclass(frozen=True)
@@ -79,9 +93,6 @@ class Contract:
     #: The server's path: /v2.
     base_path: str
     operations: tuple[Operation, ...]
-
-    def operation(self, operation_id: str) -> Operation:
-        return next(op for op in self.operations if op.id == operation_id)
 
 
 class SpecUnfit(ValueError):
@@ -99,31 +110,35 @@ def compile_contract(document: Document, *, authenticating: bool = True) -> Cont
     Raises SpecUnfit for what the mock needs beyond OpenAPI and DOCUMENT lacks: a server
     URL, and for each operation an operationId and the error responses the mock answers
     with (400 with Capillary's generic code among its examples; 401 when AUTHENTICATING;
-    415 for an operation with a body), each example valid against its schema.
+    415 for an operation with a body), each example valid against its schema, and schemas
+    that admit the mock's own errors (a list endpoint's with a zeroed pagination). The
+    bundled spec states these in its info.description, "What the mock needs".
     """
     problems = list(_unfit(document, authenticating=authenticating))
     if problems:
         raise SpecUnfit(problems)
-    compiler = _Compiler(document, jsonschema_rs.Registry([(_BASE, document)]))
-    operations = []
-    for path, item in document["paths"].items():
-        for method in METHODS:
-            if method not in item:
-                continue
-            pointer = f"/paths/{_escape(path)}/{method}"
-            try:
-                operations.append(compiler.operation(path, method, item))
-            except (LookupError, TypeError, ValueError) as error:
-                # What lint does not ask of a document and the mock cannot compile.
-                reason = str(error).partition("\n")[0]
-                compiler.problems.append(
-                    _problem(pointer, method, f"an operation the mock can compile: {reason}")
+    compiler = _Compiler(
+        document, jsonschema_rs.Registry([(_BASE, document)]), authenticating=authenticating
+    )
+    compiled = []
+    for path, method, _ in operations(document):
+        try:
+            compiled.append(compiler.operation(path, method, document["paths"][path]))
+        except (LookupError, TypeError, ValueError) as error:
+            # What lint does not ask of a document and the mock cannot compile.
+            reason = str(error).partition("\n")[0]
+            compiler.problems.append(
+                _problem(
+                    join("/paths", path, method),
+                    method,
+                    f"an operation the mock can compile: {reason}",
                 )
+            )
     if compiler.problems:
         raise SpecUnfit(compiler.problems)
     return Contract(
-        base_path=urlsplit(document["servers"][0]["url"]).path.rstrip("/"),
-        operations=tuple(operations),
+        base_path=server_path(document),
+        operations=tuple(compiled),
     )
 
 
@@ -143,20 +158,26 @@ def _unfit(document: Document, *, authenticating: bool) -> Iterator[str]:
             node = item.get(method) if isinstance(item, dict) else None
             if not isinstance(node, dict):
                 continue
-            at = f"/paths/{_escape(path)}/{method}"
+            at = join("/paths", path, method)
             if not isinstance(node.get("operationId"), str):
                 yield _problem(at, "operationId", "the name of its handler in mockserver/views.py")
-            answered = {INVALID_INPUT: "invalid input"}
-            if authenticating:
-                answered[401] = "requests without valid credentials (--no-auth answers them)"
-            if "requestBody" in node:
-                answered[415] = "a body that is not JSON"
+            answered = _answered(node, authenticating=authenticating)
             responses = node.get("responses")
             responses = responses if isinstance(responses, dict) else {}
             for status in sorted(set(map(str, answered)) | set(responses)):
                 yield from _error_response(
                     document, f"{at}/responses", status, responses.get(status), answered
                 )
+
+
+def _answered(operation: dict[str, Any], *, authenticating: bool) -> dict[int, str]:
+    """The statuses the mock answers OPERATION's errors with itself, and what with."""
+    answered = {INVALID_INPUT: "invalid input"}
+    if authenticating:
+        answered[401] = "requests without valid credentials (--no-auth answers them)"
+    if "requestBody" in operation:
+        answered[415] = "a body that is not JSON"
+    return answered
 
 
 def _error_response(
@@ -170,7 +191,7 @@ def _error_response(
         yield _problem(at, status, f"a {status} response: the mock answers {why} with it")
         return
     try:
-        at, response = follow(document, response, f"{at}/{_escape(status)}")
+        at, response = follow(document, response, join(at, status))
     except LookupError as error:
         yield _problem(f"{at}/{status}", "$ref", f"a reference to a place in it: {error}")
         return
@@ -187,16 +208,14 @@ def _error_response(
         try:
             example = follow(document, example)[1]
         except LookupError as error:
-            yield _problem(
-                f"{at}/{_escape(name)}", "$ref", f"a reference to a place in it: {error}"
-            )
+            yield _problem(join(at, name), "$ref", f"a reference to a place in it: {error}")
             continue
         if not isinstance(example, dict) or "value" not in example:
             continue  # an externalValue: not the mock's to fetch
         found = _codes(example["value"])
         if found is None:
             yield _problem(
-                f"{at}/{_escape(name)}/value",
+                join(at, name, "value"),
                 "errors",
                 'Capillary\'s envelope, {"errors": [{"code": N, "message": "..."}, ...]}',
             )
@@ -228,34 +247,41 @@ def _problem(pointer: str, field: str, expected: str) -> str:
 
 
 class _Compiler:
-    def __init__(self, document: Document, registry: jsonschema_rs.Registry) -> None:
+    def __init__(
+        self, document: Document, registry: jsonschema_rs.Registry, *, authenticating: bool
+    ) -> None:
         self.document = document
         self.registry = registry
+        self.authenticating = authenticating
         #: What it found the mock cannot serve.
         self.problems: list[str] = []
 
     def operation(self, path: str, method: str, item: dict[str, Any]) -> Operation:
         node = item[method]
-        pointer = f"/paths/{_escape(path)}/{method}"
+        pointer = join("/paths", path, method)
         parameters: dict[tuple[str, str], Parameter] = {}
         for where, declared in (
             ("", item.get("parameters", [])),
             (method, node.get("parameters", [])),
         ):
             for index, parameter in enumerate(declared):
-                at = f"/paths/{_escape(path)}{'/' + where if where else ''}/parameters/{index}"
+                at = join("/paths", path, *([where] if where else []), "parameters", index)
                 compiled = self.parameter(at, parameter)
                 parameters[(compiled.location, compiled.name)] = compiled
-        body, body_required, body_codes = None, False, {}
+        body, body_required = None, False
+        body_codes: dict[tuple[str, ...], int] = {}
+        body_fields: dict[tuple[str, ...], tuple[str, ...]] = {}
         if "requestBody" in node:
             at, request_body = self.resolve(f"{pointer}/requestBody", node["requestBody"])
             body = self.validator(f"{at}/content/application~1json/schema")
             body_required = bool(request_body.get("required"))
-            body_codes = self.field_codes(request_body["content"]["application/json"]["schema"])
+            self.fields(
+                request_body["content"]["application/json"]["schema"], body_codes, body_fields
+            )
         responses: dict[int, jsonschema_rs.Validator] = {}
         examples: dict[int, dict[str, Any]] = {}
         for status, response in node["responses"].items():
-            at, resolved = self.resolve(f"{pointer}/responses/{_escape(status)}", response)
+            at, resolved = self.resolve(join(pointer, "responses", status), response)
             media = resolved.get("content", {}).get("application/json")
             if media is None or not status.isdigit():  # the mock answers no "default"
                 continue
@@ -264,14 +290,14 @@ class _Compiler:
             examples[int(status)] = {}
             for name, example in media.get("examples", {}).items():
                 where, value = self.resolve(
-                    f"{at}/content/application~1json/examples/{_escape(name)}", example
+                    join(at, "content", "application/json", "examples", name), example
                 )
                 if "value" not in value:
                     continue  # an externalValue: not the mock's to fetch
                 examples[int(status)][name] = value["value"]
                 # Served by Prefer as it is: an example its schema refuses would be a 500.
                 for error in validator.iter_errors(value["value"]):
-                    inside = "".join(f"/{_escape(str(step))}" for step in error.instance_path)
+                    inside = join("", *error.instance_path)
                     self.problems.append(
                         _problem(
                             f"{where}/value{inside}",
@@ -289,7 +315,7 @@ class _Compiler:
         for example in errors:
             for error in example["errors"]:
                 messages.setdefault(error["code"], _documented(error["message"]))
-        return Operation(
+        operation = Operation(
             id=node["operationId"],
             method=method.upper(),
             path=path,
@@ -297,11 +323,27 @@ class _Compiler:
             body=body,
             body_required=body_required,
             body_codes=body_codes,
+            body_fields=body_fields,
             responses=responses,
             examples=examples,
             messages=messages,
             paged=any("pagination" in example for example in errors),
         )
+        for status, why in _answered(node, authenticating=self.authenticating).items():
+            # What the mock answers is validated as it leaves: one the spec refuses is a 500.
+            answer = operation.envelope([(status, operation.message(status))])
+            refused = next(responses[status].iter_errors(answer), None)
+            if refused is not None:
+                paged = ", with a zeroed pagination" if operation.paged else ""
+                self.problems.append(
+                    _problem(
+                        join(pointer, "responses", status),
+                        "schema",
+                        f"a schema that admits what the mock answers {why} with"
+                        f" (Capillary's envelope{paged}): {refused.message}",
+                    )
+                )
+        return operation
 
     def parameter(self, pointer: str, node: dict[str, Any]) -> Parameter:
         at, parameter = self.resolve(pointer, node)
@@ -319,23 +361,35 @@ class _Compiler:
             error_code=parameter.get("x-error-code", INVALID_INPUT),
         )
 
-    def field_codes(
-        self, node: Any, field: tuple[str, ...] = (), refs: frozenset[str] = frozenset()
-    ) -> dict[tuple[str, ...], int]:
-        """The x-error-code of the schema NODE at FIELD and of every field within it."""
+    def fields(
+        self,
+        node: Any,
+        codes: dict[tuple[str, ...], int],
+        names: dict[tuple[str, ...], tuple[str, ...]],
+        field: tuple[str, ...] = (),
+        refs: frozenset[str] = frozenset(),
+    ) -> None:
+        """Add to CODES the x-error-code of the schema NODE at FIELD, and to NAMES the fields
+        it takes; then those of every field within it."""
         ref = node.get("$ref") if isinstance(node, dict) else None
         if ref in refs:  # a recursive schema: its fields are already listed
-            return {}
+            return
         schema = self.schema(node)
         if not isinstance(schema, dict):  # true or false: no fields
-            return {}
+            return
         within = refs | {ref} if ref else refs
-        codes = {field: schema["x-error-code"]} if "x-error-code" in schema else {}
-        for name, child in schema.get("properties", {}).items():
-            codes |= self.field_codes(child, (*field, name), within)
+        if "x-error-code" in schema:
+            codes.setdefault(field, schema["x-error-code"])
+        properties = schema.get("properties", {})
+        if properties:
+            names[field] = tuple(dict.fromkeys([*names.get(field, ()), *properties]))
+        for name, child in properties.items():
+            self.fields(child, codes, names, (*field, name), within)
         if isinstance(schema.get("items"), dict):
-            codes |= self.field_codes(schema["items"], (*field, "*"), within)
-        return codes
+            self.fields(schema["items"], codes, names, (*field, "*"), within)
+        for keyword in ("allOf", "anyOf", "oneOf"):
+            for member in schema.get(keyword, []):
+                self.fields(member, codes, names, field, within)
 
     def validator(self, pointer: str) -> jsonschema_rs.Validator:
         return jsonschema_rs.validator_for(
@@ -354,10 +408,6 @@ class _Compiler:
 def _kind(schema: dict[str, Any]) -> str:
     kind = schema.get("type", "string")
     return kind if isinstance(kind, str) else "string"
-
-
-def _escape(segment: str) -> str:
-    return segment.replace("~", "~0").replace("/", "~1")
 
 
 def _documented(message: str) -> str:

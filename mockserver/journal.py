@@ -17,6 +17,7 @@ most recent entries and renders them as HAR 1.2, the format `capkit verify` repl
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 import secrets
 import threading
@@ -29,13 +30,14 @@ from typing import IO, TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
 import msgspec
-import orjson
 
-from capkit import __version__, credentials
 from mockserver.body import BodyTooLarge, read_body
+from spec import CAPKIT_VERSION, credentials
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+
+log = logging.getLogger(__name__)
 
 #: Entries kept; a process starts a new file when its current one holds this many.
 CAPACITY = 1000
@@ -113,17 +115,28 @@ class Journal:
             self._written += 1
 
     def entries(self) -> list[Entry]:
-        """The most recent entries of every process since the last clear, oldest first."""
+        """The most recent entries of every process since the last clear, oldest first.
+
+        A line that cannot be read is left out, and a warning says how many in which file; the
+        last line of a file, with no newline yet, is one another process is still writing.
+        """
         since = self._cleared_at()
         found = []
         for path in self.directory.glob("*.jsonl"):
-            for line in path.read_bytes().splitlines():
+            *whole, _being_written = path.read_bytes().split(b"\n")
+            unreadable = 0
+            for line in whole:
                 try:
                     entry = _decode(line)
                 except msgspec.DecodeError:
-                    continue  # a line another process is still writing
+                    unreadable += 1
+                    continue
                 if entry.started > since:
                     found.append(entry)
+            if unreadable:
+                log.warning(
+                    "journal: %s line(s) of %s cannot be read and are left out", unreadable, path
+                )
         found.sort(key=lambda entry: entry.started)
         return found[-CAPACITY:]
 
@@ -257,8 +270,8 @@ def summary(entry: Entry) -> dict[str, Any]:
 def error_items(body: str) -> list[dict[str, object]]:
     """The errors of Capillary's envelope in BODY; [] for any other body."""
     try:
-        errors = orjson.loads(body).get("errors")
-    except (orjson.JSONDecodeError, AttributeError):
+        errors = msgspec.json.decode(body).get("errors")
+    except (msgspec.DecodeError, AttributeError):
         return []
     return [e for e in errors if isinstance(e, dict)] if isinstance(errors, list) else []
 
@@ -268,7 +281,7 @@ def har(entries: list[Entry]) -> dict[str, Any]:
     return {
         "log": {
             "version": "1.2",
-            "creator": {"name": "capkit mock", "version": __version__},
+            "creator": {"name": "capkit mock", "version": CAPKIT_VERSION},
             "entries": [har_entry(entry) for entry in entries],
         }
     }

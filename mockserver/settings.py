@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import typing
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -43,7 +44,7 @@ class Settings:
     port: int = 8080
     workers: int = 1
     #: Where the state is kept across restarts (mockserver/storage/backends.py reads it): the
-    #: path of a SQLite file; None: a temporary one.
+    #: path of a SQLite file (a Path is taken too); None: a temporary one.
     state: str | None = None
     #: The folder of the request journal; None: a temporary one.
     journal: Path | None = None
@@ -59,6 +60,12 @@ class Settings:
     spec: Path | None = None
 
     def __post_init__(self) -> None:
+        # From Python a path may come as a str or a Path: each field keeps the type it declares.
+        if isinstance(self.state, os.PathLike):
+            object.__setattr__(self, "state", os.fspath(self.state))
+        for name in ("journal", "spec"):
+            if isinstance(getattr(self, name), str):
+                object.__setattr__(self, name, Path(getattr(self, name)))
         if self.auth is not None and ":" not in self.auth:
             raise _invalid("auth", "must be till:password", self.auth)
         if self.workers < 1:
@@ -86,7 +93,7 @@ class Settings:
                     values[field.name] = overrides[field.name]
                 elif variable in environ:
                     variables[field.name] = variable
-                    values[field.name] = _parse(field.name, environ[variable], field.type)
+                    values[field.name] = _parse(field.name, environ[variable])
             return cls(**values)
         except SettingsError as error:
             if error.name in variables:
@@ -105,20 +112,25 @@ class Settings:
         return variables
 
 
-def _parse(name: str, text: str, annotation: Any) -> Any:
-    kind = str(annotation)
-    if kind.startswith("bool"):
+def _parse(name: str, text: str) -> Any:
+    """TEXT, the value of the setting NAME in a CAPKIT_* variable, as the type NAME declares."""
+    kind = _TYPES[name]
+    if kind is bool:
         lowered = text.strip().lower()
         if lowered in ("1", "true", "yes", "on"):
             return True
         if lowered in ("0", "false", "no", "off"):
             return False
         raise _invalid(name, "must be true or false", text)
-    if kind.startswith("int"):
+    if kind is int:
         try:
             return int(text)
         except ValueError:
             raise _invalid(name, "must be an integer", text) from None
-    if kind.startswith("Path"):
+    if Path in typing.get_args(kind):
         return Path(text) if text else None
     return text or None
+
+
+#: Each setting's type, as the class declares it.
+_TYPES = typing.get_type_hints(Settings)

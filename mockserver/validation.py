@@ -6,15 +6,16 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import partial
 from typing import Any
 
 import jsonschema_rs
-import orjson
+import msgspec
 from jsonschema_rs import ValidationErrorKind as Kind
 
 from mockserver.contract import INVALID_INPUT, Operation, Parameter
+from spec import field_path
 
 _INTEGER = re.compile(r"^[+-]?[0-9]+$")
 _INT64 = (-(2**63), 2**63 - 1)
@@ -33,6 +34,8 @@ _TYPE_NAMES = {
 }
 #: More problems than this in one request are summarised: nobody reads the 200th.
 _MOST_PROBLEMS = 20
+#: What a body nested deeper than the mock reads or validates is told.
+NESTED_TOO_DEEP = "body is nested too deep; no request of this API is"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -53,11 +56,11 @@ class InvalidRequest(Exception):
 
 @dataclasses.dataclass(frozen=True)
 class Inputs:
-    """A request's values, typed as the spec declares them, defaults filled in."""
+    """A request's values, typed as the spec declares them, defaults filled in (its header
+    parameters are validated, and none is kept: no handler reads one)."""
 
     path: dict[str, Any]
     query: dict[str, Any]
-    headers: dict[str, Any]
     body: Any = None
 
 
@@ -69,13 +72,11 @@ def read_inputs(
     environ: Mapping[str, Any],
     body: Any,
     lenient: bool,
-    schema_at: Callable[[list[str | int]], Any],
 ) -> Inputs:
     """OPERATION's inputs from the raw request; raise InvalidRequest with every problem.
 
     ENVIRON is the request's WSGI environ, where its headers are. BODY is the parsed JSON
-    body or None. SCHEMA_AT finds a schema by its path in the document, to name the fields
-    an object allows.
+    body or None.
     """
     problems: list[Problem] = []
     values: dict[str, dict[str, Any]] = {"path": {}, "query": {}, "header": {}}
@@ -95,8 +96,7 @@ def read_inputs(
             problems.append(problem(f"{subject} {error}, got {_shown(raw[0])}"))
             continue
         found = [
-            problem(describe(error, subject, schema_at))
-            for error in parameter.validator.iter_errors(value)
+            problem(describe(error, subject)) for error in parameter.validator.iter_errors(value)
         ]
         problems += found
         if not found:
@@ -108,13 +108,7 @@ def read_inputs(
             if operation.body_required:
                 problems.append(Problem(INVALID_INPUT, "body is required: a JSON document"))
         else:
-            problems += [
-                Problem(
-                    operation.body_code(error.instance_path),
-                    describe(error, _body_subject(error.instance_path), schema_at),
-                )
-                for error in operation.body.iter_errors(body)
-            ]
+            problems += _body_problems(operation, operation.body, body)
     if problems:
         if len(problems) > _MOST_PROBLEMS:
             more = len(problems) - _MOST_PROBLEMS
@@ -122,10 +116,30 @@ def read_inputs(
                 Problem(INVALID_INPUT, f"and {more} more problems")
             ]
         raise InvalidRequest(problems)
-    return Inputs(path=values["path"], query=values["query"], headers=values["header"], body=body)
+    return Inputs(path=values["path"], query=values["query"], body=body)
 
 
 _LOCATIONS = {"path": "path parameter", "query": "query parameter", "header": "header"}
+#: What jsonschema-rs raises, as a ValueError, for a value nested deeper than it validates.
+_TOO_DEEP_TO_VALIDATE = "Recursion limit reached"
+
+
+def _body_problems(
+    operation: Operation, validator: jsonschema_rs.Validator, body: Any
+) -> list[Problem]:
+    try:
+        errors = list(validator.iter_errors(body))
+    except ValueError as error:
+        if str(error) != _TOO_DEEP_TO_VALIDATE:
+            raise
+        return [Problem(INVALID_INPUT, NESTED_TOO_DEEP)]
+    return [
+        Problem(
+            operation.body_code(error.instance_path),
+            describe(error, _body_subject(error.instance_path), operation.fields_at),
+        )
+        for error in errors
+    ]
 
 
 def _raw(
@@ -196,18 +210,19 @@ def _unknown_query_parameters(
 
 
 def _body_subject(path: Iterable[str | int]) -> str:
-    field = ""
-    for step in path:
-        field += f"[{step}]" if isinstance(step, int) else (f".{step}" if field else str(step))
+    field = field_path(path)
     return f"body field '{field}'" if field else "body"
 
 
 def describe(
     error: jsonschema_rs.ValidationError,
     subject: str,
-    schema_at: Callable[[list[str | int]], Any],
+    fields_at: Callable[[Sequence[str | int]], Sequence[str]] = lambda path: (),
 ) -> str:
-    """What ERROR says about SUBJECT, as a person would: "must be one of ..., got 'x'"."""
+    """What ERROR says about SUBJECT, as a person would: "must be one of ..., got 'x'".
+
+    FIELDS_AT names the fields that the object at a path in the value takes.
+    """
     got = f", got {_shown(error.instance)}"
     match error.kind:
         case Kind.Required(property=name):
@@ -218,7 +233,7 @@ def describe(
         case Kind.Type(types=types):
             return f"{subject} must be {' or '.join(_TYPE_NAMES.get(t, t) for t in types)}{got}"
         case Kind.AdditionalProperties(unexpected=unexpected):
-            allowed = list(schema_at(list(error.schema_path)[:-1]).get("properties", {}))
+            allowed = fields_at(list(error.instance_path))
             return "; ".join(_unexpected(subject, name, allowed) for name in unexpected)
         case Kind.Minimum(limit=limit):
             return f"{subject} must be at least {limit}{got}"
@@ -250,11 +265,11 @@ def describe(
             fields = [e.kind.property for e in firsts if isinstance(e.kind, Kind.Required)]
             if firsts and len(fields) == len(firsts):
                 return f"{subject} must have {' or '.join(map(repr, fields))}"
-            return " or ".join(describe(first, subject, schema_at) for first in firsts)
+            return " or ".join(describe(first, subject, fields_at) for first in firsts)
     return f"{subject}: {error.message}"
 
 
-def _unexpected(subject: str, name: str, allowed: list[str]) -> str:
+def _unexpected(subject: str, name: str, allowed: Sequence[str]) -> str:
     close = difflib.get_close_matches(name, allowed, n=1, cutoff=0.6)
     hint = f"; did you mean '{close[0]}'?" if close else ""
     return f"{subject} does not take '{name}' (it takes {', '.join(allowed)}){hint}"
@@ -263,7 +278,7 @@ def _unexpected(subject: str, name: str, allowed: list[str]) -> str:
 def _shown(value: Any) -> str:
     if isinstance(value, str):
         return repr(value)
-    return orjson.dumps(value).decode()[:80]
+    return msgspec.json.encode(value).decode()[:80]
 
 
 def abridged(text: str, limit: int) -> str:

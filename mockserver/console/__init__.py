@@ -8,17 +8,17 @@ package's own script over the admin API (/__admin/...).
 
 from __future__ import annotations
 
-import json
 from importlib.resources import files
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import msgspec
 from flask import Blueprint, Flask, Response, render_template, send_from_directory
 
-from capkit import __version__
+from spec import CAPKIT_VERSION
 
 if TYPE_CHECKING:
-    from mockserver.app import Mock
+    from mockserver.mock import Mock
 
 #: Where the console's files are served: the mock's own paths, outside the API's base path.
 ASSETS = "/__console"
@@ -57,14 +57,15 @@ def register(app: Flask, mock: Mock) -> None:
     config = {
         "assets": ASSETS,
         "basePath": mock.contract.base_path,
-        "version": __version__,
+        "version": CAPKIT_VERSION,
         "swaggerUi": (SWAGGER_UI / "VERSION").read_text().strip(),
         "auth": auth,
     }
 
     @console.get("/")
     def page() -> Response:
-        html = render_template("console.html", config=json.dumps(config), **config)
+        encoded = msgspec.json.encode(config).decode()
+        html = render_template("console.html", config=encoded, **config)
         return Response(html, headers={"Content-Security-Policy": _POLICY})
 
     @console.get(f"{ASSETS}/swagger-ui/<path:name>")

@@ -31,6 +31,10 @@ class Holding:
     identifier: Identifier
 
 
+class StateUnusable(ValueError):
+    """The state setting names no store that can be opened; the message says why."""
+
+
 class IdentifierTaken(Exception):
     """Saving would give an identifier two holders in one source and account."""
 

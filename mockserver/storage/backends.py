@@ -9,27 +9,24 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from mockserver.settings import SettingsError
-from mockserver.storage import Store
+from mockserver.storage import StateUnusable, Store
 from mockserver.storage.sqlite import SqliteStore
 
 _URL = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*)://")
 
 
 def open_store(state: str) -> Store:
-    """The Store that STATE names. Raises SettingsError, naming --state, for a URL of no
-    backend or a file in a folder that does not exist."""
+    """The Store that STATE names. Raises StateUnusable, saying what STATE must be, for a URL
+    of no backend or a file in a folder that does not exist."""
     url = _URL.match(state)
     if url is not None:
-        raise SettingsError(
-            "state",
-            f"--state must be the path of a SQLite file (no backend keeps the state at"
-            f" {url['scheme']}:// URLs), got {state!r}",
+        raise StateUnusable(
+            f"must be the path of a SQLite file (no backend keeps the state at"
+            f" {url['scheme']}:// URLs), got {state!r}"
         )
     path = Path(state)
     if not path.parent.is_dir():
-        raise SettingsError(
-            "state",
-            f"--state must be in a folder that exists (create {path.parent} first), got {state!r}",
+        raise StateUnusable(
+            f"must be in a folder that exists (create {path.parent} first), got {state!r}"
         )
     return SqliteStore(path)

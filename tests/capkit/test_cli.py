@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml
 
-from capkit import spec
+import spec
 
 CAPKIT = Path(sys.executable).parent / "capkit"
 PROJECT_ROOT = Path(__file__).resolve().parents[2]

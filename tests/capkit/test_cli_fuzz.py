@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, expect
 
-from capkit import spec
+import spec
 from contracts import verify_har
 from contracts.coverage import operations_of
 from contracts.serving import serve_in_thread

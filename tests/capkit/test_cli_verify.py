@@ -12,7 +12,7 @@ from typing import Any
 from click.testing import CliRunner
 from flask.testing import FlaskClient
 
-from capkit import spec
+import spec
 from capkit.cli import main
 from contracts.coverage import CoverageCounter, operations_of
 from mockserver import Settings, create_app

@@ -34,7 +34,7 @@ from openapi_core.contrib.flask import FlaskOpenAPIRequest
 from openapi_core.validation.request.exceptions import SecurityValidationError
 from werkzeug.exceptions import HTTPException
 
-from capkit import spec
+import spec
 
 TILL, PASSWORD = "till", "pw"
 OPERATIONS = (

@@ -13,7 +13,7 @@ from schemathesis import Case, CheckContext, Response
 from schemathesis.config import ChecksConfig
 from schemathesis.specs.openapi.schemas import OpenApiSchema
 
-from capkit import spec
+import spec
 from contracts import Finding, Outcome
 from contracts.checks import (
     created_resource_readable,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from capkit import spec
+import spec
 from contracts.coverage import CoverageCounter, OperationCoverage, operations_of
 
 DOCUMENT = spec.load()

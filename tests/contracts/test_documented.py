@@ -1,4 +1,4 @@
-"""contracts.documented: the error codes a spec documents per operation and status, and its path."""
+"""contracts.documented: the error codes a spec documents per operation and status."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from capkit import spec
-from contracts.documented import error_codes, server_path
+import spec
+from contracts.documented import error_codes
 
 
 def envelope(*codes: int) -> dict[str, Any]:
@@ -104,20 +104,3 @@ def test_the_bundled_specs_codes_for_registration() -> None:
     assert error_codes(bundled, register, 400) == {int(name[3:]) for name in named}
     assert error_codes(bundled, register, 401) == {401}
     assert error_codes(bundled, register, 415) == {415}
-
-
-@pytest.mark.parametrize(
-    ("servers", "path"),
-    [
-        ([{"url": "https://{host}/v2", "variables": {"host": {"default": "eu.example"}}}], "/v2"),
-        ([{"url": "/api/"}], "/api"),
-        (
-            [{"url": "https://example.com/{version}", "variables": {"version": {"default": "v3"}}}],
-            "/v3",
-        ),
-        ([], ""),
-    ],
-)
-def test_server_path(servers: list[dict[str, Any]], path: str) -> None:
-    assert server_path({"servers": servers}) == path
-    assert server_path(spec.load()) == "/v2"

@@ -8,7 +8,7 @@ from html.parser import HTMLParser
 
 from schemathesis.engine import StopReason
 
-from capkit import spec
+import spec
 from contracts import Finding, FuzzOptions, OperationResult, Outcome
 from contracts.coverage import CoverageCounter, operations_of
 from contracts.html import MOST_FAILURES, fuzz_page, render, verify_page

@@ -258,3 +258,17 @@ def test_an_empty_document_is_not_clean() -> None:
     problems = lint_document({})
     assert Problem("", "openapi", "required property 'openapi' is missing") in problems
     assert Problem("", "info", "required property 'info' is missing") in problems
+
+
+def test_an_example_that_cannot_be_checked_is_a_problem_not_a_pass() -> None:
+    """A $dynamicRef to an anchor no schema defines: the examples behind it go unchecked, and
+    lint says so instead of "no problems"."""
+    entity = "/components/schemas/LookupResult/properties/entity"
+    problems = lint_document(planted(entity, {"$dynamicRef": "#entity"}))
+    assert {(p.pointer, p.field) for p in problems} == {
+        (FOUND_BY_MOBILE, "value"),
+        ("/components/examples/foundByEmail/value", "value"),
+    }
+    assert all(
+        "refers to the anchor 'entity', which lint cannot find" in p.message for p in problems
+    )

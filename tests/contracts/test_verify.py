@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from capkit import spec
+import spec
 from contracts import HarUnreadable, Violation, load_har, verify_har
 from mockserver import Settings, create_app
 

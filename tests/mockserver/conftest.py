@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from capkit import spec
+import spec
 from mockserver.domain import seed
 from mockserver.domain.errors import DomainError
 from mockserver.domain.records import Org

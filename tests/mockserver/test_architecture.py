@@ -1,5 +1,7 @@
-"""The layers import one way: views -> domain -> storage, and mockserver and contracts never
-meet. Imports are read from the source with `ast`, so a comment or a string cannot fool it."""
+"""The layers import one way: the capkit command -> mockserver and contracts -> spec, which
+imports none of them; inside the mock, views -> domain -> storage; mockserver and contracts
+never meet. Imports are read from the source with `ast`, so a comment or a string cannot
+fool it."""
 
 from __future__ import annotations
 
@@ -11,6 +13,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
+#: The packages capkit ships, the bottom layer first.
+PACKAGES = ("spec", "mockserver", "contracts", "capkit")
 
 
 def module_name(path: Path) -> str:
@@ -86,6 +90,50 @@ def breaches(folder: str, forbidden: tuple[str, ...]) -> dict[str, list[str]]:
     return found
 
 
+def package_imports() -> dict[str, set[str]]:
+    """Each package of PACKAGES -> the others that its modules import."""
+    return {
+        package: {
+            other
+            for path in modules_under(package).values()
+            for imported in imports_of(path)
+            for other in PACKAGES
+            if other != package and within(imported, other)
+        }
+        for package in PACKAGES
+    }
+
+
+def module_imports() -> dict[str, set[str]]:
+    """Each module of PACKAGES -> the modules of PACKAGES it imports, its own packages aside
+    (a module's package is imported before it, whatever it imports)."""
+    modules = {name: path for package in PACKAGES for name, path in modules_under(package).items()}
+    return {
+        name: {
+            imported
+            for imported in imports_of(path)
+            if imported in modules and imported != name and not within(name, imported)
+        }
+        for name, path in modules.items()
+    }
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Each way round in GRAPH: a package, the ones it reaches through, and itself again."""
+    found = []
+
+    def walk(path: list[str]) -> None:
+        for following in sorted(graph[path[-1]]):
+            if following == path[0]:
+                found.append([*path, following])
+            elif following not in path:
+                walk([*path, following])
+
+    for start in sorted(graph):
+        walk([start])
+    return found
+
+
 # --- the reader itself ----------------------------------------------------------------------
 
 
@@ -155,7 +203,31 @@ def test_the_layers_hold_the_modules_they_should() -> None:
     assert not is_module("mockserver.storage.Store")
 
 
+def test_the_cycle_finder_finds_a_way_round() -> None:
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
+    assert cycles(graph) == [["a", "b", "c", "a"], ["b", "c", "a", "b"], ["c", "a", "b", "c"]]
+    assert cycles({"a": {"b"}, "b": set()}) == []
+
+
 # --- the rules ------------------------------------------------------------------------------
+
+
+def test_no_package_imports_one_that_imports_it_back() -> None:
+    graph = package_imports()
+    # Guards against a rule that passes because it reads nothing.
+    assert graph["capkit"] >= {"mockserver", "contracts", "spec"}
+    assert graph["mockserver"] >= {"spec"} and graph["contracts"] >= {"spec"}
+    assert cycles(graph) == []
+
+
+def test_no_module_imports_one_that_imports_it_back() -> None:
+    graph = module_imports()
+    assert {"mockserver.admin", "mockserver.request_path"} <= graph["mockserver.app"]
+    assert cycles(graph) == []
+
+
+def test_the_spec_package_imports_none_of_the_others() -> None:
+    assert package_imports()["spec"] == set()
 
 
 def test_the_domain_imports_no_web_framework_no_sql_and_no_sqlite_store() -> None:

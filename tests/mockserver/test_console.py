@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from capkit import spec
+import spec
 from contracts import verify_har
 from tests.browser import PHONE, visiting
 from tests.mockserver.test_server import LOOKUP_306, Server, register, running

@@ -76,11 +76,31 @@ def test_the_most_recent_entries_are_kept(tmp_path: Path, monkeypatch: pytest.Mo
     assert len(list((tmp_path / "journal").glob("*.jsonl"))) == 2  # current and previous
 
 
-def test_a_line_still_being_written_is_skipped(tmp_path: Path) -> None:
+def test_a_line_still_being_written_is_skipped(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     mine = Journal(tmp_path / "journal")
     mine.record(entry("/v2/whole", START))
     (tmp_path / "journal" / "requests-1.jsonl").write_bytes(b'{"started": "2026-01-01T00:00:0')
     assert [e.url for e in mine.entries()] == ["/v2/whole"]
+    assert caplog.records == []  # it is no fault: the line is whole once written
+
+
+def test_a_line_that_cannot_be_read_is_left_out_with_a_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    mine = Journal(tmp_path / "journal")
+    mine.record(entry("/v2/before", START))
+    written = next((tmp_path / "journal").glob("requests-*.jsonl"))
+    with written.open("ab") as file:
+        file.write(b'{"started": "corrupt"}\n\x00\x00\n')
+    mine.record(entry("/v2/after", START + timedelta(seconds=1)))
+    assert [e.url for e in mine.entries()] == ["/v2/before", "/v2/after"]
+    [warning] = caplog.records
+    assert warning.levelname == "WARNING"
+    assert warning.getMessage() == (
+        f"journal: 2 line(s) of {written} cannot be read and are left out"
+    )
 
 
 def test_har_names_headers_and_carries_bodies() -> None:

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from capkit import spec
+import spec
 from capkit.cli import main
 from mockserver.settings import Settings, SettingsError
 
@@ -107,6 +107,11 @@ def test_a_variable_that_parses_but_is_out_of_range_is_refused() -> None:
 def test_a_flag_out_of_range_is_named_without_a_variable() -> None:
     with pytest.raises(SettingsError, match=r"^--workers must be at least 1, got 0$"):
         Settings.load({"workers": 0}, environ={"CAPKIT_WORKERS": "2"})
+
+
+def test_a_path_is_taken_as_a_str_or_a_path_from_python(tmp_path: Path) -> None:
+    given = Settings(state=tmp_path / "state.db", journal=str(tmp_path), spec=str(tmp_path))
+    assert given == Settings(state=str(tmp_path / "state.db"), journal=tmp_path, spec=tmp_path)
 
 
 # --- Settings.environ: how the workers get the parent's settings ----------------------------

@@ -21,10 +21,10 @@ from mockserver.validation import describe
 )
 def test_a_bound_is_named_with_its_kind(schema: dict[str, Any], value: int, sentence: str) -> None:
     (error,) = jsonschema_rs.validator_for(schema).iter_errors(value)
-    assert describe(error, "query parameter 'n'", lambda _path: schema) == sentence
+    assert describe(error, "query parameter 'n'") == sentence
 
 
 def test_a_choice_of_required_fields_names_the_fields() -> None:
     schema = {"anyOf": [{"required": ["add"]}, {"required": ["remove"]}]}
     (error,) = jsonschema_rs.validator_for(schema).iter_errors({})
-    assert describe(error, "body", lambda _path: schema) == "body must have 'add' or 'remove'"
+    assert describe(error, "body") == "body must have 'add' or 'remove'"

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from capkit import spec
+import spec
 from tests.mockserver.test_server import Server, running
 
 GENERATOR = Path(sys.executable).parent / "openapi-python-client"

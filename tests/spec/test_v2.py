@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from capkit import spec
+import spec
 
 DOCUMENT = spec.load()
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from capkit import spec
+import spec
 from mockserver.domain import partner_programs
 from mockserver.domain.errors import DomainError
 from mockserver.domain.records import Blob

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from mockserver.domain.records import Customer
-from mockserver.settings import SettingsError
+from mockserver.storage import StateUnusable
 from mockserver.storage.backends import open_store
 
 
@@ -29,19 +29,21 @@ def test_a_path_is_a_sqlite_file_that_keeps_the_state(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("state", ["redis://localhost:6379/0", "mysql://mock@db/capkit"])
-def test_a_url_of_no_backend_is_refused_naming_state(state: str) -> None:
-    with pytest.raises(SettingsError) as refused:
+def test_a_url_of_no_backend_is_refused_saying_what_the_state_must_be(state: str) -> None:
+    with pytest.raises(StateUnusable) as refused:
         open_store(state)
     scheme = state.partition("://")[0]
     assert str(refused.value) == (
-        "--state must be the path of a SQLite file"
+        "must be the path of a SQLite file"
         f" (no backend keeps the state at {scheme}:// URLs), got '{state}'"
     )
 
 
-def test_a_file_in_a_missing_folder_is_refused_naming_state(tmp_path: Path) -> None:
+def test_a_file_in_a_missing_folder_is_refused_saying_what_the_state_must_be(
+    tmp_path: Path,
+) -> None:
     state = str(tmp_path / "nowhere" / "state.db")
-    expected = r"^--state must be in a folder that exists \(create .*nowhere first\), got '"
-    with pytest.raises(SettingsError, match=expected):
+    expected = r"^must be in a folder that exists \(create .*nowhere first\), got '"
+    with pytest.raises(StateUnusable, match=expected):
         open_store(state)
     assert not (tmp_path / "nowhere").exists()

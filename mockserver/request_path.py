@@ -1,0 +1,196 @@
+"""The path of a request to an operation: a sequence of steps, each of which answers the request
+(and ends its path) or finds out what the next steps need, until the operation's handler
+answers it.
+
+A step is a function of the OperationRequest that returns a Response, or None to let the
+request on. A new concern of every request (a delay, a fault, a rate limit) is a step in STEPS,
+where its place in the order says what it comes before.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs
+
+import msgspec
+from flask import Response, request
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from mockserver.auth import TOKEN_HEADER, Unauthenticated, authenticate
+from mockserver.body import BodyTooLarge, read_body
+from mockserver.contract import INVALID_INPUT, Operation
+from mockserver.domain.errors import DomainError
+from mockserver.journal import findings
+from mockserver.mock import Mock
+from mockserver.responses import decline, refuse, refuse_items, respond
+from mockserver.validation import (
+    NESTED_TOO_DEEP,
+    Inputs,
+    InvalidRequest,
+    Problem,
+    read_inputs,
+)
+from mockserver.views import HANDLERS, Call
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import WSGIEnvironment
+
+UNSUPPORTED_MEDIA_TYPE, UNAUTHORIZED = 415, 401
+_JSON = re.compile(r"^application/([\w.+-]+\+)?json\b", re.IGNORECASE)
+_TOKEN_KEY = "HTTP_" + TOKEN_HEADER.upper().replace("-", "_")
+_decode_json = msgspec.json.Decoder().decode
+
+
+@dataclasses.dataclass(slots=True)
+class OperationRequest:
+    """A request to OPERATION on its way through the steps, and what they found out about it.
+
+    The request is read from its WSGI environ: werkzeug's MultiDict and header objects cost
+    more than what this path needs of them.
+    """
+
+    mock: Mock
+    operation: Operation
+    environ: WSGIEnvironment
+    #: The path's variables, as the route matched them.
+    path: dict[str, str]
+    #: The till the credentials name (authenticate_request); None without auth, or for a token.
+    till: str | None = None
+    #: The request's values, typed and valid (read_request).
+    inputs: Inputs | None = None
+
+
+Step = Callable[[OperationRequest], Response | None]
+
+
+def serve(mock: Mock, operation: Operation, **path: str) -> Response:
+    """The answer to the current request of OPERATION, whose path's variables are PATH."""
+    incoming = OperationRequest(mock, operation, request.environ, path)
+    findings(incoming.environ).operation = operation.id
+    for step in STEPS:
+        answer = step(incoming)
+        if answer is not None:
+            return answer
+    return call_handler(incoming)
+
+
+# --- the steps, in their order --------------------------------------------------------------
+
+
+def authenticate_request(incoming: OperationRequest) -> Response | None:
+    """A 401 for credentials the mock does not take, when it asks for them; else the till."""
+    settings = incoming.mock.settings
+    if not settings.auth_required:
+        return None
+    try:
+        incoming.till = authenticate(
+            incoming.environ.get("HTTP_AUTHORIZATION"),
+            incoming.environ.get(_TOKEN_KEY),
+            pinned=settings.auth,
+            pinned_token=settings.token,
+        )
+    except Unauthenticated as error:
+        operation = incoming.operation
+        message = f"{operation.message(UNAUTHORIZED)} {error}"
+        response = refuse_items(operation, UNAUTHORIZED, [(UNAUTHORIZED, message)])
+        response.headers["WWW-Authenticate"] = 'Basic realm="capkit mock"'
+        return response
+    return None
+
+
+def read_request(incoming: OperationRequest) -> Response | None:
+    """A 400 naming every problem of the request's input, a 415 for a body that is not JSON;
+    else its inputs, typed as the spec declares them. A body over the limit raises (413)."""
+    operation, environ, settings = incoming.operation, incoming.environ, incoming.mock.settings
+    try:
+        incoming.inputs = read_inputs(
+            operation,
+            path=incoming.path,
+            query=parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True),
+            environ=environ,
+            body=_body(operation, environ, settings.max_body),
+            lenient=settings.lenient,
+        )
+    except _UnsupportedMediaType as error:
+        message = f"Content-Type must be application/json, got {error.args[0] or 'none'}"
+        return refuse_items(operation, UNSUPPORTED_MEDIA_TYPE, [(UNSUPPORTED_MEDIA_TYPE, message)])
+    except InvalidRequest as error:
+        return refuse(operation, 400, error.problems)
+    return None
+
+
+def answer_preferred(incoming: OperationRequest) -> Response | None:
+    """The documented example that `Prefer: code=N, example=NAME` asks for, as Prism serves it;
+    a 400 when the operation documents none such."""
+    header = incoming.environ.get("HTTP_PREFER", "")
+    wanted = dict(part.strip().split("=", 1) for part in re.split(r"[,;]", header) if "=" in part)
+    code, name = wanted.get("code"), wanted.get("example")
+    if code is None and name is None:
+        return None
+    operation = incoming.operation
+    for status, examples in operation.examples.items():
+        for example_name, value in examples.items():
+            if (code is None or code == str(status)) and (name is None or name == example_name):
+                return respond(operation, status, value)
+    documented = "; ".join(
+        f"{status}: {', '.join(named)}" for status, named in operation.examples.items()
+    )
+    asked = " and ".join(
+        f"{key}={value}" for key, value in wanted.items() if key in ("code", "example")
+    )
+    problem = Problem(
+        INVALID_INPUT,
+        f"header 'Prefer' asks for {asked}, which {operation.id} does not document"
+        f" (it documents {documented})",
+    )
+    return refuse(operation, 400, [problem])
+
+
+#: What a request goes through before its handler, in order; the first step that answers
+#: ends its path.
+STEPS: tuple[Step, ...] = (authenticate_request, read_request, answer_preferred)
+
+
+def call_handler(incoming: OperationRequest) -> Response:
+    """The handler's answer, or a 400 with the code of the domain's refusal."""
+    mock, operation, inputs = incoming.mock, incoming.operation, incoming.inputs
+    assert inputs is not None, "read_request is a step before the handler"
+    try:
+        body = HANDLERS[operation.id](Call(mock.store, mock.org, inputs, incoming.till))
+    except DomainError as error:
+        subject = None if error.subject is None else str(error.subject)
+        return decline(operation, 400, [Problem(error.code, error.detail or "", subject)])
+    return respond(operation, 200, body)
+
+
+# --- the body -------------------------------------------------------------------------------
+
+
+class _UnsupportedMediaType(Exception):
+    pass
+
+
+def _body(operation: Operation, environ: WSGIEnvironment, limit: int) -> Any:
+    """The request's JSON body, None when it has none; raise for a body that is not JSON or
+    over LIMIT bytes."""
+    if operation.body is None:
+        return None
+    try:
+        data = read_body(environ, limit)
+    except BodyTooLarge as error:
+        raise RequestEntityTooLarge() from error
+    if not data:
+        return None
+    content_type = environ.get("CONTENT_TYPE", "")
+    if not _JSON.match(content_type):
+        raise _UnsupportedMediaType(content_type)
+    try:
+        return _decode_json(data)
+    except msgspec.DecodeError as error:
+        detail = f"body is not valid JSON: {error}"
+    except RecursionError:  # nesting as deep as Python's recursion limit
+        detail = NESTED_TOO_DEEP
+    raise InvalidRequest([Problem(INVALID_INPUT, detail)])

@@ -1,0 +1,151 @@
+"""What the mock answers with: bodies the spec accepts, errors in Capillary's envelope, HTTP's own
+errors (404, 405, 413) and a bug's 500 in it too, and CORS headers for browsers."""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+import msgspec
+from flask import Response, request
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound, RequestEntityTooLarge
+
+from mockserver.auth import TOKEN_HEADER
+from mockserver.contract import Operation
+from mockserver.domain.records import Blob
+from mockserver.journal import findings
+from mockserver.validation import Problem, abridged
+
+log = logging.getLogger(__name__)
+
+MOCK_BUG = 500
+#: Characters of a problem's detail shown in full: a 100,000-character value echoed back in
+#: full would bury what the message says about it.
+_LONGEST_DETAIL = 400
+_encode_json = msgspec.json.Encoder().encode
+
+
+def json_response(body: Any, status: int = 200) -> Response:
+    """BODY as JSON, with STATUS."""
+    return Response(_encode_json(body), status=status, mimetype="application/json")
+
+
+def respond(operation: Operation, status: int, body: Blob) -> Response:
+    """BODY as the response, once the spec accepts it; a 500 naming the mock's bug otherwise."""
+    validator = operation.responses.get(status)
+    if validator is None or not validator.is_valid(body):
+        problems = (
+            [e.message for e in validator.iter_errors(body)]
+            if validator
+            else [f"status {status} is not declared"]
+        )
+        findings(request.environ).response.extend(problems)
+        log.error(
+            "capkit mock bug: %s %s answered %s that the spec rejects: %s",
+            operation.method,
+            operation.id,
+            status,
+            "; ".join(problems[:5]),
+        )
+        return json_response(
+            _bug_envelope(
+                f"its {status} response to {operation.id} breaks the spec:"
+                f" {'; '.join(problems[:3])}"
+            ),
+            MOCK_BUG,
+        )
+    return json_response(body, status)
+
+
+def refuse(operation: Operation, status: int, problems: list[Problem]) -> Response:
+    """PROBLEMS, how the request breaks the spec, as OPERATION's error response with STATUS,
+    each in its documented words; the journal keeps them as the request's problems."""
+    return refuse_items(operation, status, [_item(operation, p) for p in problems])
+
+
+def refuse_items(operation: Operation, status: int, items: list[tuple[int, str]]) -> Response:
+    """ITEMS (code, message), what is wrong with the request, as OPERATION's error response
+    with STATUS; the journal keeps them as the request's problems."""
+    findings(request.environ).request.extend(message for _, message in items)
+    return respond(operation, status, operation.envelope(items))
+
+
+def decline(operation: Operation, status: int, problems: list[Problem]) -> Response:
+    """PROBLEMS of a request the spec allows but the domain refuses (a customer that is not
+    there), as OPERATION's error response with STATUS, each in its documented words."""
+    return respond(operation, status, operation.envelope([_item(operation, p) for p in problems]))
+
+
+def _item(operation: Operation, problem: Problem) -> tuple[int, str]:
+    """PROBLEM as an error of OPERATION: the documented message, with the X or {x} it names
+    filled in, and what was wrong."""
+    message = operation.message(problem.code)
+    if problem.subject is not None:
+        message = re.sub(r"\bX\b|\{x\}", abridged(problem.subject, _LONGEST_DETAIL), message)
+    if not problem.detail:
+        return problem.code, message
+    return problem.code, f"{message.rstrip('.')}: {abridged(problem.detail, _LONGEST_DETAIL)}"
+
+
+# --- outside the operations -----------------------------------------------------------------
+
+
+def http_error(error: HTTPException, *, max_body: int, base_path: str) -> Response:
+    """404, 405, 413 and the like, in Capillary's envelope."""
+    code = error.code or 400
+    if isinstance(error, RequestEntityTooLarge):
+        length = request.content_length
+        size = f" {length} bytes," if length is not None else ""
+        message = f"Request body is{size} over the limit of {max_body} bytes"
+    elif isinstance(error, MethodNotAllowed):
+        allowed = ", ".join(m for m in error.valid_methods or [] if m != "OPTIONS")
+        message = f"{request.method} is not allowed on {request.path}; it allows {allowed}"
+    elif isinstance(error, NotFound):
+        message = (
+            f"No operation at {request.path}: the mock answers the spec's paths"
+            f" under {base_path} (see /openapi.json)"
+        )
+    else:
+        message = error.description or error.name
+    findings(request.environ).request.append(message)
+    response = json_response(
+        {"warnings": [], "errors": [{"status": False, "code": code, "message": message}]}, code
+    )
+    if isinstance(error, MethodNotAllowed):
+        response.headers["Allow"] = ", ".join(error.valid_methods or [])
+    return response
+
+
+def bug(error: Exception) -> Response:
+    """The 500 of an exception the mock did not expect: its own bug, logged."""
+    log.exception("capkit mock bug while answering %s %s", request.method, request.path)
+    what = f"{type(error).__name__}: {error}"
+    findings(request.environ).response.append(f"capkit mock bug: {what}")
+    return json_response(_bug_envelope(what), MOCK_BUG)
+
+
+def _bug_envelope(what: str) -> Blob:
+    message = f"capkit mock bug, not a problem of the request: {what}. Please report it."
+    return {"warnings": [], "errors": [{"status": False, "code": MOCK_BUG, "message": message}]}
+
+
+def allow_any_origin(response: Response) -> Response:
+    """CORS for browser apps on any origin, preflights answered with what they ask for.
+
+    The policy is fixed, so these few headers do what flask-cors would work out for every
+    request; it cost about a fifth of the mock's throughput.
+    """
+    environ = request.environ
+    if "HTTP_ORIGIN" not in environ:
+        return response
+    headers = response.headers
+    headers["Access-Control-Allow-Origin"] = "*"
+    headers["Access-Control-Expose-Headers"] = "WWW-Authenticate"
+    if environ["REQUEST_METHOD"] == "OPTIONS" and "HTTP_ACCESS_CONTROL_REQUEST_METHOD" in environ:
+        headers["Access-Control-Allow-Methods"] = headers.get("Allow", "")
+        headers["Access-Control-Allow-Headers"] = environ.get(
+            "HTTP_ACCESS_CONTROL_REQUEST_HEADERS", f"Authorization, {TOKEN_HEADER}, Content-Type"
+        )
+        headers["Access-Control-Max-Age"] = "600"
+    return response
