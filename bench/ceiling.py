@@ -1,5 +1,6 @@
-"""The ceiling of the machine for Python WSGI: a callable that returns fixed bytes, served by
-granian as mockserver/server.py serves capkit (WSGI interface, N workers, its blocking threads).
+"""The ceiling of the machine for the mock's server: a WSGI callable that returns fixed bytes,
+served as mockserver/server.py serves capkit (gunicorn's workers, aiohttp on uvloop, the app
+called inline).
 
 Run as `python -m bench.ceiling --port PORT --workers N`.
 """
@@ -9,10 +10,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable, Iterable
 
-from granian import Granian
-from granian.constants import Interfaces
-
-from mockserver.server import BLOCKING_THREADS
+from mockserver.server import run_workers
 
 BODY = b'{"entity":306,"warnings":[]}'
 HEADERS = [("Content-Type", "application/json"), ("Content-Length", str(len(BODY)))]
@@ -32,14 +30,9 @@ def main() -> None:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--workers", type=int, default=1)
     options = parser.parse_args()
-    Granian(
-        "bench.ceiling:app",
-        interface=Interfaces.WSGI,
-        address="127.0.0.1",
-        port=options.port,
-        workers=options.workers,
-        blocking_threads=BLOCKING_THREADS,
-    ).serve()
+    run_workers(
+        lambda: app, host="127.0.0.1", port=options.port, workers=options.workers, max_body=1024
+    )
 
 
 if __name__ == "__main__":

@@ -65,6 +65,19 @@ def writes_found(server: str, load: Load) -> Check:
     )
 
 
+def delays_kept(server: str, load: Load, delay_ms: int) -> Check:
+    """Every delayed request was answered 200, none before its delay, all within half of it
+    more (a delay holds no worker)."""
+    ok, other = load.counts.get("ok", 0), load.counts.get("other", -1)
+    return Check(
+        server=server,
+        name=f"delayed requests answered 200 after {delay_ms} ms, p99 within {delay_ms * 1.5:.0f}",
+        passed=ok > 0 and other == 0 and delay_ms <= load.p50 and load.p99 <= delay_ms * 1.5,
+        expected=f"all 200, p50 at least {delay_ms} ms, p99 at most {delay_ms * 1.5:.0f} ms",
+        actual=f"{ok} answered 200, {other} other; p50 {load.p50:.0f} ms, p99 {load.p99:.0f} ms",
+    )
+
+
 def probed(running: Running) -> list[Check]:
     """Before the load: the three requests of the mix answer 200, the invalid one 400, and
     one without credentials 401 (validation and auth are on)."""

@@ -42,6 +42,9 @@ class Config:
     invalid_every: int = 50
     #: schemathesis cases generated per operation, in each of its two runs.
     examples: int = 25
+    #: Requests kept in flight, each asking to be answered DELAY_MS late, beside the read mix.
+    delayed: int = 50
+    delay_ms: int = 1000
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> Config:
@@ -59,6 +62,8 @@ class Config:
             workers=_count(env, "BENCH_WORKERS", default.workers),
             invalid_every=_count(env, "BENCH_INVALID_EVERY", default.invalid_every, minimum=0),
             examples=_count(env, "BENCH_EXAMPLES", default.examples),
+            delayed=_count(env, "BENCH_DELAYED", default.delayed),
+            delay_ms=_count(env, "BENCH_DELAY_MS", default.delay_ms),
         )
 
 

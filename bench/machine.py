@@ -11,7 +11,16 @@ from importlib import metadata
 from bench import wrk
 from bench.config import PRISM
 
-PACKAGES = ("capkit", "granian", "flask", "werkzeug", "schemathesis", "hypothesis")
+PACKAGES = (
+    "capkit",
+    "gunicorn",
+    "aiohttp",
+    "uvloop",
+    "flask",
+    "werkzeug",
+    "schemathesis",
+    "hypothesis",
+)
 
 
 def describe() -> list[tuple[str, str]]:

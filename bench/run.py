@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import math
 import shutil
 import sys
 import time
@@ -14,7 +15,7 @@ from bench import checks, fuzz, machine, report, servers, wrk
 from bench.checks import Check
 from bench.config import LOGS, PRISM, RESULTS, Config, ConfigError
 from bench.probes import AUTHORIZATION
-from bench.report import Measured, Results
+from bench.report import Delayed, Measured, Results
 from bench.servers import Running, Server
 from bench.wrk import Load
 
@@ -73,6 +74,7 @@ def measure(config: Config) -> Results:
         loads = read_rounds([capkit, prism], config, found)
         loaded = [servers.memory(capkit.process.pid), servers.memory(prism.process.pid)]
         write = write_rounds(capkit, config, found)
+        delayed = delayed_rounds(capkit, config, found)
     say("schemathesis over HTTP")
     pinned = servers.launch(servers.capkit(config.workers, auth=fuzz.AUTH), logs=LOGS)
     try:
@@ -104,6 +106,7 @@ def measure(config: Config) -> Results:
             loads=loads[prism.server.name],
         ),
         write=write,
+        delayed=delayed,
         ceiling=ceiling,
         fuzz=[in_process, over_http],
         checks=found,
@@ -206,8 +209,41 @@ def write_rounds(running: Running, config: Config, found: list[Check]) -> list[L
     return loads
 
 
+def delayed_rounds(running: Running, config: Config, found: list[Check]) -> list[Delayed]:
+    """The read mix at the first connection count, alone then with config.delayed requests in
+    flight, each asking to be answered config.delay_ms late, config.rounds times; checks into
+    FOUND."""
+    rounds = []
+    delay = config.delay_ms / 1000
+    connections = config.connections[0]
+    for number in range(config.rounds):
+        alone = read_load(running, config, connections=connections, seconds=config.seconds)
+        slow = wrk.start(
+            running.url,
+            wrk.DELAYED,
+            [running.server.prefix, AUTHORIZATION, str(config.delay_ms)],
+            connections=config.delayed,
+            threads=1,
+            seconds=config.seconds + math.ceil(2 * delay),
+        )
+        time.sleep(delay)  # every delayed connection has its first request in flight
+        mix = read_load(running, config, connections=connections, seconds=config.seconds)
+        held = wrk.finish(slow)
+        rounds.append(Delayed(alone=alone, mix=mix, delayed=held))
+        found += [
+            checks.invalid_refused(running.server.name, mix),
+            checks.valid_answered(running.server.name, mix),
+            checks.delays_kept(running.server.name, held, config.delay_ms),
+        ]
+        say(
+            f"delayed round {number + 1}/{config.rounds}: read mix {alone.rps:,.0f} req/s alone,"
+            f" {mix.rps:,.0f} beside {held.requests} delayed requests (p99 {held.p99:.0f} ms)"
+        )
+    return rounds
+
+
 def measure_ceiling(config: Config) -> Measured:
-    """The fixed-bytes WSGI app on capkit's granian configuration, once per connection count."""
+    """The fixed-bytes WSGI app on capkit's server, once per connection count."""
     server = servers.ceiling(config.workers)
     with timed_launches(server, dataclasses.replace(config, starts=1)) as (running, times):
         idle = servers.memory(running.process.pid)

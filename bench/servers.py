@@ -27,7 +27,7 @@ class Server:
     argv: tuple[str, ...]
     #: The path before the spec's paths: "/v2" (the spec's server), or "" for Prism.
     prefix: str
-    #: How many processes it runs once up: granian's main process and its workers.
+    #: How many processes it runs once up: gunicorn's main process and its workers.
     processes: int = 1
 
     def command(self, port: int) -> list[str]:
@@ -55,7 +55,7 @@ def prism() -> Server:
 
 
 def ceiling(workers: int) -> Server:
-    """The fixed-bytes WSGI callable of bench/ceiling.py on granian, configured as capkit's."""
+    """The fixed-bytes WSGI callable of bench/ceiling.py, served as capkit is."""
     argv = (sys.executable, "-m", "bench.ceiling", "--port", "{port}", "--workers", str(workers))
     return Server(name="WSGI ceiling", argv=argv, prefix="", processes=1 + workers)
 

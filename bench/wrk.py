@@ -11,6 +11,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 MIX = HERE / "mix.lua"
 WRITE = HERE / "write.lua"
+DELAYED = HERE / "delayed.lua"
 
 _UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0, "h": 3_600_000.0}
 
@@ -48,6 +49,31 @@ def run(
     seconds: int,
 ) -> Load:
     """Load URL for SECONDS with SCRIPT; raise WrkFailed with wrk's output if it fails."""
+    return finish(
+        start(url, script, arguments, connections=connections, threads=threads, seconds=seconds)
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class Running:
+    """A wrk run under way, in the background."""
+
+    process: subprocess.Popen[str]
+    command: list[str]
+    connections: int
+    started: float
+
+
+def start(
+    url: str,
+    script: Path,
+    arguments: list[str],
+    *,
+    connections: int,
+    threads: int,
+    seconds: int,
+) -> Running:
+    """Start loading URL for SECONDS with SCRIPT, in the background; finish() waits for it."""
     command = [
         "wrk",
         f"-t{min(threads, connections)}",
@@ -60,11 +86,18 @@ def run(
         "--",
         *arguments,
     ]
-    started = time.time()
-    done = subprocess.run(command, capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        raise WrkFailed(f"{' '.join(command)} exited {done.returncode}: {done.stderr.strip()}")
-    return parse(done.stdout, connections=connections, started=started)
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return Running(process, command, connections, time.time())
+
+
+def finish(running: Running) -> Load:
+    """What RUNNING measured, once it ends; raise WrkFailed with wrk's output if it fails."""
+    output, errors = running.process.communicate()
+    if running.process.returncode != 0:
+        raise WrkFailed(
+            f"{' '.join(running.command)} exited {running.process.returncode}: {errors.strip()}"
+        )
+    return parse(output, connections=running.connections, started=running.started)
 
 
 def parse(output: str, *, connections: int, started: float = 0.0) -> Load:

@@ -50,6 +50,56 @@ def main() -> None:
     help="Serve another OpenAPI document (it must pass capkit lint).",
 )
 @click.option(
+    "--seed",
+    multiple=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="Start from the documented customers and those of this seed file, JSON or YAML"
+    " (repeatable; GET /__admin/seed writes one).",
+)
+@click.option(
+    "--no-documented-seed",
+    is_flag=True,
+    default=None,
+    envvar="CAPKIT_NO_DOCUMENTED_SEED",
+    help="Start from the seed files' customers alone.",
+)
+@click.option(
+    "--latency",
+    multiple=True,
+    metavar="WAIT",
+    help="Answer requests late: 300ms, 100ms-2s (uniform within), or getCustomer=1s for one"
+    " operation (repeatable).",
+)
+@click.option(
+    "--faults",
+    type=float,
+    metavar="FRACTION",
+    help="Meet this fraction of requests with a fault (0.05: one in twenty).",
+)
+@click.option(
+    "--fault-kinds",
+    metavar="KINDS",
+    help="The faults to meet them with, of reset, empty, timeout, lost, 500, 503.  [default: all]",
+)
+@click.option(
+    "--fault-hold",
+    metavar="WAIT",
+    help="How long a timeout fault holds the connection open.  [default: 30s]",
+)
+@click.option(
+    "--chaos-seed",
+    type=int,
+    metavar="N",
+    help="Meet the same requests with the same faults and waits in every run.",
+)
+@click.option(
+    "--rate-limit",
+    metavar="N/UNIT",
+    help="Answer 429 past N requests per s, m, h or d for each credential (100/m: Capillary's"
+    " demo clusters).",
+)
+@click.option(
     "--quiet",
     "-q",
     is_flag=True,
@@ -65,22 +115,28 @@ def main() -> None:
     help="The console's lines as text for people, or as JSON lines for machines.",
 )
 def serve(quiet: bool, log_format: str, **flags: object) -> None:
-    """Run the mock of the Capillary v2 API on a production server (granian).
+    """Run the mock of the Capillary v2 API on a production server (gunicorn, aiohttp).
 
     Prints a line per request under /v2 (time, method, path, status, Capillary's code and the
-    first problem of a refused request, duration). Every flag may also come from a CAPKIT_*
-    variable (CAPKIT_PORT, CAPKIT_NO_AUTH, CAPKIT_LOG_FORMAT...).
+    first problem of a refused request, duration, a fault). Every flag may also come from a
+    CAPKIT_* variable (CAPKIT_PORT, CAPKIT_NO_AUTH, CAPKIT_LOG_FORMAT...).
     A --spec must pass `capkit lint`; the mock refuses one that does not with lint's report,
-    and one that lacks what it needs beyond OpenAPI (error examples, a server path) too.
+    and one that lacks what it needs beyond OpenAPI (error examples, a server path) too. A
+    --seed file whose customers break the spec's schemas or the rules of a registration is
+    refused with each problem: the customer, the field and what was expected.
     """
     from capkit import logs
     from mockserver import MissingHandler
     from mockserver.contract import SpecUnfit
+    from mockserver.seeding import SeedRefused
     from mockserver.server import serve as run
     from mockserver.settings import Settings, SettingsError
 
     no_auth = flags.pop("no_auth")
     flags["auth_required"] = False if no_auth else None
+    flags["documented_seed"] = False if flags.pop("no_documented_seed") else None
+    kinds = flags.pop("fault_kinds")
+    flags["fault_kinds"] = None if kinds is None else tuple(str(kinds).split(","))
     logs.configure(quiet=quiet, json_lines=log_format == "json")
     try:
         settings = Settings.load(flags)
@@ -92,6 +148,8 @@ def serve(quiet: bool, log_format: str, **flags: object) -> None:
         raise click.UsageError(str(error)) from None
     except SpecUnfit as error:
         _refuse(settings.spec, error.problems, "is not one the mock can serve")
+    except SeedRefused as error:
+        _refuse(error.path, error.problems, "is not a seed file the mock can load")
 
 
 def _refuse_unless_clean(path: Path, document: spec.Document) -> None:

@@ -72,7 +72,8 @@ class Text(logging.Formatter):
                 self._paint(exchange.method, bold=True),
                 exchange.target,
                 self._paint(
-                    exchange.status_and_code(), fg=_STATUS_COLOURS.get(exchange.status // 100)
+                    exchange.status_and_code(),
+                    fg=_STATUS_COLOURS.get(5 if exchange.fault else exchange.status // 100),
                 ),
                 self._paint(f"{exchange.duration_ms:.1f} ms", dim=True),
             ]
@@ -101,6 +102,7 @@ class JsonLines(logging.Formatter):
                 "durationMs": round(exchange.duration_ms, 3),
                 "problem": exchange.problem,
                 "moreProblems": exchange.more,
+                "fault": exchange.fault,
             }
         else:
             fields |= {

@@ -63,6 +63,9 @@ __all__ = ["MARK", "Checked", "Violation", "check_har", "load_har", "verify_har"
 #: The custom field of an entry of `capkit fuzz --har` (contracts.har): what its request meant.
 MARK = "_capkit"
 NOT_ALLOWED = 405
+#: HAR's status of an exchange that got no answer (a browser's failed request, a fault of the
+#: mock's journal): only its request is judged.
+NO_ANSWER = 0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -278,6 +281,8 @@ class _Exchange:
         if not self.sent_invalid:
             for field, message in self._request_problems(contract, request, operation_id):
                 yield self._violation("request", field, message)
+        if response.status_code == NO_ANSWER:
+            return  # the connection failed: there is no answer to judge
         for error in contract.api.iter_response_errors(request, response):
             if request.sent_method == "HEAD" and isinstance(error, DataValidationError):
                 continue  # a HEAD answer has no body

@@ -1,12 +1,18 @@
-"""The mock's own endpoints, outside the API's base path: reset, state, journal, health."""
+"""The mock's own endpoints, outside the API's base path: reset, state, seed, journal, chaos,
+health."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import msgspec
 from flask import Flask, Response, request
 from werkzeug.exceptions import BadRequest
 
 from mockserver import journal
+from mockserver.chaos import ChaosError
+from mockserver.domain import seed_files
+from mockserver.domain.seed_files import InvalidSeed
 from mockserver.mock import Mock
 from mockserver.responses import json_response
 from spec import CAPKIT_VERSION
@@ -39,9 +45,39 @@ def register(app: Flask, mock: Mock) -> None:
         entry = mock.journal.entry(entry_id)
         if entry is None:
             message = f"The journal holds no exchange {entry_id!r}: cleared, or too old"
-            error = {"status": False, "code": NOT_FOUND, "message": message}
-            return json_response({"warnings": [], "errors": [error]}, NOT_FOUND)
+            return _refused([message], NOT_FOUND)
         return json_response(journal.har_entry(entry))
+
+    def seed() -> Response:
+        with mock.store.read() as tx:
+            return json_response(seed_files.document(tx.customers()))
+
+    def add_seed() -> Response:
+        written = _json_body()
+        try:
+            with mock.store.write() as tx:
+                customers = mock.seeding.customers(written, alongside=tx.customers())
+                for customer in customers:
+                    tx.save(customer)
+        except InvalidSeed as error:
+            return _refused([str(problem) for problem in error.problems])
+        return json_response({"seeded": [customer.id for customer in customers]})
+
+    def chaos() -> Response:
+        return json_response(mock.rehearsal.in_force(mock.store).to_json())
+
+    def change_chaos() -> Response:
+        changes = _json_body()
+        try:
+            mock.rehearsal.changed(changes)
+        except ChaosError as error:
+            raise BadRequest(str(error)) from None
+        mock.store.share_settings(changes)
+        return chaos()
+
+    def forget_chaos() -> Response:
+        mock.store.share_settings(None)
+        return chaos()
 
     def forget_requests() -> Response:
         mock.journal.clear()
@@ -59,6 +95,25 @@ def register(app: Flask, mock: Mock) -> None:
         "/__admin/requests", "admin_forget_requests", forget_requests, methods=["DELETE"]
     )
     app.add_url_rule("/__admin/health", "admin_health", health)
+    app.add_url_rule("/__admin/seed", "admin_seed", seed)
+    app.add_url_rule("/__admin/seed", "admin_add_seed", add_seed, methods=["POST"])
+    app.add_url_rule("/__admin/chaos", "admin_chaos", chaos)
+    app.add_url_rule("/__admin/chaos", "admin_change_chaos", change_chaos, methods=["PUT"])
+    app.add_url_rule("/__admin/chaos", "admin_forget_chaos", forget_chaos, methods=["DELETE"])
+
+
+def _json_body() -> Any:
+    """The request's body as JSON; a 400 when it is not."""
+    try:
+        return msgspec.json.decode(request.get_data())
+    except msgspec.DecodeError as error:
+        raise BadRequest(f"body: expected JSON, got what JSON cannot read: {error}") from None
+
+
+def _refused(problems: list[str], status: int = 400) -> Response:
+    """STATUS in Capillary's envelope, an error per problem."""
+    errors = [{"status": False, "code": status, "message": problem} for problem in problems]
+    return json_response({"warnings": [], "errors": errors}, status)
 
 
 #: The journal's renderings: a list of summaries, or HAR 1.2 (what `capkit verify` reads).

@@ -5,6 +5,7 @@ mockserver/request_path.py's; what it is answered with, mockserver/responses.py'
 from __future__ import annotations
 
 import atexit
+import dataclasses
 import re
 import tempfile
 from functools import partial
@@ -16,12 +17,15 @@ from werkzeug.routing import BaseConverter, Map
 
 import spec
 from mockserver import admin, console, request_path
-from mockserver.contract import compile_contract
+from mockserver.chaos import ChaosError
+from mockserver.contract import Contract, compile_contract
 from mockserver.domain import seed
 from mockserver.journal import Journal, Recording
 from mockserver.mock import Mock
+from mockserver.rehearsal import Rehearsal
 from mockserver.request_log import log_exchange
 from mockserver.responses import allow_any_origin, bug, http_error, json_response
+from mockserver.seeding import Seeding
 from mockserver.settings import Settings, SettingsError, flag
 from mockserver.storage import StateUnusable, Store
 from mockserver.storage.backends import open_store
@@ -34,7 +38,8 @@ class MissingHandler(LookupError):
 
 def create_app(settings: Settings | None = None) -> Flask:
     """The mock. Raises SpecUnfit for a spec it cannot serve, MissingHandler naming the
-    operations no view handles, SettingsError for a state it cannot be kept in."""
+    operations no view handles, SettingsError for a state it cannot be kept in or a --latency
+    of no operation, SeedRefused for a seed file it cannot load."""
     settings = settings or Settings.load()
     document = spec.load(settings.spec)
     contract = compile_contract(document, authenticating=settings.auth_required)
@@ -44,19 +49,24 @@ def create_app(settings: Settings | None = None) -> Flask:
             f"the spec's operation(s) {', '.join(missing)} have no handler in mockserver/views.py"
         )
     documented = seed.load()
+    seeding = Seeding(document, documented.org)
+    start = seeding.start(settings.seed, documented.customers if settings.documented_seed else ())
     try:
         store = open_store(settings.state or str(_temporary("state.db")))
     except StateUnusable as error:
         raise SettingsError("state", f"{flag('state')} {error}") from None
-    _seed_if_empty(store, documented)
+    seeded = dataclasses.replace(documented, customers=tuple(start))
+    _seed_if_empty(store, seeded)
     mock = Mock(
         settings=settings,
         document=document,
         contract=contract,
         store=store,
         org=documented.org,
-        seed=documented,
+        seed=seeded,
         journal=Journal(settings.journal or _temporary("journal")),
+        seeding=seeding,
+        rehearsal=_rehearsal(settings, contract),
     )
 
     app = Flask("mockserver", static_folder=None)
@@ -118,6 +128,16 @@ def _rule(path: str, paths: list[str]) -> str:
         converter = f"segment({', '.join(map(repr, reserved))}):" if reserved else ""
         rule.append(f"<{converter}{variable.group(1)}>")
     return "/" + "/".join(rule)
+
+
+def _rehearsal(settings: Settings, contract: Contract) -> Rehearsal:
+    """The rehearsal the flags ask for. Raises SettingsError naming the flag, as for a
+    --latency of an operation the spec does not have."""
+    operations = [operation.id for operation in contract.operations]
+    try:
+        return Rehearsal(settings.chaos(), operations)
+    except ChaosError as error:
+        raise SettingsError("latency", f"{flag('latency')}: {error.message}") from None
 
 
 def _seed_if_empty(store: Store, documented: seed.Seed) -> None:

@@ -104,6 +104,17 @@ class SpecUnfit(ValueError):
         self.problems = problems
 
 
+def spec_ref(pointer: str) -> dict[str, str]:
+    """A $ref to the schema at POINTER in the spec, for a schema_validator's schema."""
+    return {"$ref": f"{_BASE}#{quote(pointer, safe='/~')}"}
+
+
+def schema_validator(document: Document, schema: dict[str, Any]) -> jsonschema_rs.Validator:
+    """SCHEMA compiled, its spec_refs into DOCUMENT resolved, formats checked."""
+    registry = jsonschema_rs.Registry([(_BASE, document)])
+    return jsonschema_rs.validator_for(schema, registry=registry, validate_formats=True)
+
+
 def compile_contract(document: Document, *, authenticating: bool = True) -> Contract:
     """The operations of DOCUMENT, each with validators compiled against the whole document.
 

@@ -32,6 +32,7 @@ from urllib.parse import parse_qsl, urlsplit
 import msgspec
 
 from mockserver.body import BodyTooLarge, read_body
+from mockserver.chaos import AS_IT_COMES, PLAN, Plan
 from spec import CAPKIT_VERSION, credentials
 
 if TYPE_CHECKING:
@@ -76,6 +77,7 @@ class Entry:
     #: The body's size in bytes: of REQUEST_BODY, or, for a body over the limit refused unread
     #: (413), its declared length, else the least it can have been (the limit and a byte).
     request_body_size: int
+    #: 0 when the client got no answer (HAR's way to say so), its fault says why.
     status: int
     response_headers: list[tuple[str, str]]
     response_body: str
@@ -85,6 +87,11 @@ class Entry:
     #: How the request and the response break the spec; empty when they conform.
     request_problems: list[str] = dataclasses.field(default_factory=list)
     response_problems: list[str] = dataclasses.field(default_factory=list)
+    #: The fault the request met (mockserver/chaos.py): reset, empty, timeout or lost (the
+    #: mock answered, the client never heard), 500 or 503.
+    fault: str | None = None
+    #: How long the answer, or the fault, waited; part of duration_ms.
+    delay_ms: float = 0.0
 
 
 _encode = msgspec.json.Encoder().encode
@@ -209,10 +216,15 @@ class Recording:
         query = environ.get("QUERY_STRING", "")
         url = f"{environ['wsgi.url_scheme']}://{environ.get('HTTP_HOST', '')}{path}"
         found: Findings = environ.get(FINDINGS) or Findings()
+        plan: Plan = environ.get(PLAN, AS_IT_COMES)
+        status, headers, text = int(answered[0].split(" ", 1)[0]), answered[1], content
+        if not plan.answered and plan.fault != "lost":
+            status, headers, text = 0, [], b""
         self.journal.record(
             entry := Entry(
                 started=started,
-                duration_ms=(time.perf_counter() - clock) * 1000,
+                # The server waits once the app has answered: the entry is written before.
+                duration_ms=(time.perf_counter() - clock + plan.delay) * 1000,
                 method=method,
                 url=f"{url}?{query}" if query else url,
                 request_headers=[
@@ -222,9 +234,11 @@ class Recording:
                 ],
                 request_body=body,
                 request_body_size=body_size,
-                status=int(answered[0].split(" ", 1)[0]),
-                response_headers=answered[1],
-                response_body=content.decode("utf-8", "replace"),
+                status=status,
+                response_headers=headers,
+                response_body=text.decode("utf-8", "replace"),
+                fault=plan.fault,
+                delay_ms=plan.delay * 1000,
                 id=secrets.token_hex(8),
                 operation=found.operation,
                 request_problems=found.request,
@@ -253,7 +267,7 @@ def summary(entry: Entry) -> dict[str, Any]:
     """ENTRY in a line of the journal's list: what the console's traffic table shows."""
     errors = error_items(entry.response_body) if entry.status >= 400 else []
     code = errors[0].get("code") if errors else None
-    return {
+    shown = {
         "id": entry.id,
         "time": _iso(entry.started),
         "method": entry.method,
@@ -265,6 +279,18 @@ def summary(entry: Entry) -> dict[str, Any]:
         "requestProblems": entry.request_problems,
         "responseProblems": entry.response_problems,
     }
+    if entry.fault is not None:
+        shown["fault"] = entry.fault
+    return shown
+
+
+#: What the client saw of each fault that leaves it without an answer, for a HAR's reader.
+FAULTS_SEEN = {
+    "reset": "no answer: the connection was reset (fault=reset)",
+    "empty": "no answer: the connection was closed (fault=empty)",
+    "timeout": "no answer: the connection was held open, then closed (fault=timeout)",
+    "lost": "the client never got this answer: the connection was reset (fault=lost)",
+}
 
 
 def error_items(body: str) -> list[dict[str, object]]:
@@ -313,31 +339,35 @@ def har_entry(entry: Entry) -> dict[str, Any]:
             "text": entry.request_body,
         }
     size = len(entry.response_body.encode())
+    response: dict[str, Any] = {
+        "status": entry.status,
+        "statusText": "",
+        "httpVersion": "HTTP/1.1",
+        "cookies": [],
+        "headers": [{"name": n, "value": v} for n, v in entry.response_headers],
+        "content": {
+            "size": size,
+            "mimeType": next(
+                (v for n, v in entry.response_headers if n.lower() == "content-type"), ""
+            ),
+            "text": entry.response_body,
+        },
+        "redirectURL": "",
+        "headersSize": -1,
+        "bodySize": size,
+    }
+    if entry.fault in FAULTS_SEEN:
+        response["comment"] = FAULTS_SEEN[entry.fault]
     return {
         "startedDateTime": _iso(entry.started),
         "time": entry.duration_ms,
         "request": request,
-        "response": {
-            "status": entry.status,
-            "statusText": "",
-            "httpVersion": "HTTP/1.1",
-            "cookies": [],
-            "headers": [{"name": n, "value": v} for n, v in entry.response_headers],
-            "content": {
-                "size": size,
-                "mimeType": next(
-                    (v for n, v in entry.response_headers if n.lower() == "content-type"), ""
-                ),
-                "text": entry.response_body,
-            },
-            "redirectURL": "",
-            "headersSize": -1,
-            "bodySize": size,
-        },
+        "response": response,
         "cache": {},
         "timings": {"send": 0, "wait": entry.duration_ms, "receive": 0},
         MARK: {
             "id": entry.id,
+            "fault": entry.fault,
             "operationId": entry.operation,
             "requestProblems": entry.request_problems,
             "responseProblems": entry.response_problems,

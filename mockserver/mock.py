@@ -1,4 +1,5 @@
-"""What a running mock holds: its settings, the compiled spec, the store and the journal."""
+"""What a running mock holds: its settings, the compiled spec, the store, the journal, the seed
+it resets to, and the rehearsal (delays, faults, rate limit) in force."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from mockserver.contract import Contract
 from mockserver.domain import seed
 from mockserver.domain.records import Org
 from mockserver.journal import Journal
+from mockserver.rehearsal import Rehearsal
+from mockserver.seeding import Seeding
 from mockserver.settings import Settings
 from mockserver.storage import Store
 
@@ -22,10 +25,15 @@ class Mock:
     contract: Contract
     store: Store
     org: Org
+    #: What reset returns to: the documented customers (unless --no-documented-seed) and
+    #: those of the --seed files.
     seed: seed.Seed
     journal: Journal
+    seeding: Seeding
+    rehearsal: Rehearsal
 
     def reset(self) -> None:
-        """Back to the seed, with an empty journal."""
+        """Back to the seed, with an empty journal and counts (the rate limit's, the sequence
+        of requests) started again."""
         self.store.reset(self.seed.customers)
         self.journal.clear()

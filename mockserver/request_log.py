@@ -37,15 +37,21 @@ class Exchange:
     problem: str | None = None
     #: How many errors came after the first.
     more: int = 0
+    #: The fault the request met: with status 0, it got no answer (mockserver/chaos.py).
+    fault: str | None = None
 
     def __str__(self) -> str:
         line = f"{self.method} {self.target} {self.status_and_code()} {self.duration_ms:.1f} ms"
         return f"{line}: {self.problem}{self.and_more()}" if self.problem else line
 
     def status_and_code(self) -> str:
-        """`400 (8011)`: the status, and Capillary's code when it is another."""
+        """`400 (8011)`: the status, and Capillary's code when it is another; `fault=reset`
+        for no answer, `200 fault=lost` for one the client never got."""
+        if not self.status:
+            return f"fault={self.fault}"
         code = self.code is not None and self.code != self.status
-        return f"{self.status} ({self.code})" if code else str(self.status)
+        shown = f"{self.status} ({self.code})" if code else str(self.status)
+        return f"{shown} fault=lost" if self.fault == "lost" else shown
 
     def and_more(self) -> str:
         return f" (and {self.more} more)" if self.more else ""
@@ -63,6 +69,7 @@ def log_exchange(entry: Entry) -> None:
         target=abridged(target, _LONGEST),
         status=entry.status,
         duration_ms=entry.duration_ms,
+        fault=entry.fault,
     )
     errors = error_items(entry.response_body) if entry.status >= 400 else []
     if errors:

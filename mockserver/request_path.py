@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import time
 from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
@@ -19,12 +21,15 @@ import msgspec
 from flask import Response, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from mockserver import chaos
 from mockserver.auth import TOKEN_HEADER, Unauthenticated, authenticate
 from mockserver.body import BodyTooLarge, read_body
+from mockserver.chaos import PLAN, Chaos, ChaosError, Quota
 from mockserver.contract import INVALID_INPUT, Operation
 from mockserver.domain.errors import DomainError
 from mockserver.journal import findings
 from mockserver.mock import Mock
+from mockserver.rehearsal import FAULT_MESSAGES, SEQUENCE, too_many, unanswered
 from mockserver.responses import decline, refuse, refuse_items, respond
 from mockserver.validation import (
     NESTED_TOO_DEEP,
@@ -57,8 +62,12 @@ class OperationRequest:
     environ: WSGIEnvironment
     #: The path's variables, as the route matched them.
     path: dict[str, str]
+    #: The rehearsal in force (rehearse).
+    rehearsal: Chaos | None = None
     #: The till the credentials name (authenticate_request); None without auth, or for a token.
     till: str | None = None
+    #: Where the credentials stand against the rate limit, when there is one (limit_rate).
+    quota: Quota | None = None
     #: The request's values, typed and valid (read_request).
     inputs: Inputs | None = None
 
@@ -67,9 +76,17 @@ Step = Callable[[OperationRequest], Response | None]
 
 
 def serve(mock: Mock, operation: Operation, **path: str) -> Response:
-    """The answer to the current request of OPERATION, whose path's variables are PATH."""
+    """The answer to the current request of OPERATION, whose path's variables are PATH; under
+    a rate limit, with the credentials' quota in its headers."""
     incoming = OperationRequest(mock, operation, request.environ, path)
     findings(incoming.environ).operation = operation.id
+    answer = _answer(incoming)
+    if incoming.quota is not None:
+        answer.headers.extend(incoming.quota.headers())
+    return answer
+
+
+def _answer(incoming: OperationRequest) -> Response:
     for step in STEPS:
         answer = step(incoming)
         if answer is not None:
@@ -78,6 +95,34 @@ def serve(mock: Mock, operation: Operation, **path: str) -> Response:
 
 
 # --- the steps, in their order --------------------------------------------------------------
+
+
+def rehearse(incoming: OperationRequest) -> Response | None:
+    """The wait and the fault the request meets (mockserver/chaos.py), as its `Prefer` header
+    asks and the rehearsal in force has it: a 400 for a Prefer that asks what cannot be;
+    Capillary's 500 or 503 for those faults. The plan goes in the environ, for capkit serve's
+    server to wait, and for a fault that leaves no answer to leave none (another WSGI server
+    sends the 503 this step answers instead)."""
+    mock, environ, operation = incoming.mock, incoming.environ, incoming.operation
+    settings = incoming.rehearsal = mock.rehearsal.in_force(mock.store)
+    prefer = environ.get("HTTP_PREFER")
+    if prefer is None and settings.quiet:
+        return None
+    try:
+        asked = chaos.asked(prefer or "")
+    except ChaosError as error:
+        return refuse(operation, 400, [Problem(INVALID_INPUT, f"header 'Prefer': {error.message}")])
+    place = partial(mock.store.count, SEQUENCE, 0)
+    plan = chaos.plan(settings, operation.id, asked, chaos.dice_of(settings.chaos_seed, place))
+    if plan == chaos.AS_IT_COMES:
+        return None
+    environ[PLAN] = plan
+    if plan.fault in ("500", "503"):
+        status = int(plan.fault)
+        return respond(operation, status, operation.envelope([(status, FAULT_MESSAGES[status])]))
+    if not plan.answered and plan.fault != "lost":
+        return respond(operation, 503, operation.envelope([(503, unanswered(plan))]))
+    return None
 
 
 def authenticate_request(incoming: OperationRequest) -> Response | None:
@@ -99,6 +144,35 @@ def authenticate_request(incoming: OperationRequest) -> Response | None:
         response.headers["WWW-Authenticate"] = 'Basic realm="capkit mock"'
         return response
     return None
+
+
+def limit_rate(incoming: OperationRequest) -> Response | None:
+    """A 429 once the request's credentials are past the rate limit in force, counted in
+    every worker; the quota goes in the headers of every answer (serve)."""
+    assert incoming.rehearsal is not None, "rehearse is a step before limit_rate"
+    limit = incoming.rehearsal.rate_limit
+    if limit is None:
+        return None
+    quota = chaos.quota(limit, _credential(incoming), time.time(), incoming.mock.store.count)
+    incoming.quota = quota
+    if not quota.exceeded:
+        return None
+    operation = incoming.operation
+    return respond(operation, 429, operation.envelope([(429, too_many(limit, quota))]))
+
+
+def _credential(incoming: OperationRequest) -> str:
+    """What the rate limit counts the request under: its till, or its OAuth token."""
+    if incoming.till is not None:
+        return f"till {incoming.till}"
+    environ = incoming.environ
+    token = environ.get(_TOKEN_KEY)
+    if token:
+        return f"token {token}"
+    try:  # without auth, credentials are read, not checked
+        return f"till {authenticate(environ.get('HTTP_AUTHORIZATION'), None)}"
+    except Unauthenticated:
+        return "no credentials"
 
 
 def read_request(incoming: OperationRequest) -> Response | None:
@@ -151,7 +225,13 @@ def answer_preferred(incoming: OperationRequest) -> Response | None:
 
 #: What a request goes through before its handler, in order; the first step that answers
 #: ends its path.
-STEPS: tuple[Step, ...] = (authenticate_request, read_request, answer_preferred)
+STEPS: tuple[Step, ...] = (
+    rehearse,
+    authenticate_request,
+    limit_rate,
+    read_request,
+    answer_preferred,
+)
 
 
 def call_handler(incoming: OperationRequest) -> Response:

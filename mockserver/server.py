@@ -1,4 +1,14 @@
-"""Running the mock on granian, a production HTTP server (in Rust) that serves WSGI.
+"""Running the mock: gunicorn keeps the worker processes, each an aiohttp server on uvloop that
+owns its connections and calls the mock's WSGI app for every request.
+
+Why not a WSGI server (granian served the mock until issue 13): a request may ask to wait
+(`Prefer: delay`, `--latency`) and to meet a fault that leaves the client without an answer
+(`Prefer: fault=reset|empty|timeout|lost`). A WSGI app cannot ask its server to reset a
+connection or to close it unanswered, and a waiting WSGI thread holds a worker. Here the app
+decides what happens to a request (mockserver/rehearsal.py) and leaves the plan in the WSGI
+environ; the worker waits without holding anything (asyncio) and carries the plan out on the
+connection, which aiohttp hands it (`request.transport`). The app runs inline in the event
+loop: it answers in a fraction of a millisecond, and a thread would only add a hand-over.
 
 The parent process prepares what the workers share (the state and journal files, seeded
 once) and passes the settings to them as CAPKIT_* variables; each worker builds its app.
@@ -6,41 +16,44 @@ once) and passes the settings to them as CAPKIT_* variables; each worker builds 
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import gc
+import io
 import logging
 import os
-import signal
 import socket
+import struct
+import sys
 import tempfile
+from collections.abc import Callable, Iterable
+from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote_to_bytes
 
-from flask import Flask
-from granian import Granian
-from granian.constants import Interfaces
+from aiohttp import web
+from gunicorn import glogging
+from gunicorn.app.base import BaseApplication
 
 from mockserver.app import create_app
+from mockserver.chaos import PLAN, Plan
 from mockserver.settings import Settings, SettingsError
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import WSGIApplication, WSGIEnvironment
 
 log = logging.getLogger(__name__)
 
-#: granian's loggers keep no handlers of their own: their records go where the caller's
-#: logging sends the mock's (granian merges this into its default configuration).
-_GRANIAN_LOGGING = {
-    "loggers": {
-        name: {"level": "INFO", "handlers": [], "propagate": True}
-        for name in ("_granian", "granian.access")
-    }
-}
-
 #: Seconds a worker has to stop once asked before it is killed: stopping never hangs.
 STOP_TIMEOUT = 3
-#: Threads per worker. Python runs one at a time: a second keeps a worker busy while one
-#: waits on SQLite; more only add switching (wrk at c10: p99 6-12 ms with 4, 4 ms with 2).
-BLOCKING_THREADS = 2
+#: Seconds an idle keep-alive connection stays open (aiohttp's default).
+KEEP_ALIVE = 75
+#: SO_LINGER on, for 0 seconds: closing the socket resets the connection (RST), with no FIN.
+_RESET = struct.pack("ii", 1, 0)
 
 
-def app_from_environment() -> Flask:
+def app_from_environment() -> WSGIApplication:
     """The app of one worker, from the CAPKIT_* variables its parent set."""
     app = create_app(Settings.load())
     # What the app built (the compiled spec, the routes) lives as long as the worker: out
@@ -53,7 +66,7 @@ def app_from_environment() -> Flask:
 def serve(settings: Settings) -> None:
     """Serve the mock until interrupted; a temporary state is removed when it stops.
 
-    Logs where it serves first, then granian's lines and the request log, through the
+    Logs where it serves first, then gunicorn's lines and the request log, through the
     logging configured by the caller.
 
     Raises SettingsError, before anything starts, for a port that cannot be listened on or
@@ -70,19 +83,6 @@ def serve(settings: Settings) -> None:
         # Built once here to fail before any worker starts, and to seed the state once.
         operations = len(create_app(settings).extensions["capkit"].contract.operations)
         os.environ.update(settings.environ())
-        server = Granian(
-            "mockserver.server:app_from_environment",
-            factory=True,
-            interface=Interfaces.WSGI,
-            address=settings.host,
-            port=settings.port,
-            workers=settings.workers,
-            blocking_threads=BLOCKING_THREADS,
-            workers_kill_timeout=STOP_TIMEOUT,
-            # WSGI has none: without this, granian says so before anything else.
-            websockets=False,
-            log_dictconfig=_GRANIAN_LOGGING,
-        )
         temporary = settings.state == str(Path(scratch) / "state.db")
         kept = "state in a temporary file" if temporary else f"state kept in {settings.state}"
         log.info(
@@ -96,21 +96,181 @@ def serve(settings: Settings) -> None:
             kept,
             "on" if settings.auth_required else "off",
         )
-        os.register_at_fork(after_in_child=_leave_stopping_to_the_parent)
-        server.serve()
+        run_workers(
+            app_from_environment,
+            host=settings.host,
+            port=port,
+            workers=settings.workers,
+            max_body=settings.max_body,
+        )
 
 
-def _leave_stopping_to_the_parent() -> None:
-    """In a worker just forked: the parent alone decides when it stops.
+def run_workers(
+    load: Callable[[], WSGIApplication], *, host: str, port: int, workers: int, max_body: int
+) -> None:
+    """Serve the WSGI app that LOAD builds (once in each worker) with WORKERS processes on
+    HOST:PORT, until interrupted, reading at most MAX_BODY bytes of a body and one more (the
+    app answers 413 past its limit); each request's plan (PLAN in its environ) carried out."""
+    # libuv accepts one connection at a time, so that the workers share a burst of new
+    # connections (with the default, one worker took all 10 of wrk's).
+    os.environ.setdefault("UV_TCP_SINGLE_ACCEPT", "1")
+    _Workers(
+        partial(_aiohttp_app, load, max_body),
+        bind=f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
+        workers=workers,
+        worker_class="aiohttp.GunicornUVLoopWebWorker",
+        graceful_timeout=STOP_TIMEOUT,
+        keepalive=KEEP_ALIVE,
+        logger_class=_Log,
+        # gunicorn 25.1's control socket, in the user's home: the mock has no use for it.
+        control_socket_disable=True,
+    ).run()
 
-    Ctrl-C signals the whole process group; a granian 2.8 worker that gets it besides its
-    parent's SIGTERM often misses both (and Ctrl-C would hang), or stops before its parent
-    asks (and the parent exits 1, "Unexpected exit"). Blocked here, Ctrl-C reaches the parent
-    only, which stops the workers. Until granian sets the worker's own handlers (after it
-    builds the app), the inherited ones would only wake the parent: SIGTERM ends it at once.
-    """
-    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+class _Workers(BaseApplication):  # type: ignore[misc]  # gunicorn ships no type information
+    """gunicorn run from Python, with OPTIONS (its settings) and no command line of its own."""
+
+    def __init__(self, application: Any, **options: Any) -> None:
+        self.application = application
+        self.options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        for name, value in self.options.items():
+            self.cfg.set(name, value)
+
+    def load(self) -> Any:
+        return self.application
+
+
+class _Log(glogging.Logger):  # type: ignore[misc]  # gunicorn ships no type information
+    """gunicorn's lines through the logging the caller configured, as the mock's own are."""
+
+    def setup(self, cfg: Any) -> None:
+        super().setup(cfg)
+        for logger in (self.error_log, self.access_log):
+            logger.handlers.clear()
+            logger.propagate = True
+        self.error_log.addFilter(_not_a_closed_socket)
+
+
+def _not_a_closed_socket(record: logging.LogRecord) -> bool:
+    # aiohttp's worker closes its listening socket, then gunicorn's closes it again and says
+    # so on every stop, at INFO: nothing went wrong.
+    return not record.getMessage().startswith("Error while closing socket")
+
+
+async def _aiohttp_app(load: Callable[[], WSGIApplication], max_body: int) -> web.Application:
+    """The aiohttp app of one worker: every request to the WSGI app that LOAD builds."""
+    wsgi = load()
+    log.info("capkit worker %s answers", os.getpid())
+    # aiohttp refuses a request line or a header over 8 KB with a bare 400: these let the
+    # mock answer a long value itself, in Capillary's envelope, as far as a megabyte.
+    served = web.Application(
+        handler_args={"max_line_size": _LONGEST_LINE, "max_field_size": _LONGEST_LINE}
+    )
+    served.router.add_route("*", "/{path:.*}", partial(_answer, wsgi, max_body))
+    return served
+
+
+#: The longest request line, or header, that the mock reads.
+_LONGEST_LINE = 1024 * 1024
+
+
+async def _answer(wsgi: WSGIApplication, max_body: int, request: web.Request) -> web.StreamResponse:
+    """WSGI's answer to REQUEST, after the wait its plan asks for, or the fault instead."""
+    environ = _environ(request, await _body(request, max_body))
+    status, headers, content = _call(wsgi, environ)
+    plan: Plan | None = environ.get(PLAN)
+    if plan is None:
+        return _response(status, headers, content)
+    if plan.delay:
+        await asyncio.sleep(plan.delay)
+    if plan.answered:
+        return _response(status, headers, content)
+    transport = request.transport
+    assert transport is not None, "a request being answered has its connection"
+    if plan.fault in ("reset", "lost"):
+        transport.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _RESET)
+        transport.abort()
+    else:  # empty, or timeout once held
+        transport.close()
+    # The connection is gone: aiohttp writes nothing more on it.
+    raise asyncio.CancelledError
+
+
+async def _body(request: web.BaseRequest, limit: int) -> bytes:
+    """The request's body, up to one byte past LIMIT (the app answers 413 for that), or none
+    when its Content-Length is over LIMIT already."""
+    if request.content_length is not None and request.content_length > limit:
+        return b""
+    pieces, size = [], 0
+    while size <= limit and (piece := await request.content.read(limit + 1 - size)):
+        pieces.append(piece)
+        size += len(piece)
+    return b"".join(pieces)
+
+
+def _environ(request: web.BaseRequest, body: bytes) -> WSGIEnvironment:
+    """REQUEST as a WSGI environ (PEP 3333), its BODY read already."""
+    transport = request.transport
+    host, port = transport.get_extra_info("sockname")[:2] if transport else ("", 0)
+    # As sent: aiohttp's query_string is decoded already.
+    path, _, query = request.raw_path.partition("?")
+    environ: dict[str, Any] = {
+        "REQUEST_METHOD": request.method,
+        "SCRIPT_NAME": "",
+        # Decoded, in WSGI's "bytes as latin-1" strings (PEP 3333).
+        "PATH_INFO": unquote_to_bytes(path).decode("latin-1"),
+        "QUERY_STRING": query,
+        "SERVER_NAME": host,
+        "SERVER_PORT": str(port),
+        "SERVER_PROTOCOL": f"HTTP/{request.version.major}.{request.version.minor}",
+        "REMOTE_ADDR": request.remote or "",
+        "wsgi.version": (1, 0),
+        "wsgi.url_scheme": request.scheme,
+        "wsgi.input": io.BytesIO(body),
+        "wsgi.input_terminated": True,
+        "wsgi.errors": sys.stderr,
+        "wsgi.multithread": False,
+        "wsgi.multiprocess": True,
+        "wsgi.run_once": False,
+    }
+    for name, value in request.raw_headers:
+        key = name.decode("latin-1").upper().replace("-", "_")
+        text = value.decode("latin-1")
+        if key not in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+            key = "HTTP_" + key
+        environ[key] = f"{environ[key]},{text}" if key in environ else text
+    return environ
+
+
+def _call(
+    wsgi: WSGIApplication, environ: WSGIEnvironment
+) -> tuple[int, list[tuple[str, str]], bytes]:
+    """WSGI's status, headers and body for ENVIRON."""
+    answered: list[Any] = []
+
+    def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+        answered[:] = [status, headers]
+        return lambda data: None
+
+    chunks: Iterable[bytes] = wsgi(environ, start_response)
+    try:
+        content = b"".join(chunks)
+    finally:
+        if hasattr(chunks, "close"):
+            chunks.close()
+    status, headers = answered
+    return int(status.split(" ", 1)[0]), headers, content
+
+
+def _response(status: int, headers: list[tuple[str, str]], content: bytes) -> web.Response:
+    response = web.Response(status=status, body=content)
+    for name, value in headers:
+        if name.lower() != "content-length":  # aiohttp counts the body itself
+            response.headers.add(name, value)
+    return response
 
 
 def _usable_port(settings: Settings) -> int:
@@ -123,9 +283,9 @@ def _usable_port(settings: Settings) -> int:
             settings.host, settings.port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
         )[0]
         with socket.socket(family, kind, proto) as probe:
-            # SO_REUSEADDR as granian binds: a port with connections closing is free. Not
-            # its SO_REUSEPORT, with which a second mock would share the port of a running
-            # one, each answering from its own state.
+            # SO_REUSEADDR as gunicorn binds: a port with connections closing is free. Not
+            # SO_REUSEPORT, with which a second mock would share the port of a running one,
+            # each answering from its own state.
             probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             probe.bind(address)
             port: int = probe.getsockname()[1]

@@ -9,6 +9,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from mockserver import chaos
+
 ENV_PREFIX = "CAPKIT_"
 
 
@@ -33,7 +35,8 @@ def flag(name: str) -> str:
     """The `capkit serve` flag of the setting NAME; its variable for the one with no flag."""
     if name == "journal":
         return ENV_PREFIX + name.upper()
-    return "--no-auth" if name == "auth_required" else "--" + name.replace("_", "-")
+    negated = {"auth_required": "--no-auth", "documented_seed": "--no-documented-seed"}
+    return negated.get(name, "--" + name.replace("_", "-"))
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -58,6 +61,23 @@ class Settings:
     max_body: int = 1024 * 1024
     #: Another OpenAPI document to serve; None: the bundled spec.
     spec: Path | None = None
+    #: Seed files (JSON or YAML) whose customers join the documented ones, or take the place
+    #: of those with their ids; CAPKIT_SEED separates them as PATH does (with ':').
+    seed: tuple[Path, ...] = ()
+    #: Start from the documented customers (and the seed files'); False: the files' alone.
+    documented_seed: bool = True
+    #: How long requests under /v2 wait: "300ms", "100ms-2s", or "operationId=1s" for the
+    #: requests of one operation (mockserver/chaos.py); CAPKIT_LATENCY separates them with ','.
+    latency: tuple[str, ...] = ()
+    #: The fraction of requests under /v2 that meet a fault, of one of FAULT_KINDS.
+    faults: float = 0.0
+    fault_kinds: tuple[str, ...] = chaos.FAULT_KINDS
+    #: How long a `timeout` fault holds the connection open.
+    fault_hold: str = "30s"
+    #: Which requests meet a fault, and how long they wait, the same in every run.
+    chaos_seed: int | None = None
+    #: "100/m": at most so many requests per s, m, h or d for each credential.
+    rate_limit: str | None = None
 
     def __post_init__(self) -> None:
         # From Python a path may come as a str or a Path: each field keeps the type it declares.
@@ -74,6 +94,23 @@ class Settings:
             raise _invalid("max_body", "must be at least 1 (bytes)", self.max_body)
         if not 0 <= self.port <= 65535:
             raise _invalid("port", "must be from 0 to 65535", self.port)
+        object.__setattr__(self, "seed", tuple(Path(path) for path in self.seed))
+        self.chaos()
+
+    def chaos(self) -> chaos.Chaos:
+        """What the rehearsal flags ask for. Raises SettingsError naming the flag."""
+        try:
+            return chaos.settings(
+                latency=self.latency,
+                faults=self.faults,
+                fault_kinds=self.fault_kinds,
+                fault_hold=self.fault_hold,
+                chaos_seed=self.chaos_seed,
+                rate_limit=self.rate_limit,
+            )
+        except chaos.ChaosError as error:
+            name = _CHAOS_FIELDS[error.field]
+            raise SettingsError(name, f"{flag(name)}: {error.message}") from None
 
     @classmethod
     def load(
@@ -89,7 +126,8 @@ class Settings:
         try:
             for field in dataclasses.fields(cls):
                 variable = ENV_PREFIX + field.name.upper()
-                if overrides is not None and overrides.get(field.name) is not None:
+                # A repeatable flag given no time is an empty tuple: not given.
+                if overrides is not None and overrides.get(field.name) not in (None, ()):
                     values[field.name] = overrides[field.name]
                 elif variable in environ:
                     variables[field.name] = variable
@@ -106,15 +144,31 @@ class Settings:
         for field in dataclasses.fields(self):
             value = getattr(self, field.name)
             if value is not None:
-                variables[ENV_PREFIX + field.name.upper()] = (
-                    str(value).lower() if isinstance(value, bool) else str(value)
-                )
+                variables[ENV_PREFIX + field.name.upper()] = _text(value)
         return variables
+
+
+def _text(value: object) -> str:
+    """VALUE as a CAPKIT_* variable holds it, which _parse reads back."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, tuple):
+        return (os.pathsep if value and isinstance(value[0], Path) else ",").join(map(str, value))
+    return str(value)
 
 
 def _parse(name: str, text: str) -> Any:
     """TEXT, the value of the setting NAME in a CAPKIT_* variable, as the type NAME declares."""
     kind = _TYPES[name]
+    if kind == tuple[Path, ...]:
+        return tuple(Path(part) for part in text.split(os.pathsep) if part)
+    if kind == tuple[str, ...]:
+        return tuple(part.strip() for part in text.split(",") if part.strip())
+    if kind is float:
+        try:
+            return float(text)
+        except ValueError:
+            raise _invalid(name, "must be a number", text) from None
     if kind is bool:
         lowered = text.strip().lower()
         if lowered in ("1", "true", "yes", "on"):
@@ -122,7 +176,7 @@ def _parse(name: str, text: str) -> Any:
         if lowered in ("0", "false", "no", "off"):
             return False
         raise _invalid(name, "must be true or false", text)
-    if kind is int:
+    if kind is int or int in typing.get_args(kind):
         try:
             return int(text)
         except ValueError:
@@ -131,6 +185,16 @@ def _parse(name: str, text: str) -> Any:
         return Path(text) if text else None
     return text or None
 
+
+#: The setting of each field of /__admin/chaos's JSON (mockserver/chaos.py names them so).
+_CHAOS_FIELDS = {
+    "latency": "latency",
+    "faults": "faults",
+    "faultKinds": "fault_kinds",
+    "faultHold": "fault_hold",
+    "chaosSeed": "chaos_seed",
+    "rateLimit": "rate_limit",
+}
 
 #: Each setting's type, as the class declares it.
 _TYPES = typing.get_type_hints(Settings)

@@ -50,7 +50,7 @@ def load(path: str | Path | None = None) -> Document:
     except (OSError, UnicodeDecodeError) as error:
         raise SpecUnreadable(f"cannot read {source}: {error}") from error
     try:
-        document = json.loads(text) if source.suffix == ".json" else _load_yaml(text)
+        document = json.loads(text) if source.suffix == ".json" else load_yaml(text)
     except (ValueError, yaml.YAMLError) as error:
         raise SpecUnreadable(f"cannot parse {source}: {error}") from error
     if not isinstance(document, dict):
@@ -140,7 +140,8 @@ _JsonLikeLoader.yaml_implicit_resolvers = {
 }
 
 
-def _load_yaml(text: str) -> Any:
+def load_yaml(text: str) -> Any:
+    """YAML TEXT as the JSON it stands for: dates stay strings, keys are strings."""
     # yaml.load with a SafeLoader subclass: as safe as yaml.safe_load.
     return _stringify_keys(yaml.load(text, Loader=_JsonLikeLoader))
 

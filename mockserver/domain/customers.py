@@ -217,7 +217,7 @@ def get(
     body: Blob = {
         "id": customer.id,
         "profiles": [_profile_body(profile, customer.id) for profile in profiles],
-        "loyaltyInfo": _loyalty_info(customer),
+        "loyaltyInfo": loyalty_info(customer),
         "segments": customer.segments,
         "extendedFields": customer.extended_fields,
     }
@@ -426,7 +426,8 @@ def _profile_body(profile: Profile, customer_id: int) -> Blob:
     return body
 
 
-def _loyalty_info(customer: Customer) -> Blob:
+def loyalty_info(customer: Customer) -> Blob:
+    """CUSTOMER's loyaltyInfo, as a GET of the customer shows it."""
     info: Blob = {"loyaltyType": customer.loyalty_type}
     if customer.loyalty_attribution is not None:
         info["attributionV2"] = customer.loyalty_attribution

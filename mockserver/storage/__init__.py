@@ -5,7 +5,9 @@ A Store hands out transactions: `read()` for a consistent view that cannot chang
 `write()` for a change that is atomic and serialised with every other writer, in every worker
 process. The identifiers a customer's profiles hold are indexed by the store: `save` refuses
 (IdentifierTaken) to let two customers hold one identifier in one source and account.
-tests/mockserver/storage/test_store.py is what a backend must pass.
+Beside the customers it keeps what the workers share about how they answer: settings put at
+runtime (`share_settings`) and counts (`count`: requests per credential and time window, the
+sequence of requests). tests/mockserver/storage/test_store.py is what a backend must pass.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from collections.abc import Iterable
 from contextlib import AbstractContextManager
 from typing import Protocol
 
-from mockserver.domain.records import Customer, Identifier, Profile
+from mockserver.domain.records import Blob, Customer, Identifier, Profile
 
 #: The id of the first customer registered on a fresh or reset store: the documented createdId.
 FIRST_NEW_ID = 316452956
@@ -99,7 +101,20 @@ class Store(Protocol):
         """A transaction that commits when the block ends, and changes nothing if it raises."""
 
     def reset(self, customers: Iterable[Customer]) -> None:
-        """Forget everything, ids included, and hold exactly CUSTOMERS (the seed); atomic."""
+        """Forget every customer, id and count, and hold exactly CUSTOMERS (the seed); atomic.
+        Shared settings stay."""
+
+    def shared_settings(self) -> Blob | None:
+        """The settings shared by every worker, None while none are. Asked on every request:
+        cheap while they do not change."""
+
+    def share_settings(self, settings: Blob | None) -> None:
+        """Put SETTINGS in force for every worker at once, in place of any before; None: none."""
+
+    def count(self, key: str, window: int) -> int:
+        """Count one more of KEY in WINDOW, a number that only grows (such as the minute of
+        the clock), across every worker; return how many there were in it, this one included.
+        A later window of KEY starts again from 1."""
 
     def close(self) -> None:
         """Let go of this thread's connection; the store opens another when used again."""

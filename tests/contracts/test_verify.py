@@ -96,7 +96,7 @@ VIOLATIONS = [
     ),
     (
         "an undocumented status",
-        entry("GET", FOUND, 500, error(500)),
+        entry("GET", FOUND, 502, error(502)),
         [("response", "status", "is not one the operation documents")],
     ),
     (
@@ -254,8 +254,16 @@ def test_an_entry_sent_invalid_on_purpose_has_only_its_response_judged() -> None
     assert [side for _, side, _, _ in judged(negative)] == ["request"]
     negative["_capkit"] = {"sentAs": "invalid", "invalid": "Invalid enum value (query)"}
     assert judged(negative) == []
-    negative["response"]["status"] = 500
+    negative["response"]["status"] = 502
     assert [side for _, side, _, _ in judged(negative)] == ["response"]
+
+
+def test_an_exchange_that_got_no_answer_has_only_its_request_judged() -> None:
+    reset = entry("GET", f"{FOUND}&bogus=1", 0, "")
+    reset["response"]["comment"] = "no answer: the connection was reset (fault=reset)"
+    assert [side for _, side, _, _ in judged(reset)] == ["request"]
+    reset["request"]["url"] = FOUND
+    assert judged(reset) == []
 
 
 def test_the_mock_and_verify_agree_on_head_undeclared_parameters_methods_and_size(

@@ -47,12 +47,27 @@ def org(documented_seed: seed.Seed) -> Org:
 
 
 @pytest.fixture(params=BACKENDS)
-def empty_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    """A fresh store of each backend, holding no customer."""
+def open_store_again(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> Iterator[Callable[[], Store]]:
+    """A function opening a store of each backend on the test's one fresh state: each call
+    gives another handle on it, as each worker process of the mock has."""
     opener: Callable[[Path], Store] = request.param
-    store = opener(tmp_path)
-    yield store
-    store.close()
+    opened: list[Store] = []
+
+    def open_again() -> Store:
+        opened.append(opener(tmp_path))
+        return opened[-1]
+
+    yield open_again
+    for store in opened:
+        store.close()
+
+
+@pytest.fixture
+def empty_store(open_store_again: Callable[[], Store]) -> Store:
+    """A fresh store of each backend, holding no customer."""
+    return open_store_again()
 
 
 @pytest.fixture

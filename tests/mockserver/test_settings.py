@@ -33,6 +33,14 @@ EVERY_FIELD = Settings(
     lenient=True,
     max_body=2048,
     spec=Path("/specs/v2.yaml"),
+    seed=(Path("/seeds/a.json"), Path("/seeds/b.yaml")),
+    documented_seed=False,
+    latency=("100ms-2s", "getCustomer=1s"),
+    faults=0.05,
+    fault_kinds=("503", "reset"),
+    fault_hold="1s",
+    chaos_seed=7,
+    rate_limit="100/m",
 )
 
 
@@ -87,6 +95,28 @@ def test_without_environ_the_process_environment_is_read(monkeypatch: pytest.Mon
         ("CAPKIT_MAX_BODY", "1MB", "--max-body must be an integer, got '1MB'"),
         ("CAPKIT_LENIENT", "maybe", "--lenient must be true or false, got 'maybe'"),
         ("CAPKIT_AUTH_REQUIRED", "", "--no-auth must be true or false, got ''"),
+        ("CAPKIT_FAULTS", "half", "--faults must be a number, got 'half'"),
+        (
+            "CAPKIT_FAULTS",
+            "2",
+            "--faults: expected a fraction of requests from 0 to 1, got 2.0",
+        ),
+        ("CAPKIT_CHAOS_SEED", "x", "--chaos-seed must be an integer, got 'x'"),
+        (
+            "CAPKIT_FAULT_KINDS",
+            "503,crash",
+            "--fault-kinds: expected some of reset, empty, timeout, lost, 500, 503, got 'crash'",
+        ),
+        (
+            "CAPKIT_RATE_LIMIT",
+            "lots",
+            "--rate-limit: expected requests/unit such as 100/m (units s, m, h, d), got 'lots'",
+        ),
+        (
+            "CAPKIT_LATENCY",
+            "soon",
+            "--latency: expected a duration such as 300ms or 2s (a bare number is ms), got 'soon'",
+        ),
     ],
 )
 def test_a_variable_that_does_not_parse_is_named_with_its_flag_and_value(
@@ -185,6 +215,24 @@ def served(monkeypatch: pytest.MonkeyPatch) -> list[Settings]:
         ([], {"CAPKIT_AUTH_REQUIRED": "false"}, Settings(auth_required=False)),
         (["--lenient", "--max-body", "10"], {}, Settings(lenient=True, max_body=10)),
         (["--state", "s.db", "--auth", "t:p"], {}, Settings(state="s.db", auth="t:p")),
+        (
+            ["--seed", "a.json", "--seed", "b.yaml", "--no-documented-seed"],
+            {},
+            Settings(seed=(Path("a.json"), Path("b.yaml")), documented_seed=False),
+        ),
+        ([], {"CAPKIT_SEED": "a.json:b.yaml"}, Settings(seed=(Path("a.json"), Path("b.yaml")))),
+        (
+            ["--latency", "300ms", "--latency", "getCustomer=1s", "--faults", "0.1"],
+            {"CAPKIT_LATENCY": "2s"},
+            Settings(latency=("300ms", "getCustomer=1s"), faults=0.1),
+        ),
+        (
+            ["--fault-kinds", "503,reset", "--fault-hold", "1s", "--chaos-seed", "3"],
+            {"CAPKIT_RATE_LIMIT": "100/m"},
+            Settings(
+                fault_kinds=("503", "reset"), fault_hold="1s", chaos_seed=3, rate_limit="100/m"
+            ),
+        ),
     ],
 )
 def test_serve_turns_flags_and_variables_into_settings(
@@ -251,6 +299,8 @@ def refused(*arguments: str | Path, environ: dict[str, str] | None = None) -> st
             {},
             "--state must be the path of a SQLite file",
         ),
+        (["--latency", "getCustomr=1s", "--port", "0"], {}, "--latency: expected operationIds"),
+        (["--faults", "2"], {}, "--faults: expected a fraction of requests from 0 to 1, got 2.0"),
     ],
 )
 def test_serve_refuses_a_bad_value_naming_it(

@@ -366,3 +366,22 @@ def test_every_operation_has_a_401_with_the_documented_message() -> None:
         assert operation(operation_id)["responses"]["401"] == {
             "$ref": "#/components/responses/Unauthorized"
         }
+
+
+def test_every_operation_declares_the_rate_limit_and_the_server_s_failures() -> None:
+    responses = DOCUMENT["components"]["responses"]
+    too_many = responses["TooManyRequests"]
+    assert set(too_many["headers"]) == {
+        "Retry-After",
+        "RateLimit-Limit",
+        "RateLimit-Remaining",
+        "RateLimit-Reset",
+    }
+    for name, status in [("TooManyRequests", 429), ("ServerError", 500), ("Unavailable", 503)]:
+        (example,) = media(responses[name])["examples"].values()
+        (error,) = example["value"]["errors"]
+        assert (error["status"], error["code"]) == (False, status)
+        for operation_id in OPERATIONS:
+            assert operation(operation_id)["responses"][str(status)] == {
+                "$ref": f"#/components/responses/{name}"
+            }

@@ -140,3 +140,15 @@ def test_concurrent_registrations_from_processes_make_one_holder(
     with sqlite_store.read() as tx:
         assert [h.customer_id for h in tx.holders(MOBILE)] == saved
         assert [each.id for each in tx.customers()] == saved
+
+
+def test_settings_shared_by_another_process_are_in_force_at_once(
+    sqlite_store: SqliteStore,
+) -> None:
+    assert sqlite_store.shared_settings() is None  # read once, and kept
+    sharing = (
+        "import sys; from pathlib import Path; from mockserver.storage.sqlite import SqliteStore;"
+        " SqliteStore(Path(sys.argv[1])).share_settings({'faults': 1.0})"
+    )
+    subprocess.run([sys.executable, "-c", sharing, str(sqlite_store.path)], check=True)
+    assert sqlite_store.shared_settings() == {"faults": 1.0}

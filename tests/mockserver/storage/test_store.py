@@ -1,10 +1,11 @@
 """The Store every backend implements, as the mock relies on it: round trips, the identifier
-index, transactions, reset and ids, search, concurrent writers. Each test runs against every
-backend of conftest's BACKENDS."""
+index, transactions, reset and ids, search, concurrent writers, what the workers share
+(settings, counts). Each test runs against every backend of conftest's BACKENDS."""
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import mypy.api
@@ -389,3 +390,66 @@ def test_concurrent_new_ids_from_threads_are_all_different(empty_store: Store) -
     assert sorted(registered) == list(range(FIRST_NEW_ID, FIRST_NEW_ID + threads))
     with empty_store.read() as tx:
         assert sorted(ids(tx.customers())) == sorted(registered)
+
+
+# --- what every worker shares: settings and counts ------------------------------------------
+
+
+def test_settings_shared_by_one_worker_are_in_force_in_another_at_once(
+    empty_store: Store, open_store_again: Callable[[], Store]
+) -> None:
+    other_worker = open_store_again()
+    assert empty_store.shared_settings() is None and other_worker.shared_settings() is None
+    slow = {"latency": {"min": 0.3, "max": 0.3}, "faults": 0.05}
+    empty_store.share_settings(slow)
+    assert other_worker.shared_settings() == slow
+    assert empty_store.shared_settings() == slow
+    other_worker.share_settings({"faults": 0.5})
+    assert empty_store.shared_settings() == {"faults": 0.5}
+    empty_store.share_settings(None)
+    assert other_worker.shared_settings() is None and empty_store.shared_settings() is None
+
+
+def test_settings_shared_by_one_thread_are_in_force_in_the_others(empty_store: Store) -> None:
+    assert empty_store.shared_settings() is None  # this thread has read them once
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(empty_store.share_settings, {"faults": 1.0}).result()
+        pool.submit(empty_store.close).result()
+    assert empty_store.shared_settings() == {"faults": 1.0}
+
+
+def test_counts_are_per_key_and_window_across_workers(
+    empty_store: Store, open_store_again: Callable[[], Store]
+) -> None:
+    other_worker = open_store_again()
+    assert [empty_store.count("till", 7), other_worker.count("till", 7)] == [1, 2]
+    assert empty_store.count("token", 7) == 1
+    assert other_worker.count("till", 7) == 3
+    assert empty_store.count("till", 8) == 1  # the next window starts again
+    assert other_worker.count("till", 8) == 2
+    assert empty_store.count("token", 8) == 1
+
+
+def test_concurrent_counts_from_threads_are_all_different(empty_store: Store) -> None:
+    threads = 8
+    barrier = threading.Barrier(threads)
+
+    def count(_: int) -> list[int]:
+        barrier.wait()
+        try:
+            return [empty_store.count("till", 1) for _ in range(5)]
+        finally:
+            empty_store.close()
+
+    with ThreadPoolExecutor(threads) as pool:
+        counted = [value for values in pool.map(count, range(threads)) for value in values]
+    assert sorted(counted) == list(range(1, threads * 5 + 1))
+
+
+def test_reset_forgets_counts_and_keeps_shared_settings(empty_store: Store) -> None:
+    empty_store.share_settings({"faults": 0.5})
+    empty_store.count("till", 1)
+    empty_store.count("till", 1)
+    empty_store.reset([customer(1)])
+    assert empty_store.count("till", 1) == 1
+    assert empty_store.shared_settings() == {"faults": 0.5}

@@ -1,0 +1,180 @@
+"""Seed files at the mock's edge: read from disk (JSON or YAML) or a request, their shapes held
+to the spec's schemas, then their customers to the rules (mockserver/domain/seed_files.py).
+
+The shape of a seed file is built here from the spec's own schemas: a customer's profiles are
+the spec's Profile (closed to its fields, so that a misspelt key is caught), its
+subscriptions the spec's Subscription, its loyaltyDetails the LoyaltyProgramDetail, and so on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import jsonschema_rs
+import msgspec
+import yaml
+from jsonschema_rs import ValidationErrorKind as Kind
+
+from mockserver.contract import schema_validator, spec_ref
+from mockserver.domain import seed_files
+from mockserver.domain.records import Customer, Org
+from mockserver.domain.seed_files import InvalidSeed, Problem
+from mockserver.validation import describe
+from spec import Document, field_path, load_yaml
+
+
+def _schema(name: str) -> dict[str, Any]:
+    return spec_ref(f"/components/schemas/{name}")
+
+
+def _list(items: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "array", "items": items}
+
+
+_ACTIVITY = spec_ref(
+    "/components/schemas/ActivityHistories/properties/data/items/properties"
+    "/customerActivityHistory/items"
+)
+_PROMISED = "/components/schemas/PromisedPointsSchedule/properties"
+#: A seed file, of the spec's schemas (see the module's docstring).
+SEED_FILE: dict[str, Any] = {
+    "type": "object",
+    "required": ["customers"],
+    "additionalProperties": False,
+    "properties": {
+        "customers": _list(
+            {
+                "type": "object",
+                "required": ["id", "loyaltyInfo"],
+                "additionalProperties": False,
+                "properties": {
+                    "id": {"type": "integer", "minimum": 1},
+                    "profiles": _list(
+                        {
+                            **_schema("Profile"),
+                            "properties": {"source": _schema("Source")},
+                            "unevaluatedProperties": False,
+                        }
+                    ),
+                    "loyaltyInfo": _schema("LoyaltyInfo"),
+                    "segments": {"type": "object"},
+                    "extendedFields": _schema("FieldValues"),
+                    "subscriptions": _list(_schema("Subscription")),
+                    "loyaltyDetails": _list(_schema("LoyaltyProgramDetail")),
+                    "expirySchedules": _list(_schema("ExpirySchedule")),
+                    "promisedPoints": spec_ref(f"{_PROMISED}/promisedPointsScheduleList"),
+                    "triggerBasedPoints": spec_ref(f"{_PROMISED}/triggerBasedPointsList"),
+                    "promotionalPoints": _schema("PromotionalPoints"),
+                    "pointsTransfers": _list(_schema("PointsTransfer")),
+                    "retroRequests": _list(_schema("RetroRequest")),
+                    "partnerPrograms": _list(
+                        {
+                            "type": "object",
+                            "required": ["partnerProgramDetails"],
+                            "additionalProperties": False,
+                            "properties": {
+                                "partnerProgramDetails": _schema("PartnerProgramDetails"),
+                                "linkingUpdates": _list(_ACTIVITY),
+                                "benefitsAvailed": _list(_ACTIVITY),
+                            },
+                        }
+                    ),
+                    "mergedInto": {"type": "integer", "minimum": 1},
+                },
+            }
+        )
+    },
+}
+
+
+class SeedUnreadable(ValueError):
+    """A seed file that cannot be read, or is neither JSON nor YAML."""
+
+
+class SeedRefused(ValueError):
+    """The seed file PATH (None: a request's body) cannot be loaded; PROBLEMS says why, each
+    naming the customer, the field and what was expected."""
+
+    def __init__(self, path: Path | None, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.path = path
+        self.problems = problems
+
+
+class Seeding:
+    """Seed files for the mock of DOCUMENT, whose customers belong to ORG."""
+
+    def __init__(self, document: Document, org: Org) -> None:
+        self.validator = schema_validator(document, SEED_FILE)
+        self.org = org
+
+    def start(self, paths: Sequence[Path], documented: Iterable[Customer]) -> list[Customer]:
+        """The customers a mock starts from: DOCUMENTED, then those of each file of PATHS in
+        turn, a customer taking the place of the one before it with its id. Raises
+        SeedRefused for the first file that cannot be loaded."""
+        customers = list(documented)
+        for path in paths:
+            try:
+                loaded = self.customers(read(path), alongside=customers)
+            except InvalidSeed as error:
+                raise SeedRefused(path, [str(problem) for problem in error.problems]) from None
+            except SeedUnreadable as error:
+                raise SeedRefused(path, [str(error)]) from None
+            ids = {customer.id for customer in loaded}
+            customers = [c for c in customers if c.id not in ids] + loaded
+        return customers
+
+    def customers(self, written: Any, *, alongside: Iterable[Customer]) -> list[Customer]:
+        """The customers of the seed file WRITTEN, to join ALONGSIDE. Raises InvalidSeed with
+        every problem of its shapes, or else of its customers."""
+        problems = [_problem(written, error) for error in self.validator.iter_errors(written)]
+        if problems:
+            raise InvalidSeed(problems)
+        return seed_files.customers_of(written["customers"], self.org, alongside=alongside)
+
+
+def read(path: Path) -> Any:
+    """The seed file at PATH, YAML for a .yaml or .yml file, else JSON. Raises SeedUnreadable."""
+    try:
+        text = path.read_bytes()
+    except OSError as error:
+        raise SeedUnreadable(f"cannot read {path}: {error.strerror or error}") from None
+    is_yaml = path.suffix.lower() in (".yaml", ".yml")
+    try:
+        return load_yaml(text.decode()) if is_yaml else msgspec.json.decode(text)
+    except (yaml.YAMLError, UnicodeDecodeError, msgspec.DecodeError) as error:
+        kind = "YAML" if is_yaml else "JSON (a .yaml or .yml file is read as YAML)"
+        raise SeedUnreadable(f"{path} is not {kind}: {error}") from None
+
+
+def _problem(written: Any, error: jsonschema_rs.ValidationError) -> Problem:
+    """ERROR of a seed file's shapes as a problem of the customer it is in."""
+    path = list(error.instance_path)
+    if len(path) < 2 or path[0] != "customers":
+        return Problem("the seed file", field_path(path), _expected(error))
+    index = path[1]
+    assert isinstance(index, int)
+    found = written["customers"][index]
+    customer_id = found.get("id") if isinstance(found, dict) else None
+    label = f"customer {customer_id}" if isinstance(customer_id, int) else f"customers[{index}]"
+    field = path[2:]
+    if isinstance(error.kind, Kind.Required):
+        field = [*field, error.kind.property]
+    return Problem(label, field_path(field), _expected(error))
+
+
+def _expected(error: jsonschema_rs.ValidationError) -> str:
+    if isinstance(error.kind, Kind.Required):
+        return "is required"
+    return describe(error, "", _fields_at).strip()
+
+
+def _fields_at(path: Sequence[str | int]) -> Sequence[str]:
+    """The fields a seed file takes at PATH: at its top, and in a customer."""
+    if not path:
+        return list(SEED_FILE["properties"])
+    if len(path) == 2:
+        return list(SEED_FILE["properties"]["customers"]["items"]["properties"])
+    return ()

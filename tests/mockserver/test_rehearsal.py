@@ -1,0 +1,370 @@
+"""Rehearsal through Flask's test client: what a request's plan is, the rate limit, the faults the
+app answers itself, /__admin/chaos, and seed files at start and at /__admin/seed."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+import yaml
+from flask import Flask
+from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import WSGIEnvironment
+
+from mockserver import Settings, create_app
+from mockserver.chaos import PLAN, Plan
+from mockserver.mock import Mock
+from mockserver.seeding import SeedRefused
+from mockserver.settings import SettingsError
+
+CUSTOMER_306 = "/v2/customers/306?source=ALL"
+LOOKUP_306 = (
+    "/v2/customers/lookup?source=INSTORE&identifierName=mobile&identifierValue=919111111111"
+)
+BECKY = {
+    "id": 900001,
+    "profiles": [
+        {
+            "firstName": "Becky",
+            "source": "INSTORE",
+            "identifiers": [{"type": "mobile", "value": "919900000001"}],
+        }
+    ],
+    "loyaltyInfo": {"loyaltyType": "loyalty"},
+}
+
+
+def basic(till: str) -> dict[str, str]:
+    return {"Authorization": "Basic " + base64.b64encode(f"{till}:pw".encode()).decode()}
+
+
+def make_app(tmp_path: Path, **settings: Any) -> Flask:
+    return create_app(
+        Settings(state=str(tmp_path / "state.db"), journal=tmp_path / "journal", **settings)
+    )
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory: pytest.TempPathFactory) -> Flask:
+    return make_app(tmp_path_factory.mktemp("mock"), fault_hold="1s")
+
+
+@pytest.fixture
+def client(app: Flask) -> Iterator[FlaskClient]:
+    """A client of the mock as it started: the seed, the flags' rehearsal, an empty journal."""
+    mock: Mock = app.extensions["capkit"]
+    mock.reset()
+    mock.store.share_settings(None)
+    with app.test_client() as client:
+        client.environ_base.update({"HTTP_AUTHORIZATION": basic("till")["Authorization"]})
+        yield client
+    mock.store.share_settings(None)
+
+
+@pytest.fixture
+def plans(app: Flask, monkeypatch: pytest.MonkeyPatch) -> list[Plan | None]:
+    """The plan of each request the app answers, in turn, as the server reads it."""
+    seen: list[Plan | None] = []
+    answer = app.wsgi_app
+
+    def answer_and_keep_the_plan(environ: WSGIEnvironment, start_response: Any) -> Any:
+        answered = answer(environ, start_response)
+        seen.append(environ.get(PLAN))
+        return answered
+
+    monkeypatch.setattr(app, "wsgi_app", answer_and_keep_the_plan)
+    return seen
+
+
+def messages(response: TestResponse) -> list[str]:
+    return [error["message"] for error in response.get_json()["errors"]]
+
+
+def journal(client: FlaskClient) -> list[dict[str, Any]]:
+    entries: list[dict[str, Any]] = client.get("/__admin/requests?format=har").get_json()["log"][
+        "entries"
+    ]
+    return entries
+
+
+# --- what a request asks ----------------------------------------------------------------------
+
+
+def test_a_request_that_asks_nothing_has_no_plan(
+    client: FlaskClient, plans: list[Plan | None]
+) -> None:
+    assert client.get(CUSTOMER_306).status_code == 200
+    assert plans == [None]
+
+
+@pytest.mark.parametrize("status", [500, 503])
+def test_a_500_or_503_fault_is_capillary_s_envelope(client: FlaskClient, status: int) -> None:
+    response = client.get(CUSTOMER_306, headers={"Prefer": f"fault={status}"})
+    assert response.status_code == status
+    assert response.get_json()["errors"] == [
+        {
+            "status": False,
+            "code": status,
+            "message": response.get_json()["errors"][0]["message"],
+        }
+    ]
+    assert messages(response)[0].endswith("(capkit mock: a rehearsed fault)")
+    [entry] = journal(client)
+    assert entry["response"]["status"] == status
+
+
+def test_a_delay_is_planned_for_the_server_and_counted_in_the_journal(
+    client: FlaskClient, plans: list[Plan | None]
+) -> None:
+    response = client.get(CUSTOMER_306, headers={"Prefer": "delay=800"})
+    assert response.status_code == 200
+    assert plans == [Plan(0.8)]
+    [entry] = journal(client)
+    assert entry["time"] >= 800
+
+
+def test_a_fault_without_an_answer_is_left_to_the_server_and_journaled_as_none(
+    client: FlaskClient, plans: list[Plan | None]
+) -> None:
+    response = client.get(CUSTOMER_306, headers={"Prefer": "fault=timeout"})
+    assert plans == [Plan(1.0, "timeout")]  # the fault hold, 1 s here
+    # This WSGI server cannot leave the client without an answer: the app says so.
+    assert response.status_code == 503
+    assert "fault=timeout leaves the client without an answer" in messages(response)[0]
+    [entry] = journal(client)
+    assert entry["response"]["status"] == 0
+    assert entry["response"]["comment"] == (
+        "no answer: the connection was held open, then closed (fault=timeout)"
+    )
+    summary = client.get("/__admin/requests").get_json()["requests"][-1]
+    assert summary["fault"] == "timeout"
+
+
+def test_a_lost_request_takes_effect_and_its_answer_is_journaled(
+    client: FlaskClient, plans: list[Plan | None]
+) -> None:
+    body = {
+        "loyaltyInfo": {"loyaltyType": "loyalty"},
+        "profiles": [{"identifiers": [{"type": "mobile", "value": "919800000001"}]}],
+    }
+    response = client.post(
+        "/v2/customers?source=INSTORE", json=body, headers={"Prefer": "fault=lost"}
+    )
+    assert plans == [Plan(0.0, "lost")]
+    created = response.get_json()["createdId"]
+    found = client.get(
+        "/v2/customers/lookup?source=INSTORE&identifierName=mobile&identifierValue=919800000001"
+    )
+    assert found.get_json()["entity"] == created
+    entry = journal(client)[0]
+    assert entry["response"]["status"] == 200
+    assert entry["response"]["comment"].startswith("the client never got this answer")
+
+
+@pytest.mark.parametrize(
+    ("prefer", "expected"),
+    [
+        ("delay=soon", "header 'Prefer': delay must be a whole number of milliseconds"),
+        ("fault=boom", "header 'Prefer': fault must be one of reset, empty, timeout, lost"),
+    ],
+)
+def test_a_prefer_that_asks_what_cannot_be_is_a_400(
+    client: FlaskClient, prefer: str, expected: str
+) -> None:
+    response = client.get(CUSTOMER_306, headers={"Prefer": prefer})
+    assert response.status_code == 400
+    assert expected in messages(response)[0]
+
+
+# --- /__admin/chaos -------------------------------------------------------------------------
+
+
+def test_chaos_shows_the_flags_until_put_and_again_once_deleted(client: FlaskClient) -> None:
+    flags = client.get("/__admin/chaos").get_json()
+    assert flags == {
+        "latency": [],
+        "faults": 0.0,
+        "faultKinds": ["reset", "empty", "timeout", "lost", "500", "503"],
+        "faultHold": "1s",
+        "chaosSeed": None,
+        "rateLimit": None,
+        "changedAtRuntime": [],
+    }
+    put = client.put("/__admin/chaos", json={"latency": "2s", "faults": 0.5})
+    assert put.status_code == 200
+    assert put.get_json() | {"changedAtRuntime": []} == flags | {
+        "latency": ["2s"],
+        "faults": 0.5,
+    }
+    assert client.get("/__admin/chaos").get_json()["changedAtRuntime"] == ["latency", "faults"]
+    # A later PUT stands for the flags and itself: what it leaves out is the flags' again.
+    assert client.put("/__admin/chaos", json={"faults": 0.1}).get_json()["latency"] == []
+    assert client.delete("/__admin/chaos").get_json() == flags
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ({"faults": 2}, "faults: expected a fraction of requests from 0 to 1, got 2"),
+        ({"latncy": "2s"}, "latncy: no such setting"),
+        ({"latency": ["getCustomr=1s"]}, "latency: expected operationIds of the spec"),
+        ({"rateLimit": "100/w"}, "rateLimit: expected requests/unit such as 100/m"),
+        (["faults"], "body: expected a JSON object of settings"),
+    ],
+)
+def test_a_bad_chaos_setting_is_a_400_naming_it_and_changes_nothing(
+    client: FlaskClient, body: Any, expected: str
+) -> None:
+    response = client.put("/__admin/chaos", json=body)
+    assert response.status_code == 400
+    assert expected in messages(response)[0]
+    assert client.get("/__admin/chaos").get_json()["changedAtRuntime"] == []
+
+
+def test_a_latency_of_one_operation_plans_its_requests_alone(
+    client: FlaskClient, plans: list[Plan | None]
+) -> None:
+    client.put("/__admin/chaos", json={"latency": ["getCustomer=300ms"]})
+    client.get(CUSTOMER_306)
+    client.get(LOOKUP_306)
+    assert plans[-2:] == [Plan(0.3), None]
+
+
+def test_random_faults_with_a_seed_come_again_after_a_reset(client: FlaskClient) -> None:
+    def statuses() -> list[int]:
+        client.post("/__admin/reset")
+        return [client.get(CUSTOMER_306).status_code for _ in range(30)]
+
+    seeded = {"faults": 0.5, "faultKinds": ["500", "503"], "chaosSeed": 7}
+    client.put("/__admin/chaos", json=seeded)
+    first = statuses()
+    assert set(first) == {200, 500, 503}
+    assert statuses() == first
+    client.put("/__admin/chaos", json=seeded | {"chaosSeed": 8})
+    assert statuses() != first
+
+
+def test_the_rate_limit_counts_each_credential_and_says_where_it_stands(
+    client: FlaskClient,
+) -> None:
+    client.put("/__admin/chaos", json={"rateLimit": "2/m"})
+    if time.time() % 60 > 55:  # all in one window: the minute's
+        time.sleep(60 - time.time() % 60)
+    first, second, third = (client.get(CUSTOMER_306) for _ in range(3))
+    assert [first.status_code, second.status_code, third.status_code] == [200, 200, 429]
+    assert [r.headers["RateLimit-Remaining"] for r in (first, second, third)] == ["1", "0", "0"]
+    assert {r.headers["RateLimit-Limit"] for r in (first, second, third)} == {"2"}
+    assert "Retry-After" not in second.headers
+    assert 1 <= int(third.headers["Retry-After"]) <= 60
+    assert third.get_json()["errors"][0]["code"] == 429
+    assert messages(third)[0].startswith(
+        "Too many requests: these credentials made the 2 requests per minute the rate limit"
+        " allows; retry after "
+    )
+    # Another till, and a token, have quotas of their own.
+    assert client.get(CUSTOMER_306, headers=basic("other")).status_code == 200
+    token = {"X-CAP-API-OAUTH-TOKEN": "t0ken", "Authorization": ""}
+    assert client.get(CUSTOMER_306, headers=token).headers["RateLimit-Remaining"] == "1"
+
+
+# --- seed files ------------------------------------------------------------------------------
+
+
+def test_the_seed_reads_back_as_it_is_written(client: FlaskClient) -> None:
+    written = client.get("/__admin/seed").get_json()
+    state = client.get("/__admin/state").get_json()
+    assert [c["id"] for c in written["customers"]] == [c["id"] for c in state["customers"]]
+    assert client.post("/__admin/seed", json=written).status_code == 200
+    assert client.get("/__admin/seed").get_json() == written
+
+
+def test_a_seed_posted_adds_customers_until_the_next_reset(client: FlaskClient) -> None:
+    response = client.post("/__admin/seed", json={"customers": [BECKY]})
+    assert response.get_json() == {"seeded": [900001]}
+    assert client.get("/v2/customers/900001?source=ALL").status_code == 200
+    client.post("/__admin/reset")
+    assert client.get("/v2/customers/900001?source=ALL").status_code == 400
+
+
+def test_a_bad_seed_posted_is_refused_with_every_problem_and_changes_nothing(
+    client: FlaskClient,
+) -> None:
+    before = client.get("/__admin/seed").get_json()
+    bad = {
+        "customers": [
+            BECKY | {"loyaltyInfo": {"loyaltyType": "gold"}},
+            BECKY | {"id": 900002, "profiles": [BECKY["profiles"][0] | {"source": "MYSPACE"}]},
+            {"id": 900003, "loyaltyInfo": {"loyaltyType": "loyalty"}, "profils": []},
+        ]
+    }
+    response = client.post("/__admin/seed", json=bad)
+    assert response.status_code == 400
+    assert messages(response) == [
+        "customer 900001: loyaltyInfo.loyaltyType: must be one of loyalty, non_loyalty, got 'gold'",
+        "customer 900002: profiles[0].source: must be one of FACEBOOK, WEB_ENGAGE, WECHAT,"
+        " INSTORE, MARTJACK, TMALL, TAOBAO, JD, ECOMMERCE, WEBSITE, LINE, MOBILE_APP,"
+        " got 'MYSPACE'",
+        "customer 900003: does not take 'profils' (it takes id, profiles, loyaltyInfo,"
+        " segments, extendedFields, subscriptions, loyaltyDetails, expirySchedules,"
+        " promisedPoints, triggerBasedPoints, promotionalPoints, pointsTransfers, retroRequests,"
+        " partnerPrograms, mergedInto); did you mean 'profiles'?",
+    ]
+    taken = {"customers": [BECKY, BECKY | {"id": 900002}]}
+    assert client.post("/__admin/seed", json=taken).status_code == 400
+    assert client.get("/__admin/seed").get_json() == before
+
+
+def test_a_seed_file_joins_the_documented_customers_and_reset_returns_to_both(
+    tmp_path: Path,
+) -> None:
+    seed = tmp_path / "customers.yaml"
+    seed.write_text(yaml.safe_dump({"customers": [BECKY]}))
+    client = make_app(tmp_path, seed=(seed,)).test_client()
+    client.environ_base.update({"HTTP_AUTHORIZATION": basic("till")["Authorization"]})
+    client.post("/__admin/seed", json={"customers": [BECKY | {"id": 900002, "profiles": []}]})
+    client.post("/__admin/reset")
+    ids = [customer["id"] for customer in client.get("/__admin/seed").get_json()["customers"]]
+    assert 306 in ids and ids[-1] == 900001 and 900002 not in ids
+
+
+def test_without_the_documented_seed_the_files_alone_and_the_last_id_wins(
+    tmp_path: Path,
+) -> None:
+    first, second = tmp_path / "first.json", tmp_path / "second.json"
+    first.write_text(json.dumps({"customers": [BECKY]}))
+    renamed = BECKY | {"profiles": [BECKY["profiles"][0] | {"firstName": "Rebecca"}]}
+    second.write_text(json.dumps({"customers": [renamed]}))
+    client = make_app(tmp_path, seed=(first, second), documented_seed=False).test_client()
+    [customer] = client.get("/__admin/seed").get_json()["customers"]
+    assert customer["profiles"][0]["firstName"] == "Rebecca"
+
+
+def test_a_bad_seed_file_stops_the_mock_naming_the_file_and_each_problem(
+    tmp_path: Path,
+) -> None:
+    seed = tmp_path / "customers.json"
+    wechat = BECKY["profiles"][0] | {"source": "WECHAT"}
+    seed.write_text(json.dumps({"customers": [BECKY | {"profiles": [wechat]}]}))
+    with pytest.raises(SeedRefused) as refused:
+        make_app(tmp_path, seed=(seed,))
+    assert refused.value.path == seed
+    assert refused.value.problems == [
+        "customer 900001: profiles[0].accountId: the account in WECHAT, a source of several"
+        " accounts"
+    ]
+    seed.write_text("{not json")
+    with pytest.raises(SeedRefused, match="customers.json is not JSON"):
+        make_app(tmp_path, seed=(seed,))
+
+
+def test_a_latency_flag_of_no_operation_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError, match="--latency: expected operationIds of the spec"):
+        make_app(tmp_path, latency=("getCustomr=1s",))
