@@ -11,13 +11,14 @@ browser's console, fail the test. A screenshot of each page is left in test-arti
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
 
 CHROMIUM = "/usr/bin/chromium"
 #: Where the screenshots go (ignored by git).
@@ -59,10 +60,17 @@ def chromium() -> Iterator[Browser]:
 
 @contextmanager
 def visiting(
-    browser: Browser, url: str, *, screenshot: str, viewport: dict[str, int] = LAPTOP
+    browser: Browser,
+    url: str,
+    *,
+    screenshot: str,
+    viewport: dict[str, int] = LAPTOP,
+    refused: tuple[int, ...] = (),
 ) -> Iterator[Page]:
     """A fresh page at URL. On the way out its screenshot is saved as SCREENSHOT.png, and the
-    test fails if the page asked another origin for anything or logged an error."""
+    test fails if the page asked another origin for anything or logged an error; the browser's
+    own line for an answer of a status in REFUSED (bad input the test sends on purpose) is no
+    error of the page."""
     context = browser.new_context(viewport=viewport, accept_downloads=True)  # type: ignore[arg-type]
     foreign: list[str] = []
     errors: list[str] = []
@@ -71,12 +79,12 @@ def visiting(
         lambda request: foreign.append(request.url) if _elsewhere(request.url, url) else None,
     )
     page = context.new_page()
-    page.on(
-        "console",
-        lambda message: (
-            errors.append(f"console.error: {message.text}") if message.type == "error" else None
-        ),
-    )
+
+    def logged(message: ConsoleMessage) -> None:
+        if message.type == "error" and _status_logged(message.text) not in refused:
+            errors.append(f"console.error: {message.text}")
+
+    page.on("console", logged)
     page.on("pageerror", lambda error: errors.append(f"uncaught: {error}"))
     try:
         page.goto(url)
@@ -87,6 +95,12 @@ def visiting(
         context.close()
     assert not foreign, f"the page of {url} asked elsewhere: {foreign}"
     assert not errors, f"the browser's console says: {errors}"
+
+
+def _status_logged(text: str) -> int | None:
+    """The status of the browser's line for a request answered with an error status."""
+    found = re.match(r"Failed to load resource: the server responded with a status of (\d+)", text)
+    return int(found[1]) if found else None
 
 
 def _elsewhere(url: str, page: str) -> bool:

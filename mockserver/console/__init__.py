@@ -1,5 +1,6 @@
 """The console at `/`: the API reference with "try it", the journal as live traffic, and the
-state, on one page that loads nothing from any other host.
+state (its customers, seed files, the rehearsal's settings), on one page that loads nothing
+from any other host.
 
 The reference is Swagger UI, whose files come from the flask-swagger-ui package at the version
 pyproject.toml pins (its version is Swagger UI's); the traffic and state panels are this
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING
 import msgspec
 from flask import Blueprint, Flask, Response, render_template, send_from_directory
 
+from mockserver.chaos import FAULT_KINDS
 from spec import CAPKIT_VERSION
 
 if TYPE_CHECKING:
@@ -60,6 +62,7 @@ def register(app: Flask, mock: Mock) -> None:
         "version": CAPKIT_VERSION,
         "swaggerUi": (SWAGGER_UI / "VERSION").read_text().strip(),
         "auth": auth,
+        "faultKinds": FAULT_KINDS,
     }
 
     @console.get("/")

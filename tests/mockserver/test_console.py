@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from playwright.sync_api import Browser, Page, expect
 
 import spec
 from contracts import verify_har
+from mockserver.chaos import FAULT_KINDS
 from tests.browser import PHONE, visiting
 from tests.mockserver.test_server import LOOKUP_306, Server, register, running
 
@@ -156,3 +158,103 @@ def test_at_a_phone_width_every_panel_fits_and_the_keyboard_moves_between_them(
             page.keyboard.press("ArrowRight")
             expect(page.locator(f"#{following}")).to_be_visible()
             expect(page.get_by_role("tab", selected=True)).to_be_focused()
+
+
+def test_the_rehearsal_switches_to_slow_and_failing_and_back_to_the_flags(
+    browser: Browser, mock: Server
+) -> None:
+    wait = 0.3
+    mock.request("DELETE", "/__admin/requests")
+    try:
+        with visiting(
+            browser, console(mock, "state"), screenshot="console-rehearsal", refused=(400,)
+        ) as page:
+            form = page.locator("#rehearsal")
+            expect(form.locator("#rehearsal-changed")).to_have_text(
+                "In force: the flags' settings."
+            )
+            expect(form.locator("input[name=faults]")).to_have_value("0")
+
+            # A value the mock cannot take is refused, naming the field, and changes nothing.
+            form.locator("input[name=rateLimit]").fill("lots")
+            form.get_by_role("button", name="Apply").click()
+            expect(form.locator("#rehearsal-status")).to_contain_text("Not changed: rateLimit")
+            expect(form.locator("input[name=rateLimit]")).to_have_attribute("aria-invalid", "true")
+            assert mock.request("GET", "/__admin/chaos").body["changedAtRuntime"] == []
+
+            form.locator("input[name=rateLimit]").fill("")
+            form.locator("input[name=latency]").fill(f"{wait * 1000:g}ms")
+            form.locator("input[name=faults]").fill("1")
+            for kind in FAULT_KINDS:
+                form.get_by_label(kind, exact=True).set_checked(kind == "503")
+            form.get_by_role("button", name="Apply").click()
+            expect(form.locator("#rehearsal-changed")).to_have_text(
+                "Changed here: latency, faults, faultKinds."
+            )
+            slow_and_failing = mock.request("GET", "/__admin/chaos").body
+            assert (slow_and_failing["latency"], slow_and_failing["faults"]) == (["300ms"], 1.0)
+            assert slow_and_failing["faultKinds"] == ["503"]
+
+            started = time.monotonic()
+            failed = mock.request("GET", LOOKUP_306)
+            assert failed.status == 503 and time.monotonic() - started >= wait
+            page.get_by_role("tab", name="Traffic").click()
+            row = traffic_row(page, "source=INSTORE")
+            expect(row.locator("td.status")).to_have_text("503 fault=503")
+
+            page.get_by_role("tab", name="State").click()
+            form.get_by_role("button", name="Back to the flags").click()
+            expect(form.locator("#rehearsal-changed")).to_have_text(
+                "In force: the flags' settings."
+            )
+            expect(form.locator("input[name=latency]")).to_have_value("")
+            assert mock.request("GET", LOOKUP_306).status == 200
+    finally:
+        mock.request("DELETE", "/__admin/chaos")
+
+
+def test_the_seed_downloads_and_an_uploaded_one_adds_its_customers(
+    browser: Browser, mock: Server, tmp_path: Path
+) -> None:
+    mock.request("POST", "/__admin/reset")
+    becky = {
+        "id": 900015,
+        "profiles": [
+            {
+                "firstName": "Becky",
+                "source": "INSTORE",
+                "identifiers": [{"type": "mobile", "value": "919900015015"}],
+            }
+        ],
+        "loyaltyInfo": {"loyaltyType": "loyalty"},
+    }
+    good, bad = tmp_path / "becky.json", tmp_path / "bad.json"
+    good.write_text(json.dumps({"customers": [becky]}))
+    misspelt = {**becky, "id": 900016, "loyaltyInfo": {"loyaltyTyp": "loyalty"}}
+    bad.write_text(json.dumps({"customers": [misspelt]}))
+    try:
+        with visiting(
+            browser, console(mock, "state"), screenshot="console-seed", refused=(400,)
+        ) as page:
+            with page.expect_download() as download:
+                page.get_by_role("link", name="Download seed").click()
+            saved = json.loads(Path(download.value.path()).read_text())
+            assert saved == mock.request("GET", "/__admin/seed").body
+            assert 306 in [customer["id"] for customer in saved["customers"]]
+
+            upload = page.get_by_label("Upload seed…")
+            upload.set_input_files(bad)
+            status = page.locator("#seed-status")
+            expect(status).to_contain_text("bad.json is refused, nothing was added")
+            expect(status).to_contain_text("loyaltyTyp")
+
+            upload.set_input_files(good)
+            expect(status).to_contain_text("becky.json: added 1 customer(s), 900015")
+            page.fill("#state-filter input[name=find]", "919900015015")
+            expect(page.locator("#customers tbody tr")).to_have_count(1)
+        held = [
+            customer["id"] for customer in mock.request("GET", "/__admin/state").body["customers"]
+        ]
+        assert 900015 in held and 900016 not in held
+    finally:
+        mock.request("POST", "/__admin/reset")

@@ -232,11 +232,16 @@ const traffic = {
       element("td", { className: "time" }, element("time", { dateTime: summary.time }, clock)),
       element("td", { className: "method" }, summary.method),
       element("td", { className: "path" }, url.pathname + url.search),
-      element("td", { className: "status" }, String(summary.status)),
+      element(
+        "td",
+        { className: "status" },
+        summary.status ? String(summary.status) : "none",
+        summary.fault ? element("span", { className: "fault" }, ` fault=${summary.fault}`) : null,
+      ),
       element("td", { className: "code" }, summary.code === null ? "" : String(summary.code)),
       element("td", { className: "number" }, summary.durationMs.toFixed(1)),
       verdict("request", summary.requestProblems),
-      verdict("response", summary.responseProblems),
+      summary.status ? verdict("response", summary.responseProblems) : unanswered(summary.fault),
     );
   },
 
@@ -281,17 +286,30 @@ function verdict(side, problems) {
   );
 }
 
+// A response cell where the client got none: a rehearsed fault left it without an answer.
+function unanswered(fault) {
+  const label = `no answer: the rehearsed fault ${fault} left the client without one`;
+  return element(
+    "td",
+    { className: "verdict", title: label },
+    element("span", { "aria-hidden": "true" }, "—"),
+    element("span", { className: "hidden-visually" }, label),
+  );
+}
+
 function showExchange(dialog, entry) {
   const { request, response } = entry;
   const found = entry._capkit ?? {};
   const url = new URL(request.url);
   dialog.querySelector("h2").textContent =
-    `${request.method} ${url.pathname}${url.search} → ${response.status}`;
+    `${request.method} ${url.pathname}${url.search} → ${response.status || "no answer"}`;
   const problems = dialog.querySelector(".problems");
+  const fault = found.fault && `Rehearsed fault ${found.fault}${response.comment ? `: ${response.comment}` : "."}`;
   problems.replaceChildren(
     element("p", {}, found.operationId ? `Operation ${found.operationId}.` : "No operation of the spec."),
+    ...(fault ? [element("p", { className: "broken" }, fault)] : []),
     problemList("Request", found.requestProblems ?? []),
-    problemList("Response", found.responseProblems ?? []),
+    response.status ? problemList("Response", found.responseProblems ?? []) : element("p", {}, "No response."),
   );
   const curl = dialog.querySelector(".curl");
   curl.hidden = true;
@@ -364,8 +382,11 @@ const state = {
       document.getElementById("state-reload").addEventListener("click", () => this.load());
       document.getElementById("state-reset").addEventListener("click", () => this.reset());
       opensRows(this.body, (row) => this.open(row));
+      seed.start();
+      rehearsal.start();
     }
     this.load();
+    rehearsal.load();
   },
 
   async load() {
@@ -414,6 +435,149 @@ const state = {
     openDialog(dialog);
   },
 };
+
+// --- seed: the state as a seed file, and customers added from one ----------------------------
+
+const seed = {
+  start() {
+    const input = document.getElementById("seed-file");
+    input.addEventListener("change", async () => {
+      const [file] = input.files;
+      input.value = ""; // the same file again is a new upload
+      if (file) await this.upload(file);
+    });
+  },
+
+  async upload(file) {
+    const status = document.getElementById("seed-status");
+    const response = await fetch("/__admin/seed", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: await file.text(),
+    });
+    const body = await response.json();
+    if (!response.ok) {
+      const problems = (body.errors ?? []).map((error) => error.message);
+      status.replaceChildren(
+        element("p", { className: "broken" }, `${file.name} is refused, nothing was added:`),
+        element("ul", {}, ...problems.map((problem) => element("li", {}, problem))),
+      );
+      return;
+    }
+    status.replaceChildren(
+      element("p", {}, `${file.name}: added ${body.seeded.length} customer(s), ${body.seeded.join(", ")}, until the next reset.`),
+    );
+    await state.load();
+  },
+};
+
+// --- rehearsal: latency, faults and rate limit, as /__admin/chaos has them -------------------
+
+const rehearsal = {
+  form: document.getElementById("rehearsal"),
+  shown: null, // the settings as last read, in /__admin/chaos's JSON
+
+  start() {
+    this.form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      this.apply();
+    });
+    document.getElementById("rehearsal-flags").addEventListener("click", () => this.back());
+  },
+
+  async load() {
+    try {
+      this.fill(await getJson("/__admin/chaos"));
+    } catch (error) {
+      say("rehearsal-status", `The settings cannot be read: ${error.message}`);
+    }
+  },
+
+  fill(settings) {
+    this.shown = settings;
+    const fields = this.form.elements;
+    fields.latency.value = settings.latency.join(", ");
+    fields.faults.value = String(settings.faults);
+    for (const box of this.form.querySelectorAll("[name=faultKinds]")) {
+      box.checked = settings.faultKinds.includes(box.value);
+    }
+    fields.faultHold.value = settings.faultHold;
+    fields.chaosSeed.value = settings.chaosSeed ?? "";
+    fields.rateLimit.value = settings.rateLimit ?? "";
+    for (const field of this.form.querySelectorAll("[aria-invalid]")) field.removeAttribute("aria-invalid");
+    const changed = settings.changedAtRuntime;
+    say(
+      "rehearsal-changed",
+      changed.length ? `Changed here: ${changed.join(", ")}.` : "In force: the flags' settings.",
+    );
+  },
+
+  // The form as /__admin/chaos's JSON; an empty field turns its setting off.
+  read() {
+    const fields = this.form.elements;
+    const text = (name) => fields[name].value.trim();
+    const kinds = [...this.form.querySelectorAll("[name=faultKinds]:checked")].map((box) => box.value);
+    return {
+      latency: text("latency") ? text("latency").split(/\s*,\s*/).filter(Boolean) : null,
+      faults: text("faults") ? Number(text("faults")) : null,
+      faultKinds: kinds.length ? kinds : null,
+      faultHold: text("faultHold") || null,
+      chaosSeed: text("chaosSeed") ? Number(text("chaosSeed")) : null,
+      rateLimit: text("rateLimit") || null,
+    };
+  },
+
+  // A PUT replaces what was changed before: it carries what differs from what was read, and
+  // what had been changed already.
+  async apply() {
+    const wanted = this.read();
+    const changes = Object.fromEntries(
+      Object.entries(wanted).filter(
+        ([name, value]) =>
+          this.shown.changedAtRuntime.includes(name) || !same(value, this.comparable(name)),
+      ),
+    );
+    if (!Object.keys(changes).length) {
+      say("rehearsal-status", "Nothing to change.");
+      return;
+    }
+    const response = await fetch("/__admin/chaos", {
+      method: "PUT",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify(changes),
+    });
+    const body = await response.json();
+    if (!response.ok) {
+      const message = body.errors?.[0]?.message ?? `${response.status}`;
+      const field = this.form.elements[message.split(":")[0]];
+      if (field && !(field instanceof RadioNodeList)) {
+        field.setAttribute("aria-invalid", "true");
+        field.focus();
+      }
+      say("rehearsal-status", `Not changed: ${message}`);
+      return;
+    }
+    this.fill(body);
+    say("rehearsal-status", `In force in every worker from now: ${Object.keys(changes).join(", ")}.`);
+  },
+
+  // The setting NAME as read, in the form's terms (no latency is an empty field).
+  comparable(name) {
+    const value = this.shown[name];
+    return name === "latency" && !value.length ? null : value;
+  },
+
+  async back() {
+    this.fill(await getJson("/__admin/chaos", { method: "DELETE" }));
+    say("rehearsal-status", "Back to the flags' settings.");
+  },
+};
+
+// Whether two settings are the same, a list's order aside (fault kinds).
+function same(one, other) {
+  const plain = (value) => JSON.stringify(Array.isArray(value) ? [...value].sort() : value ?? null);
+  return plain(one) === plain(other);
+}
 
 function identifiers(customer) {
   return (customer.profiles ?? []).flatMap((profile) =>
