@@ -201,6 +201,9 @@ def test_the_rehearsal_switches_to_slow_and_failing_and_back_to_the_flags(
             page.get_by_role("tab", name="Traffic").click()
             row = traffic_row(page, "source=INSTORE")
             expect(row.locator("td.status")).to_have_text("503 fault=503")
+            row.click()
+            expect(page.locator("#exchange .problems")).to_contain_text("Rehearsed fault 503")
+            page.keyboard.press("Escape")
 
             page.get_by_role("tab", name="State").click()
             form.get_by_role("button", name="Back to the flags").click()
