@@ -16,6 +16,7 @@ import spec
 from contracts import verify_har
 from mockserver.chaos import FAULT_KINDS
 from tests.browser import PHONE, visiting
+from tests.mockserver.test_rehearsal import BECKY
 from tests.mockserver.test_server import LOOKUP_306, Server, register, running
 
 #: The till the mock is pinned to, and what Capillary takes for its password: the md5.
@@ -220,20 +221,9 @@ def test_the_seed_downloads_and_an_uploaded_one_adds_its_customers(
     browser: Browser, mock: Server, tmp_path: Path
 ) -> None:
     mock.request("POST", "/__admin/reset")
-    becky = {
-        "id": 900015,
-        "profiles": [
-            {
-                "firstName": "Becky",
-                "source": "INSTORE",
-                "identifiers": [{"type": "mobile", "value": "919900015015"}],
-            }
-        ],
-        "loyaltyInfo": {"loyaltyType": "loyalty"},
-    }
     good, bad = tmp_path / "becky.json", tmp_path / "bad.json"
-    good.write_text(json.dumps({"customers": [becky]}))
-    misspelt = {**becky, "id": 900016, "loyaltyInfo": {"loyaltyTyp": "loyalty"}}
+    good.write_text(json.dumps({"customers": [BECKY]}))
+    misspelt = {**BECKY, "id": 900016, "loyaltyInfo": {"loyaltyTyp": "loyalty"}}
     bad.write_text(json.dumps({"customers": [misspelt]}))
     try:
         with visiting(
@@ -252,12 +242,12 @@ def test_the_seed_downloads_and_an_uploaded_one_adds_its_customers(
             expect(status).to_contain_text("loyaltyTyp")
 
             upload.set_input_files(good)
-            expect(status).to_contain_text("becky.json: added 1 customer(s), 900015")
-            page.fill("#state-filter input[name=find]", "919900015015")
+            expect(status).to_contain_text("becky.json: added 1 customer(s), 900001")
+            page.fill("#state-filter input[name=find]", "919900000001")
             expect(page.locator("#customers tbody tr")).to_have_count(1)
         held = [
             customer["id"] for customer in mock.request("GET", "/__admin/state").body["customers"]
         ]
-        assert 900015 in held and 900016 not in held
+        assert 900001 in held and 900016 not in held
     finally:
         mock.request("POST", "/__admin/reset")
