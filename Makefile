@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 # Strict editable mode links each file of the packages into the install, so a new
 # module (or the spec) needs a reinstall: the stamp depends on every packaged file.
-SOURCES := pyproject.toml $(shell find capkit mockserver contracts spec -type f \( -name '*.py' -o -name '*.json' \) 2>/dev/null)
+SOURCES := pyproject.toml $(shell find capkit mockserver contracts spec -type f \( -name '*.py' -o -name '*.json' -o -name '*.html' -o -name '*.js' -o -name '*.css' \) 2>/dev/null)
 
 # setuptools ends each strict editable install with a block of warning that the install links
 # to build/ (as the README says): nothing to act on. Errors, and other warnings, still show.

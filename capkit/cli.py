@@ -266,10 +266,12 @@ def lint(path: Path | None) -> None:
 )
 @click.option(
     "--report",
-    "junit",
+    "reports",
+    multiple=True,
     type=click.Path(dir_okay=False, path_type=Path),
-    metavar="JUNIT.XML",
-    help="Write a JUnit XML report there.",
+    metavar="FILE",
+    help="Write a report there, by its extension: .xml JUnit XML, .html a page with coverage"
+    " (repeatable).",
 )
 @click.option(
     "--har",
@@ -282,6 +284,7 @@ def fuzz(
     spec_path: Path | None,
     headers: tuple[str, ...],
     operations: tuple[str, ...],
+    reports: tuple[Path, ...],
     **options: Any,
 ) -> None:
     """Fuzz the target at URL (its origin; the spec's /v2 is appended) against the spec.
@@ -296,10 +299,15 @@ def fuzz(
     from contracts.report import ProgressPrinter, format_outcome
     from contracts.runner import fuzz as run
 
+    written = _by_format(reports, ("junit", "html"))
     try:
         document = spec.load(spec_path)
         fuzz_options = FuzzOptions(
-            headers=dict(map(parse_header, headers)), operations=operations, **options
+            headers=dict(map(parse_header, headers)),
+            operations=operations,
+            junit=written.get("junit"),
+            html=written.get("html"),
+            **options,
         )
         outcome = run(url, fuzz_options, document=document, listener=ProgressPrinter(sys.stderr))
     except BadOption as error:
@@ -315,6 +323,30 @@ def fuzz(
         sys.exit(CONTRACT_BROKEN)
 
 
+#: What a report's extension says it is: a format, and the name of the option that takes it.
+_REPORTS = {".xml": ("JUnit XML", "junit"), ".html": ("a page", "html"), ".htm": ("a page", "html")}
+
+
+def _by_format(reports: tuple[Path, ...], formats: tuple[str, ...]) -> dict[str, Path]:
+    """REPORTS by the option of their format, one of FORMATS; raise UsageError for another
+    extension, or two reports of one format."""
+    chosen: dict[str, Path] = {}
+    for path in reports:
+        known = {suffix: kind for suffix, kind in _REPORTS.items() if kind[1] in formats}
+        kind = known.get(path.suffix.lower())
+        if kind is None:
+            expected = ", ".join(f"{suffix} ({kind[0]})" for suffix, kind in known.items())
+            raise click.UsageError(
+                f"--report has value '{path}'; expected a file ending in {expected}"
+            )
+        if kind[1] in chosen:
+            raise click.UsageError(
+                f"--report names two files of {kind[0]}: '{chosen[kind[1]]}' and '{path}'"
+            )
+        chosen[kind[1]] = path
+    return chosen
+
+
 @main.command()
 @click.argument("file", type=click.Path(dir_okay=False, allow_dash=True, path_type=Path))
 @click.option(
@@ -323,17 +355,27 @@ def fuzz(
     type=click.Path(dir_okay=False, path_type=Path),
     help="The OpenAPI document to hold the traffic to.  [default: the bundled spec]",
 )
-def verify(file: Path, spec_path: Path | None) -> None:
+@click.option(
+    "--report",
+    "reports",
+    multiple=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE.html",
+    help="Write a page there: the exchanges per operation, the violations, the coverage.",
+)
+def verify(file: Path, spec_path: Path | None, reports: tuple[Path, ...]) -> None:
     """Check recorded traffic against the spec: a HAR FILE ('-': standard input), such as
     the mock's journal (GET /__admin/requests?format=har).
 
     Validates each exchange's request and response against the operation it matches (an
     exchange that matches none is a violation) and prints each violation with the entry's
-    index, method, URL and field; exits 0 when all conform, 1 on any violation, 2 when the
-    file cannot be used.
+    index, method, URL and field, then the coverage of the spec; exits 0 when all conform, 1 on
+    any violation, 2 when the file cannot be used.
     """
+    html = _by_format(reports, ("html",)).get("html")
     from contracts.errors import Unusable
-    from contracts.verify import load_har, verify_har
+    from contracts.html import verify_page, write_page
+    from contracts.verify import check_har, load_har
 
     try:
         document = spec.load(spec_path)
@@ -341,12 +383,17 @@ def verify(file: Path, spec_path: Path | None) -> None:
         exchanges = len(har["log"]["entries"])
         if not exchanges:
             raise Unusable(f"{file} records no exchange: nothing to verify")
-        violations = verify_har(har, document)
+        checked = check_har(har, document)
     except (Unusable, spec.SpecUnreadable) as error:
         click.echo(f"capkit verify: {error}", err=True)
         sys.exit(UNUSABLE)
+    violations = [violation for exchange in checked for violation in exchange.violations]
     for violation in violations:
         click.echo(str(violation))
+    page = verify_page(str(file), checked, document)
+    if html is not None:
+        write_page(html, page)
+    click.echo(page.coverage.line(), err=True)
     if violations:
         click.echo(f"{file}: {len(violations)} violation(s) in {exchanges} exchanges", err=True)
         sys.exit(CONTRACT_BROKEN)

@@ -13,7 +13,7 @@ from typing import Any
 
 import spec
 
-__all__ = ["error_codes", "response_for"]
+__all__ = ["codes_in", "error_codes", "response_for"]
 
 
 def response_for(
@@ -50,12 +50,13 @@ def error_codes(
         if "example" in media:
             values.append(media["example"])
         for value in values:
-            codes.update(_codes_in(value))
+            codes.update(codes_in(value))
         codes.update(_enumerated_codes(document, media.get("schema")))
     return frozenset(codes)
 
 
-def _codes_in(body: Any) -> Iterator[int]:
+def codes_in(body: Any) -> Iterator[int]:
+    """The `errors[].code` of a Capillary envelope BODY (parsed); none for any other body."""
     errors = body.get("errors") if isinstance(body, Mapping) else None
     for error in errors if isinstance(errors, list) else []:
         code = error.get("code") if isinstance(error, Mapping) else None

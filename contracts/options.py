@@ -78,8 +78,9 @@ class FuzzOptions:
     read_only: bool = False
     #: operationIds to test; empty: every operation.
     operations: tuple[str, ...] = ()
-    #: Where to write a JUnit XML report, and a HAR of the traffic.
+    #: Where to write a JUnit XML report, an HTML page of the run, and a HAR of the traffic.
     junit: Path | None = None
+    html: Path | None = None
     har: Path | None = None
 
     def __post_init__(self) -> None:

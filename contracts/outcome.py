@@ -15,6 +15,7 @@ from schemathesis.core.failures import Failure
 from schemathesis.engine import StopReason, events
 from schemathesis.engine.recorder import CheckNode, Interaction, ScenarioRecorder
 
+from contracts.coverage import Coverage, CoverageCounter
 from contracts.errors import EngineFailed
 from contracts.intent import intent_of, shown_headers
 
@@ -72,6 +73,10 @@ class Outcome:
     unauthenticated: bool
     #: The credentials the run sent ("--auth till 'till'"), None when it sent none.
     credentials: str | None = None
+    #: The statuses and documented error codes the run's answers reached, per operation.
+    coverage: Coverage = dataclasses.field(default_factory=Coverage)
+    #: The seed of the generated cases: the same seed, the same cases.
+    seed: int | None = None
 
     @property
     def cases(self) -> int:
@@ -123,7 +128,8 @@ class Outcome:
 
 
 class Collector:
-    """Builds an Outcome from the engine's events, for OPERATIONS: (label, operationId) in order."""
+    """Builds an Outcome from the engine's events, for OPERATIONS: (label, operationId) in order;
+    COVERAGE counts the answers against the spec."""
 
     def __init__(
         self,
@@ -131,10 +137,14 @@ class Collector:
         operations: Iterable[tuple[str, str | None]],
         *,
         credentials: str | None = None,
+        coverage: CoverageCounter | None = None,
+        seed: int | None = None,
     ) -> None:
         self.base_url = base_url
         self.operation_ids = dict(operations)
         self.credentials = credentials
+        self.coverage = coverage
+        self.seed = seed
         self.cases: Counter[str] = Counter()
         self.findings: dict[tuple[str, Failure], Finding] = {}
         self.errors: dict[tuple[str, str], RunError] = {}
@@ -172,6 +182,8 @@ class Collector:
             stop_reason=self.stop_reason,
             unauthenticated=self.unauthenticated,
             credentials=self.credentials,
+            coverage=self.coverage.coverage() if self.coverage is not None else Coverage(),
+            seed=self.seed,
         )
 
     @property
@@ -191,10 +203,14 @@ class Collector:
                 continue
             case = node.value
             self.cases[case.operation.label] += 1
-            # The answers to other methods (schemathesis expects 405s there) say nothing of auth.
-            if interaction.response is not None and case.method == case.operation.method.upper():
-                self.statuses.add(interaction.response.status_code)
+            # The answers to other methods (schemathesis expects 405s there) are not the
+            # operation's: they say nothing of auth, and cover nothing of it.
+            response = interaction.response
+            if response is not None and case.method == case.operation.method.upper():
+                self.statuses.add(response.status_code)
                 self.answers += 1
+                if self.coverage is not None:
+                    self.coverage.add(case.operation.label, response.status_code, response.content)
         for case_id, checks in recorder.checks.items():
             for check in checks:
                 if check.failure_info is not None:

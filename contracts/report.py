@@ -7,7 +7,7 @@ from typing import TextIO
 
 from contracts.outcome import Finding, Outcome
 
-__all__ = ["ProgressPrinter", "format_outcome", "verdict"]
+__all__ = ["ProgressPrinter", "advice", "format_outcome", "verdict"]
 
 _MARKS = {"success": ".", "failure": "F", "error": "E", "skip": "s", "interrupted": "!"}
 _STATUS_WORDS = {"success": "passed", "failure": "failed", "error": "errored", "skip": "skipped"}
@@ -50,8 +50,9 @@ def format_outcome(outcome: Outcome) -> str:
             f"- {error.label}: {error.title}\n{textwrap.indent(error.message, _INDENT)}"
             for error in outcome.errors
         )
-    parts.extend(_advice(outcome))
-    parts.append(verdict(outcome))
+    parts.extend(advice(outcome))
+    coverage = [outcome.coverage.line()] if outcome.coverage.operations else []
+    parts.append("\n".join([*coverage, verdict(outcome)]))
     return "\n\n".join(parts)
 
 
@@ -88,7 +89,8 @@ _AUTH_ADVICE = {
 }
 
 
-def _advice(outcome: Outcome) -> list[str]:
+def advice(outcome: Outcome) -> list[str]:
+    """Notes on what the findings say about the target, and what to do."""
     titles = {finding.title for finding in outcome.findings if finding.check == "ignored_auth"}
     return [
         f"Note on ignored_auth: {advice}"

@@ -31,8 +31,10 @@ from schemathesis.schemas import BaseSchema
 # Registers the Capillary checks with schemathesis.
 import contracts.checks  # noqa: F401
 import spec
+from contracts.coverage import CoverageCounter
 from contracts.errors import BadOption, TargetUnreachable, Unusable
 from contracts.har import MarkedHarHandler
+from contracts.html import fuzz_page, write_page
 from contracts.options import UNSAFE_METHODS, FuzzOptions, schemathesis_config
 from contracts.outcome import Collector, Outcome
 from contracts.serving import serve_in_thread
@@ -82,14 +84,28 @@ def _fuzz_origin(
     base_url = _origin(origin) + spec.server_path(document)
     schema = _schema(document, base_url, options)
     _ensure_reachable(base_url)
-    return _run(schema, base_url, options, listener)
+    outcome = _run(schema, base_url, options, listener, CoverageCounter(document))
+    if options.html is not None:
+        write_page(options.html, fuzz_page(outcome, options, document))
+    return outcome
 
 
 def _run(
-    schema: BaseSchema, base_url: str, options: FuzzOptions, listener: Listener | None
+    schema: BaseSchema,
+    base_url: str,
+    options: FuzzOptions,
+    listener: Listener | None,
+    coverage: CoverageCounter,
 ) -> Outcome:
     """Drive schemathesis' engine; its events feed the outcome, the reports and the listener."""
-    collector = Collector(base_url, _selected(schema), credentials=_credentials(options))
+    collector = Collector(
+        base_url,
+        _selected(schema),
+        credentials=_credentials(options),
+        coverage=coverage,
+        # schemathesis draws one when none is given; read here, it is the run's.
+        seed=schema.config.seed,
+    )
     reports = _report_handlers(schema, options)
     context = ExecutionContext(config=schema.config)
     for handler in reports:

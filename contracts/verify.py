@@ -58,7 +58,7 @@ import spec
 from contracts.errors import HarUnreadable, Unusable
 from spec import credentials
 
-__all__ = ["MARK", "Violation", "load_har", "verify_har"]
+__all__ = ["MARK", "Checked", "Violation", "check_har", "load_har", "verify_har"]
 
 #: The custom field of an entry of `capkit fuzz --har` (contracts.har): what its request meant.
 MARK = "_capkit"
@@ -86,6 +86,17 @@ class Violation:
         return f"entries[{self.index}] {self.method} {self.url}: {where}: {self.message}"
 
 
+@dataclasses.dataclass(frozen=True)
+class Checked:
+    """One exchange of a HAR as verify judged it: the operation it matched (None: none, or an
+    OPTIONS, which is HTTP's own) and its violations."""
+
+    index: int
+    entry: Mapping[str, Any]
+    operation_id: str | None
+    violations: tuple[Violation, ...]
+
+
 def load_har(path: Path) -> dict[str, Any]:
     """The HAR log at PATH ("-": standard input); raise HarUnreadable saying what is wrong."""
     try:
@@ -110,11 +121,21 @@ def verify_har(har: Mapping[str, Any], document: spec.Document) -> list[Violatio
 
     Raises Unusable when DOCUMENT is not a valid OpenAPI document.
     """
+    return [violation for checked in check_har(har, document) for violation in checked.violations]
+
+
+def check_har(har: Mapping[str, Any], document: spec.Document) -> list[Checked]:
+    """Each exchange of HAR as DOCUMENT judges it, in entry order.
+
+    Raises Unusable when DOCUMENT is not a valid OpenAPI document.
+    """
     contract = _Contract(document)
-    violations: list[Violation] = []
+    checked = []
     for index, entry in enumerate(har["log"]["entries"]):
-        violations.extend(_Exchange(index, entry).violations(contract))
-    return violations
+        exchange = _Exchange(index, entry)
+        violations = tuple(exchange.violations(contract))
+        checked.append(Checked(index, entry, exchange.operation_id, violations))
+    return checked
 
 
 class _Contract:
@@ -234,6 +255,8 @@ class _Exchange:
         mark = entry.get(MARK)
         #: The fuzzer sent the request invalid on purpose: only its response is judged.
         self.sent_invalid = isinstance(mark, Mapping) and mark.get("sentAs") == "invalid"
+        #: The operation the request matched, once violations() has run.
+        self.operation_id: str | None = None
 
     def violations(self, contract: _Contract) -> Iterator[Violation]:
         request = _Request(self.request, masked_authorization=contract.masked_authorization)
@@ -254,6 +277,7 @@ class _Exchange:
         except PathError:
             yield self._violation("exchange", "", "matches no operation of the spec")
             return
+        self.operation_id = operation_id
         if not self.sent_invalid:
             for field, message in self._request_problems(contract, request, operation_id):
                 yield self._violation("request", field, message)

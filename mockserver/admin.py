@@ -58,6 +58,13 @@ def register(app: Flask, mock: Mock) -> None:
             return json_response(journal.har(entries))
         return json_response({"requests": [journal.summary(entry) for entry in entries]})
 
+    def exchange(entry_id: str) -> Response:
+        entry = mock.journal.entry(entry_id)
+        if entry is None:
+            message = f"The journal holds no exchange {entry_id!r}: cleared, or too old"
+            return _refused([message], NOT_FOUND)
+        return json_response(journal.har_entry(entry))
+
     def seed() -> Response:
         with mock.store.read() as tx:
             return json_response(seed_files.document(tx.customers()))
@@ -105,6 +112,7 @@ def register(app: Flask, mock: Mock) -> None:
     app.add_url_rule("/__admin/reset", "admin_reset", changes(reset), methods=["POST"])
     app.add_url_rule("/__admin/state", "admin_state", state)
     app.add_url_rule("/__admin/requests", "admin_requests", requests)
+    app.add_url_rule("/__admin/requests/<entry_id>", "admin_exchange", exchange)
     app.add_url_rule(
         "/__admin/requests", "admin_forget_requests", changes(forget_requests), methods=["DELETE"]
     )
@@ -126,10 +134,10 @@ def _json_body() -> Any:
         raise BadRequest(f"body: expected JSON, got what JSON cannot read: {error}") from None
 
 
-def _refused(problems: list[str]) -> Response:
-    """A 400 in Capillary's envelope, an error per problem."""
-    errors = [{"status": False, "code": 400, "message": problem} for problem in problems]
-    return json_response({"warnings": [], "errors": errors}, 400)
+def _refused(problems: list[str], status: int = 400) -> Response:
+    """STATUS in Capillary's envelope, an error per problem."""
+    errors = [{"status": False, "code": status, "message": problem} for problem in problems]
+    return json_response({"warnings": [], "errors": errors}, status)
 
 
 def _unauthorized(method: str, path: str) -> Response:
@@ -147,3 +155,4 @@ def _unauthorized(method: str, path: str) -> Response:
 
 #: The journal's renderings: a list of summaries, or HAR 1.2 (what `capkit verify` reads).
 _FORMATS = ("json", "har")
+NOT_FOUND = 404

@@ -1,5 +1,5 @@
 """Building the mock as a Flask app: the spec compiled, a route per operation, the store opened and
-seeded, the admin API, the journal around it all. How a request is answered is
+seeded, the admin API, the console, the journal around it all. How a request is answered is
 mockserver/request_path.py's; what it is answered with, mockserver/responses.py's."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import BaseConverter, Map
 
 import spec
-from mockserver import admin, request_path
+from mockserver import admin, console, request_path
 from mockserver.chaos import ChaosError
 from mockserver.contract import Contract, compile_contract
 from mockserver.domain import seed
@@ -92,6 +92,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         )
     app.add_url_rule("/openapi.json", "openapi", lambda: json_response(document))
     admin.register(app, mock)
+    console.register(app, mock)
     app.after_request(allow_any_origin)
     app.register_error_handler(
         HTTPException,

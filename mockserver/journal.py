@@ -4,7 +4,8 @@ Recording is a WSGI middleware around the app: it sees each exchange as it came 
 without the request and response objects a Flask hook would build.
 
 Credentials are masked before an entry is written (`Basic [Filtered]`): journals end up in
-CI artifacts.
+CI artifacts. Each entry also keeps what the app found of the exchange (its Findings): the
+operation, and why the request or the response breaks the spec, which the console shows.
 
 A Journal keeps the most recent entries, which are rendered as HAR 1.2, the format `capkit
 verify` replays. Where it keeps them goes with the state (mockserver/storage/backends.py):
@@ -21,6 +22,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
+import secrets
 import threading
 import time
 import weakref
@@ -44,6 +46,26 @@ log = logging.getLogger(__name__)
 #: Entries kept; a process starts a new file when its current one holds this many.
 CAPACITY = 1000
 _CLEARED = "cleared"
+#: Where the app leaves its Findings in the WSGI environ, for Recording to journal them.
+FINDINGS = "capkit.findings"
+#: The custom field (HAR's start with `_`) of a journal's HAR entry that holds its findings.
+MARK = "_capkit"
+
+
+@dataclasses.dataclass
+class Findings:
+    """What the app found of one exchange: the operation it matched, and every way its request
+    and its response break the spec (none: they conform)."""
+
+    operation: str | None = None
+    request: list[str] = dataclasses.field(default_factory=list)
+    response: list[str] = dataclasses.field(default_factory=list)
+
+
+def findings(environ: WSGIEnvironment) -> Findings:
+    """The findings of the exchange of ENVIRON, for the app to add to."""
+    found: Findings = environ.setdefault(FINDINGS, Findings())
+    return found
 
 
 @dataclasses.dataclass(frozen=True)
@@ -62,6 +84,12 @@ class Entry:
     status: int
     response_headers: list[tuple[str, str]]
     response_body: str
+    #: Names the entry in the journal's API (GET /__admin/requests/ID).
+    id: str = ""
+    operation: str | None = None
+    #: How the request and the response break the spec; empty when they conform.
+    request_problems: list[str] = dataclasses.field(default_factory=list)
+    response_problems: list[str] = dataclasses.field(default_factory=list)
     #: The fault the request met (mockserver/chaos.py): reset, empty, timeout or lost (the
     #: mock answered, the client never heard), 500 or 503.
     fault: str | None = None
@@ -81,6 +109,9 @@ class Journal(Protocol):
 
     def entries(self) -> list[Entry]:
         """The most recent entries (CAPACITY) since the last clear, oldest first."""
+
+    def entry(self, entry_id: str) -> Entry | None:
+        """The entry named ENTRY_ID among entries(), None when there is none."""
 
     def clear(self) -> None:
         """Forget every entry recorded so far."""
@@ -134,6 +165,10 @@ class FileJournal:
                 )
         found.sort(key=lambda entry: entry.started)
         return found[-CAPACITY:]
+
+    def entry(self, entry_id: str) -> Entry | None:
+        """The entry named ENTRY_ID among entries(), None when there is none."""
+        return next((entry for entry in self.entries() if entry.id == entry_id), None)
 
     def clear(self) -> None:
         marker = self.directory / f"{_CLEARED}.{os.getpid()}"
@@ -199,6 +234,7 @@ class Recording:
                 chunks.close()
         query = environ.get("QUERY_STRING", "")
         url = f"{environ['wsgi.url_scheme']}://{environ.get('HTTP_HOST', '')}{path}"
+        found: Findings = environ.get(FINDINGS) or Findings()
         plan: Plan = environ.get(PLAN, AS_IT_COMES)
         status, headers, text = int(answered[0].split(" ", 1)[0]), answered[1], content
         if not plan.answered and plan.fault != "lost":
@@ -222,6 +258,10 @@ class Recording:
                 response_body=text.decode("utf-8", "replace"),
                 fault=plan.fault,
                 delay_ms=plan.delay * 1000,
+                id=secrets.token_hex(8),
+                operation=found.operation,
+                request_problems=found.request,
+                response_problems=found.response,
             )
         )
         self.then(entry)
@@ -243,12 +283,20 @@ _HEADERS = ("HTTP_", "CONTENT_TYPE", "CONTENT_LENGTH")
 
 
 def summary(entry: Entry) -> dict[str, Any]:
+    """ENTRY in a line of the journal's list: what the console's traffic table shows."""
+    errors = error_items(entry.response_body) if entry.status >= 400 else []
+    code = errors[0].get("code") if errors else None
     shown = {
+        "id": entry.id,
         "time": _iso(entry.started),
         "method": entry.method,
         "url": entry.url,
         "status": entry.status,
+        "code": code if isinstance(code, int) else None,
         "durationMs": round(entry.duration_ms, 3),
+        "operationId": entry.operation,
+        "requestProblems": entry.request_problems,
+        "responseProblems": entry.response_problems,
     }
     if entry.fault is not None:
         shown["fault"] = entry.fault
@@ -264,18 +312,28 @@ FAULTS_SEEN = {
 }
 
 
+def error_items(body: str) -> list[dict[str, object]]:
+    """The errors of Capillary's envelope in BODY; [] for any other body."""
+    try:
+        errors = msgspec.json.decode(body).get("errors")
+    except (msgspec.DecodeError, AttributeError):
+        return []
+    return [e for e in errors if isinstance(e, dict)] if isinstance(errors, list) else []
+
+
 def har(entries: list[Entry]) -> dict[str, Any]:
     """ENTRIES as a HAR 1.2 log."""
     return {
         "log": {
             "version": "1.2",
             "creator": {"name": "capkit mock", "version": CAPKIT_VERSION},
-            "entries": [_har_entry(entry) for entry in entries],
+            "entries": [har_entry(entry) for entry in entries],
         }
     }
 
 
-def _har_entry(entry: Entry) -> dict[str, Any]:
+def har_entry(entry: Entry) -> dict[str, Any]:
+    """ENTRY as a HAR 1.2 entry, with the mock's findings in its custom field MARK."""
     request: dict[str, Any] = {
         "method": entry.method,
         "url": entry.url,
@@ -326,6 +384,13 @@ def _har_entry(entry: Entry) -> dict[str, Any]:
         "response": response,
         "cache": {},
         "timings": {"send": 0, "wait": entry.duration_ms, "receive": 0},
+        MARK: {
+            "id": entry.id,
+            "fault": entry.fault,
+            "operationId": entry.operation,
+            "requestProblems": entry.request_problems,
+            "responseProblems": entry.response_problems,
+        },
     }
 
 

@@ -12,9 +12,7 @@ import dataclasses
 import logging
 from urllib.parse import urlsplit
 
-import msgspec
-
-from mockserver.journal import Entry
+from mockserver.journal import Entry, error_items
 from mockserver.validation import abridged
 
 log = logging.getLogger("mockserver.requests")
@@ -73,7 +71,7 @@ def log_exchange(entry: Entry) -> None:
         duration_ms=entry.duration_ms,
         fault=entry.fault,
     )
-    errors = _errors(entry.response_body) if entry.status >= 400 else []
+    errors = error_items(entry.response_body) if entry.status >= 400 else []
     if errors:
         code, message = errors[0].get("code"), errors[0].get("message")
         exchange = dataclasses.replace(
@@ -83,12 +81,3 @@ def log_exchange(entry: Entry) -> None:
             more=len(errors) - 1,
         )
     log.info("%s", exchange, extra={"exchange": exchange})
-
-
-def _errors(body: str) -> list[dict[str, object]]:
-    """The errors of Capillary's envelope in BODY; [] for any other body."""
-    try:
-        errors = msgspec.json.decode(body).get("errors")
-    except (msgspec.DecodeError, AttributeError):
-        return []
-    return [e for e in errors if isinstance(e, dict)] if isinstance(errors, list) else []

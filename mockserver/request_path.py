@@ -27,9 +27,10 @@ from mockserver.body import BodyTooLarge, read_body
 from mockserver.chaos import PLAN, Chaos, ChaosError, Quota
 from mockserver.contract import INVALID_INPUT, Operation
 from mockserver.domain.errors import DomainError
+from mockserver.journal import findings
 from mockserver.mock import Mock
 from mockserver.rehearsal import FAULT_MESSAGES, SEQUENCE, too_many, unanswered
-from mockserver.responses import refuse, respond
+from mockserver.responses import decline, refuse, refuse_items, respond
 from mockserver.validation import (
     NESTED_TOO_DEEP,
     Inputs,
@@ -78,6 +79,7 @@ def serve(mock: Mock, operation: Operation, **path: str) -> Response:
     """The answer to the current request of OPERATION, whose path's variables are PATH; under
     a rate limit, with the credentials' quota in its headers."""
     incoming = OperationRequest(mock, operation, request.environ, path)
+    findings(incoming.environ).operation = operation.id
     answer = _answer(incoming)
     if incoming.quota is not None:
         answer.headers.extend(incoming.quota.headers())
@@ -138,7 +140,7 @@ def authenticate_request(incoming: OperationRequest) -> Response | None:
     except Unauthenticated as error:
         operation = incoming.operation
         message = f"{operation.message(UNAUTHORIZED)} {error}"
-        response = respond(operation, UNAUTHORIZED, operation.envelope([(UNAUTHORIZED, message)]))
+        response = refuse_items(operation, UNAUTHORIZED, [(UNAUTHORIZED, message)])
         response.headers["WWW-Authenticate"] = 'Basic realm="capkit mock"'
         return response
     return None
@@ -188,11 +190,7 @@ def read_request(incoming: OperationRequest) -> Response | None:
         )
     except _UnsupportedMediaType as error:
         message = f"Content-Type must be application/json, got {error.args[0] or 'none'}"
-        return respond(
-            operation,
-            UNSUPPORTED_MEDIA_TYPE,
-            operation.envelope([(UNSUPPORTED_MEDIA_TYPE, message)]),
-        )
+        return refuse_items(operation, UNSUPPORTED_MEDIA_TYPE, [(UNSUPPORTED_MEDIA_TYPE, message)])
     except InvalidRequest as error:
         return refuse(operation, 400, error.problems)
     return None
@@ -244,7 +242,7 @@ def call_handler(incoming: OperationRequest) -> Response:
         body = HANDLERS[operation.id](Call(mock.store, mock.org, inputs, incoming.till))
     except DomainError as error:
         subject = None if error.subject is None else str(error.subject)
-        return refuse(operation, 400, [Problem(error.code, error.detail or "", subject)])
+        return decline(operation, 400, [Problem(error.code, error.detail or "", subject)])
     return respond(operation, 200, body)
 
 

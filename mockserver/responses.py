@@ -15,6 +15,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound, Reque
 from mockserver.auth import TOKEN_HEADER
 from mockserver.contract import Operation
 from mockserver.domain.records import Blob
+from mockserver.journal import findings
 from mockserver.storage import StoreUnavailable
 from mockserver.validation import Problem, abridged
 
@@ -41,6 +42,7 @@ def respond(operation: Operation, status: int, body: Blob) -> Response:
             if validator
             else [f"status {status} is not declared"]
         )
+        findings(request.environ).response.extend(problems)
         log.error(
             "capkit mock bug: %s %s answered %s that the spec rejects: %s",
             operation.method,
@@ -59,7 +61,21 @@ def respond(operation: Operation, status: int, body: Blob) -> Response:
 
 
 def refuse(operation: Operation, status: int, problems: list[Problem]) -> Response:
-    """PROBLEMS as OPERATION's error response with STATUS, each in its documented words."""
+    """PROBLEMS, how the request breaks the spec, as OPERATION's error response with STATUS,
+    each in its documented words; the journal keeps them as the request's problems."""
+    return refuse_items(operation, status, [_item(operation, p) for p in problems])
+
+
+def refuse_items(operation: Operation, status: int, items: list[tuple[int, str]]) -> Response:
+    """ITEMS (code, message), what is wrong with the request, as OPERATION's error response
+    with STATUS; the journal keeps them as the request's problems."""
+    findings(request.environ).request.extend(message for _, message in items)
+    return respond(operation, status, operation.envelope(items))
+
+
+def decline(operation: Operation, status: int, problems: list[Problem]) -> Response:
+    """PROBLEMS of a request the spec allows but the domain refuses (a customer that is not
+    there), as OPERATION's error response with STATUS, each in its documented words."""
     return respond(operation, status, operation.envelope([_item(operation, p) for p in problems]))
 
 
@@ -94,6 +110,7 @@ def http_error(error: HTTPException, *, max_body: int, base_path: str) -> Respon
         )
     else:
         message = error.description or error.name
+    findings(request.environ).request.append(message)
     response = json_response(
         {"warnings": [], "errors": [{"status": False, "code": code, "message": message}]}, code
     )
@@ -123,7 +140,9 @@ def unavailable(error: StoreUnavailable, *, operations: Mapping[str, Operation])
 def bug(error: Exception) -> Response:
     """The 500 of an exception the mock did not expect: its own bug, logged."""
     log.exception("capkit mock bug while answering %s %s", request.method, request.path)
-    return json_response(_bug_envelope(f"{type(error).__name__}: {error}"), MOCK_BUG)
+    what = f"{type(error).__name__}: {error}"
+    findings(request.environ).response.append(f"capkit mock bug: {what}")
+    return json_response(_bug_envelope(what), MOCK_BUG)
 
 
 def _bug_envelope(what: str) -> Blob:

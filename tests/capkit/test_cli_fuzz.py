@@ -20,10 +20,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import Browser, expect
 
 import spec
 from contracts import verify_har
+from contracts.coverage import operations_of
 from contracts.serving import serve_in_thread
+from tests.browser import visiting
 from tests.contracts import broken_target
 from tests.ports import free_port
 
@@ -91,6 +94,7 @@ class Run:
     origin: str
     result: subprocess.CompletedProcess[str]
     har: Path
+    page: Path
 
 
 @pytest.fixture(scope="module")
@@ -99,9 +103,18 @@ def pinned_mock_run(tmp_path_factory: pytest.TempPathFactory) -> Run:
     tmp_path = tmp_path_factory.mktemp("fuzz")
     with capkit_serve(tmp_path, "--auth", AUTH) as origin:
         result = capkit(
-            "fuzz", origin, "--auth", AUTH, *BOUNDED, "--har", "traffic.har", cwd=tmp_path
+            "fuzz",
+            origin,
+            "--auth",
+            AUTH,
+            *BOUNDED,
+            "--har",
+            "traffic.har",
+            "--report",
+            "report.html",
+            cwd=tmp_path,
         )
-    return Run(origin, result, tmp_path / "traffic.har")
+    return Run(origin, result, tmp_path / "traffic.har", tmp_path / "report.html")
 
 
 def test_the_mock_served_by_capkit_serve_conforms(pinned_mock_run: Run) -> None:
@@ -111,10 +124,26 @@ def test_the_mock_served_by_capkit_serve_conforms(pinned_mock_run: Run) -> None:
     assert f"cases against {pinned_mock_run.origin}/v2 in " in result.stdout
 
 
-def test_its_har_passes_verify(pinned_mock_run: Run) -> None:
+def test_the_run_says_how_much_of_the_spec_it_reached(pinned_mock_run: Run) -> None:
+    operations = len(list(operations_of(spec.load())))
+    coverage = pinned_mock_run.result.stdout.splitlines()[-2]
+    reached = re.fullmatch(
+        rf"coverage: {operations}/{operations} operations, (\d+)/(\d+) documented error codes",
+        coverage,
+    )
+    assert reached, coverage
+    # The mock answers most of them to a fuzzer (the rest need state a run does not build).
+    assert int(reached[2]) > int(reached[1]) > int(reached[2]) / 2
+    page = pinned_mock_run.page.read_text()
+    assert coverage in page and "conforms: " in page
+
+
+def test_its_har_passes_verify_which_reaches_the_same_coverage(pinned_mock_run: Run) -> None:
     result = capkit("verify", pinned_mock_run.har, cwd=pinned_mock_run.har.parent)
     assert (result.returncode, result.stdout) == (0, ""), result.stdout[-3000:] + result.stderr
-    assert result.stderr.endswith(" exchanges, all conform\n")
+    coverage, verdict = result.stderr.splitlines()
+    assert coverage == pinned_mock_run.result.stdout.splitlines()[-2]
+    assert verdict.endswith(" exchanges, all conform")
 
 
 def test_its_har_with_an_altered_answer_fails_verify_naming_the_entry(
@@ -129,7 +158,7 @@ def test_its_har_with_an_altered_answer_fails_verify_naming_the_entry(
         and entry["response"]["status"] == 200
     )
     entries[index]["response"]["content"]["text"] = json.dumps({"entity": "306", "warnings": []})
-    # The run's exchanges up to the altered one (test_its_har_passes_verify reads them all).
+    # The run's exchanges up to the altered one (the test before verifies them all).
     del entries[index + 1 :]
     (tmp_path / "altered.har").write_text(json.dumps(har))
     result = capkit("verify", "altered.har", cwd=tmp_path)
@@ -153,7 +182,10 @@ def test_its_entries_say_what_the_fuzzer_meant_and_mask_credentials(pinned_mock_
     assert secret not in pinned_mock_run.har.read_text()
 
 
-def test_a_broken_target_exits_1_naming_every_planted_bug(broken: str, tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def broken_run(broken: str, tmp_path_factory: pytest.TempPathFactory) -> Run:
+    """`capkit fuzz` of the broken target, with every report."""
+    tmp_path = tmp_path_factory.mktemp("broken")
     result = capkit(
         "fuzz",
         broken,
@@ -165,8 +197,15 @@ def test_a_broken_target_exits_1_naming_every_planted_bug(broken: str, tmp_path:
         tmp_path / "junit.xml",
         "--har",
         tmp_path / "traffic.har",
+        "--report",
+        tmp_path / "report.html",
         cwd=tmp_path,
     )
+    return Run(broken, result, tmp_path / "traffic.har", tmp_path / "report.html")
+
+
+def test_a_broken_target_exits_1_naming_every_planted_bug(broken_run: Run) -> None:
+    result, tmp_path = broken_run.result, broken_run.har.parent
     assert result.returncode == 1, result.stdout + result.stderr
     # A failure starts with its number; its message may hold blank lines of its own.
     blocks = re.split(r"\n\n(?=\d+\. )", result.stdout)
@@ -189,6 +228,23 @@ def test_a_broken_target_exits_1_naming_every_planted_bug(broken: str, tmp_path:
     assert json.loads((tmp_path / "traffic.har").read_text())["log"]["entries"]
 
 
+def test_the_html_report_of_a_broken_target_in_a_browser(broken_run: Run, browser: Browser) -> None:
+    with visiting(browser, broken_run.page.as_uri(), screenshot="report-broken") as page:
+        expect(page.locator("#verdict")).to_contain_text("contract broken: ")
+        failures = page.locator("ol.failures > li")
+        expect(failures).to_have_count(broken_run.result.stdout.count("\n   reproduce:"))
+        for operation_id, check in broken_target.PLANTED:
+            planted = failures.filter(has_text=f"{operation_id}  ").filter(has_text=check)
+            expect(planted.first.locator("pre", has_text="curl -X ").first).to_be_visible()
+        # The chart draws a bar per operation, and the table lists them with their counts.
+        expect(page.locator("svg g")).to_have_count(len(broken_target.OPERATIONS))
+        for operation_id in broken_target.OPERATIONS:
+            expect(page.locator("#operations-table", has_text=operation_id)).to_be_visible()
+        expect(page.locator("#coverage-matrix tbody tr")).to_have_count(
+            len(list(operations_of(spec.load())))
+        )
+
+
 def test_an_unreachable_target_exits_2_saying_so(tmp_path: Path) -> None:
     origin = f"http://127.0.0.1:{free_port()}"
     result = capkit("fuzz", origin, "--auth", AUTH, cwd=tmp_path)
@@ -207,6 +263,15 @@ def test_an_unreachable_target_exits_2_saying_so(tmp_path: Path) -> None:
         (("--max-examples", "many"), "Error: Invalid value for '--max-examples'"),
         (("--max-exmaples", "5"), "No such option '--max-exmaples'. (Did you mean one of"),
         (("--include-operation", "nope"), "Error: --include-operation has value 'nope'"),
+        (
+            ("--report", "report.txt"),
+            "Error: --report has value 'report.txt'; expected a file ending in .xml (JUnit XML),"
+            " .html (a page), .htm (a page)",
+        ),
+        (
+            ("--report", "a.html", "--report", "b.html"),
+            "Error: --report names two files of a page: 'a.html' and 'b.html'",
+        ),
         # Nothing left to test: a run of zero cases would pass whatever the target does.
         (
             ("--read-only", "--include-operation", "registerCustomer"),

@@ -9,9 +9,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from click.testing import CliRunner
 from flask.testing import FlaskClient
 
 import spec
+from capkit.cli import main
+from contracts.coverage import CoverageCounter, operations_of
 from mockserver import Settings, create_app
 
 CAPKIT = Path(sys.executable).parent / "capkit"
@@ -29,6 +32,10 @@ def capkit(
         text=True,
         timeout=120,
     )
+
+
+def documented_codes() -> int:
+    return CoverageCounter(spec.load()).coverage().documented_codes
 
 
 def mock(tmp_path: Path) -> FlaskClient:
@@ -61,7 +68,11 @@ def test_a_conforming_journal_exits_0(tmp_path: Path) -> None:
     client.get("/v2/customers/17742/subscriptions", headers=CREDENTIALS)
     result = capkit("verify", journal(client, tmp_path / "journal.har"), cwd=tmp_path)
     assert (result.returncode, result.stdout) == (0, ""), result.stdout + result.stderr
-    assert result.stderr == f"{tmp_path / 'journal.har'}: 3 exchanges, all conform\n"
+    operations = len(list(operations_of(spec.load())))
+    assert result.stderr.splitlines() == [
+        f"coverage: 3/{operations} operations, 0/{documented_codes()} documented error codes",
+        f"{tmp_path / 'journal.har'}: 3 exchanges, all conform",
+    ]
 
 
 def test_a_journal_with_a_violation_exits_1_naming_entry_method_url_and_field(
@@ -78,6 +89,28 @@ def test_a_journal_with_a_violation_exits_1_naming_entry_method_url_and_field(
         " request body field 'loyaltyInfo.loyaltyType': 'gold' is not one of"
     )
     assert result.stderr.endswith("violation(s) in 2 exchanges\n")
+
+
+def test_the_report_is_a_page_of_the_violations_and_the_coverage(tmp_path: Path) -> None:
+    client = mock(tmp_path)
+    client.get("/v2/customers/4/subscriptions", headers=CREDENTIALS)  # 8015: reached
+    body = {**registration(), "loyaltyInfo": {"loyaltyType": "gold"}}
+    client.post("/v2/customers?source=LINE&accountId=1234", json=body, headers=CREDENTIALS)
+    har = journal(client, tmp_path / "journal.har")
+    result = capkit("verify", har, "--report", "page.html", cwd=tmp_path)
+    assert result.returncode == 1, result.stderr
+    page = (tmp_path / "page.html").read_text()
+    assert result.stderr.splitlines()[0] in page
+    assert result.stderr.splitlines()[0].endswith(f" 1/{documented_codes()} documented error codes")
+    assert "entries[1] POST http://localhost/v2/customers?source=LINE&amp;accountId=1234" in page
+    assert "request body field &#39;loyaltyInfo.loyaltyType&#39;: &#39;gold&#39;" in page
+    assert "-H &#39;Authorization: Basic [Filtered]&#39;" in page
+
+
+def test_a_report_of_another_format_is_refused_before_anything_is_read() -> None:
+    refused = CliRunner().invoke(main, ["verify", "missing.har", "--report", "page.xml"])
+    assert refused.exit_code == 2
+    assert "--report has value 'page.xml'; expected a file ending in .html" in refused.output
 
 
 def test_a_journal_is_read_from_standard_input(tmp_path: Path) -> None:

@@ -147,3 +147,61 @@ def test_a_body_refused_unread_is_journaled_with_its_size(tmp_path: Path) -> Non
     assert "postData" not in entry["request"]
     assert entry["request"]["bodySize"] == len(body)
     assert "not recorded" in entry["request"]["comment"]
+
+
+TILL = {"Authorization": "Basic dGlsbDpwdw=="}
+LOOKUP = "/v2/customers/lookup?source={}&identifierName=mobile&identifierValue=919111111111"
+
+
+def test_each_entry_says_its_operation_and_whether_request_and_response_conform(
+    tmp_path: Path,
+) -> None:
+    settings = Settings(state=str(tmp_path / "state.db"), journal=tmp_path / "journal")
+    client = create_app(settings).test_client()
+    client.get(LOOKUP.format("INSTORE"), headers=TILL)
+    client.get(LOOKUP.format("MYSPACE"), headers=TILL)
+    client.get("/v2/customers/4/nothing", headers=TILL)
+    client.get("/v2/customers/4/subscriptions", headers=TILL)  # no such customer: a business error
+    client.get(LOOKUP.format("INSTORE"))
+    found, invalid, unknown, business, anonymous = client.get("/__admin/requests").get_json()[
+        "requests"
+    ]
+    assert (found["operationId"], found["requestProblems"], found["code"]) == (
+        "lookupCustomer",
+        [],
+        None,
+    )
+    assert (invalid["status"], invalid["code"]) == (400, 8011)
+    [problem] = invalid["requestProblems"]
+    assert "query parameter 'source' must be one of" in problem
+    assert unknown["operationId"] is None and "No operation at" in unknown["requestProblems"][0]
+    assert (business["code"], business["requestProblems"]) == (8015, [])
+    assert "No credentials" in anonymous["requestProblems"][0]
+    assert all(summary["responseProblems"] == [] for summary in (found, invalid, business))
+
+
+def test_a_response_that_breaks_the_spec_is_journaled_with_its_problems(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mockserver import views
+
+    settings = Settings(state=str(tmp_path / "state.db"), journal=tmp_path / "journal")
+    monkeypatch.setitem(views.HANDLERS, "getSubscriptions", lambda call: {"warnings": "none"})
+    client = create_app(settings).test_client()
+    assert client.get("/v2/customers/17742/subscriptions", headers=TILL).status_code == 500
+    [summary] = client.get("/__admin/requests").get_json()["requests"]
+    assert summary["requestProblems"] == []
+    assert '"none" is not of type "array"' in summary["responseProblems"]
+
+
+def test_one_exchange_is_served_as_har_by_its_id(tmp_path: Path) -> None:
+    settings = Settings(state=str(tmp_path / "state.db"), journal=tmp_path / "journal")
+    client = create_app(settings).test_client()
+    client.get(LOOKUP.format("MYSPACE"), headers=TILL)
+    [summary] = client.get("/__admin/requests").get_json()["requests"]
+    exchange = client.get(f"/__admin/requests/{summary['id']}").get_json()
+    assert exchange == client.get("/__admin/requests?format=har").get_json()["log"]["entries"][0]
+    assert exchange["_capkit"]["requestProblems"] == summary["requestProblems"]
+    gone = client.get("/__admin/requests/0123456789abcdef")
+    assert gone.status_code == 404
+    assert "holds no exchange '0123456789abcdef'" in gone.get_json()["errors"][0]["message"]

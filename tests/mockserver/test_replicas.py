@@ -127,6 +127,10 @@ def test_the_journal_read_from_one_replica_lists_the_others_requests(
         "&identifierValue=918300000006",
         f"http://127.0.0.1:{second.port}/v2/customers?source=INSTORE",
     ]
+    # One exchange of the other replica, by its id.
+    theirs = first.request("GET", "/__admin/requests").body["requests"][1]
+    one = first.request("GET", f"/__admin/requests/{theirs['id']}").body
+    assert one["request"]["url"] == theirs["url"]
     assert second.request("DELETE", "/__admin/requests", authorization=ADMIN).status == 200
     assert first.request("GET", "/__admin/requests").body["requests"] == []
 

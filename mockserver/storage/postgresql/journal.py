@@ -77,6 +77,10 @@ class PostgresJournal:
             found = session.rows(_ENTRIES, int8(journal.CAPACITY))
         return [_decode(entry) for (entry,) in found if entry is not None]
 
+    def entry(self, entry_id: str) -> Entry | None:
+        """The entry named ENTRY_ID among entries(), None if none. Raises StoreUnavailable."""
+        return next((entry for entry in self.entries() if entry.id == entry_id), None)
+
     def clear(self) -> None:
         """Forget every replica's entries. Raises StoreUnavailable."""
         self._wait_until_written()

@@ -1,0 +1,603 @@
+// The console of the capkit mock: Swagger UI for the API, and the traffic and state panels
+// over the mock's admin API (/__admin/...). Plain DOM, no build step: what a browser runs is
+// this file as it is in the package.
+
+const config = JSON.parse(document.body.dataset.config);
+const POLL_MS = 1000;
+
+// --- tabs -----------------------------------------------------------------------------------
+
+const tabs = [...document.querySelectorAll('[role="tab"]')];
+const shown = new Set(); // panels opened once: each starts its work on first show
+
+function select(tab, { focus = false } = {}) {
+  for (const other of tabs) {
+    const selected = other === tab;
+    other.setAttribute("aria-selected", String(selected));
+    other.tabIndex = selected ? 0 : -1;
+    document.getElementById(other.getAttribute("aria-controls")).hidden = !selected;
+  }
+  if (focus) tab.focus();
+  const panel = tab.getAttribute("aria-controls");
+  if (location.hash !== `#${panel}`) history.replaceState(null, "", `#${panel}`);
+  panels[panel].show(!shown.has(panel));
+  shown.add(panel);
+}
+
+for (const tab of tabs) {
+  tab.addEventListener("click", () => select(tab));
+  tab.addEventListener("keydown", (event) => {
+    const step = { ArrowRight: 1, ArrowLeft: -1 }[event.key];
+    const index = tabs.indexOf(tab);
+    const target =
+      event.key === "Home" ? tabs[0]
+      : event.key === "End" ? tabs[tabs.length - 1]
+      : step ? tabs[(index + step + tabs.length) % tabs.length]
+      : null;
+    if (target) {
+      event.preventDefault();
+      select(target, { focus: true });
+    }
+  });
+}
+
+// --- helpers --------------------------------------------------------------------------------
+
+function element(tag, properties = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(properties)) {
+    if (name === "dataset") Object.assign(node.dataset, value);
+    else if (name in node) node[name] = value;
+    else node.setAttribute(name, value);
+  }
+  node.append(...children.filter((child) => child !== null && child !== undefined));
+  return node;
+}
+
+async function getJson(url, options) {
+  const response = await fetch(url, options);
+  const body = await response.json();
+  if (!response.ok) {
+    const message = body?.errors?.[0]?.message ?? `${response.status} ${response.statusText}`;
+    throw new Error(message);
+  }
+  return body;
+}
+
+function say(id, text) {
+  document.getElementById(id).textContent = text;
+}
+
+function pretty(text) {
+  try {
+    return JSON.stringify(JSON.parse(text), null, 2);
+  } catch {
+    return text;
+  }
+}
+
+function download(name, value) {
+  const blob = new Blob([JSON.stringify(value, null, 2)], { type: "application/json" });
+  const link = element("a", { href: URL.createObjectURL(blob), download: name });
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(link.href), 0);
+}
+
+// A dialog closes on its close button and on Escape (the browser's), and gives the focus back.
+for (const dialog of document.querySelectorAll("dialog")) {
+  dialog.querySelector(".close").addEventListener("click", () => dialog.close());
+}
+
+// A row of BODY opens (OPEN(row)) on a click, or on Enter or Space once focused.
+function opensRows(body, open) {
+  body.addEventListener("click", (event) => {
+    const row = event.target.closest("tr");
+    if (row) open(row);
+  });
+  body.addEventListener("keydown", (event) => {
+    if (event.key !== "Enter" && event.key !== " ") return;
+    event.preventDefault();
+    const row = event.target.closest("tr");
+    if (row) open(row);
+  });
+}
+
+function openDialog(dialog) {
+  const opener = document.activeElement;
+  dialog.addEventListener("close", () => opener?.focus(), { once: true });
+  dialog.showModal();
+}
+
+// --- the API: Swagger UI on the served spec, "try it" against this mock ----------------------
+
+// Swagger UI's script is loaded when the panel is first shown: a page opened on another panel
+// does not pay for it.
+function loadScript(src) {
+  return new Promise((resolve, reject) => {
+    const script = element("script", { src });
+    script.addEventListener("load", resolve);
+    script.addEventListener("error", () => reject(new Error(`cannot load ${src}`)));
+    document.head.append(script);
+  });
+}
+
+const api = {
+  async show(first) {
+    if (!first) return;
+    const [spec] = await Promise.all([
+      getJson("/openapi.json"),
+      loadScript(`${config.assets}/swagger-ui/swagger-ui-bundle.js`),
+    ]);
+    // The spec names Capillary's clusters; "try it" calls this mock instead.
+    spec.servers = [{ url: location.origin + config.basePath, description: "this capkit mock" }];
+    window.ui = SwaggerUIBundle({
+      spec,
+      dom_id: "#swagger-ui",
+      layout: "BaseLayout",
+      presets: [SwaggerUIBundle.presets.apis],
+      deepLinking: false,
+      displayOperationId: true,
+      displayRequestDuration: true,
+      filter: true,
+      persistAuthorization: true,
+      tryItOutEnabled: false,
+      defaultModelsExpandDepth: 0,
+      // Swagger UI would ask validator.swagger.io for a badge: the console talks to the mock only.
+      validatorUrl: null,
+    });
+  },
+};
+
+// --- traffic: the journal, polled ------------------------------------------------------------
+
+const traffic = {
+  rows: new Map(), // exchange id -> its row
+  summaries: new Map(),
+  live: true,
+  timer: null,
+  turn: 0,
+  body: document.querySelector("#traffic-table tbody"),
+  filter: document.getElementById("traffic-filter"),
+
+  // Polled from the start, so that the tab's count is live too.
+  start() {
+    this.filter.addEventListener("input", () => this.applyFilter());
+    this.filter.addEventListener("submit", (event) => event.preventDefault());
+    document.getElementById("traffic-live").addEventListener("click", (event) => {
+      this.live = !this.live;
+      event.currentTarget.setAttribute("aria-pressed", String(this.live));
+      if (this.live) this.poll();
+    });
+    document.getElementById("traffic-clear").addEventListener("click", async () => {
+      await getJson("/__admin/requests", { method: "DELETE" });
+      this.poll();
+    });
+    opensRows(this.body, (row) => this.openRow(row));
+    this.poll();
+  },
+
+  show() {
+    this.poll();
+  },
+
+  async poll() {
+    clearTimeout(this.timer);
+    const turn = ++this.turn; // a later poll takes over from this one
+    let requests;
+    try {
+      ({ requests } = await getJson("/__admin/requests"));
+    } catch (error) {
+      say("traffic-status", `The journal cannot be read: ${error.message}`);
+    }
+    if (turn !== this.turn) return;
+    if (requests) {
+      this.render(requests);
+      say("traffic-status", requests.length ? "" : `No request under ${config.basePath} yet.`);
+    }
+    if (this.live && !document.hidden) this.timer = setTimeout(() => this.poll(), POLL_MS);
+  },
+
+  render(requests) {
+    const seen = new Set();
+    for (const summary of requests) {
+      seen.add(summary.id);
+      if (!this.rows.has(summary.id)) {
+        const row = this.row(summary);
+        this.rows.set(summary.id, row);
+        this.summaries.set(summary.id, summary);
+        this.body.prepend(row); // newest first: the journal lists oldest first
+        this.filterRow(row, summary);
+      }
+    }
+    for (const [id, row] of this.rows) {
+      if (!seen.has(id)) {
+        row.remove();
+        this.rows.delete(id);
+        this.summaries.delete(id);
+      }
+    }
+    document.getElementById("traffic-count").textContent = String(requests.length);
+  },
+
+  row(summary) {
+    const url = new URL(summary.url);
+    const time = new Date(summary.time);
+    const clock = time.toLocaleTimeString([], { hour12: false }) +
+      `.${String(time.getMilliseconds()).padStart(3, "0")}`;
+    return element(
+      "tr",
+      { tabIndex: 0, dataset: { id: summary.id }, className: `status-${String(summary.status)[0]}xx` },
+      element("td", { className: "time" }, element("time", { dateTime: summary.time }, clock)),
+      element("td", { className: "method" }, summary.method),
+      element("td", { className: "path" }, url.pathname + url.search),
+      element(
+        "td",
+        { className: "status" },
+        summary.status ? String(summary.status) : "none",
+        summary.fault ? element("span", { className: "fault" }, ` fault=${summary.fault}`) : null,
+      ),
+      element("td", { className: "code" }, summary.code === null ? "" : String(summary.code)),
+      element("td", { className: "number" }, summary.durationMs.toFixed(1)),
+      verdict("request", summary.requestProblems),
+      summary.status ? verdict("response", summary.responseProblems) : unanswered(summary.fault),
+    );
+  },
+
+  applyFilter() {
+    for (const [id, row] of this.rows) this.filterRow(row, this.summaries.get(id));
+  },
+
+  filterRow(row, summary) {
+    const wanted = Object.fromEntries(new FormData(this.filter));
+    const path = wanted.path.trim().toLowerCase();
+    const status = wanted.status.trim().toLowerCase().replace(/x/g, "");
+    const code = wanted.code.trim();
+    row.hidden = !(
+      (!path || summary.url.toLowerCase().includes(path)) &&
+      (!status || String(summary.status).startsWith(status)) &&
+      (!code || String(summary.code ?? "").startsWith(code))
+    );
+  },
+
+  async openRow(row) {
+    const dialog = document.getElementById("exchange");
+    try {
+      const entry = await getJson(`/__admin/requests/${encodeURIComponent(row.dataset.id)}`);
+      showExchange(dialog, entry);
+      openDialog(dialog);
+    } catch (error) {
+      say("traffic-status", error.message);
+    }
+  },
+};
+
+function verdict(side, problems) {
+  const conforms = problems.length === 0;
+  const label = conforms
+    ? `the ${side} conforms to the spec`
+    : `the ${side} breaks the spec: ${problems.join("; ")}`;
+  return element(
+    "td",
+    { className: conforms ? "verdict ok" : "verdict broken", title: label },
+    element("span", { "aria-hidden": "true" }, conforms ? "✓" : `✗ ${problems.length}`),
+    element("span", { className: "hidden-visually" }, label),
+  );
+}
+
+// A response cell where the client got none: a rehearsed fault left it without an answer.
+function unanswered(fault) {
+  const label = `no answer: the rehearsed fault ${fault} left the client without one`;
+  return element(
+    "td",
+    { className: "verdict", title: label },
+    element("span", { "aria-hidden": "true" }, "—"),
+    element("span", { className: "hidden-visually" }, label),
+  );
+}
+
+function showExchange(dialog, entry) {
+  const { request, response } = entry;
+  const found = entry._capkit ?? {};
+  const url = new URL(request.url);
+  dialog.querySelector("h2").textContent =
+    `${request.method} ${url.pathname}${url.search} → ${response.status || "no answer"}`;
+  const problems = dialog.querySelector(".problems");
+  const fault = found.fault && `Rehearsed fault ${found.fault}${response.comment ? `: ${response.comment}` : "."}`;
+  problems.replaceChildren(
+    element("p", {}, found.operationId ? `Operation ${found.operationId}.` : "No operation of the spec."),
+    ...(fault ? [element("p", { className: "broken" }, fault)] : []),
+    problemList("Request", found.requestProblems ?? []),
+    response.status ? problemList("Response", found.responseProblems ?? []) : element("p", {}, "No response."),
+  );
+  const curl = dialog.querySelector(".curl");
+  curl.hidden = true;
+  curl.textContent = curlOf(request);
+  dialog.querySelector("#exchange-curl").onclick = async () => {
+    curl.hidden = false;
+    try {
+      await navigator.clipboard.writeText(curl.textContent);
+    } catch {
+      // Without clipboard access (an insecure origin), the command is shown to copy by hand.
+    }
+  };
+  dialog.querySelector("#exchange-har").onclick = () =>
+    download(`capkit-${found.id ?? "exchange"}.har`, {
+      log: { version: "1.2", creator: { name: "capkit mock console", version: config.version }, entries: [entry] },
+    });
+  dialog.querySelector(".sides").replaceChildren(
+    side("Request", request.headers, request.postData?.text ?? request.comment ?? ""),
+    side("Response", response.headers, response.content?.text ?? ""),
+  );
+}
+
+function problemList(side, problems) {
+  if (!problems.length) return element("p", { className: "ok" }, `✓ The ${side.toLowerCase()} conforms to the spec.`);
+  return element(
+    "div",
+    { className: "broken" },
+    element("p", {}, `✗ The ${side.toLowerCase()} breaks the spec:`),
+    element("ul", {}, ...problems.map((problem) => element("li", {}, problem))),
+  );
+}
+
+function side(title, headers, body) {
+  return element(
+    "section",
+    {},
+    element("h3", {}, title),
+    element(
+      "dl",
+      { className: "headers" },
+      ...headers.flatMap(({ name, value }) => [element("dt", {}, name), element("dd", {}, value)]),
+    ),
+    body ? element("pre", { className: "json", tabIndex: 0 }, pretty(body)) : element("p", {}, "No body."),
+  );
+}
+
+// The request as curl, its credentials as the journal keeps them: masked.
+function curlOf(request) {
+  const quote = (text) => `'${String(text).replace(/'/g, `'\\''`)}'`;
+  const skipped = new Set(["host", "content-length", "connection", "accept-encoding"]);
+  const parts = ["curl", "-X", request.method, quote(request.url)];
+  for (const { name, value } of request.headers) {
+    if (!skipped.has(name.toLowerCase())) parts.push("-H", quote(`${name}: ${value}`));
+  }
+  if (request.postData?.text) parts.push("--data-raw", quote(request.postData.text));
+  return parts.join(" ");
+}
+
+// --- state: the customers the mock holds -----------------------------------------------------
+
+const state = {
+  customers: [],
+  body: document.querySelector("#customers tbody"),
+  filter: document.getElementById("state-filter"),
+
+  show(first) {
+    if (first) {
+      this.filter.addEventListener("input", () => this.render());
+      this.filter.addEventListener("submit", (event) => event.preventDefault());
+      document.getElementById("state-reload").addEventListener("click", () => this.load());
+      document.getElementById("state-reset").addEventListener("click", () => this.reset());
+      opensRows(this.body, (row) => this.open(row));
+      seed.start();
+      rehearsal.start();
+    }
+    this.load();
+    rehearsal.load();
+  },
+
+  async load() {
+    try {
+      this.customers = (await getJson("/__admin/state")).customers;
+      this.render();
+    } catch (error) {
+      say("state-status", `The state cannot be read: ${error.message}`);
+    }
+  },
+
+  async reset() {
+    if (!window.confirm("Reset the mock to its seed? Every change and the journal are lost.")) return;
+    const done = await getJson("/__admin/reset", { method: "POST" });
+    await this.load();
+    say("state-status", `Reset: back to the ${done.customers} customers of the seed, the journal emptied.`);
+  },
+
+  render() {
+    const wanted = new FormData(this.filter).get("find").trim().toLowerCase();
+    const found = this.customers.filter((customer) => !wanted || matches(customer, wanted));
+    this.body.replaceChildren(
+      ...found.map((customer) => {
+        const profiles = customer.profiles ?? [];
+        const named = profiles.find((profile) => profile.first_name || profile.last_name) ?? {};
+        return element(
+          "tr",
+          { tabIndex: 0, dataset: { id: customer.id } },
+          element("td", { className: "number" }, String(customer.id)),
+          element("td", {}, [named.first_name, named.last_name].filter(Boolean).join(" ")),
+          element("td", { className: "identifiers" }, identifiers(customer).join(", ")),
+          element("td", {}, [...new Set(profiles.map((profile) => profile.source))].join(", ")),
+          element("td", {}, customer.loyalty_type ?? ""),
+          element("td", { className: "number" }, customer.merged_into == null ? "" : String(customer.merged_into)),
+        );
+      }),
+    );
+    say("state-status", `${found.length} of ${this.customers.length} customers.`);
+  },
+
+  open(row) {
+    const customer = this.customers.find((each) => String(each.id) === row.dataset.id);
+    const dialog = document.getElementById("customer");
+    dialog.querySelector("h2").textContent = `Customer ${customer.id}`;
+    dialog.querySelector(".json").textContent = JSON.stringify(customer, null, 2);
+    openDialog(dialog);
+  },
+};
+
+// --- seed: the state as a seed file, and customers added from one ----------------------------
+
+const seed = {
+  start() {
+    const input = document.getElementById("seed-file");
+    input.addEventListener("change", async () => {
+      const [file] = input.files;
+      input.value = ""; // the same file again is a new upload
+      if (file) await this.upload(file);
+    });
+  },
+
+  async upload(file) {
+    const status = document.getElementById("seed-status");
+    const response = await fetch("/__admin/seed", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: await file.text(),
+    });
+    const body = await response.json();
+    if (!response.ok) {
+      const problems = (body.errors ?? []).map((error) => error.message);
+      status.replaceChildren(
+        element("p", { className: "broken" }, `${file.name} is refused, nothing was added:`),
+        element("ul", {}, ...problems.map((problem) => element("li", {}, problem))),
+      );
+      return;
+    }
+    status.replaceChildren(
+      element("p", {}, `${file.name}: added ${body.seeded.length} customer(s), ${body.seeded.join(", ")}, until the next reset.`),
+    );
+    await state.load();
+  },
+};
+
+// --- rehearsal: latency, faults and rate limit, as /__admin/chaos has them -------------------
+
+const rehearsal = {
+  form: document.getElementById("rehearsal"),
+  shown: null, // the settings as last read, in /__admin/chaos's JSON
+
+  start() {
+    this.form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      this.apply();
+    });
+    document.getElementById("rehearsal-flags").addEventListener("click", () => this.back());
+  },
+
+  async load() {
+    try {
+      this.fill(await getJson("/__admin/chaos"));
+    } catch (error) {
+      say("rehearsal-status", `The settings cannot be read: ${error.message}`);
+    }
+  },
+
+  fill(settings) {
+    this.shown = settings;
+    const fields = this.form.elements;
+    fields.latency.value = settings.latency.join(", ");
+    fields.faults.value = String(settings.faults);
+    for (const box of this.form.querySelectorAll("[name=faultKinds]")) {
+      box.checked = settings.faultKinds.includes(box.value);
+    }
+    fields.faultHold.value = settings.faultHold;
+    fields.chaosSeed.value = settings.chaosSeed ?? "";
+    fields.rateLimit.value = settings.rateLimit ?? "";
+    for (const field of this.form.querySelectorAll("[aria-invalid]")) field.removeAttribute("aria-invalid");
+    const changed = settings.changedAtRuntime;
+    say(
+      "rehearsal-changed",
+      changed.length ? `Changed here: ${changed.join(", ")}.` : "In force: the flags' settings.",
+    );
+  },
+
+  // The form as /__admin/chaos's JSON; an empty field turns its setting off.
+  read() {
+    const fields = this.form.elements;
+    const text = (name) => fields[name].value.trim();
+    const kinds = [...this.form.querySelectorAll("[name=faultKinds]:checked")].map((box) => box.value);
+    return {
+      latency: text("latency") ? text("latency").split(/\s*,\s*/).filter(Boolean) : null,
+      faults: text("faults") ? Number(text("faults")) : null,
+      faultKinds: kinds.length ? kinds : null,
+      faultHold: text("faultHold") || null,
+      chaosSeed: text("chaosSeed") ? Number(text("chaosSeed")) : null,
+      rateLimit: text("rateLimit") || null,
+    };
+  },
+
+  // A PUT replaces what was changed before: it carries what differs from what was read, and
+  // what had been changed already.
+  async apply() {
+    const wanted = this.read();
+    const changes = Object.fromEntries(
+      Object.entries(wanted).filter(
+        ([name, value]) =>
+          this.shown.changedAtRuntime.includes(name) || !same(value, this.comparable(name)),
+      ),
+    );
+    if (!Object.keys(changes).length) {
+      say("rehearsal-status", "Nothing to change.");
+      return;
+    }
+    const response = await fetch("/__admin/chaos", {
+      method: "PUT",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify(changes),
+    });
+    const body = await response.json();
+    if (!response.ok) {
+      const message = body.errors?.[0]?.message ?? `${response.status}`;
+      const field = this.form.elements[message.split(":")[0]];
+      if (field && !(field instanceof RadioNodeList)) {
+        field.setAttribute("aria-invalid", "true");
+        field.focus();
+      }
+      say("rehearsal-status", `Not changed: ${message}`);
+      return;
+    }
+    this.fill(body);
+    say("rehearsal-status", `In force in every worker from now: ${Object.keys(changes).join(", ")}.`);
+  },
+
+  // The setting NAME as read, in the form's terms (no latency is an empty field).
+  comparable(name) {
+    const value = this.shown[name];
+    return name === "latency" && !value.length ? null : value;
+  },
+
+  async back() {
+    this.fill(await getJson("/__admin/chaos", { method: "DELETE" }));
+    say("rehearsal-status", "Back to the flags' settings.");
+  },
+};
+
+// Whether two settings are the same, a list's order aside (fault kinds).
+function same(one, other) {
+  const plain = (value) => JSON.stringify(Array.isArray(value) ? [...value].sort() : value ?? null);
+  return plain(one) === plain(other);
+}
+
+function identifiers(customer) {
+  return (customer.profiles ?? []).flatMap((profile) =>
+    (profile.identifiers ?? []).map((identifier) => `${identifier.type}: ${identifier.value}`),
+  );
+}
+
+function matches(customer, wanted) {
+  const names = (customer.profiles ?? []).map((p) => `${p.first_name ?? ""} ${p.last_name ?? ""}`);
+  return [String(customer.id), ...identifiers(customer), ...names].some((text) =>
+    text.toLowerCase().includes(wanted),
+  );
+}
+
+// --- start ----------------------------------------------------------------------------------
+
+const panels = { api, traffic, state };
+document.addEventListener("visibilitychange", () => {
+  if (!document.hidden && traffic.live) traffic.poll();
+});
+traffic.start();
+const start = tabs.find((tab) => `#${tab.getAttribute("aria-controls")}` === location.hash);
+select(start ?? tabs[0]);

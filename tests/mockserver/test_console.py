@@ -1,0 +1,261 @@
+"""The console at / of a running `capkit serve`, in a real browser (tests/browser.py): the API
+reference with "try it", the live traffic, the state; at a laptop's and a phone's width."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+import spec
+from contracts import verify_har
+from mockserver.chaos import FAULT_KINDS
+from tests.browser import PHONE, visiting
+from tests.mockserver.test_rehearsal import BECKY
+from tests.mockserver.test_server import LOOKUP_306, Server, register, running
+
+#: The till the mock is pinned to, and what Capillary takes for its password: the md5.
+TILL, PASSWORD = "till", "secret"
+LIVE_SECONDS = 2
+
+
+@pytest.fixture(scope="module")
+def mock(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    with running(tmp_path_factory.mktemp("console"), "--auth", f"{TILL}:{PASSWORD}") as server:
+        yield server
+
+
+def console(mock: Server, panel: str = "") -> str:
+    return f"http://127.0.0.1:{mock.port}/{panel and '#' + panel}"
+
+
+def operation_ids() -> list[str]:
+    return [
+        operation["operationId"]
+        for item in spec.load()["paths"].values()
+        for operation in item.values()
+        if isinstance(operation, dict) and "operationId" in operation
+    ]
+
+
+def traffic_row(page: Page, text: str) -> object:
+    return page.locator("#traffic-table tbody tr", has_text=text)
+
+
+def test_the_reference_lists_every_operation_and_tries_them_on_this_mock(
+    browser: Browser, mock: Server
+) -> None:
+    with visiting(browser, console(mock), screenshot="console-api") as page:
+        page.wait_for_selector(".opblock")
+        shown = page.locator(".opblock .opblock-summary-operation-id").all_inner_texts()
+        assert sorted(shown) == sorted(operation_ids())
+        # "Try it" goes to this mock, not to the Capillary cluster the spec names.
+        assert page.locator(".servers select").input_value() == f"{console(mock).rstrip('/')}/v2"
+
+        # Credentials once, as Capillary takes them: the till, and the md5 of its password.
+        page.get_by_role("button", name="Authorize").first.click()
+        page.fill("#auth-basic-username", TILL)
+        page.fill("#auth-basic-password", hashlib.md5(PASSWORD.encode()).hexdigest())
+        basic = page.locator(".auth-container").first
+        basic.get_by_role("button", name="Apply credentials").click()
+        basic.get_by_role("button", name="Close").click()
+        lookup = page.locator("#operations-Customers-lookupCustomer")
+        lookup.locator(".opblock-summary").click()
+        lookup.get_by_role("button", name="Try it out").click()
+        # The named example foundByMobile fills the fields; for `source`, an enum, Swagger UI
+        # offers the first value instead, so the user picks the example's.
+        identifier = lookup.locator("tr[data-param-name=identifierValue] input")
+        expect(identifier).to_have_value("919111111111")
+        source = lookup.locator("tr[data-param-name=source] select:not(.examples-select-element)")
+        source.select_option("INSTORE")
+        lookup.get_by_role("button", name="Execute").click()
+        answer = lookup.locator(".live-responses-table .response-col_description pre").first
+        expect(answer).to_contain_text('"entity": 306')
+        status = lookup.locator(".live-responses-table tr.response .response-col_status")
+        expect(status).to_have_text("200")
+
+
+def test_a_request_of_any_client_shows_in_the_traffic_and_opens_with_the_keyboard(
+    browser: Browser, mock: Server, tmp_path: Path
+) -> None:
+    mock.request("DELETE", "/__admin/requests")
+    with visiting(browser, console(mock, "traffic"), screenshot="console-traffic") as page:
+        expect(page.locator("#traffic-table")).to_be_visible()
+        assert mock.request("GET", LOOKUP_306).status == 200
+        refused = LOOKUP_306.replace("INSTORE", "MYSPACE")
+        assert mock.request("GET", refused).status == 400
+        good, bad = traffic_row(page, "source=INSTORE"), traffic_row(page, "source=MYSPACE")
+        expect(bad).to_be_visible(timeout=LIVE_SECONDS * 1000)
+        assert good.locator("td").all_inner_texts()[1:5] == [
+            "GET",
+            LOOKUP_306,
+            "200",
+            "",
+        ]
+        assert bad.locator("td.status").inner_text() == "400"
+        assert bad.locator("td.code").inner_text() == "8011"
+        assert "request conforms" in good.locator("td.verdict").first.inner_text()
+        assert "request breaks the spec" in bad.locator("td.verdict").first.inner_text()
+        assert "response conforms" in bad.locator("td.verdict").last.inner_text()
+
+        page.fill("#traffic-filter input[name=path]", "source=INSTORE")
+        expect(bad).to_be_hidden()
+        expect(good).to_be_visible()
+        page.fill("#traffic-filter input[name=path]", "")
+        page.fill("#traffic-filter input[name=status]", "4xx")
+        expect(good).to_be_hidden()
+        expect(bad).to_be_visible()
+        page.fill("#traffic-filter input[name=status]", "")
+        page.fill("#traffic-filter input[name=code]", "8011")
+        expect(good).to_be_hidden()
+        expect(bad).to_be_visible()
+
+        bad.focus()
+        page.keyboard.press("Enter")
+        dialog = page.locator("#exchange")
+        expect(dialog).to_be_visible()
+        expect(dialog.locator(".problems")).to_contain_text("Operation lookupCustomer")
+        expect(dialog.locator(".problems")).to_contain_text("query parameter 'source'")
+        expect(dialog.locator(".headers").first).to_contain_text("Basic [Filtered]")
+        page.screenshot(path=tmp_path / "dialog.png")
+
+        dialog.get_by_role("button", name="Copy curl").click()
+        curl = dialog.locator("pre.curl").inner_text()
+        assert curl.startswith(f"curl -X GET 'http://127.0.0.1:{mock.port}{refused}'")
+        assert "-H 'Authorization: Basic [Filtered]'" in curl
+
+        with page.expect_download() as download:
+            dialog.get_by_role("button", name="Export HAR").click()
+        har = json.loads(Path(download.value.path()).read_text())
+        [violation] = verify_har(har, spec.load())
+        assert (violation.side, violation.field) == ("request", "query parameter 'source'")
+
+        page.keyboard.press("Escape")
+        expect(dialog).to_be_hidden()
+        expect(bad).to_be_focused()
+
+
+def test_reset_removes_a_registered_customer(browser: Browser, mock: Server) -> None:
+    created = register(mock, "919000015015").body["createdId"]
+    with visiting(browser, console(mock, "state"), screenshot="console-state") as page:
+        page.fill("#state-filter input[name=find]", "919000015015")
+        row = page.locator("#customers tbody tr")
+        expect(row).to_have_count(1)
+        expect(row.locator("td").first).to_have_text(str(created))
+        page.once("dialog", lambda dialog: dialog.accept())
+        page.get_by_role("button", name="Reset to the seed").click()
+        expect(page.locator("#state-status")).to_contain_text("Reset")
+        expect(row).to_have_count(0)
+    customers = mock.request("GET", "/__admin/state").body["customers"]
+    assert created not in [customer["id"] for customer in customers]
+
+
+def test_at_a_phone_width_every_panel_fits_and_the_keyboard_moves_between_them(
+    browser: Browser, mock: Server
+) -> None:
+    with visiting(browser, console(mock), screenshot="console-phone", viewport=PHONE) as page:
+        page.wait_for_selector(".opblock")
+        page.get_by_role("tab", name="API").focus()
+        for panel, following in (("api", "traffic"), ("traffic", "state"), ("state", "api")):
+            expect(page.locator(f"#{panel}")).to_be_visible()
+            assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"], panel
+            page.keyboard.press("ArrowRight")
+            expect(page.locator(f"#{following}")).to_be_visible()
+            expect(page.get_by_role("tab", selected=True)).to_be_focused()
+
+
+def test_the_rehearsal_switches_to_slow_and_failing_and_back_to_the_flags(
+    browser: Browser, mock: Server
+) -> None:
+    wait = 0.3
+    mock.request("DELETE", "/__admin/requests")
+    try:
+        with visiting(
+            browser, console(mock, "state"), screenshot="console-rehearsal", refused=(400,)
+        ) as page:
+            form = page.locator("#rehearsal")
+            expect(form.locator("#rehearsal-changed")).to_have_text(
+                "In force: the flags' settings."
+            )
+            expect(form.locator("input[name=faults]")).to_have_value("0")
+
+            # A value the mock cannot take is refused, naming the field, and changes nothing.
+            form.locator("input[name=rateLimit]").fill("lots")
+            form.get_by_role("button", name="Apply").click()
+            expect(form.locator("#rehearsal-status")).to_contain_text("Not changed: rateLimit")
+            expect(form.locator("input[name=rateLimit]")).to_have_attribute("aria-invalid", "true")
+            assert mock.request("GET", "/__admin/chaos").body["changedAtRuntime"] == []
+
+            form.locator("input[name=rateLimit]").fill("")
+            form.locator("input[name=latency]").fill(f"{wait * 1000:g}ms")
+            form.locator("input[name=faults]").fill("1")
+            for kind in FAULT_KINDS:
+                form.get_by_label(kind, exact=True).set_checked(kind == "503")
+            form.get_by_role("button", name="Apply").click()
+            expect(form.locator("#rehearsal-changed")).to_have_text(
+                "Changed here: latency, faults, faultKinds."
+            )
+            slow_and_failing = mock.request("GET", "/__admin/chaos").body
+            assert (slow_and_failing["latency"], slow_and_failing["faults"]) == (["300ms"], 1.0)
+            assert slow_and_failing["faultKinds"] == ["503"]
+
+            started = time.monotonic()
+            failed = mock.request("GET", LOOKUP_306)
+            assert failed.status == 503 and time.monotonic() - started >= wait
+            page.get_by_role("tab", name="Traffic").click()
+            row = traffic_row(page, "source=INSTORE")
+            expect(row.locator("td.status")).to_have_text("503 fault=503")
+            row.click()
+            expect(page.locator("#exchange .problems")).to_contain_text("Rehearsed fault 503")
+            page.keyboard.press("Escape")
+
+            page.get_by_role("tab", name="State").click()
+            form.get_by_role("button", name="Back to the flags").click()
+            expect(form.locator("#rehearsal-changed")).to_have_text(
+                "In force: the flags' settings."
+            )
+            expect(form.locator("input[name=latency]")).to_have_value("")
+            assert mock.request("GET", LOOKUP_306).status == 200
+    finally:
+        mock.request("DELETE", "/__admin/chaos")
+
+
+def test_the_seed_downloads_and_an_uploaded_one_adds_its_customers(
+    browser: Browser, mock: Server, tmp_path: Path
+) -> None:
+    mock.request("POST", "/__admin/reset")
+    good, bad = tmp_path / "becky.json", tmp_path / "bad.json"
+    good.write_text(json.dumps({"customers": [BECKY]}))
+    misspelt = {**BECKY, "id": 900016, "loyaltyInfo": {"loyaltyTyp": "loyalty"}}
+    bad.write_text(json.dumps({"customers": [misspelt]}))
+    try:
+        with visiting(
+            browser, console(mock, "state"), screenshot="console-seed", refused=(400,)
+        ) as page:
+            with page.expect_download() as download:
+                page.get_by_role("link", name="Download seed").click()
+            saved = json.loads(Path(download.value.path()).read_text())
+            assert saved == mock.request("GET", "/__admin/seed").body
+            assert 306 in [customer["id"] for customer in saved["customers"]]
+
+            upload = page.get_by_label("Upload seed…")
+            upload.set_input_files(bad)
+            status = page.locator("#seed-status")
+            expect(status).to_contain_text("bad.json is refused, nothing was added")
+            expect(status).to_contain_text("loyaltyTyp")
+
+            upload.set_input_files(good)
+            expect(status).to_contain_text("becky.json: added 1 customer(s), 900001")
+            page.fill("#state-filter input[name=find]", "919900000001")
+            expect(page.locator("#customers tbody tr")).to_have_count(1)
+        held = [
+            customer["id"] for customer in mock.request("GET", "/__admin/state").body["customers"]
+        ]
+        assert 900001 in held and 900016 not in held
+    finally:
+        mock.request("POST", "/__admin/reset")
