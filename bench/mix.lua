@@ -6,7 +6,18 @@
 
 local threads = {}
 
+-- BENCH_REPLICAS ("host:port host:port"): the threads connect to each in turn, as a
+-- round-robin balancer hands out connections; none: every thread to the URL's host.
+local replicas = {}
+for address in string.gmatch(os.getenv("BENCH_REPLICAS") or "", "%S+") do
+   local host, port = string.match(address, "^(.+):(%d+)$")
+   table.insert(replicas, wrk.lookup(host, port)[1])
+end
+
 function setup(thread)
+   if #replicas > 0 then
+      thread.addr = replicas[#threads % #replicas + 1]
+   end
    table.insert(threads, thread)
 end
 

@@ -9,11 +9,14 @@ from collections import defaultdict
 from bench.checks import Check
 from bench.config import Config
 from bench.fuzz import Fuzz
+from bench.replicas import Replicas, Setup
 from bench.servers import Memory
 from bench.wrk import Load
 
 #: The goals of issue 5 for capkit, with every check on.
 GOAL_RATIO, GOAL_FIRST_200_MS, GOAL_WORKER_MIB = 2.0, 1000.0, 80.0
+#: The goals of issue 14: replicas on PostgreSQL against workers on SQLite.
+GOAL_REPLICA_READ, GOAL_REPLICA_WRITE = 0.8, 1.0
 #: Issue 13's: delayed requests in flight cost the read mix at most a tenth.
 GOAL_DELAYED_COST = 0.10
 
@@ -74,6 +77,7 @@ class Results:
     capkit: Measured
     prism: Measured
     write: list[Load]
+    replicas: Replicas
     delayed: list[Delayed]
     ceiling: Measured
     fuzz: list[Fuzz]
@@ -102,6 +106,8 @@ def render(results: Results) -> str:
         _write(results),
         "## Delayed requests beside the read mix (capkit alone)\n",
         _delayed(results),
+        "## Beyond one machine: replicas on PostgreSQL\n",
+        _replicas(results),
         "## The ceiling of the machine for the mock's server\n",
         _ceiling(results),
         "## schemathesis\n",
@@ -262,6 +268,56 @@ def _write(results: Results) -> str:
         " then looks that mobile up: every lookup must find the customer. That is"
         f" {statistics.median(load.rps for load in loads) / read:.2f}x capkit's read mix at"
         f" c{results.config.connections[0]}.\n"
+    )
+
+
+def _replicas(results: Results) -> str:
+    replicas, config = results.replicas, results.config
+    sqlite, postgresql = replicas.sqlite, replicas.postgresql
+    connections = config.connections[0]
+    header = ["setup", f"read rps c{connections}", "p50", "p99"]
+    header += [f"write rps c{config.write_connections}", "p50", "p99"]
+    measures = [(mix, measure) for mix in ("read", "write") for measure in ("rps", "p50", "p99")]
+
+    def row(setup: Setup) -> list[str]:
+        return [setup.label] + [
+            (_rps if measure == "rps" else _ms)(setup.median(mix, measure))
+            for mix, measure in measures
+        ]
+
+    ratios = [
+        f"{postgresql.median(mix, measure) / sqlite.median(mix, measure):.2f}x"
+        for mix, measure in measures
+    ]
+    table = _table(header, [row(sqlite), row(postgresql), ["**PostgreSQL / SQLite**", *ratios]])
+    read = postgresql.median("read", "rps") / sqlite.median("read", "rps")
+    write = postgresql.median("write", "rps") / sqlite.median("write", "rps")
+    goals = _table(
+        ["goal", "measured", "met"],
+        [
+            [
+                f"read mix at least {GOAL_REPLICA_READ}x SQLite's requests/s",
+                f"{read:.2f}x",
+                _met(read >= GOAL_REPLICA_READ),
+            ],
+            [
+                "write mix at least SQLite's requests/s",
+                f"{write:.2f}x",
+                _met(write >= GOAL_REPLICA_WRITE),
+            ],
+        ],
+    )
+    return (
+        table + f"\n{config.rounds} round(s) of {config.seconds} s of each mix on each setup, the"
+        " setups in turns; medians. The same scripts as above (bench/mix.lua, bench/write.lua)."
+        f" SQLite: `capkit serve --workers {config.workers}`, as in the read mix above."
+        " PostgreSQL: two `capkit serve --workers 1 --state postgresql://...` on two ports (two"
+        " hosts, as far as the mock can tell), with their default pool (`--db-pool`), on one"
+        f" {replicas.version.split(' on ')[0]} as its package ships it (fsync and"
+        " synchronous_commit on; SQLite runs synchronous=FULL: both acknowledge a write once it"
+        " is on disk), on the same two cores. wrk's threads connect to the replicas in turns,"
+        " as a round-robin balancer hands out connections, so each replica has half of them;"
+        " the write mix's lookup goes to the replica that registered.\n\n" + goals
     )
 
 

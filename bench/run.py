@@ -1,5 +1,6 @@
-"""The benchmark's flow: launch capkit and Prism, load them in turns, then capkit alone, the
-WSGI ceiling and schemathesis; check, and write bench/RESULTS.md."""
+"""The benchmark's flow: launch capkit and Prism, load them in turns, then capkit alone,
+replicas on PostgreSQL beside workers on SQLite, the WSGI ceiling and schemathesis; check,
+and write bench/RESULTS.md."""
 
 from __future__ import annotations
 
@@ -11,20 +12,21 @@ import sys
 import time
 from collections.abc import Iterator
 
-from bench import checks, fuzz, machine, report, servers, wrk
+from bench import checks, fuzz, machine, replicas, report, servers, wrk
 from bench.checks import Check
 from bench.config import LOGS, PRISM, RESULTS, Config, ConfigError
 from bench.probes import AUTHORIZATION
 from bench.report import Delayed, Measured, Results
 from bench.servers import Running, Server
 from bench.wrk import Load
+from tests import postgresql
 
 #: Seconds to wait, at most, for every worker of a launched server to be up.
 SETTLE_TIMEOUT = 30.0
 
 
 class ToolMissing(RuntimeError):
-    """wrk or Prism is not installed where the bench looks for it."""
+    """wrk, Prism or PostgreSQL's server is not installed where the bench looks for it."""
 
 
 def main() -> int:
@@ -38,7 +40,7 @@ def main() -> int:
     shutil.rmtree(LOGS, ignore_errors=True)  # the servers' logs of this run only
     try:
         results = measure(config)
-    except (servers.LaunchFailed, wrk.WrkFailed, OSError) as error:
+    except (servers.LaunchFailed, wrk.WrkFailed, OSError, postgresql.ServerMissing) as error:
         print(f"bench: {error}", file=sys.stderr)
         return 2
     RESULTS.write_text(report.render(results))
@@ -50,11 +52,15 @@ def main() -> int:
 
 
 def require_tools() -> None:
-    """Raise ToolMissing, saying how to install it, if wrk or Prism is missing."""
+    """Raise ToolMissing, saying how to install it, if wrk, Prism or PostgreSQL is missing."""
     if shutil.which("wrk") is None:
         raise ToolMissing("wrk is not on PATH: `make bench` installs it (apt-get install wrk)")
     if not PRISM.exists():
         raise ToolMissing(f"Prism is not at {PRISM}: `make bench` installs it with npm")
+    try:
+        postgresql.binaries()
+    except postgresql.ServerMissing as missing:
+        raise ToolMissing(f"{missing}; `make bench` installs it") from None
 
 
 def measure(config: Config) -> Results:
@@ -75,6 +81,7 @@ def measure(config: Config) -> Results:
         loaded = [servers.memory(capkit.process.pid), servers.memory(prism.process.pid)]
         write = write_rounds(capkit, config, found)
         delayed = delayed_rounds(capkit, config, found)
+    on_postgresql = replicas.measure(config, found, say)
     say("schemathesis over HTTP")
     pinned = servers.launch(servers.capkit(config.workers, auth=fuzz.AUTH), logs=LOGS)
     try:
@@ -106,6 +113,7 @@ def measure(config: Config) -> Results:
             loads=loads[prism.server.name],
         ),
         write=write,
+        replicas=on_postgresql,
         delayed=delayed,
         ceiling=ceiling,
         fuzz=[in_process, over_http],

@@ -35,17 +35,20 @@ class Server:
         return [part.replace("{port}", str(port)) for part in self.argv]
 
 
-def capkit(workers: int, *, auth: str | None = None) -> Server:
+def capkit(
+    workers: int, *, auth: str | None = None, state: str | None = None, name: str = "capkit"
+) -> Server:
     """`capkit serve` with its defaults (state, validation and auth on), WORKERS processes,
-    and only the till of AUTH ("till:password") if given; no request log, as Prism logs
-    errors only."""
+    only the till of AUTH ("till:password") and the --state STATE if given; no request log,
+    as Prism logs errors only."""
     executable = Path(sys.executable).with_name("capkit")
     pinned = ("--auth", auth) if auth is not None else ()
+    kept = ("--state", state) if state is not None else ()
     argv = (
         str(executable),
-        *("serve", "--port", "{port}", "--workers", str(workers), "--quiet", *pinned),
+        *("serve", "--port", "{port}", "--workers", str(workers), "--quiet", *pinned, *kept),
     )
-    return Server(name="capkit", argv=argv, prefix="/v2", processes=1 + workers)
+    return Server(name=name, argv=argv, prefix="/v2", processes=1 + workers)
 
 
 def prism() -> Server:

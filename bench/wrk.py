@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
 import subprocess
 import time
@@ -47,10 +48,20 @@ def run(
     connections: int,
     threads: int,
     seconds: int,
+    replicas: list[int] | None = None,
 ) -> Load:
-    """Load URL for SECONDS with SCRIPT; raise WrkFailed with wrk's output if it fails."""
+    """Load URL for SECONDS with SCRIPT (or REPLICAS, as start() does); raise WrkFailed with
+    wrk's output if it fails."""
     return finish(
-        start(url, script, arguments, connections=connections, threads=threads, seconds=seconds)
+        start(
+            url,
+            script,
+            arguments,
+            connections=connections,
+            threads=threads,
+            seconds=seconds,
+            replicas=replicas,
+        )
     )
 
 
@@ -72,8 +83,11 @@ def start(
     connections: int,
     threads: int,
     seconds: int,
+    replicas: list[int] | None = None,
 ) -> Running:
-    """Start loading URL for SECONDS with SCRIPT, in the background; finish() waits for it."""
+    """Start loading URL for SECONDS with SCRIPT, or the loopback ports of REPLICAS in turns,
+    a wrk thread's connections to each (URL then gives the request's Host header), in the
+    background; finish() waits for it."""
     command = [
         "wrk",
         f"-t{min(threads, connections)}",
@@ -86,7 +100,14 @@ def start(
         "--",
         *arguments,
     ]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    spread = {"BENCH_REPLICAS": " ".join(f"127.0.0.1:{port}" for port in replicas or [])}
+    process = subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=os.environ | spread,
+    )
     return Running(process, command, connections, time.time())
 
 

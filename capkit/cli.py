@@ -26,8 +26,16 @@ def main() -> None:
 @click.option("--workers", type=int, help="Worker processes.  [default: 1]")
 @click.option(
     "--state",
-    metavar="PATH",
-    help="SQLite file that keeps the state across restarts.  [default: a temporary file]",
+    metavar="PATH|URL",
+    help="SQLite file that keeps the state across restarts, or a postgresql://USER:PASSWORD@"
+    "HOST:PORT/DB that replicas on several hosts share.  [default: a temporary file]",
+)
+@click.option(
+    "--db-pool",
+    type=int,
+    metavar="N",
+    help="With PostgreSQL: connections each worker keeps for the customers (a worker answers"
+    " one request at a time).  [default: 1]",
 )
 @click.option(
     "--no-auth",
@@ -40,6 +48,12 @@ def main() -> None:
     "--auth", metavar="TILL:PASSWORD", help="Accept only this till (md5 of its password)."
 )
 @click.option("--token", help="Accept only this X-CAP-API-OAUTH-TOKEN (with --auth: too).")
+@click.option(
+    "--admin-token",
+    metavar="TOKEN",
+    help="Require 'Authorization: Bearer TOKEN' of every /__admin request that changes"
+    " something (reset, clearing the journal, a seed, chaos).",
+)
 @click.option("--lenient", is_flag=True, default=None, help="Accept undeclared query parameters.")
 @click.option(
     "--max-body", type=int, metavar="BYTES", help="Largest request body.  [default: 1 MB]"

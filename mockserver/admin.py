@@ -3,6 +3,8 @@ health."""
 
 from __future__ import annotations
 
+import hmac
+from collections.abc import Callable
 from typing import Any
 
 import msgspec
@@ -15,11 +17,26 @@ from mockserver.domain import seed_files
 from mockserver.domain.seed_files import InvalidSeed
 from mockserver.mock import Mock
 from mockserver.responses import json_response
+from mockserver.storage import StoreUnavailable
 from spec import CAPKIT_VERSION
 
 
 def register(app: Flask, mock: Mock) -> None:
-    """Add the admin endpoints of MOCK to APP."""
+    """Add the admin endpoints of MOCK to APP; those that change something ask for the
+    --admin-token, when the mock has one."""
+
+    def changes(view: Callable[[], Response]) -> Callable[[], Response]:
+        token = mock.settings.admin_token
+        if token is None:
+            return view
+
+        def guarded() -> Response:
+            sent = request.headers.get("Authorization", "")
+            if not hmac.compare_digest(sent.encode(), f"Bearer {token}".encode()):
+                return _unauthorized(request.method, request.path)
+            return view()
+
+        return guarded
 
     def reset() -> Response:
         mock.reset()
@@ -84,22 +101,29 @@ def register(app: Flask, mock: Mock) -> None:
         return json_response({"cleared": True})
 
     def health() -> Response:
-        operations = len(mock.contract.operations)
-        return json_response({"status": "ok", "operations": operations, "version": CAPKIT_VERSION})
+        body = {"operations": len(mock.contract.operations), "version": CAPKIT_VERSION}
+        try:
+            with mock.store.read() as tx:
+                tx.customer(0)
+        except StoreUnavailable as error:
+            return json_response({"status": "unavailable", "store": str(error), **body}, 503)
+        return json_response({"status": "ok", "store": "ok", **body})
 
-    app.add_url_rule("/__admin/reset", "admin_reset", reset, methods=["POST"])
+    app.add_url_rule("/__admin/reset", "admin_reset", changes(reset), methods=["POST"])
     app.add_url_rule("/__admin/state", "admin_state", state)
     app.add_url_rule("/__admin/requests", "admin_requests", requests)
     app.add_url_rule("/__admin/requests/<entry_id>", "admin_exchange", exchange)
     app.add_url_rule(
-        "/__admin/requests", "admin_forget_requests", forget_requests, methods=["DELETE"]
+        "/__admin/requests", "admin_forget_requests", changes(forget_requests), methods=["DELETE"]
     )
     app.add_url_rule("/__admin/health", "admin_health", health)
     app.add_url_rule("/__admin/seed", "admin_seed", seed)
-    app.add_url_rule("/__admin/seed", "admin_add_seed", add_seed, methods=["POST"])
+    app.add_url_rule("/__admin/seed", "admin_add_seed", changes(add_seed), methods=["POST"])
     app.add_url_rule("/__admin/chaos", "admin_chaos", chaos)
-    app.add_url_rule("/__admin/chaos", "admin_change_chaos", change_chaos, methods=["PUT"])
-    app.add_url_rule("/__admin/chaos", "admin_forget_chaos", forget_chaos, methods=["DELETE"])
+    app.add_url_rule("/__admin/chaos", "admin_change_chaos", changes(change_chaos), methods=["PUT"])
+    app.add_url_rule(
+        "/__admin/chaos", "admin_forget_chaos", changes(forget_chaos), methods=["DELETE"]
+    )
 
 
 def _json_body() -> Any:
@@ -114,6 +138,19 @@ def _refused(problems: list[str], status: int = 400) -> Response:
     """STATUS in Capillary's envelope, an error per problem."""
     errors = [{"status": False, "code": status, "message": problem} for problem in problems]
     return json_response({"warnings": [], "errors": errors}, status)
+
+
+def _unauthorized(method: str, path: str) -> Response:
+    """401 in Capillary's envelope, for a change asked without the --admin-token."""
+    message = (
+        f"{method} {path} changes the mock, which was started with --admin-token: send"
+        " 'Authorization: Bearer TOKEN' with that token"
+    )
+    response = json_response(
+        {"warnings": [], "errors": [{"status": False, "code": 401, "message": message}]}, 401
+    )
+    response.headers["WWW-Authenticate"] = 'Bearer realm="capkit admin"'
+    return response
 
 
 #: The journal's renderings: a list of summaries, or HAR 1.2 (what `capkit verify` reads).

@@ -20,15 +20,15 @@ from mockserver import admin, console, request_path
 from mockserver.chaos import ChaosError
 from mockserver.contract import Contract, compile_contract
 from mockserver.domain import seed
-from mockserver.journal import Journal, Recording
+from mockserver.journal import Recording
 from mockserver.mock import Mock
 from mockserver.rehearsal import Rehearsal
 from mockserver.request_log import log_exchange
-from mockserver.responses import allow_any_origin, bug, http_error, json_response
+from mockserver.responses import allow_any_origin, bug, http_error, json_response, unavailable
 from mockserver.seeding import Seeding
 from mockserver.settings import Settings, SettingsError, flag
-from mockserver.storage import StateUnusable, Store
-from mockserver.storage.backends import open_store
+from mockserver.storage import StateUnusable, Store, StoreUnavailable
+from mockserver.storage.backends import open_state
 from mockserver.views import HANDLERS
 
 
@@ -38,8 +38,8 @@ class MissingHandler(LookupError):
 
 def create_app(settings: Settings | None = None) -> Flask:
     """The mock. Raises SpecUnfit for a spec it cannot serve, MissingHandler naming the
-    operations no view handles, SettingsError for a state it cannot be kept in or a --latency
-    of no operation, SeedRefused for a seed file it cannot load."""
+    operations no view handles, SettingsError for a state it cannot be kept in (or reach) or
+    a --latency of no operation, SeedRefused for a seed file it cannot load."""
     settings = settings or Settings.load()
     document = spec.load(settings.spec)
     contract = compile_contract(document, authenticating=settings.auth_required)
@@ -52,19 +52,28 @@ def create_app(settings: Settings | None = None) -> Flask:
     seeding = Seeding(document, documented.org)
     start = seeding.start(settings.seed, documented.customers if settings.documented_seed else ())
     try:
-        store = open_store(settings.state or str(_temporary("state.db")))
+        state = open_state(
+            settings.state or str(_temporary("state.db")),
+            journal=settings.journal or _temporary("journal"),
+            db_pool=settings.db_pool,
+        )
     except StateUnusable as error:
         raise SettingsError("state", f"{flag('state')} {error}") from None
     seeded = dataclasses.replace(documented, customers=tuple(start))
-    _seed_if_empty(store, seeded)
+    try:
+        _seed_if_empty(state.store, seeded)
+    except StoreUnavailable as error:
+        raise SettingsError("state", f"{flag('state')} cannot be used now: {error}") from None
     mock = Mock(
         settings=settings,
         document=document,
         contract=contract,
-        store=store,
+        store=state.store,
         org=documented.org,
         seed=seeded,
-        journal=Journal(settings.journal or _temporary("journal")),
+        journal=state.journal,
+        where=state.where,
+        close=state.close,
         seeding=seeding,
         rehearsal=_rehearsal(settings, contract),
     )
@@ -89,6 +98,8 @@ def create_app(settings: Settings | None = None) -> Flask:
         HTTPException,
         partial(http_error, max_body=settings.max_body, base_path=contract.base_path),
     )
+    operations = {operation.id: operation for operation in contract.operations}
+    app.register_error_handler(StoreUnavailable, partial(unavailable, operations=operations))
     app.register_error_handler(Exception, bug)
     app.wsgi_app = Recording(  # type: ignore[method-assign]
         app.wsgi_app,

@@ -7,11 +7,14 @@ Credentials are masked before an entry is written (`Basic [Filtered]`): journals
 CI artifacts. Each entry also keeps what the app found of the exchange (its Findings): the
 operation, and why the request or the response breaks the spec, which the console shows.
 
-Each process appends JSON lines to a file of its own in the journal's folder, so recording a
-request waits for no other process (a shared SQLite file made the workers queue for its
-write lock and halved throughput). A reader merges the files; a reset writes a marker that
-hides what came before, since other processes keep their files open. The journal keeps the
-most recent entries and renders them as HAR 1.2, the format `capkit verify` replays.
+A Journal keeps the most recent entries, which are rendered as HAR 1.2, the format `capkit
+verify` replays. Where it keeps them goes with the state (mockserver/storage/backends.py):
+FileJournal, beside a SQLite file, or in PostgreSQL for replicas on several hosts.
+
+FileJournal: each process appends JSON lines to a file of its own in the journal's folder, so
+recording a request waits for no other process (a shared SQLite file made the workers queue
+for its write lock and halved throughput). A reader merges the files; a reset writes a marker
+that hides what came before, since other processes keep their files open.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ import weakref
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, Protocol
 from urllib.parse import parse_qsl, urlsplit
 
 import msgspec
@@ -98,7 +101,23 @@ _encode = msgspec.json.Encoder().encode
 _decode = msgspec.json.Decoder(Entry).decode
 
 
-class Journal:
+class Journal(Protocol):
+    """The entries of the exchanges that every process of the mock answered."""
+
+    def record(self, entry: Entry) -> None:
+        """Keep ENTRY; a request is never refused for its entry."""
+
+    def entries(self) -> list[Entry]:
+        """The most recent entries (CAPACITY) since the last clear, oldest first."""
+
+    def entry(self, entry_id: str) -> Entry | None:
+        """The entry named ENTRY_ID among entries(), None when there is none."""
+
+    def clear(self) -> None:
+        """Forget every entry recorded so far."""
+
+
+class FileJournal:
     """The journal in the folder DIRECTORY, created if missing."""
 
     def __init__(self, directory: Path) -> None:

@@ -4,6 +4,7 @@ it resets to, and the rehearsal (delays, faults, rate limit) in force."""
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 
 import spec
 from mockserver.contract import Contract
@@ -29,6 +30,10 @@ class Mock:
     #: those of the --seed files.
     seed: seed.Seed
     journal: Journal
+    #: Where the state is kept, for people: the file, or the database without its password.
+    where: str
+    #: Closes this process's connections to the state (a parent's, before its workers fork).
+    close: Callable[[], None]
     seeding: Seeding
     rehearsal: Rehearsal
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Mapping
 from typing import Any
 
 import msgspec
@@ -15,11 +16,12 @@ from mockserver.auth import TOKEN_HEADER
 from mockserver.contract import Operation
 from mockserver.domain.records import Blob
 from mockserver.journal import findings
+from mockserver.storage import StoreUnavailable
 from mockserver.validation import Problem, abridged
 
 log = logging.getLogger(__name__)
 
-MOCK_BUG = 500
+MOCK_BUG, UNAVAILABLE = 500, 503
 #: Characters of a problem's detail shown in full: a 100,000-character value echoed back in
 #: full would bury what the message says about it.
 _LONGEST_DETAIL = 400
@@ -114,6 +116,24 @@ def http_error(error: HTTPException, *, max_body: int, base_path: str) -> Respon
     )
     if isinstance(error, MethodNotAllowed):
         response.headers["Allow"] = ", ".join(error.valid_methods or [])
+    return response
+
+
+def unavailable(error: StoreUnavailable, *, operations: Mapping[str, Operation]) -> Response:
+    """503 in Capillary's envelope (the operation's, of OPERATIONS by id, for a request to
+    one), while the state cannot be reached (a database down): nothing was changed, and the
+    request may be sent again."""
+    item = (
+        UNAVAILABLE,
+        f"The mock cannot reach its state now; nothing was changed, try again: {error}",
+    )
+    operation = operations.get(request.endpoint or "")
+    if operation is not None:
+        body = operation.envelope([item])
+    else:
+        body = {"warnings": [], "errors": [{"status": False, "code": item[0], "message": item[1]}]}
+    response = json_response(body, UNAVAILABLE)
+    response.headers["Retry-After"] = "1"
     return response
 
 

@@ -80,11 +80,14 @@ def serve(settings: Settings) -> None:
             state=settings.state or str(Path(scratch) / "state.db"),
             journal=settings.journal or Path(scratch) / "journal",
         )
-        # Built once here to fail before any worker starts, and to seed the state once.
-        operations = len(create_app(settings).extensions["capkit"].contract.operations)
+        # Built once here to fail before any worker starts, and to seed the state once; its
+        # connections are closed before the workers fork (each opens its own).
+        mock = create_app(settings).extensions["capkit"]
+        mock.close()
+        operations = len(mock.contract.operations)
         os.environ.update(settings.environ())
         temporary = settings.state == str(Path(scratch) / "state.db")
-        kept = "state in a temporary file" if temporary else f"state kept in {settings.state}"
+        kept = "state in a temporary file" if temporary else f"state kept in {mock.where}"
         log.info(
             "capkit mock: %s operations at http://%s:%s/v2 (%s worker%s, %s, auth %s)."
             " Ctrl-C stops it.",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import typing
 from collections.abc import Mapping
 from pathlib import Path
@@ -12,6 +13,8 @@ from typing import Any
 from mockserver import chaos
 
 ENV_PREFIX = "CAPKIT_"
+#: RFC 6750's b64token: what an Authorization: Bearer header can carry.
+_TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
 
 
 class SettingsError(ValueError):
@@ -47,8 +50,12 @@ class Settings:
     port: int = 8080
     workers: int = 1
     #: Where the state is kept across restarts (mockserver/storage/backends.py reads it): the
-    #: path of a SQLite file (a Path is taken too); None: a temporary one.
+    #: path of a SQLite file (a Path is taken too), or a postgresql:// URL that replicas share;
+    #: None: a temporary file.
     state: str | None = None
+    #: Connections to PostgreSQL that each worker process keeps for the customers: a worker
+    #: answers one request at a time, with one.
+    db_pool: int = 1
     #: The folder of the request journal; None: a temporary one.
     journal: Path | None = None
     auth_required: bool = True
@@ -56,6 +63,9 @@ class Settings:
     auth: str | None = None
     #: Pins the one X-CAP-API-OAUTH-TOKEN accepted. With either pin, only pinned ones pass.
     token: str | None = None
+    #: What an /__admin request that changes something must carry (Authorization: Bearer);
+    #: None: any may.
+    admin_token: str | None = None
     #: Accept query parameters the spec does not declare.
     lenient: bool = False
     max_body: int = 1024 * 1024
@@ -90,6 +100,14 @@ class Settings:
             raise _invalid("auth", "must be till:password", self.auth)
         if self.workers < 1:
             raise _invalid("workers", "must be at least 1", self.workers)
+        if self.db_pool < 1:
+            raise _invalid("db_pool", "must be at least 1 (connections)", self.db_pool)
+        if self.admin_token is not None and not _TOKEN.fullmatch(self.admin_token):
+            raise _invalid(
+                "admin_token",
+                "must be letters, digits and -._~+/ (what a Bearer token may hold)",
+                self.admin_token,
+            )
         if self.max_body < 1:
             raise _invalid("max_body", "must be at least 1 (bytes)", self.max_body)
         if not 0 <= self.port <= 65535:

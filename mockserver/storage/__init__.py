@@ -3,11 +3,13 @@ backend shares (which ids new customers get, what search finds a customer by).
 
 A Store hands out transactions: `read()` for a consistent view that cannot change anything,
 `write()` for a change that is atomic and serialised with every other writer, in every worker
-process. The identifiers a customer's profiles hold are indexed by the store: `save` refuses
-(IdentifierTaken) to let two customers hold one identifier in one source and account.
+process (of every replica, for a store that replicas share). The identifiers a customer's
+profiles hold are indexed by the store: `save` refuses (IdentifierTaken) to let two customers
+hold one identifier in one source and account.
 Beside the customers it keeps what the workers share about how they answer: settings put at
 runtime (`share_settings`) and counts (`count`: requests per credential and time window, the
-sequence of requests). tests/mockserver/storage/test_store.py is what a backend must pass.
+sequence of requests). A store behind a network raises StoreUnavailable from any of these
+while it cannot be reached. tests/mockserver/storage/test_store.py is what a backend must pass.
 """
 
 from __future__ import annotations
@@ -43,6 +45,11 @@ class IdentifierTaken(Exception):
     def __init__(self, holding: Holding) -> None:
         super().__init__(f"{holding.identifier} is taken in {holding.source}/{holding.account_id}")
         self.holding = holding
+
+
+class StoreUnavailable(ConnectionError):
+    """The store cannot be reached now (a database server down, restarting or too slow to
+    answer); the transaction did not complete, and the store comes back by itself."""
 
 
 def search_key(text: str) -> str:

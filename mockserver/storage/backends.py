@@ -1,28 +1,82 @@
-"""The one place a Store is built: from the --state setting, the path of a SQLite file.
+"""The one place the state is opened: from the --state setting, the path of a SQLite file or
+the URL of a PostgreSQL database (postgresql://, or postgres://).
 
-A backend that keeps the state elsewhere is named by a URL (postgresql://...): it is opened
-here, by its scheme, and passes tests/mockserver/storage/test_store.py.
+A backend is opened here, by its scheme, and passes tests/mockserver/storage/test_store.py.
+The journal goes with the state: in files beside a SQLite state's workers, in the database
+with PostgreSQL (so that every replica lists every replica's requests).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from mockserver.storage import StateUnusable, Store
+from mockserver.journal import FileJournal, Journal
+from mockserver.storage import StateUnusable, Store, StoreUnavailable
 from mockserver.storage.sqlite import SqliteStore
 
+if TYPE_CHECKING:
+    from mockserver.storage.postgresql import Database
+
 _URL = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*)://")
+POSTGRESQL_SCHEMES = ("postgresql", "postgres")
+#: Connections to PostgreSQL that each worker process keeps for its store: a worker answers
+#: one request at a time (mockserver/server.py), which uses one connection at a time.
+DB_POOL = 1
 
 
-def open_store(state: str) -> Store:
+@dataclasses.dataclass(frozen=True)
+class State:
+    """Where a mock keeps what it holds: its customers, and the requests it answered."""
+
+    store: Store
+    journal: Journal
+    #: Where, for people: the file, or the database without its password.
+    where: str
+    #: Closes this process's connections (a parent's, before its workers fork).
+    close: Callable[[], None]
+
+
+def open_state(state: str, *, journal: Path, db_pool: int) -> State:
+    """The store that STATE names, and the journal that goes with it (in the folder JOURNAL
+    beside a SQLite file). Raises StateUnusable, saying what STATE must be."""
+    if not _is_postgresql(state):
+        store = open_store(state)
+        return State(store, FileJournal(journal), state, store.close)
+    customers = open_postgresql(state, db_pool=db_pool)  # the driver is there, from here on
+    from mockserver.storage.postgresql import Database
+    from mockserver.storage.postgresql.journal import PostgresJournal
+    from mockserver.storage.postgresql.store import PostgresStore
+
+    requests = Database(state, pool_size=1, synchronous=False)
+
+    def close() -> None:
+        customers.close()
+        requests.close()
+
+    try:
+        store = PostgresStore(customers)
+    except StoreUnavailable as error:
+        raise StateUnusable(f"cannot be used now: {error}") from None
+    return State(store, PostgresJournal(requests), f"PostgreSQL {customers.where}", close)
+
+
+def open_store(state: str, *, db_pool: int = DB_POOL) -> Store:
     """The Store that STATE names. Raises StateUnusable, saying what STATE must be, for a URL
-    of no backend or a file in a folder that does not exist."""
+    of no backend, a file in a folder that does not exist, or a database that cannot be used."""
+    if _is_postgresql(state):
+        database = open_postgresql(state, db_pool=db_pool)
+        from mockserver.storage.postgresql.store import PostgresStore
+
+        return PostgresStore(database)
     url = _URL.match(state)
     if url is not None:
         raise StateUnusable(
-            f"must be the path of a SQLite file (no backend keeps the state at"
-            f" {url['scheme']}:// URLs), got {state!r}"
+            "must be the path of a SQLite file or a postgresql:// URL (no backend keeps the"
+            f" state at {url['scheme']}:// URLs), got {state!r}"
         )
     path = Path(state)
     if not path.parent.is_dir():
@@ -30,3 +84,28 @@ def open_store(state: str) -> Store:
             f"must be in a folder that exists (create {path.parent} first), got {state!r}"
         )
     return SqliteStore(path)
+
+
+def open_postgresql(url: str, *, db_pool: int, synchronous: bool = True) -> Database:
+    """The PostgreSQL database at URL, its schema up to date, DB_POOL connections in each
+    process, whose commits wait for the disk if SYNCHRONOUS. Raises StateUnusable without
+    PostgreSQL's driver, or for a database that cannot be used."""
+    try:
+        import psycopg  # noqa: F401 (installed by capkit[postgresql], and loads libpq)
+        import psycopg_pool  # noqa: F401
+    except ImportError as error:
+        raise StateUnusable(
+            f"is a PostgreSQL URL, and PostgreSQL's driver is not installed ({error}):"
+            " pip install 'capkit[postgresql]'"
+        ) from None
+    from mockserver.storage.postgresql import DatabaseUnusable, open_database
+
+    try:
+        return open_database(url, pool_size=db_pool, synchronous=synchronous)
+    except DatabaseUnusable as error:
+        raise StateUnusable(str(error)) from None
+
+
+def _is_postgresql(state: str) -> bool:
+    url = _URL.match(state)
+    return url is not None and url["scheme"].lower() in POSTGRESQL_SCHEMES

@@ -7,7 +7,6 @@ suite (storage/test_store.py) and the domain's tests are what each backend must 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,6 +17,7 @@ from mockserver.domain.errors import DomainError
 from mockserver.domain.records import Org
 from mockserver.storage import Store
 from mockserver.storage.backends import open_store
+from tests import postgresql
 
 #: (operationId, "request" or a status such as "200", example name) -> the example's value.
 ExampleOf = Callable[[str, str, str], Any]
@@ -25,14 +25,53 @@ ExampleOf = Callable[[str, str, str], Any]
 Refusal = Callable[[str, int, Callable[[], object]], DomainError]
 
 
-def _sqlite(folder: Path) -> Store:
-    return open_store(str(folder / "state.db"))
+def _sqlite(request: pytest.FixtureRequest) -> Callable[[], Store]:
+    path = str(request.getfixturevalue("tmp_path") / "state.db")
+    return lambda: open_store(path)
 
 
-#: Each backend, by the function that opens a fresh store of it, holding no customer, for a
-#: test whose temporary folder it is given. A backend that needs a server adds itself with a
-#: mark that skips it where there is none: pytest.param(opener, id=..., marks=...).
-BACKENDS = [pytest.param(_sqlite, id="sqlite")]
+def _postgresql(request: pytest.FixtureRequest) -> Callable[[], Store]:
+    # One database for the session, emptied for each test: a store is fresh after a reset
+    # that shares no settings. Each further handle has a pool of its own, as a replica has.
+    first: Store = request.getfixturevalue("postgresql_store")
+    first.reset([])
+    first.share_settings(None)
+    handles = iter([first])
+
+    def open_again() -> Store:
+        store = next(handles, None)
+        if store is None:
+            store = open_store(first.database.url)  # type: ignore[attr-defined]
+            request.addfinalizer(store.database.close)  # type: ignore[attr-defined]
+        return store
+
+    return open_again
+
+
+#: Each backend, by the function that, given the test's request, empties a state of it and
+#: returns a function that opens a store on that state.
+BACKENDS = [pytest.param(_sqlite, id="sqlite"), pytest.param(_postgresql, id="postgresql")]
+
+
+@pytest.fixture(scope="session")
+def postgresql_server() -> Iterator[postgresql.Server]:
+    """A PostgreSQL server of the session's own; skips the test without one on this machine,
+    unless postgresql.REQUIRED says that it must run (in CI)."""
+    try:
+        with postgresql.running(postgresql.DISPOSABLE) as server:
+            yield server
+    except postgresql.ServerMissing as missing:
+        if postgresql.required():
+            pytest.fail(f"{missing} ({postgresql.REQUIRED} is set: the tests must run)")
+        pytest.skip(f"no PostgreSQL server to test against: {missing}")
+
+
+@pytest.fixture(scope="session")
+def postgresql_store(postgresql_server: postgresql.Server) -> Iterator[Store]:
+    """The store in a database of the session's server, as `--state URL` opens it."""
+    store = open_store(postgresql_server.create_database("store_suite"))
+    yield store
+    store.database.close()  # type: ignore[attr-defined] (a PostgresStore's)
 
 
 @pytest.fixture(scope="session")
@@ -47,19 +86,18 @@ def org(documented_seed: seed.Seed) -> Org:
 
 
 @pytest.fixture(params=BACKENDS)
-def open_store_again(
-    request: pytest.FixtureRequest, tmp_path: Path
-) -> Iterator[Callable[[], Store]]:
+def open_store_again(request: pytest.FixtureRequest) -> Iterator[Callable[[], Store]]:
     """A function opening a store of each backend on the test's one fresh state: each call
-    gives another handle on it, as each worker process of the mock has."""
-    opener: Callable[[Path], Store] = request.param
+    gives another handle on it, as each worker process (or replica) of the mock has."""
+    opener: Callable[[pytest.FixtureRequest], Callable[[], Store]] = request.param
+    open_again = opener(request)
     opened: list[Store] = []
 
-    def open_again() -> Store:
-        opened.append(opener(tmp_path))
+    def opened_again() -> Store:
+        opened.append(open_again())
         return opened[-1]
 
-    yield open_again
+    yield opened_again
     for store in opened:
         store.close()
 

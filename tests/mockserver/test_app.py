@@ -19,7 +19,9 @@ import spec
 from mockserver import MissingHandler, Settings, create_app
 from mockserver.mock import Mock
 from mockserver.settings import SettingsError
+from mockserver.storage import StoreUnavailable
 from mockserver.views import HANDLERS
+from tests.mockserver.test_rehearsal import BECKY
 
 TILL = {"Authorization": "Basic " + base64.b64encode(b"till:anything").decode()}
 LOOKUP_306 = (
@@ -86,8 +88,8 @@ def test_an_operation_without_a_handler_stops_the_app_naming_it(
     [
         (
             "redis://localhost:6379/0",
-            "--state must be the path of a SQLite file (no backend keeps the state at redis://"
-            " URLs), got 'redis://localhost:6379/0'",
+            "--state must be the path of a SQLite file or a postgresql:// URL (no backend keeps"
+            " the state at redis:// URLs), got 'redis://localhost:6379/0'",
         ),
         ("{tmp}/nowhere/state.db", "--state must be in a folder that exists (create {tmp}/nowhere"),
     ],
@@ -542,8 +544,101 @@ def test_reset_goes_back_to_the_seed(client: FlaskClient) -> None:
 def test_health_counts_the_operations_and_names_the_version(client: FlaskClient) -> None:
     assert client.get("/__admin/health").get_json() == {
         "status": "ok",
+        "store": "ok",
         "operations": len(list(spec.operations(spec.load()))),
         "version": importlib.metadata.version("capkit"),
+    }
+
+
+@pytest.fixture(scope="module")
+def guarded(tmp_path_factory: pytest.TempPathFactory) -> Flask:
+    """A mock whose admin changes ask for the token `s3cret`."""
+    return make_app(tmp_path_factory.mktemp("guarded"), admin_token="s3cret")
+
+
+#: Every admin request that changes something, with a body that it takes.
+ADMIN_CHANGES = [
+    ("POST", "/__admin/reset", None),
+    ("DELETE", "/__admin/requests", None),
+    ("POST", "/__admin/seed", {"customers": [BECKY]}),
+    ("PUT", "/__admin/chaos", {"faults": 1.0}),
+    ("DELETE", "/__admin/chaos", None),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "body"), ADMIN_CHANGES)
+def test_with_an_admin_token_a_change_without_it_is_refused_in_the_envelope(
+    guarded: Flask, method: str, path: str, body: object
+) -> None:
+    mock: Mock = guarded.extensions["capkit"]
+    mock.reset()
+    mock.store.share_settings(None)
+    client = guarded.test_client()
+    registered = client.post(
+        "/v2/customers?source=INSTORE", json=registration(("mobile", "919000000070")), headers=TILL
+    )
+    assert registered.status_code == 200
+    for authorization in (None, "Bearer wrong", "Basic czNjcmV0", "Bearer s3cret "):
+        headers = {} if authorization is None else {"Authorization": authorization}
+        refused = client.open(path, method=method, json=body, headers=headers)
+        assert refused.status_code == 401
+        assert refused.headers["WWW-Authenticate"] == 'Bearer realm="capkit admin"'
+        assert refused.get_json() == {
+            "warnings": [],
+            "errors": [
+                {
+                    "status": False,
+                    "code": 401,
+                    "message": f"{method} {path} changes the mock, which was started with"
+                    " --admin-token: send 'Authorization: Bearer TOKEN' with that token",
+                }
+            ],
+        }
+    # Nothing changed: the customer, the journal and the chaos are as they were.
+    state = [customer["id"] for customer in client.get("/__admin/state").get_json()["customers"]]
+    assert 316452956 in state and BECKY["id"] not in state
+    assert client.get("/__admin/requests").get_json()["requests"]
+    assert client.get("/__admin/chaos").get_json()["faults"] == 0
+    allowed = client.open(
+        path, method=method, json=body, headers={"Authorization": "Bearer s3cret"}
+    )
+    assert allowed.status_code == 200
+
+
+def test_with_an_admin_token_reading_needs_none(guarded: Flask) -> None:
+    client = guarded.test_client()
+    for path in ("/__admin/health", "/__admin/state", "/__admin/requests", "/__admin/seed"):
+        assert client.get(path).status_code == 200, path
+    assert client.get("/__admin/chaos").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("url", "paged"),
+    [(LOOKUP_306, False), ("/v2/customers/search?q=becky", True), ("/__admin/state", False)],
+)
+def test_a_state_that_cannot_be_reached_is_a_503_in_the_envelope(
+    client: FlaskClient, monkeypatch: pytest.MonkeyPatch, url: str, paged: bool
+) -> None:
+    mock: Mock = client.application.extensions["capkit"]
+
+    def unreachable() -> None:
+        raise StoreUnavailable("PostgreSQL at capkit@db:5432/capkit cannot be reached: timeout")
+
+    monkeypatch.setattr(mock.store, "read", unreachable)
+    response = client.get(url)
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "1"
+    pagination = {"pagination": {"limit": 0, "offset": 0, "total": 0}} if paged else {}
+    assert response.get_json() == pagination | {
+        "warnings": [],
+        "errors": [
+            {
+                "status": False,
+                "code": 503,
+                "message": "The mock cannot reach its state now; nothing was changed, try again:"
+                " PostgreSQL at capkit@db:5432/capkit cannot be reached: timeout",
+            }
+        ],
     }
 
 

@@ -194,6 +194,7 @@ def test_the_layers_hold_the_modules_they_should() -> None:
         "mockserver.storage",
         "mockserver.storage.backends",
         "mockserver.storage.sqlite",
+        "mockserver.storage.postgresql.store",
     }
     assert "contracts" in modules_under("contracts")
     assert "mockserver.storage.backends" in imports_of(ROOT / "mockserver" / "app.py")
@@ -253,19 +254,22 @@ def test_the_domain_imports_of_mockserver_only_itself_and_the_storage_protocol()
 
 
 def test_only_the_factory_names_a_backend() -> None:
-    # Everything else holds a Store, so that a second backend plugs in at one place.
+    # Everything else holds a Store, so that a backend plugs in at one place.
     named = breaches("mockserver", ("mockserver.storage.sqlite", "sqlite3"))
     assert named.keys() == {"mockserver.storage.backends", "mockserver.storage.sqlite"}
+    postgresql = breaches("mockserver", ("mockserver.storage.postgresql", "psycopg"))
+    assert {name for name in postgresql if not within(name, "mockserver.storage.postgresql")} == {
+        "mockserver.storage.backends"
+    }
 
 
 def test_the_tests_every_backend_passes_name_no_backend() -> None:
     suite = modules_under("tests/mockserver/domain")
     suite["tests.mockserver.storage.test_store"] = ROOT / "tests/mockserver/storage/test_store.py"
     assert "tests.mockserver.domain.test_customers" in suite
+    backends = ("mockserver.storage.sqlite", "sqlite3", "mockserver.storage.postgresql", "psycopg")
     named = {
-        name: [
-            n for n in imports_of(path) if within(n, "mockserver.storage.sqlite") or n == "sqlite3"
-        ]
+        name: [n for n in imports_of(path) if any(within(n, backend) for backend in backends)]
         for name, path in suite.items()
     }
     assert {name: found for name, found in named.items() if found} == {}

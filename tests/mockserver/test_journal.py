@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from mockserver import Settings, create_app, journal
-from mockserver.journal import Entry, Journal
+from mockserver.journal import Entry, FileJournal
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -34,8 +34,8 @@ def entry(url: str, at: datetime) -> Entry:
 def record_from_another_process(folder: Path, url: str, at: datetime) -> None:
     script = (
         "import sys\nfrom pathlib import Path\n"
-        "from mockserver.journal import Entry, Journal\n"
-        "Journal(Path(sys.argv[1])).record(Entry(started=float(sys.argv[3]), duration_ms=1.0,"
+        "from mockserver.journal import Entry, FileJournal\n"
+        "FileJournal(Path(sys.argv[1])).record(Entry(started=float(sys.argv[3]), duration_ms=1.0,"
         " method='GET', url=sys.argv[2], request_headers=[], request_body=None,"
         " request_body_size=0, status=200, response_headers=[], response_body='{}'))\n"
     )
@@ -47,7 +47,7 @@ def record_from_another_process(folder: Path, url: str, at: datetime) -> None:
 
 
 def test_entries_of_every_process_merge_in_time_order(tmp_path: Path) -> None:
-    mine = Journal(tmp_path / "journal")
+    mine = FileJournal(tmp_path / "journal")
     mine.record(entry("/v2/first", START))
     record_from_another_process(tmp_path / "journal", "/v2/second", START + timedelta(seconds=1))
     mine.record(entry("/v2/third", START + timedelta(seconds=2)))
@@ -56,7 +56,7 @@ def test_entries_of_every_process_merge_in_time_order(tmp_path: Path) -> None:
 
 
 def test_clear_hides_what_every_process_recorded_before(tmp_path: Path) -> None:
-    mine = Journal(tmp_path / "journal")
+    mine = FileJournal(tmp_path / "journal")
     mine.record(entry("/v2/before", datetime.now(UTC) - timedelta(seconds=5)))
     record_from_another_process(
         tmp_path / "journal", "/v2/theirs-before", datetime.now(UTC) - timedelta(seconds=5)
@@ -64,12 +64,12 @@ def test_clear_hides_what_every_process_recorded_before(tmp_path: Path) -> None:
     mine.clear()
     assert mine.entries() == []
     mine.record(entry("/v2/after", datetime.now(UTC) + timedelta(seconds=1)))
-    assert [e.url for e in Journal(tmp_path / "journal").entries()] == ["/v2/after"]
+    assert [e.url for e in FileJournal(tmp_path / "journal").entries()] == ["/v2/after"]
 
 
 def test_the_most_recent_entries_are_kept(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(journal, "CAPACITY", 3)
-    mine = Journal(tmp_path / "journal")
+    mine = FileJournal(tmp_path / "journal")
     for second in range(8):
         mine.record(entry(f"/v2/{second}", START + timedelta(seconds=second)))
     assert [e.url for e in mine.entries()] == ["/v2/5", "/v2/6", "/v2/7"]
@@ -79,7 +79,7 @@ def test_the_most_recent_entries_are_kept(tmp_path: Path, monkeypatch: pytest.Mo
 def test_a_line_still_being_written_is_skipped(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    mine = Journal(tmp_path / "journal")
+    mine = FileJournal(tmp_path / "journal")
     mine.record(entry("/v2/whole", START))
     (tmp_path / "journal" / "requests-1.jsonl").write_bytes(b'{"started": "2026-01-01T00:00:0')
     assert [e.url for e in mine.entries()] == ["/v2/whole"]
@@ -89,7 +89,7 @@ def test_a_line_still_being_written_is_skipped(
 def test_a_line_that_cannot_be_read_is_left_out_with_a_warning(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    mine = Journal(tmp_path / "journal")
+    mine = FileJournal(tmp_path / "journal")
     mine.record(entry("/v2/before", START))
     written = next((tmp_path / "journal").glob("requests-*.jsonl"))
     with written.open("ab") as file:

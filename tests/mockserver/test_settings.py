@@ -33,6 +33,8 @@ EVERY_FIELD = Settings(
     lenient=True,
     max_body=2048,
     spec=Path("/specs/v2.yaml"),
+    db_pool=5,
+    admin_token="s3cret-token",
     seed=(Path("/seeds/a.json"), Path("/seeds/b.yaml")),
     documented_seed=False,
     latency=("100ms-2s", "getCustomer=1s"),
@@ -171,6 +173,12 @@ def test_environ_leaves_out_what_is_unset_and_writes_booleans_as_load_reads_them
         ({"port": 65536}, "--port must be from 0 to 65535, got 65536"),
         ({"port": -1}, "--port must be from 0 to 65535, got -1"),
         ({"max_body": 0}, "--max-body must be at least 1 (bytes), got 0"),
+        ({"db_pool": 0}, "--db-pool must be at least 1 (connections), got 0"),
+        (
+            {"admin_token": "two words"},
+            "--admin-token must be letters, digits and -._~+/ (what a Bearer token may hold),"
+            " got 'two words'",
+        ),
     ],
 )
 def test_a_value_the_mock_cannot_take_is_refused_naming_it(
@@ -215,6 +223,11 @@ def served(monkeypatch: pytest.MonkeyPatch) -> list[Settings]:
         ([], {"CAPKIT_AUTH_REQUIRED": "false"}, Settings(auth_required=False)),
         (["--lenient", "--max-body", "10"], {}, Settings(lenient=True, max_body=10)),
         (["--state", "s.db", "--auth", "t:p"], {}, Settings(state="s.db", auth="t:p")),
+        (
+            ["--state", "postgresql://capkit@db/capkit", "--db-pool", "4"],
+            {"CAPKIT_ADMIN_TOKEN": "t0ken"},
+            Settings(state="postgresql://capkit@db/capkit", db_pool=4, admin_token="t0ken"),
+        ),
         (
             ["--seed", "a.json", "--seed", "b.yaml", "--no-documented-seed"],
             {},

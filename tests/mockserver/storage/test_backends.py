@@ -1,4 +1,5 @@
-"""The factory of the Store, from --state: a path is a SQLite file, a URL names a backend."""
+"""The factory of the Store, from --state: a path is a SQLite file, a postgresql:// URL a
+PostgreSQL database (tests/mockserver/storage/test_postgresql.py), another URL no backend."""
 
 from __future__ import annotations
 
@@ -34,7 +35,7 @@ def test_a_url_of_no_backend_is_refused_saying_what_the_state_must_be(state: str
         open_store(state)
     scheme = state.partition("://")[0]
     assert str(refused.value) == (
-        "must be the path of a SQLite file"
+        "must be the path of a SQLite file or a postgresql:// URL"
         f" (no backend keeps the state at {scheme}:// URLs), got '{state}'"
     )
 

@@ -157,6 +157,21 @@ def test_a_second_holder_in_the_same_source_and_account_is_refused(
         assert ids(tx.customers()) == [1]
 
 
+def test_any_character_a_request_can_send_is_kept_indexed_and_found(empty_store: Store) -> None:
+    # A NUL (which PostgreSQL's text refuses) and the last code point, in every field the
+    # store indexes.
+    odd = Identifier("externalId", "x\x00y\U0010ffff")
+    becky = customer(7, odd, source="WECHAT", account_id="a\x00", first_name="B\x00\U0010ffff")
+    save(empty_store, becky)
+    with empty_store.read() as tx:
+        assert tx.customer(7) == becky
+        assert tx.holders(odd, source="WECHAT", account_id="a\x00") == [
+            Holding(7, "WECHAT", "a\x00", odd)
+        ]
+        assert tx.search("b\x00") == tx.search("b\x00\U0010ffff") == [becky]
+        assert tx.search("x\x00y") == [becky] and tx.search("x\x00z") == []
+
+
 @pytest.mark.parametrize(
     ("first", "second"),
     [(("INSTORE", ""), ("WEBSITE", "")), (("WECHAT", "22232"), ("WECHAT", "99999"))],

@@ -1,0 +1,132 @@
+"""Beyond one machine: two single-worker replicas of the mock on one PostgreSQL, against two
+workers on one SQLite file, with the read and the write mix, in the same run.
+
+The replicas stand for two hosts behind a round-robin balancer: wrk's threads connect to
+them in turn (BENCH_REPLICAS, read by the Lua scripts), so each replica gets half the
+connections, with no balancer's own cost on the two cores. PostgreSQL runs as its package
+ships it (fsync and synchronous_commit on), as SQLite runs with synchronous=FULL: a write
+is acknowledged once it is on disk, in both.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import statistics
+from collections.abc import Callable, Iterator
+
+from bench import checks, servers, wrk
+from bench.checks import Check
+from bench.config import LOGS, Config
+from bench.probes import AUTHORIZATION
+from bench.servers import Running
+from bench.wrk import Load
+from tests import postgresql
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Setup:
+    """One way of running the mock on two processes, and what each mix measured on it."""
+
+    label: str
+    read: list[Load]
+    write: list[Load]
+
+    def median(self, mix: str, measure: str) -> float:
+        """The median of MEASURE ("rps", "p50", "p99") over the runs of MIX ("read", "write")."""
+        loads: list[Load] = getattr(self, mix)
+        return float(statistics.median(getattr(load, measure) for load in loads))
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Replicas:
+    sqlite: Setup
+    postgresql: Setup
+    #: The server's own version line, e.g. "PostgreSQL 15.18 (Debian 15.18-0+deb12u1) ...".
+    version: str
+
+
+def measure(config: Config, found: list[Check], say: Callable[[str], None]) -> Replicas:
+    """config.rounds rounds of each mix on each setup, the setups in turns; checks into FOUND,
+    progress to SAY."""
+    with contextlib.ExitStack() as stack:
+        sqlite = [stack.enter_context(_launched(servers.capkit(config.workers)))]
+        server = stack.enter_context(postgresql.running())
+        url = server.create_database("capkit")
+        replicas = [
+            stack.enter_context(_launched(servers.capkit(1, state=url, name=f"replica {n}")))
+            for n in (1, 2)
+        ]
+        version = server.version()
+        setups = {"sqlite": sqlite, "postgresql": replicas}
+        loads: dict[str, dict[str, list[Load]]] = {
+            name: {"read": [], "write": []} for name in setups
+        }
+        for running in setups.values():
+            if config.warmup:
+                _read(running, config, config.warmup)
+        connections = config.connections[0]
+        for number in range(config.rounds):
+            order = list(setups.items())
+            for name, running in order if number % 2 == 0 else order[::-1]:
+                read = _read(running, config, config.seconds, connections=connections)
+                write = _write(running, config, nonce=number + 1)
+                loads[name]["read"].append(read)
+                loads[name]["write"].append(write)
+                label = _labels(config)[name]
+                found += [
+                    checks.invalid_refused(label, read),
+                    checks.valid_answered(label, read),
+                    checks.writes_found(label, write),
+                ]
+                say(
+                    f"replicas round {number + 1}/{config.rounds} {label}: read c{connections}"
+                    f" {read.rps:,.0f} req/s (p99 {read.p99:.2f} ms), write"
+                    f" {write.rps:,.0f} req/s (p99 {write.p99:.2f} ms)"
+                )
+    labels = _labels(config)
+    return Replicas(
+        sqlite=Setup(label=labels["sqlite"], **loads["sqlite"]),
+        postgresql=Setup(label=labels["postgresql"], **loads["postgresql"]),
+        version=version,
+    )
+
+
+def _labels(config: Config) -> dict[str, str]:
+    return {
+        "sqlite": f"{config.workers} workers on SQLite",
+        "postgresql": "2 replicas (1 worker each) on PostgreSQL",
+    }
+
+
+@contextlib.contextmanager
+def _launched(server: servers.Server) -> Iterator[Running]:
+    running = servers.launch(server, logs=LOGS)
+    try:
+        yield running
+    finally:
+        servers.stop(running)
+
+
+def _read(running: list[Running], config: Config, seconds: int, connections: int = 0) -> Load:
+    return wrk.run(
+        running[0].url,
+        wrk.MIX,
+        [running[0].server.prefix, AUTHORIZATION, str(config.invalid_every)],
+        connections=connections or max(config.connections),
+        threads=config.threads,
+        seconds=seconds,
+        replicas=[each.port for each in running] if len(running) > 1 else [],
+    )
+
+
+def _write(running: list[Running], config: Config, *, nonce: int) -> Load:
+    return wrk.run(
+        running[0].url,
+        wrk.WRITE,
+        [running[0].server.prefix, AUTHORIZATION, str(nonce)],
+        connections=config.write_connections,
+        threads=config.write_connections,
+        seconds=config.seconds,
+        replicas=[each.port for each in running] if len(running) > 1 else [],
+    )

@@ -1,0 +1,51 @@
+"""The state in PostgreSQL, for replicas of the mock on any number of hosts: the customers
+(store.py), the journal of requests (journal.py), in tables that schema.py creates and
+migrates, over the pool of database.py.
+
+Needs psycopg 3 and psycopg_pool: `pip install 'capkit[postgresql]'`.
+"""
+
+from __future__ import annotations
+
+import re
+
+import psycopg
+
+from mockserver.storage.postgresql.database import Database, UrlUnusable, connect, describe
+from mockserver.storage.postgresql.schema import SchemaTooNew, migrate
+
+__all__ = ["Database", "DatabaseUnusable", "open_database"]
+
+
+class DatabaseUnusable(ValueError):
+    """The database cannot hold the mock's state; the message says which and why, in a line."""
+
+
+def open_database(url: str, *, pool_size: int, synchronous: bool = True) -> Database:
+    """The database at URL, its schema created or migrated, connected through a pool of
+    POOL_SIZE connections per process, whose commits wait for the disk if SYNCHRONOUS. Raises
+    DatabaseUnusable for a URL that is not one, a database that cannot be reached or refuses
+    the credentials, or a schema of a newer capkit."""
+    try:
+        where = describe(url)
+    except UrlUnusable as error:
+        raise DatabaseUnusable(f"is not a PostgreSQL URL: {_said(error, url)}") from None
+    try:
+        with connect(url) as connection:
+            migrate(connection)
+    except SchemaTooNew as error:
+        raise DatabaseUnusable(f"cannot be used: the database at {where} {error}") from None
+    except psycopg.Error as error:
+        raise DatabaseUnusable(
+            f"cannot be used: PostgreSQL at {where} says: {_said(error, url)}"
+        ) from None
+    return Database(url, pool_size=pool_size, synchronous=synchronous)
+
+
+_PASSWORD = re.compile(r"^(\w+://[^:/@]*:)[^@/]*@")
+
+
+def _said(error: Exception, url: str) -> str:
+    """What ERROR says, on one line, with URL's password masked where it quotes URL."""
+    masked = _PASSWORD.sub(r"\1[Filtered]@", url)
+    return " ".join(str(error).replace(url, masked).split())

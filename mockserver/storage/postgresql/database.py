@@ -1,0 +1,246 @@
+"""The connection to PostgreSQL: a pool per process, transactions on it, and what an outage
+looks like from inside the mock.
+
+A request must not hang on a database that is gone: connecting, waiting for a connection,
+a statement and a lock each give up within seconds, and once the database is known to be
+down, requests are refused at once (StoreUnavailable) but for one every RETRY_SECONDS that
+tries it again. The pool replaces the connections the server closed, so the mock comes back
+by itself when the database does.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import select
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from typing import Any
+
+import psycopg
+from psycopg.conninfo import conninfo_to_dict
+from psycopg_pool import ConnectionPool, PoolTimeout
+
+from mockserver.storage import StoreUnavailable
+from mockserver.storage.postgresql.session import Session
+
+log = logging.getLogger(__name__)
+
+#: Seconds a transaction waits for a connection, and the server for a statement or a lock,
+#: before the request is answered 503: well within the 5 s a client may wait.
+WAIT_SECONDS = 2
+#: Seconds between two tries of a database known to be down.
+RETRY_SECONDS = 0.5
+#: What each session of the mock sets: statements and locks time out; a session left in a
+#: transaction by a replica that stopped answering is ended, and its locks freed.
+_SESSION = {
+    "statement_timeout": "2s",
+    "lock_timeout": "2s",
+    "idle_in_transaction_session_timeout": "10s",
+}
+#: libpq's settings: a peer that stops answering is noticed in seconds, not minutes.
+_CONNECTION: dict[str, Any] = {
+    "connect_timeout": WAIT_SECONDS,
+    "application_name": "capkit mock",
+    "keepalives_idle": 5,
+    "keepalives_interval": 2,
+    "keepalives_count": 2,
+    "tcp_user_timeout": WAIT_SECONDS * 1000,
+}
+
+
+def _options(session: dict[str, str]) -> str:
+    return " ".join(f"-c {name}={value}" for name, value in session.items())
+
+
+class UrlUnusable(ValueError):
+    """A URL psycopg cannot read; the message says why."""
+
+
+def describe(url: str) -> str:
+    """Where URL points, for messages, without its password: `capkit@db:5432/capkit`. Raises
+    UrlUnusable for a URL that is no PostgreSQL connection string."""
+    try:
+        parts = conninfo_to_dict(url)
+    except psycopg.ProgrammingError as error:
+        raise UrlUnusable(str(error)) from None
+    user = f"{parts['user']}@" if parts.get("user") else ""
+    port = f":{parts['port']}" if parts.get("port") else ""
+    return f"{user}{parts.get('host') or 'localhost'}{port}/{parts.get('dbname') or ''}"
+
+
+def connect(url: str) -> psycopg.Connection[Any]:
+    """One connection to URL, outside any pool, in autocommit. Raises psycopg.Error."""
+    return psycopg.connect(url, autocommit=True, options=_options(_SESSION), **_CONNECTION)
+
+
+class Database:
+    """The PostgreSQL at URL, through a pool of POOL_SIZE connections in each process; their
+    commits wait for the disk unless SYNCHRONOUS is false."""
+
+    def __init__(self, url: str, *, pool_size: int, synchronous: bool = True) -> None:
+        self.url = url
+        self.where = describe(url)
+        self.pool_size = pool_size
+        self._session = {**_SESSION, "synchronous_commit": "on" if synchronous else "off"}
+        self._pool: ConnectionPool | None = None
+        self._owner = 0  # the process that opened _pool
+        self._inherited: list[ConnectionPool] = []
+        self._lock = threading.Lock()
+        #: Set while the database is known to be down: why, and when it is tried next.
+        self._down: str | None = None
+        self._next_try = 0.0
+
+    @contextmanager
+    def transaction(self, begin: bytes, *, durable: bool = False) -> Iterator[Session]:
+        """A session in the transaction that BEGIN (statements) starts, which commits when
+        the block ends and rolls back if it raises; with DURABLE, the block ends once the
+        commit is on disk.
+
+        A durable transaction lets go of its locks before its commit reaches the disk: its
+        commit does not wait for it (synchronous_commit off), and a commit that waits, of a
+        transaction of its own right after, flushes the log up to it. Writers that take one
+        lock in turn so share their disk flushes, where waiting for each flush with the lock
+        held would queue them one flush at a time.
+
+        Raises StoreUnavailable when the database cannot be reached in time, or a statement
+        of the block fails for it (the connection lost, a timeout).
+        """
+        if durable:
+            begin += b"; SET LOCAL synchronous_commit TO OFF"
+        with self.session() as autocommit:
+            session = Session(autocommit.connection, begin)
+            try:
+                yield session
+            except BaseException:
+                if session.begun and not session.connection.closed:
+                    with suppress(psycopg.Error):
+                        session.run(b"ROLLBACK")
+                raise
+            if session.begun:  # else nothing ran: nothing to commit
+                session.run(b"COMMIT")
+                if durable:
+                    session.run(_FLUSH)
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session on a connection of the pool, in autocommit, for the block.
+
+        Raises StoreUnavailable when the database cannot be reached in time, or a statement
+        of the block fails for it (the connection lost, a timeout).
+        """
+        pool = self._pool_of_this_process()
+        self._admit()
+        connection = self._connection(pool, time.monotonic() + WAIT_SECONDS)
+        try:
+            yield Session(connection)
+        except psycopg.Error as error:
+            # A statement run straight through libpq on a lost connection raises a bare
+            # DatabaseError (no SQLSTATE to class it by): the connection says it is broken.
+            if isinstance(error, psycopg.OperationalError) or connection.broken:
+                raise self._unavailable(error, connection) from error
+            raise
+        finally:
+            pool.putconn(connection)
+        self._up()
+
+    def close(self) -> None:
+        """Close this process's connections; the next transaction opens them again."""
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None and self._owner == os.getpid():
+            pool.close()
+
+    def _pool_of_this_process(self) -> ConnectionPool:
+        """The pool of this process: one opened by a parent before it forked holds the
+        parent's sockets, and is left alone (closing it would end the parent's sessions)."""
+        with self._lock:
+            if self._pool is not None and self._owner != os.getpid():
+                self._inherited.append(self._pool)
+                self._pool = None
+            if self._pool is None:
+                self._pool = ConnectionPool(
+                    self.url,
+                    min_size=self.pool_size,
+                    max_size=self.pool_size,
+                    kwargs={"autocommit": True, "options": _options(self._session), **_CONNECTION},
+                    timeout=WAIT_SECONDS,
+                    # Gives up on a connection that cannot be made for this long (after a
+                    # second try); the next transaction that finds the pool short asks for a
+                    # new one at once. With psycopg_pool's back-off (1, 2, 4 s...) going on, a
+                    # replica could answer 503 for seconds after the database is back.
+                    reconnect_timeout=2 * RETRY_SECONDS,
+                    name=f"capkit {self.where}",
+                    open=False,
+                )
+                self._pool.open(wait=False)
+                self._owner = os.getpid()
+            return self._pool
+
+    def _admit(self) -> None:
+        """Refuse at once while the database is known to be down, but for one transaction
+        every RETRY_SECONDS, which tries it."""
+        with self._lock:
+            if self._down is None:
+                return
+            now = time.monotonic()
+            if now < self._next_try:
+                raise StoreUnavailable(self._down)
+            self._next_try = now + RETRY_SECONDS
+
+    def _connection(self, pool: ConnectionPool, deadline: float) -> psycopg.Connection[Any]:
+        """A connection of POOL, before DEADLINE; one the server closed since it was last
+        used (as a restarted server does) is passed over."""
+        while True:
+            try:
+                connection = pool.getconn(timeout=max(deadline - time.monotonic(), 0.001))
+            except PoolTimeout as error:
+                raise self._unavailable(error) from error
+            if not _closed_by_server(connection):
+                return connection
+            connection.close()
+            pool.putconn(connection)  # the pool opens another in its place
+
+    def _unavailable(
+        self, error: Exception, connection: psycopg.Connection[Any] | None = None
+    ) -> StoreUnavailable:
+        """ERROR as StoreUnavailable; when it says the database is unreachable (no
+        connection to be had, or the one used is lost), the database is marked down."""
+        reason = _first_line(error)
+        if connection is None or connection.broken:
+            message = f"PostgreSQL at {self.where} cannot be reached: {reason}"
+            with self._lock:
+                if self._down is None:
+                    log.error("capkit mock: %s; answering 503 until it is back", message)
+                self._down = message
+                self._next_try = time.monotonic() + RETRY_SECONDS
+            return StoreUnavailable(message)
+        return StoreUnavailable(f"PostgreSQL at {self.where} did not answer in time: {reason}")
+
+    def _up(self) -> None:
+        if self._down is None:
+            return
+        with self._lock:
+            if self._down is not None:
+                log.warning("capkit mock: PostgreSQL at %s is back", self.where)
+            self._down = None
+
+
+def _closed_by_server(connection: psycopg.Connection[Any]) -> bool:
+    """Whether the server has ended CONNECTION's session while it sat idle in the pool: it
+    then said goodbye, or closed the socket, and there is something to read (a healthy idle
+    session has nothing to say). Costs no round trip."""
+    return bool(select.select([connection.fileno()], [], [], 0)[0])
+
+
+def _first_line(error: Exception) -> str:
+    """What psycopg says of ERROR, on one line (libpq's messages span several)."""
+    text = " ".join(str(error).split())
+    return text or type(error).__name__
+
+
+#: A transaction that writes nothing but takes an id, so that its commit (synchronous, as the
+#: session's are) flushes the log up to its own record, and so every commit before it.
+_FLUSH = b"SELECT pg_current_xact_id()"

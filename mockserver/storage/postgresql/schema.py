@@ -1,0 +1,103 @@
+"""The tables in PostgreSQL, in a schema `capkit` of their own, and their versions.
+
+Each migration takes the schema from the version before it to its own: a database made by an
+older capkit is brought up to date when a mock opens it, and one made by a newer capkit is
+refused. Replicas starting together migrate one at a time (an advisory lock), so a migration
+runs once.
+
+Values a request sets freely (identifier values, accounts, search terms) are kept as UTF-8
+bytes: PostgreSQL's text cannot hold the NUL character that a request may carry. Search
+compares bytes, which sorts UTF-8 in the order of code points, as SQLite does.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+
+#: What each version adds, in order: version N is MIGRATIONS[:N].
+MIGRATIONS = (
+    # 1: customers, the identifiers and search terms they are found by, the id of the next one
+    """
+    CREATE TABLE capkit.customers (
+        seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        id bigint NOT NULL UNIQUE,
+        doc json NOT NULL
+    );
+    CREATE TABLE capkit.identifiers (
+        source text NOT NULL,
+        account_id bytea NOT NULL,
+        type text NOT NULL,
+        value bytea NOT NULL,
+        customer_id bigint NOT NULL REFERENCES capkit.customers (id) ON DELETE CASCADE,
+        PRIMARY KEY (source, account_id, type, value)
+    );
+    CREATE INDEX identifiers_by_value ON capkit.identifiers (type, value);
+    CREATE INDEX identifiers_by_customer ON capkit.identifiers (customer_id);
+    CREATE TABLE capkit.search_terms (
+        customer_id bigint NOT NULL REFERENCES capkit.customers (id) ON DELETE CASCADE,
+        term bytea NOT NULL,
+        PRIMARY KEY (customer_id, term)
+    );
+    CREATE INDEX search_terms_by_term ON capkit.search_terms (term);
+    CREATE TABLE capkit.counters (name text PRIMARY KEY, value bigint NOT NULL);
+    """,
+    # 2: the journal of requests, shared by every replica: unlogged (a crash of the database
+    # empties it), each entry JSON text (`entry::json` reads it), not parsed on the way in
+    """
+    CREATE UNLOGGED TABLE capkit.requests (
+        seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        started double precision NOT NULL,
+        entry text NOT NULL
+    );
+    CREATE INDEX requests_by_start ON capkit.requests (started);
+    """,
+    # 3: what the replicas share about how they answer: the settings put at runtime, and
+    # counts per key and window (unlogged: no promise to a client, so no wait for the disk)
+    """
+    CREATE TABLE capkit.shared_settings (id integer PRIMARY KEY CHECK (id = 1), doc json NOT NULL);
+    CREATE UNLOGGED TABLE capkit.counts (
+        key bytea PRIMARY KEY,
+        period bigint NOT NULL,
+        value bigint NOT NULL
+    );
+    """,
+)
+VERSION = len(MIGRATIONS)
+#: The advisory lock that replicas migrating at once take in turn ("capkit" in ASCII).
+_MIGRATING = 0x636170_6B6974
+
+
+class SchemaTooNew(Exception):
+    """The database holds a schema of a newer capkit than this one."""
+
+    def __init__(self, found: int) -> None:
+        super().__init__(
+            f"holds capkit's schema version {found}, newer than the version {VERSION} that"
+            " this capkit knows: upgrade capkit, or use another database"
+        )
+        self.found = found
+
+
+def migrate(connection: psycopg.Connection[Any]) -> int:
+    """Create the schema, or bring it from an older version to VERSION, on CONNECTION (in
+    autocommit); return the version it had (0: none). Raises SchemaTooNew, and psycopg.Error
+    for a database that refuses (no right to create a schema, say)."""
+    with connection.transaction():
+        connection.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATING,))
+        connection.execute("CREATE SCHEMA IF NOT EXISTS capkit")
+        connection.execute(
+            "CREATE TABLE IF NOT EXISTS capkit.schema_version (version integer NOT NULL)"
+        )
+        row = connection.execute("SELECT version FROM capkit.schema_version").fetchone()
+        found = 0 if row is None else int(row[0])
+        if found > VERSION:
+            raise SchemaTooNew(found)
+        for migration in MIGRATIONS[found:]:
+            connection.execute(migration)
+        if row is None:
+            connection.execute("INSERT INTO capkit.schema_version VALUES (%s)", (VERSION,))
+        elif found < VERSION:
+            connection.execute("UPDATE capkit.schema_version SET version = %s", (VERSION,))
+    return found

@@ -1,0 +1,261 @@
+"""The Store in PostgreSQL, which any number of replicas share.
+
+The rules hold in the database, whichever replica writes: the identifiers' primary key keeps
+an identifier to one holder per source and account, the customers' keeps ids unique. Write
+transactions take one table lock first (SHARE ROW EXCLUSIVE on capkit.customers, which
+readers never wait for), so the writers of every replica run one at a time, as SQLite's
+writers do: a registration that loses a race sees the winner's identifier (8006), a combine
+or a merge reads the customers it changes as they are. The lock is the database's: it goes
+with the transaction, or with the session of a replica that died holding it. Reads are
+REPEATABLE READ snapshots, and wait for no writer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+
+import msgspec
+
+from mockserver.domain.records import Blob, Customer, Identifier
+from mockserver.storage import FIRST_NEW_ID, Holding, IdentifierTaken, search_key, search_terms
+from mockserver.storage.postgresql.database import Database
+from mockserver.storage.postgresql.session import Query, Session, array, int8, integer
+
+_READ = b"BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
+_WRITE = b"BEGIN; LOCK TABLE capkit.customers IN SHARE ROW EXCLUSIVE MODE"
+
+_CUSTOMER = Query("SELECT doc FROM capkit.customers WHERE id = $1")
+_CUSTOMERS = Query("SELECT doc FROM capkit.customers ORDER BY seq")
+#: With the holder's document: a lookup reads the customer next, from it (a round trip less).
+_HOLDERS = (
+    "SELECT customer_id, source, account_id, doc FROM capkit.identifiers"
+    " JOIN capkit.customers ON customers.id = customer_id WHERE type = $1 AND value = $2"
+)
+#: Who holds an identifier, by whether a source and an account narrow it down.
+_HOLDERS_IN = {
+    (False, False): Query(_HOLDERS),
+    (True, False): Query(_HOLDERS + " AND source = $3"),
+    (False, True): Query(_HOLDERS + " AND account_id = $3"),
+    (True, True): Query(_HOLDERS + " AND source = $3 AND account_id = $4"),
+}
+_FOUND = (
+    "SELECT doc FROM capkit.customers WHERE id IN"
+    " (SELECT customer_id FROM capkit.search_terms WHERE term >= $1{})"
+    " ORDER BY seq"
+)
+_SEARCH = Query(_FOUND.format(" AND term < $2"))
+_SEARCH_ALL = Query(_FOUND.format(""))
+#: The holders other than customer $1 of the identifiers ($2 sources, $3 accounts, $4 types,
+#: $5 values, in step): what a save must not take from them.
+_TAKEN = Query(
+    "SELECT customer_id, held.source, held.account_id, held.type, held.value"
+    " FROM unnest($2::text[], $3::bytea[], $4::text[], $5::bytea[])"
+    " AS held (source, account_id, type, value)"
+    " JOIN capkit.identifiers USING (source, account_id, type, value)"
+    " WHERE customer_id <> $1 LIMIT 1"
+)
+#: Customer $1 with the document $2, in place of what it was, its identifiers and terms gone.
+_REPLACE = Query(
+    "WITH identifiers AS (DELETE FROM capkit.identifiers WHERE customer_id = $1),"
+    " terms AS (DELETE FROM capkit.search_terms WHERE customer_id = $1)"
+    " INSERT INTO capkit.customers (id, doc) VALUES ($1, $2)"
+    " ON CONFLICT (id) DO UPDATE SET doc = excluded.doc"
+)
+#: Customer $1's identifiers (as _TAKEN's) and search terms ($6).
+_INDEX = Query(
+    "WITH terms AS (INSERT INTO capkit.search_terms (customer_id, term)"
+    "  SELECT $1, unnest($6::bytea[]))"
+    " INSERT INTO capkit.identifiers (source, account_id, type, value, customer_id)"
+    " SELECT source, account_id, type, value, $1"
+    " FROM unnest($2::text[], $3::bytea[], $4::text[], $5::bytea[])"
+    " AS held (source, account_id, type, value)"
+)
+#: The counter, then past every id a customer holds, in one statement.
+_NEW_ID = Query(
+    "WITH RECURSIVE candidates (id) AS ("
+    "  SELECT value FROM capkit.counters WHERE name = 'next_id'"
+    "  UNION ALL SELECT id + 1 FROM candidates"
+    "  WHERE EXISTS (SELECT FROM capkit.customers WHERE customers.id = candidates.id))"
+    " UPDATE capkit.counters SET value = (SELECT max(id) + 1 FROM candidates)"
+    " WHERE name = 'next_id' RETURNING value - 1"
+)
+
+#: One more of key $1 in window $2. A window older than the one counted (a replica whose clock
+#: is behind) counts in the newer.
+_COUNT = Query(
+    "INSERT INTO capkit.counts (key, period, value) VALUES ($1, $2, 1) ON CONFLICT (key) DO"
+    " UPDATE SET value = CASE WHEN excluded.period > counts.period THEN 1"
+    " ELSE counts.value + 1 END, period = greatest(counts.period, excluded.period)"
+    " RETURNING value"
+)
+_SHARED_SETTINGS = Query("SELECT doc FROM capkit.shared_settings")
+_SHARE_SETTINGS = Query(
+    "INSERT INTO capkit.shared_settings (id, doc) VALUES (1, $1)"
+    " ON CONFLICT (id) DO UPDATE SET doc = excluded.doc"
+)
+
+_encode = msgspec.json.Encoder().encode
+_decode = msgspec.json.Decoder(Customer).decode
+_decode_settings = msgspec.json.Decoder(Blob).decode
+
+
+class PostgresStore:
+    """A Store in DATABASE, whose schema is up to date."""
+
+    def __init__(self, database: Database) -> None:
+        self.database = database
+        with database.transaction(_WRITE, durable=True) as session:
+            session.run(
+                b"INSERT INTO capkit.counters VALUES ('next_id', %d) ON CONFLICT DO NOTHING"
+                % FIRST_NEW_ID
+            )
+
+    @contextmanager
+    def read(self) -> Iterator[_Reading]:
+        with self.database.transaction(_READ) as session:
+            yield _Reading(session)
+
+    @contextmanager
+    def write(self) -> Iterator[_Writing]:
+        with self.database.transaction(_WRITE, durable=True) as session:
+            yield _Writing(session)
+
+    def reset(self, customers: Iterable[Customer]) -> None:
+        with self.write() as transaction:
+            transaction.forget_everything()
+            for customer in customers:
+                transaction.save(customer)
+
+    def shared_settings(self) -> Blob | None:
+        # A round trip on every request: what one replica shares is in force on the others
+        # from their next request.
+        with self.database.session() as session:
+            found = session.rows(_SHARED_SETTINGS)
+        return _decode_settings(_text(found[0][0])) if found else None
+
+    def share_settings(self, settings: Blob | None) -> None:
+        with self.database.session() as session:
+            if settings is None:
+                session.run(b"DELETE FROM capkit.shared_settings")
+            else:
+                session.rows(_SHARE_SETTINGS, _encode(settings))
+
+    def count(self, key: str, window: int) -> int:
+        with self.database.session() as session:
+            ((value,),) = session.rows(_COUNT, _utf8(key), int8(window))
+        return integer(value)
+
+    def close(self) -> None:
+        """Nothing to let go of: a transaction returns its connection to the pool."""
+
+
+def _utf8(text: str) -> bytes:
+    return text.encode("utf-8", "surrogatepass")
+
+
+def _text(field: bytes | None) -> str:
+    assert field is not None
+    return field.decode("utf-8", "surrogatepass")
+
+
+def _document(field: bytes | None) -> Customer:
+    assert field is not None
+    return _decode(field)
+
+
+def _past_prefix(prefix: bytes) -> bytes | None:
+    """The least byte string greater than every one that starts with PREFIX (UTF-8, which
+    has no byte 0xFF); None for the empty prefix, which every string starts with."""
+    return prefix[:-1] + bytes([prefix[-1] + 1]) if prefix else None
+
+
+class _Reading:
+    def __init__(self, session: Session) -> None:
+        self._db = session
+        #: The documents of the holders found, as this transaction sees them, by id.
+        self._held: dict[int, bytes | None] = {}
+
+    def customer(self, customer_id: int) -> Customer | None:
+        if customer_id in self._held:
+            return _document(self._held[customer_id])
+        found = self._db.rows(_CUSTOMER, int8(customer_id))
+        return _document(found[0][0]) if found else None
+
+    def holders(
+        self, identifier: Identifier, *, source: str | None = None, account_id: str | None = None
+    ) -> list[Holding]:
+        narrowed = [_utf8(given) for given in (source, account_id) if given is not None]
+        query = _HOLDERS_IN[source is not None, account_id is not None]
+        found = self._db.rows(query, _utf8(identifier.type), _utf8(identifier.value), *narrowed)
+        self._held.update((integer(customer_id), doc) for customer_id, *_, doc in found)
+        return [
+            Holding(integer(customer_id), _text(held_source), _text(held_account), identifier)
+            for customer_id, held_source, held_account, _ in found
+        ]
+
+    def search(self, prefix: str) -> list[Customer]:
+        start = _utf8(search_key(prefix))
+        end = _past_prefix(start)
+        found = (
+            self._db.rows(_SEARCH, start, end)
+            if end is not None
+            else self._db.rows(_SEARCH_ALL, start)
+        )
+        return [_document(doc) for (doc,) in found]
+
+    def customers(self) -> list[Customer]:
+        return [_document(doc) for (doc,) in self._db.rows(_CUSTOMERS)]
+
+
+class _Writing(_Reading):
+    def save(self, customer: Customer) -> None:
+        self._held.pop(customer.id, None)
+        # Writers hold the table lock: what is taken now is taken when the save inserts, and
+        # a refused save changes nothing. The primary keys stand behind this check.
+        held = customer.holdings()
+        index = [
+            array([_utf8(profile.source) for profile, _ in held], of="text"),
+            array([_utf8(profile.account_id) for profile, _ in held], of="bytea"),
+            array([_utf8(identifier.type) for _, identifier in held], of="text"),
+            array([_utf8(identifier.value) for _, identifier in held], of="bytea"),
+        ]
+        customer_id = int8(customer.id)
+        taken = self._db.rows(_TAKEN, customer_id, *index)
+        if taken:
+            holder, source, account_id, kind, value = taken[0]
+            identifier = Identifier(_text(kind), _text(value))
+            raise IdentifierTaken(
+                Holding(integer(holder), _text(source), _text(account_id), identifier)
+            )
+        twice = _held_twice(customer)
+        if twice is not None:
+            raise IdentifierTaken(twice)
+        self._db.rows(_REPLACE, customer_id, _encode(customer))
+        terms = array([_utf8(term) for term in sorted(search_terms(customer))], of="bytea")
+        self._db.rows(_INDEX, customer_id, *index, terms)
+
+    def new_id(self) -> int:
+        ((next_id,),) = self._db.rows(_NEW_ID)
+        return integer(next_id)
+
+    def forget_everything(self) -> None:
+        """No customer, and ids from FIRST_NEW_ID again."""
+        self._held.clear()
+        self._db.run(
+            b"DELETE FROM capkit.customers",  # their identifiers and terms too
+            b"DELETE FROM capkit.counts",
+            b"UPDATE capkit.counters SET value = %d WHERE name = 'next_id'" % FIRST_NEW_ID,
+        )
+
+
+def _held_twice(customer: Customer) -> Holding | None:
+    """An identifier CUSTOMER holds twice in one source and account, which its own index
+    cannot hold either; None if there is none."""
+    seen = set()
+    for profile, identifier in customer.holdings():
+        key = (profile.source, profile.account_id, identifier)
+        if key in seen:
+            return Holding(customer.id, profile.source, profile.account_id, identifier)
+        seen.add(key)
+    return None

@@ -1,0 +1,451 @@
+"""The PostgreSQL backend's own: the schema and its versions, what a bad --state says, several
+replicas on one database, the journal they share, and an outage of the database."""
+
+from __future__ import annotations
+
+import itertools
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import TypeVar
+
+import psycopg
+import pytest
+
+from mockserver import journal
+from mockserver.domain.records import Customer, Identifier, Profile
+from mockserver.journal import Entry
+from mockserver.storage import FIRST_NEW_ID, StateUnusable, Store, StoreUnavailable
+from mockserver.storage.backends import open_postgresql, open_store
+from mockserver.storage.postgresql import schema
+from mockserver.storage.postgresql.database import WAIT_SECONDS, Database
+from mockserver.storage.postgresql.journal import PostgresJournal
+from mockserver.storage.postgresql.store import PostgresStore
+from tests import postgresql
+from tests.ports import free_port
+
+MOBILE = Identifier("mobile", "919000000001")
+T = TypeVar("T")
+_databases = itertools.count()
+
+
+@pytest.fixture
+def url(postgresql_server: postgresql.Server) -> str:
+    """The URL of a new, empty database of the session's server."""
+    return postgresql_server.create_database(f"test_{next(_databases)}")
+
+
+@pytest.fixture
+def databases() -> Iterator[list[Database]]:
+    """Where the test puts each database it opens, whose pool is closed after the test."""
+    opened: list[Database] = []
+    yield opened
+    for database in opened:
+        database.close()
+
+
+@pytest.fixture
+def store_at(databases: list[Database]) -> Callable[[str], PostgresStore]:
+    """A function opening the store at a URL, as --state does."""
+
+    def open_at(state: str) -> PostgresStore:
+        store = open_store(state)
+        assert isinstance(store, PostgresStore)
+        databases.append(store.database)
+        return store
+
+    return open_at
+
+
+@pytest.fixture
+def journal_at(databases: list[Database]) -> Callable[[str], PostgresJournal]:
+    """A function opening the journal at a URL, as a replica does."""
+
+    def open_at(state: str) -> PostgresJournal:
+        databases.append(open_postgresql(state, db_pool=1, synchronous=False))
+        return PostgresJournal(databases[-1])
+
+    return open_at
+
+
+def customer(customer_id: int, *identifiers: Identifier) -> Customer:
+    return Customer(customer_id, "loyalty", profiles=(Profile("INSTORE", identifiers=identifiers),))
+
+
+def schema_version(url: str) -> int:
+    with psycopg.connect(url) as connection:
+        row = connection.execute("SELECT version FROM capkit.schema_version").fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def refusal(state: str) -> str:
+    with pytest.raises(StateUnusable) as refused:
+        open_store(state)
+    return str(refused.value)
+
+
+# --- the schema -----------------------------------------------------------------------------
+
+
+def test_the_schema_is_created_on_first_start(
+    url: str, store_at: Callable[[str], PostgresStore]
+) -> None:
+    store = store_at(url)
+    with store.write() as tx:
+        tx.save(customer(tx.new_id(), MOBILE))
+    assert schema_version(url) == schema.VERSION
+    with psycopg.connect(url) as connection:
+        tables = {
+            name
+            for (name,) in connection.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = 'capkit'"
+            )
+        }
+        (held,) = connection.execute("SELECT id FROM capkit.customers").fetchall()
+    assert {"customers", "identifiers", "search_terms", "requests", "schema_version"} <= tables
+    assert held == (FIRST_NEW_ID,)
+
+
+@pytest.mark.parametrize("older", range(1, schema.VERSION))
+def test_a_database_of_an_older_version_is_migrated_keeping_its_customers(
+    url: str,
+    older: int,
+    monkeypatch: pytest.MonkeyPatch,
+    store_at: Callable[[str], PostgresStore],
+    journal_at: Callable[[str], PostgresJournal],
+) -> None:
+    with monkeypatch.context() as older_capkit:
+        older_capkit.setattr(schema, "MIGRATIONS", schema.MIGRATIONS[:older])
+        older_capkit.setattr(schema, "VERSION", older)
+        store = store_at(url)
+        with store.write() as tx:
+            tx.save(customer(tx.new_id(), MOBILE))
+        assert schema_version(url) == older
+    migrated = store_at(url)
+    assert schema_version(url) == schema.VERSION
+    with migrated.read() as tx:
+        assert tx.customers() == [customer(FIRST_NEW_ID, MOBILE)]
+    with migrated.write() as tx:
+        assert tx.new_id() == FIRST_NEW_ID + 1
+    replica = journal_at(url)
+    replica.record(entry("/v2/after-the-migration", 1.0))
+    assert [e.url for e in replica.entries()] == ["/v2/after-the-migration"]
+
+
+def test_a_database_of_a_newer_version_is_refused_naming_both_versions(
+    url: str, postgresql_server: postgresql.Server, store_at: Callable[[str], PostgresStore]
+) -> None:
+    store_at(url)
+    with psycopg.connect(url) as connection:
+        connection.execute("UPDATE capkit.schema_version SET version = %s", (schema.VERSION + 1,))
+    assert refusal(url) == (
+        f"cannot be used: the database at capkit@127.0.0.1:{postgresql_server.port}"
+        f"/{url.rpartition('/')[2]} holds capkit's schema version {schema.VERSION + 1}, newer"
+        f" than the version {schema.VERSION} that this capkit knows: upgrade capkit, or use"
+        " another database"
+    )
+    assert schema_version(url) == schema.VERSION + 1
+
+
+def test_replicas_starting_together_create_the_schema_once(
+    url: str, store_at: Callable[[str], PostgresStore]
+) -> None:
+    replicas = 6
+    barrier = threading.Barrier(replicas)
+
+    def start(_: int) -> Store:
+        barrier.wait()
+        return store_at(url)
+
+    with ThreadPoolExecutor(replicas) as pool:
+        stores = list(pool.map(start, range(replicas)))
+    with stores[0].write() as tx:
+        tx.save(customer(tx.new_id(), MOBILE))
+    with stores[-1].read() as tx:
+        assert [c.id for c in tx.customers()] == [FIRST_NEW_ID]
+    assert schema_version(url) == schema.VERSION
+
+
+# --- what a bad --state says ----------------------------------------------------------------
+
+
+def test_a_wrong_password_is_one_line_naming_the_database_not_the_password(
+    postgresql_server: postgresql.Server,
+) -> None:
+    state = postgresql_server.url().replace(postgresql_server.password, "not-the-password")
+    message = refusal(state)
+    assert message == (
+        f"cannot be used: PostgreSQL at capkit@127.0.0.1:{postgresql_server.port}"
+        f'/postgres says: connection failed: connection to server at "127.0.0.1", port'
+        f" {postgresql_server.port} failed: FATAL: password authentication failed for user"
+        ' "capkit"'
+    )
+    assert "not-the-password" not in message
+
+
+@pytest.mark.parametrize(
+    ("state", "says"),
+    [
+        ("postgresql://capkit@127.0.0.1:{unused}/capkit", "Connection refused"),
+        ("postgres://capkit@127.0.0.1:not-a-port/capkit", 'invalid integer value "not-a-port"'),
+        (
+            "postgresql://capkit:secret@[::1/capkit",
+            'is not a PostgreSQL URL: end of string reached when looking for matching "]" in'
+            ' IPv6 host address in URI: "postgresql://capkit:[Filtered]@[::1/capkit"',
+        ),
+    ],
+    ids=["nothing listens", "not a port", "not a URL"],
+)
+def test_a_database_that_cannot_be_reached_is_one_line_naming_the_problem(
+    state: str, says: str
+) -> None:
+    started = time.monotonic()
+    message = refusal(state.format(unused=free_port()))
+    assert says in message and "\n" not in message
+    assert "secret" not in message
+    assert time.monotonic() - started < 5
+
+
+def test_without_the_driver_serve_says_how_to_install_it() -> None:
+    program = (
+        "import sys; sys.modules['psycopg'] = None\n"
+        "from capkit.cli import main\n"
+        "main(['serve', '--state', 'postgresql://capkit@db.example/capkit'])\n"
+    )
+    result = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True)
+    assert result.returncode == 2
+    assert result.stderr.splitlines()[-1] == (
+        "Error: --state is a PostgreSQL URL, and PostgreSQL's driver is not installed (import"
+        " of psycopg halted; None in sys.modules): pip install 'capkit[postgresql]'"
+    )
+
+
+# --- replicas on one database ---------------------------------------------------------------
+
+
+@pytest.fixture
+def replicas(url: str, store_at: Callable[[str], PostgresStore]) -> tuple[Store, Store]:
+    """Two stores on one database, with a pool each, as two replicas of the mock have."""
+    return store_at(url), store_at(url)
+
+
+def test_a_write_of_one_replica_is_read_by_the_other(replicas: tuple[Store, Store]) -> None:
+    first, second = replicas
+    with first.write() as tx:
+        tx.save(customer(tx.new_id(), MOBILE))
+    with second.read() as tx:
+        assert [h.customer_id for h in tx.holders(MOBILE)] == [FIRST_NEW_ID]
+    with second.write() as tx:
+        assert tx.new_id() == FIRST_NEW_ID + 1
+    first.reset([])
+    with second.read() as tx:
+        assert tx.customers() == []
+
+
+def test_replicas_racing_to_register_one_identifier_make_one_holder(
+    replicas: tuple[Store, Store],
+) -> None:
+    racers = 12
+    barrier = threading.Barrier(racers)
+
+    def register(number: int) -> int | None:
+        store = replicas[number % 2]
+        barrier.wait()
+        with store.write() as tx:
+            if tx.holders(MOBILE, source="INSTORE", account_id=""):
+                return None
+            registered = tx.new_id()
+            tx.save(customer(registered, MOBILE))
+            return registered
+
+    with ThreadPoolExecutor(racers) as pool:
+        results = list(pool.map(register, range(racers)))
+    assert [result for result in results if result is not None] == [FIRST_NEW_ID]
+
+
+def test_a_replica_killed_in_a_write_leaves_the_database_to_the_others(
+    url: str, store_at: Callable[[str], PostgresStore]
+) -> None:
+    program = (
+        "import sys, time\n"
+        "from mockserver.storage.backends import open_store\n"
+        "from mockserver.domain.records import Customer\n"
+        "store = open_store(sys.argv[1])\n"
+        "with store.write() as tx:\n"
+        "    tx.save(Customer(tx.new_id(), 'loyalty'))\n"
+        "    print('writing', flush=True)\n"
+        "    time.sleep(60)\n"
+    )
+    store = store_at(url)
+    with subprocess.Popen(
+        [sys.executable, "-c", program, url], stdout=subprocess.PIPE, text=True
+    ) as replica:
+        try:
+            assert replica.stdout is not None and replica.stdout.readline() == "writing\n"
+        finally:
+            replica.kill()
+    started = time.monotonic()
+    with store.write() as tx:
+        assert tx.new_id() == FIRST_NEW_ID  # the killed replica's write is not there
+    assert time.monotonic() - started < 5
+
+
+# --- the journal they share -----------------------------------------------------------------
+
+
+def entry(url: str, started: float) -> Entry:
+    return Entry(
+        started=started,
+        duration_ms=1.0,
+        method="GET",
+        url=url,
+        request_headers=[("HTTP_AUTHORIZATION", "Basic [Filtered]")],
+        request_body="\x00 and é",
+        request_body_size=9,
+        status=200,
+        response_headers=[("Content-Type", "application/json")],
+        response_body="{}",
+    )
+
+
+@pytest.fixture
+def journals(
+    url: str, journal_at: Callable[[str], PostgresJournal]
+) -> tuple[PostgresJournal, PostgresJournal]:
+    """The journals of two replicas on one database."""
+    return journal_at(url), journal_at(url)
+
+
+def within_a_second(journal: PostgresJournal, expected: list[Entry]) -> None:
+    """JOURNAL lists EXPECTED within a second: another replica writes its entries behind."""
+    deadline = time.monotonic() + 1
+    while (listed := journal.entries()) != expected and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert listed == expected
+
+
+def test_the_journal_lists_every_replicas_entries_in_time_order(
+    journals: tuple[PostgresJournal, PostgresJournal],
+) -> None:
+    mine, theirs = journals
+    mine.record(entry("/v2/first", 1.0))
+    theirs.record(entry("/v2/third", 3.0))
+    mine.record(entry("/v2/second", 2.0))
+    assert "/v2/second" in [e.url for e in mine.entries()]  # its own, once answered
+    within_a_second(
+        theirs,
+        [entry(f"/v2/{n}", s) for n, s in [("first", 1.0), ("second", 2.0), ("third", 3.0)]],
+    )
+
+
+def test_clearing_the_journal_on_one_replica_clears_it_for_all(
+    journals: tuple[PostgresJournal, PostgresJournal],
+) -> None:
+    mine, theirs = journals
+    mine.record(entry("/v2/mine", 1.0))
+    theirs.record(entry("/v2/theirs", 2.0))
+    within_a_second(theirs, [entry("/v2/mine", 1.0), entry("/v2/theirs", 2.0)])
+    theirs.clear()
+    assert mine.entries() == []
+    mine.record(entry("/v2/after", 3.0))
+    within_a_second(theirs, [entry("/v2/after", 3.0)])
+
+
+def test_the_journal_keeps_the_most_recent_entries(
+    journals: tuple[PostgresJournal, PostgresJournal], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(journal, "CAPACITY", 3)
+    mine, theirs = journals
+    for number in range(250):
+        (mine if number % 2 else theirs).record(entry(f"/v2/{number}", float(number)))
+    within_a_second(mine, [entry(f"/v2/{n}", float(n)) for n in (247, 248, 249)])
+    with psycopg.connect(mine.database.url) as connection:
+        (kept,) = connection.execute("SELECT count(*) FROM capkit.requests").fetchone() or (0,)
+    assert kept < 150  # older entries are deleted, not only hidden
+
+
+# --- an outage of the database --------------------------------------------------------------
+
+
+def test_a_store_whose_database_goes_down_refuses_in_seconds_and_comes_back(
+    url: str,
+    postgresql_server: postgresql.Server,
+    store_at: Callable[[str], PostgresStore],
+    journal_at: Callable[[str], PostgresJournal],
+) -> None:
+    store = store_at(url)
+    shared = journal_at(url)
+    with store.write() as tx:
+        tx.save(customer(tx.new_id(), MOBILE))
+    postgresql_server.stop()
+    try:
+        for _ in range(3):
+            started = time.monotonic()
+            with pytest.raises(StoreUnavailable, match=r"^PostgreSQL at capkit@127\.0\.0\.1"):
+                with store.read() as tx:
+                    tx.customers()
+            assert time.monotonic() - started < WAIT_SECONDS + 1
+        shared.record(entry("/v2/while-down", 1.0))  # dropped, not raised
+        with pytest.raises(StoreUnavailable):
+            shared.entries()
+    finally:
+        postgresql_server.start()
+
+    def ids() -> list[int]:
+        with store.read() as tx:
+            return [c.id for c in tx.customers()]
+
+    # Each comes back by itself, once it tries the database again (every RETRY_SECONDS).
+    assert once_back(ids) == [FIRST_NEW_ID]
+    assert once_back(shared.entries) == []
+
+
+def once_back(read: Callable[[], T]) -> T:
+    """What READ returns once it no longer raises StoreUnavailable, within 15 s."""
+    deadline = time.monotonic() + 15
+    while True:
+        try:
+            return read()
+        except StoreUnavailable:
+            assert time.monotonic() < deadline, f"{read.__name__} did not come back"
+            time.sleep(0.2)
+
+
+# --- where there is no server ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("required", "outcome"),
+    [("", "1 skipped"), ("1", "1 error")],
+    ids=["on a laptop: skipped", "in CI: an error"],
+)
+def test_without_a_server_the_tests_skip_unless_ci_requires_them(
+    required: str, outcome: str, tmp_path: Path
+) -> None:
+    root = Path(__file__).resolve().parents[3]
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-p",
+            "no:cacheprovider",
+            "-rs",
+            "--no-header",
+            "tests/mockserver/storage/test_store.py::test_new_id_skips_taken_ids[postgresql]",
+        ],
+        cwd=root,
+        env={"PATH": str(tmp_path), postgresql.REQUIRED: required, "TMPDIR": str(tmp_path)},
+        capture_output=True,
+        text=True,
+    )
+    assert outcome in result.stdout.splitlines()[-1], result.stdout
+    assert (
+        "pg_config is not on PATH: install PostgreSQL's server (apt-get install postgresql)"
+        in result.stdout
+    )
