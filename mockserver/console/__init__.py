@@ -63,6 +63,9 @@ def register(app: Flask, mock: Mock) -> None:
         "swaggerUi": (SWAGGER_UI / "VERSION").read_text().strip(),
         "auth": auth,
         "faultKinds": FAULT_KINDS,
+        # Whether a change needs the --admin-token (never the token itself): the page then
+        # asks for it once.
+        "adminToken": settings.admin_token is not None,
     }
 
     @console.get("/")

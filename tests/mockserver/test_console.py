@@ -259,3 +259,37 @@ def test_the_seed_downloads_and_an_uploaded_one_adds_its_customers(
         assert 900001 in held and 900016 not in held
     finally:
         mock.request("POST", "/__admin/reset")
+
+
+def test_with_an_admin_token_a_reset_waits_for_the_token_entered_once(
+    browser: Browser, tmp_path: Path
+) -> None:
+    with running(tmp_path, "--admin-token", "s3cret") as guarded:
+        created = register(guarded, "919000015016").body["createdId"]
+        with visiting(
+            browser, console(guarded, "state"), screenshot="console-admin-token", refused=(401,)
+        ) as page:
+            reset = page.get_by_role("button", name="Reset to the seed")
+            page.on("dialog", lambda dialog: dialog.accept())
+            reset.click()
+            expect(page.locator("#state-status")).to_contain_text("Not reset: POST /__admin/reset")
+            token = page.get_by_label("Admin token")
+            expect(token).to_be_focused()
+            expect(token).to_have_attribute("aria-invalid", "true")
+            assert created in [
+                c["id"] for c in guarded.request("GET", "/__admin/state").body["customers"]
+            ]
+
+            token.fill("s3cret")
+            reset.click()
+            expect(page.locator("#state-status")).to_contain_text("Reset")
+            page.reload()  # the tab keeps the token
+            expect(page.get_by_label("Admin token")).to_have_value("s3cret")
+        customers = guarded.request("GET", "/__admin/state").body["customers"]
+        assert created not in [customer["id"] for customer in customers]
+
+
+def test_without_an_admin_token_the_console_asks_for_none(browser: Browser, mock: Server) -> None:
+    with visiting(browser, console(mock, "state"), screenshot="console-no-token") as page:
+        expect(page.locator("#customers tbody tr").first).to_be_visible()
+        expect(page.get_by_label("Admin token")).to_have_count(0)

@@ -54,14 +54,37 @@ function element(tag, properties = {}, ...children) {
   return node;
 }
 
-async function getJson(url, options) {
-  const response = await fetch(url, options);
+async function getJson(url, options, send = fetch) {
+  const response = await send(url, options);
   const body = await response.json();
   if (!response.ok) {
     const message = body?.errors?.[0]?.message ?? `${response.status} ${response.statusText}`;
     throw new Error(message);
   }
   return body;
+}
+
+// A mock started with --admin-token takes a change (reset, clear, seed, the rehearsal's
+// settings) only with it: the page asks for it once, and this tab keeps it.
+const adminToken = document.querySelector("#admin-token input");
+if (adminToken) {
+  adminToken.value = sessionStorage.getItem("capkit-admin-token") ?? "";
+  adminToken.addEventListener("input", () => {
+    sessionStorage.setItem("capkit-admin-token", adminToken.value);
+    adminToken.removeAttribute("aria-invalid");
+  });
+  adminToken.form.addEventListener("submit", (event) => event.preventDefault());
+}
+
+async function change(url, options = {}) {
+  const headers = new Headers(options.headers);
+  if (adminToken?.value) headers.set("Authorization", `Bearer ${adminToken.value}`);
+  const response = await fetch(url, { ...options, headers });
+  if (response.status === 401 && adminToken) {
+    adminToken.setAttribute("aria-invalid", "true");
+    adminToken.focus();
+  }
+  return response;
 }
 
 function say(id, text) {
@@ -171,7 +194,12 @@ const traffic = {
       if (this.live) this.poll();
     });
     document.getElementById("traffic-clear").addEventListener("click", async () => {
-      await getJson("/__admin/requests", { method: "DELETE" });
+      try {
+        await getJson("/__admin/requests", { method: "DELETE" }, change);
+      } catch (error) {
+        say("traffic-status", `Not cleared: ${error.message}`);
+        return;
+      }
       this.poll();
     });
     opensRows(this.body, (row) => this.openRow(row));
@@ -400,7 +428,13 @@ const state = {
 
   async reset() {
     if (!window.confirm("Reset the mock to its seed? Every change and the journal are lost.")) return;
-    const done = await getJson("/__admin/reset", { method: "POST" });
+    let done;
+    try {
+      done = await getJson("/__admin/reset", { method: "POST" }, change);
+    } catch (error) {
+      say("state-status", `Not reset: ${error.message}`);
+      return;
+    }
     await this.load();
     say("state-status", `Reset: back to the ${done.customers} customers of the seed, the journal emptied.`);
   },
@@ -450,7 +484,7 @@ const seed = {
 
   async upload(file) {
     const status = document.getElementById("seed-status");
-    const response = await fetch("/__admin/seed", {
+    const response = await change("/__admin/seed", {
       method: "POST",
       headers: { "Content-Type": "application/json" },
       body: await file.text(),
@@ -541,7 +575,7 @@ const rehearsal = {
       say("rehearsal-status", "Nothing to change.");
       return;
     }
-    const response = await fetch("/__admin/chaos", {
+    const response = await change("/__admin/chaos", {
       method: "PUT",
       headers: { "Content-Type": "application/json" },
       body: JSON.stringify(changes),
@@ -568,7 +602,12 @@ const rehearsal = {
   },
 
   async back() {
-    this.fill(await getJson("/__admin/chaos", { method: "DELETE" }));
+    try {
+      this.fill(await getJson("/__admin/chaos", { method: "DELETE" }, change));
+    } catch (error) {
+      say("rehearsal-status", `Not changed: ${error.message}`);
+      return;
+    }
     say("rehearsal-status", "Back to the flags' settings.");
   },
 };
