@@ -145,6 +145,25 @@ class _Workers(BaseApplication):  # type: ignore[misc]  # gunicorn ships no type
     def load(self) -> Any:
         return self.application
 
+    def run(self) -> None:
+        """Run the arbiter until it stops; a worker, forked from it, ends where it ends.
+
+        A worker leaves gunicorn by raising SystemExit, which would unwind the stack it shares
+        with the parent: the parent's `with` blocks would run in the worker, one removing the
+        temporary state of every other worker while they still serve (seen when Ctrl-C met a
+        worker that was starting).
+        """
+        parent = os.getpid()
+        try:
+            super().run()
+        except BaseException as leaving:
+            if os.getpid() == parent:
+                raise
+            code = leaving.code if isinstance(leaving, SystemExit) else 1
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(code if isinstance(code, int) else 0 if code is None else 1)
+
 
 class _Log(glogging.Logger):  # type: ignore[misc]  # gunicorn ships no type information
     """gunicorn's lines through the logging the caller configured, as the mock's own are."""

@@ -752,6 +752,24 @@ def test_ctrl_c_while_its_workers_start_stops_it_too(tmp_path: Path) -> None:
     assert list((tmp_path / "tmp").iterdir()) == []
 
 
+def test_a_worker_that_ends_leaves_the_state_to_the_others_and_its_successor(
+    tmp_path: Path,
+) -> None:
+    """gunicorn replaces a worker that ends (here, told to by SIGTERM); the one that ended
+    takes nothing of the mock's with it."""
+    with running(tmp_path, "--workers", "2", until=serves_with_both_workers) as server:
+        created = register(server, "919000013013").body["createdId"]
+        first = int(WORKER_READY.findall(server.output())[0].split()[2])
+        os.kill(first, signal.SIGTERM)
+        deadline = time.monotonic() + 15
+        while len(WORKER_READY.findall(server.output())) < 3 and time.monotonic() < deadline:
+            assert server.process.poll() is None, server.output()
+            time.sleep(0.1)
+        assert len(WORKER_READY.findall(server.output())) == 3, server.output()
+        for _ in range(4):  # on either worker
+            assert lookup(server, "919000013013").body["entity"] == created
+
+
 def test_no_auth_accepts_requests_without_credentials(tmp_path: Path) -> None:
     with running(tmp_path, "--no-auth") as server:
         assert "state in a temporary file" in server.output() and "auth off" in server.output()
