@@ -13,6 +13,7 @@ from werkzeug.exceptions import BadRequest
 
 from mockserver import journal
 from mockserver.chaos import ChaosError
+from mockserver.contract import envelope
 from mockserver.domain import seed_files
 from mockserver.domain.seed_files import InvalidSeed
 from mockserver.mock import Mock
@@ -136,8 +137,7 @@ def _json_body() -> Any:
 
 def _refused(problems: list[str], status: int = 400) -> Response:
     """STATUS in Capillary's envelope, an error per problem."""
-    errors = [{"status": False, "code": status, "message": problem} for problem in problems]
-    return json_response({"warnings": [], "errors": errors}, status)
+    return json_response(envelope([(status, problem) for problem in problems]), status)
 
 
 def _unauthorized(method: str, path: str) -> Response:
@@ -146,9 +146,7 @@ def _unauthorized(method: str, path: str) -> Response:
         f"{method} {path} changes the mock, which was started with --admin-token: send"
         " 'Authorization: Bearer TOKEN' with that token"
     )
-    response = json_response(
-        {"warnings": [], "errors": [{"status": False, "code": 401, "message": message}]}, 401
-    )
+    response = _refused([message], 401)
     response.headers["WWW-Authenticate"] = 'Bearer realm="capkit admin"'
     return response
 

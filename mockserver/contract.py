@@ -81,11 +81,16 @@ class Operation:
         body: dict[str, Any] = {}
         if self.paged:
             body["pagination"] = {"limit": 0, "offset": 0, "total": 0}
-        body["warnings"] = []
-        body["errors"] = [
-            {"status": False, "code": code, "message": message} for code, message in items
-        ]
+        body.update(envelope(items))
         return body
+
+
+def envelope(items: list[tuple[int, str]]) -> dict[str, Any]:
+    """Capillary's error envelope of (code, message) ITEMS, outside any operation."""
+    return {
+        "warnings": [],
+        "errors": [{"status": False, "code": code, "message": message} for code, message in items],
+    }
 
 
 @dataclasses.dataclass(frozen=True)

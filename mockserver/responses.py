@@ -13,7 +13,7 @@ from flask import Response, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound, RequestEntityTooLarge
 
 from mockserver.auth import TOKEN_HEADER
-from mockserver.contract import Operation
+from mockserver.contract import Operation, envelope
 from mockserver.domain.records import Blob
 from mockserver.journal import findings
 from mockserver.storage import StoreUnavailable
@@ -111,9 +111,7 @@ def http_error(error: HTTPException, *, max_body: int, base_path: str) -> Respon
     else:
         message = error.description or error.name
     findings(request.environ).request.append(message)
-    response = json_response(
-        {"warnings": [], "errors": [{"status": False, "code": code, "message": message}]}, code
-    )
+    response = json_response(envelope([(code, message)]), code)
     if isinstance(error, MethodNotAllowed):
         response.headers["Allow"] = ", ".join(error.valid_methods or [])
     return response
@@ -128,10 +126,7 @@ def unavailable(error: StoreUnavailable, *, operations: Mapping[str, Operation])
         f"The mock cannot reach its state now; nothing was changed, try again: {error}",
     )
     operation = operations.get(request.endpoint or "")
-    if operation is not None:
-        body = operation.envelope([item])
-    else:
-        body = {"warnings": [], "errors": [{"status": False, "code": item[0], "message": item[1]}]}
+    body = envelope([item]) if operation is None else operation.envelope([item])
     response = json_response(body, UNAVAILABLE)
     response.headers["Retry-After"] = "1"
     return response
@@ -147,7 +142,7 @@ def bug(error: Exception) -> Response:
 
 def _bug_envelope(what: str) -> Blob:
     message = f"capkit mock bug, not a problem of the request: {what}. Please report it."
-    return {"warnings": [], "errors": [{"status": False, "code": MOCK_BUG, "message": message}]}
+    return envelope([(MOCK_BUG, message)])
 
 
 def allow_any_origin(response: Response) -> Response:
