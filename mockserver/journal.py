@@ -112,12 +112,13 @@ class Journal(Protocol):
 
     def entry(self, entry_id: str) -> Entry | None:
         """The entry named ENTRY_ID among entries(), None when there is none."""
+        return next((entry for entry in self.entries() if entry.id == entry_id), None)
 
     def clear(self) -> None:
         """Forget every entry recorded so far."""
 
 
-class FileJournal:
+class FileJournal(Journal):
     """The journal in the folder DIRECTORY, created if missing."""
 
     def __init__(self, directory: Path) -> None:
@@ -165,10 +166,6 @@ class FileJournal:
                 )
         found.sort(key=lambda entry: entry.started)
         return found[-CAPACITY:]
-
-    def entry(self, entry_id: str) -> Entry | None:
-        """The entry named ENTRY_ID among entries(), None when there is none."""
-        return next((entry for entry in self.entries() if entry.id == entry_id), None)
 
     def clear(self) -> None:
         marker = self.directory / f"{_CLEARED}.{os.getpid()}"

@@ -53,7 +53,7 @@ _encode = msgspec.json.Encoder().encode
 _decode = msgspec.json.Decoder(Entry).decode
 
 
-class PostgresJournal:
+class PostgresJournal(journal.Journal):
     """The journal in DATABASE, whose schema is up to date (opened with synchronous false)."""
 
     def __init__(self, database: Database) -> None:
@@ -76,10 +76,6 @@ class PostgresJournal:
         with self.database.session() as session:
             found = session.rows(_ENTRIES, int8(journal.CAPACITY))
         return [_decode(entry) for (entry,) in found if entry is not None]
-
-    def entry(self, entry_id: str) -> Entry | None:
-        """The entry named ENTRY_ID among entries(), None if none. Raises StoreUnavailable."""
-        return next((entry for entry in self.entries() if entry.id == entry_id), None)
 
     def clear(self) -> None:
         """Forget every replica's entries. Raises StoreUnavailable."""
