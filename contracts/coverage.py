@@ -15,11 +15,10 @@ import json
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+import spec
 from contracts.documented import codes_in, error_codes
 
 __all__ = ["Coverage", "CoverageCounter", "OperationCoverage", "operations_of"]
-
-METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -80,10 +79,9 @@ class Coverage:
 
 def operations_of(document: Mapping[str, Any]) -> Iterator[tuple[str, str | None, Any]]:
     """(label, operationId, operation) for every operation of DOCUMENT, in its order."""
-    for path, item in document.get("paths", {}).items():
-        for method, operation in item.items():
-            if method in METHODS and isinstance(operation, Mapping):
-                yield f"{method.upper()} {path}", operation.get("operationId"), operation
+    for path, method, operation in spec.operations(document):
+        if isinstance(operation, Mapping):
+            yield f"{method.upper()} {path}", operation.get("operationId"), operation
 
 
 class CoverageCounter:

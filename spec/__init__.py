@@ -63,9 +63,9 @@ def load(path: str | Path | None = None) -> Document:
 def operations(document: Mapping[str, Any]) -> Iterator[tuple[str, str, dict[str, Any]]]:
     """(path, method, operation) of each operation of DOCUMENT, in the document's order."""
     for path, item in document.get("paths", {}).items():
-        for method in METHODS:
-            if method in item:
-                yield path, method, item[method]
+        for method, operation in item.items():
+            if method in METHODS:
+                yield path, method, operation
 
 
 def follow(document: Any, node: Any, pointer: str = "") -> tuple[str, Any]:
