@@ -24,7 +24,7 @@ from psycopg.conninfo import conninfo_to_dict
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from mockserver.storage import StoreUnavailable
-from mockserver.storage.postgresql.session import Session
+from mockserver.storage.postgresql.session import Query, Session
 
 log = logging.getLogger(__name__)
 
@@ -43,8 +43,8 @@ _SESSION = {
     "statement_timeout": "2s",
     "lock_timeout": "2s",
     "idle_in_transaction_session_timeout": "10s",
-}
     "enable_seqscan": "off",
+}
 #: libpq's settings: a peer that stops answering is noticed in seconds, not minutes.
 _CONNECTION: dict[str, Any] = {
     "connect_timeout": WAIT_SECONDS,
@@ -99,10 +99,10 @@ class Database:
         self._next_try = 0.0
 
     @contextmanager
-    def transaction(self, begin: bytes, *, durable: bool = False) -> Iterator[Session]:
-        """A session in the transaction that BEGIN (statements) starts, which commits when
-        the block ends and rolls back if it raises; with DURABLE, the block ends once the
-        commit is on disk.
+    def transaction(self, *begin: Query, durable: bool = False) -> Iterator[Session]:
+        """A session in the transaction that the BEGIN statements start with its first
+        statement, which commits when the block ends and rolls back if it raises; with
+        DURABLE, the block ends once the commit is on disk.
 
         A durable transaction lets go of its locks before its commit reaches the disk: its
         commit does not wait for it (synchronous_commit off), and a commit that waits, of a
@@ -114,20 +114,22 @@ class Database:
         of the block fails for it (the connection lost, a timeout).
         """
         if durable:
-            begin += b"; SET LOCAL synchronous_commit TO OFF"
+            begin += (_ASYNCHRONOUS,)
         with self.session() as autocommit:
-            session = Session(autocommit.connection, begin)
+            session = Session(autocommit.connection, *begin)
             try:
                 yield session
             except BaseException:
-                if session.begun and not session.connection.closed:
+                session.discard()
+                if session.sent and not session.connection.closed:
                     with suppress(psycopg.Error):
-                        session.run(b"ROLLBACK")
+                        session.rows(_ROLLBACK)
                 raise
             if session.begun:  # else nothing ran: nothing to commit
-                session.run(b"COMMIT")
+                session.queue(_COMMIT)
                 if durable:
-                    session.run(_FLUSH)
+                    session.queue(_FLUSH)
+                session.send()
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -246,6 +248,10 @@ def _first_line(error: Exception) -> str:
     return text or type(error).__name__
 
 
+_COMMIT = Query("COMMIT")
+_ROLLBACK = Query("ROLLBACK")
+_ASYNCHRONOUS = Query("SET LOCAL synchronous_commit TO OFF")
 #: A transaction that writes nothing but takes an id, so that its commit (synchronous, as the
-#: session's are) flushes the log up to its own record, and so every commit before it.
-_FLUSH = b"SELECT pg_current_xact_id()"
+#: session's are) flushes the log up to its own record, and so every commit before it. (In a
+#: pipeline, a statement outside BEGIN and COMMIT is a transaction of its own.)
+_FLUSH = Query("SELECT pg_current_xact_id()")

@@ -42,6 +42,7 @@ _TRIM = Query(
     "DELETE FROM capkit.requests WHERE started < (SELECT started FROM capkit.requests"
     " ORDER BY started DESC LIMIT 1 OFFSET $1::bigint - 1)"
 )
+_CLEAR = Query("DELETE FROM capkit.requests")
 _ENTRIES = Query(
     "SELECT entry FROM (SELECT * FROM capkit.requests ORDER BY started DESC, seq DESC LIMIT $1)"
     " AS recent ORDER BY started, seq"
@@ -79,7 +80,7 @@ class PostgresJournal(journal.Journal):
         """Forget every replica's entries. Raises StoreUnavailable."""
         self._wait_until_written()
         with self.database.session() as session:
-            session.run(b"DELETE FROM capkit.requests")
+            session.rows(_CLEAR)
 
     def _start_writing(self) -> None:
         """The writing thread of this process, started once (a worker forked from a parent

@@ -22,8 +22,8 @@ from mockserver.storage import FIRST_NEW_ID, Holding, IdentifierTaken, search_ke
 from mockserver.storage.postgresql.database import Database
 from mockserver.storage.postgresql.session import Query, Session, array, int8, integer
 
-_READ = b"BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
-_WRITE = b"BEGIN; LOCK TABLE capkit.customers IN SHARE ROW EXCLUSIVE MODE"
+_READ = (Query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"),)
+_WRITE = (Query("BEGIN"), Query("LOCK TABLE capkit.customers IN SHARE ROW EXCLUSIVE MODE"))
 
 _CUSTOMER = Query("SELECT doc FROM capkit.customers WHERE id = $1")
 _CUSTOMERS = Query("SELECT doc FROM capkit.customers ORDER BY seq")
@@ -89,7 +89,14 @@ _COUNT = Query(
     " ELSE counts.value + 1 END, period = greatest(counts.period, excluded.period)"
     " RETURNING value"
 )
+_FIRST_ID = Query("INSERT INTO capkit.counters VALUES ('next_id', $1) ON CONFLICT DO NOTHING")
+_FORGET_EVERYTHING = (
+    Query("DELETE FROM capkit.customers"),  # their identifiers and terms too
+    Query("DELETE FROM capkit.counts"),
+    Query("UPDATE capkit.counters SET value = $1 WHERE name = 'next_id'"),
+)
 _SHARED_SETTINGS = Query("SELECT doc FROM capkit.shared_settings")
+_UNSHARE_SETTINGS = Query("DELETE FROM capkit.shared_settings")
 _SHARE_SETTINGS = Query(
     "INSERT INTO capkit.shared_settings (id, doc) VALUES (1, $1)"
     " ON CONFLICT (id) DO UPDATE SET doc = excluded.doc"
@@ -105,20 +112,17 @@ class PostgresStore:
 
     def __init__(self, database: Database) -> None:
         self.database = database
-        with database.transaction(_WRITE, durable=True) as session:
-            session.run(
-                b"INSERT INTO capkit.counters VALUES ('next_id', %d) ON CONFLICT DO NOTHING"
-                % FIRST_NEW_ID
-            )
+        with database.transaction(*_WRITE, durable=True) as session:
+            session.queue(_FIRST_ID, int8(FIRST_NEW_ID))
 
     @contextmanager
     def read(self) -> Iterator[_Reading]:
-        with self.database.transaction(_READ) as session:
+        with self.database.transaction(*_READ) as session:
             yield _Reading(session)
 
     @contextmanager
     def write(self) -> Iterator[_Writing]:
-        with self.database.transaction(_WRITE, durable=True) as session:
+        with self.database.transaction(*_WRITE, durable=True) as session:
             yield _Writing(session)
 
     def reset(self, customers: Iterable[Customer]) -> None:
@@ -137,7 +141,7 @@ class PostgresStore:
     def share_settings(self, settings: Blob | None) -> None:
         with self.database.session() as session:
             if settings is None:
-                session.run(b"DELETE FROM capkit.shared_settings")
+                session.rows(_UNSHARE_SETTINGS)
             else:
                 session.rows(_SHARE_SETTINGS, _encode(settings))
 
@@ -231,9 +235,10 @@ class _Writing(_Reading):
         twice = _held_twice(customer)
         if twice is not None:
             raise IdentifierTaken(twice)
-        self._db.rows(_REPLACE, customer_id, _encode(customer))
+        # Nothing can refuse these now: they go with the next statement, or the commit.
+        self._db.queue(_REPLACE, customer_id, _encode(customer))
         terms = array([_utf8(term) for term in sorted(search_terms(customer))], of="bytea")
-        self._db.rows(_INDEX, customer_id, *index, terms)
+        self._db.queue(_INDEX, customer_id, *index, terms)
 
     def new_id(self) -> int:
         ((next_id,),) = self._db.rows(_NEW_ID)
@@ -242,11 +247,10 @@ class _Writing(_Reading):
     def forget_everything(self) -> None:
         """No customer, and ids from FIRST_NEW_ID again."""
         self._held.clear()
-        self._db.run(
-            b"DELETE FROM capkit.customers",  # their identifiers and terms too
-            b"DELETE FROM capkit.counts",
-            b"UPDATE capkit.counters SET value = %d WHERE name = 'next_id'" % FIRST_NEW_ID,
-        )
+        customers, counts, ids = _FORGET_EVERYTHING
+        self._db.queue(customers)
+        self._db.queue(counts)
+        self._db.queue(ids, int8(FIRST_NEW_ID))
 
 
 def _held_twice(customer: Customer) -> Holding | None:
