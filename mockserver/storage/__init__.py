@@ -102,7 +102,9 @@ class WriteTransaction(ReadTransaction, Protocol):
 
 class Store(Protocol):
     def read(self) -> AbstractContextManager[ReadTransaction]:
-        """A consistent view of the store for the block, which cannot change it."""
+        """A view of the store for the block, which cannot change it. Each lookup sees every
+        write committed before it; SQLite gives the whole block one snapshot, PostgreSQL each
+        statement (a write of another replica may commit between two lookups of a block)."""
 
     def write(self) -> AbstractContextManager[WriteTransaction]:
         """A transaction that commits when the block ends, and changes nothing if it raises."""
