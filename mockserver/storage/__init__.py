@@ -118,7 +118,9 @@ class Store(Protocol):
         cheap while they do not change."""
 
     def share_settings(self, settings: Blob | None) -> None:
-        """Put SETTINGS in force for every worker at once, in place of any before; None: none."""
+        """Put SETTINGS in place of any before (None: none), in force in this worker at once,
+        and in the others from their next request (SQLite), or once the database's notification
+        reaches them, moments after (PostgreSQL)."""
 
     def count(self, key: str, window: int) -> int:
         """Count one more of KEY in WINDOW, a number that only grows (such as the minute of

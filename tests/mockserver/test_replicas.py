@@ -135,23 +135,40 @@ def test_the_journal_read_from_one_replica_lists_the_others_requests(
     assert first.request("GET", "/__admin/requests").body["requests"] == []
 
 
-def test_chaos_put_on_one_replica_is_in_force_on_the_other(reset: tuple[Server, Server]) -> None:
+def test_chaos_put_on_one_replica_is_in_force_on_it_at_once_and_soon_on_the_other(
+    reset: tuple[Server, Server],
+) -> None:
     first, second = reset
     changed = first.request(
         "PUT", "/__admin/chaos", body={"faults": 1.0, "faultKinds": ["503"]}, authorization=ADMIN
     )
     assert changed.status == 200
-    assert second.request("GET", "/__admin/chaos").body == changed.body
+    assert {first.request("GET", CUSTOMER_306).status for _ in range(4)} == {503}
+    in_force_soon(second, changed.body)
     assert {second.request("GET", CUSTOMER_306).status for _ in range(4)} == {503}
-    assert second.request("DELETE", "/__admin/chaos", authorization=ADMIN).status == 200
+    back = second.request("DELETE", "/__admin/chaos", authorization=ADMIN)
+    assert back.status == 200
+    assert {second.request("GET", CUSTOMER_306).status for _ in range(4)} == {200}
+    in_force_soon(first, back.body)
     assert {first.request("GET", CUSTOMER_306).status for _ in range(4)} == {200}
+
+
+def in_force_soon(replica: Server, settings: object) -> None:
+    """Assert REPLICA has SETTINGS in force within a second: PostgreSQL notifies the other
+    replicas of a change, which they hear moments after it commits."""
+    deadline = time.monotonic() + 1
+    while (shown := replica.request("GET", "/__admin/chaos").body) != settings:
+        assert time.monotonic() < deadline, shown
+        time.sleep(0.005)
 
 
 def test_the_rate_limit_counts_the_requests_of_both_replicas(
     reset: tuple[Server, Server],
 ) -> None:
     limit = {"rateLimit": "4/s"}
-    assert reset[0].request("PUT", "/__admin/chaos", body=limit, authorization=ADMIN).status == 200
+    changed = reset[0].request("PUT", "/__admin/chaos", body=limit, authorization=ADMIN)
+    assert changed.status == 200
+    in_force_soon(reset[1], changed.body)
     time.sleep(1.02 - time.time() % 1)  # all in one window: the start of the next second
     replies = in_parallel(6, lambda index: reset[index % 2].request("GET", CUSTOMER_306))
     assert sorted(reply.status for reply in replies) == [200, 200, 200, 200, 429, 429]

@@ -24,6 +24,7 @@ from psycopg.conninfo import conninfo_to_dict
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from mockserver.storage import StoreUnavailable
+from mockserver.storage.postgresql.listener import Listener
 from mockserver.storage.postgresql.session import Query, Session
 
 log = logging.getLogger(__name__)
@@ -94,6 +95,7 @@ class Database:
         self._owner = 0  # the process that opened _pool
         self._inherited: list[ConnectionPool] = []
         self._lock = threading.Lock()
+        self._listeners: list[Listener] = []
         #: Set while the database is known to be down: why, and when it is tried next.
         self._down: str | None = None
         self._next_try = 0.0
@@ -153,12 +155,33 @@ class Database:
             pool.putconn(connection)
         self._up()
 
+    def own_connection(self) -> psycopg.Connection[Any]:
+        """A connection outside the pool, in autocommit, set as the pool's are, for the
+        caller to close. Raises StoreUnavailable."""
+        self._admit()
+        try:
+            connection = psycopg.connect(
+                self.url, autocommit=True, options=_options(self._session), **_CONNECTION
+            )
+        except psycopg.OperationalError as error:
+            raise self._unavailable(error) from error
+        self._up()
+        return connection
+
+    def listener(self, channel: str) -> Listener:
+        """Notifications on CHANNEL to this process, until the database is closed."""
+        listener = Listener(self.own_connection, channel)
+        self._listeners.append(listener)
+        return listener
+
     def close(self) -> None:
         """Close this process's connections; the next transaction opens them again."""
         with self._lock:
             pool, self._pool = self._pool, None
         if pool is not None and self._owner == os.getpid():
             pool.close()
+        for listener in self._listeners:
+            listener.close()
 
     def _pool_of_this_process(self) -> ConnectionPool:
         """The pool of this process: one opened by a parent before it forked holds the

@@ -19,6 +19,7 @@ the database's) against 140-150.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
@@ -29,7 +30,8 @@ from mockserver.storage import FIRST_NEW_ID, Holding, IdentifierTaken, search_ke
 from mockserver.storage.postgresql.database import Database
 from mockserver.storage.postgresql.session import Query, Session, array, int8, integer
 
-_WRITE = (Query("BEGIN"), Query("LOCK TABLE capkit.customers IN SHARE ROW EXCLUSIVE MODE"))
+_BEGIN = Query("BEGIN")
+_WRITE = (_BEGIN, Query("LOCK TABLE capkit.customers IN SHARE ROW EXCLUSIVE MODE"))
 
 _CUSTOMER = Query("SELECT doc FROM capkit.customers WHERE id = $1")
 _CUSTOMERS = Query("SELECT doc FROM capkit.customers ORDER BY seq")
@@ -96,8 +98,10 @@ _FORGET_EVERYTHING = (
     Query("DELETE FROM capkit.counts"),
     Query("UPDATE capkit.counters SET value = $1 WHERE name = 'next_id'"),
 )
+_SETTINGS_CHANNEL = "capkit_shared_settings"
 _SHARED_SETTINGS = Query("SELECT doc FROM capkit.shared_settings")
 _UNSHARE_SETTINGS = Query("DELETE FROM capkit.shared_settings")
+_NOTIFY = Query(f"NOTIFY {_SETTINGS_CHANNEL}")
 _SHARE_SETTINGS = Query(
     "INSERT INTO capkit.shared_settings (id, doc) VALUES (1, $1)"
     " ON CONFLICT (id) DO UPDATE SET doc = excluded.doc"
@@ -113,6 +117,9 @@ class PostgresStore:
 
     def __init__(self, database: Database) -> None:
         self.database = database
+        self._listener = database.listener(_SETTINGS_CHANNEL)
+        self._settings_lock = threading.Lock()
+        self._settings: Blob | None = None
         with database.transaction(*_WRITE, durable=True) as session:
             session.queue(_FIRST_ID, int8(FIRST_NEW_ID))
 
@@ -133,18 +140,23 @@ class PostgresStore:
                 transaction.save(customer)
 
     def shared_settings(self) -> Blob | None:
-        # A round trip on every request: what one replica shares is in force on the others
-        # from their next request.
-        with self.database.session() as session:
-            found = session.rows(_SHARED_SETTINGS)
-        return _decode_settings(_text(found[0][0])) if found else None
+        # Asked on every request: read again only when a replica notified a change.
+        with self._settings_lock:
+            if self._listener.heard():
+                with self.database.session() as session:
+                    found = session.rows(_SHARED_SETTINGS)
+                self._settings = _decode_settings(_text(found[0][0])) if found else None
+            return self._settings
 
     def share_settings(self, settings: Blob | None) -> None:
-        with self.database.session() as session:
+        with self.database.transaction(_BEGIN) as session:
             if settings is None:
-                session.rows(_UNSHARE_SETTINGS)
+                session.queue(_UNSHARE_SETTINGS)
             else:
-                session.rows(_SHARE_SETTINGS, _encode(settings))
+                session.queue(_SHARE_SETTINGS, _encode(settings))
+            session.queue(_NOTIFY)
+        with self._settings_lock:  # in force here at once; the others hear of it
+            self._settings = settings
 
     def count(self, key: str, window: int) -> int:
         with self.database.session() as session:
