@@ -3,9 +3,11 @@ workers on one SQLite file, with the read and the write mix, in the same run.
 
 The replicas stand for two hosts behind a round-robin balancer: wrk's threads connect to
 them in turn (BENCH_REPLICAS, read by the Lua scripts), so each replica gets half the
-connections, with no balancer's own cost on the two cores. PostgreSQL runs as its package
-ships it (fsync and synchronous_commit on), as SQLite runs with synchronous=FULL: a write
-is acknowledged once it is on disk, in both.
+connections, with no balancer's own cost on the two cores. They reach PostgreSQL by TCP, as
+replicas on other hosts do, and, as another setup, by its Unix socket, as replicas on the
+database's own host may: on one machine, a round trip by TCP costs both sides more.
+PostgreSQL runs as its package ships it (fsync and synchronous_commit on), as SQLite runs with
+synchronous=FULL: a write is acknowledged once it is on disk, in both.
 """
 
 from __future__ import annotations
@@ -41,7 +43,9 @@ class Setup:
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class Replicas:
     sqlite: Setup
+    #: By TCP, and by the server's Unix socket.
     postgresql: Setup
+    postgresql_socket: Setup
     #: The server's own version line, e.g. "PostgreSQL 15.18 (Debian 15.18-0+deb12u1) ...".
     version: str
 
@@ -52,13 +56,17 @@ def measure(config: Config, found: list[Check], say: Callable[[str], None]) -> R
     with contextlib.ExitStack() as stack:
         sqlite = [stack.enter_context(_launched(servers.capkit(config.workers)))]
         server = stack.enter_context(postgresql.running())
-        url = server.create_database("capkit")
-        replicas = [
-            stack.enter_context(_launched(servers.capkit(1, state=url, name=f"replica {n}")))
-            for n in (1, 2)
-        ]
+        urls = {
+            "postgresql": server.create_database("capkit"),
+            "postgresql_socket": server.socket_url(server.create_database("capkit_socket")),
+        }
+        setups = {"sqlite": sqlite}
+        for name, url in urls.items():
+            setups[name] = [
+                stack.enter_context(_launched(servers.capkit(1, state=url, name=f"replica {n}")))
+                for n in (1, 2)
+            ]
         version = server.version()
-        setups = {"sqlite": sqlite, "postgresql": replicas}
         loads: dict[str, dict[str, list[Load]]] = {
             name: {"read": [], "write": []} for name in setups
         }
@@ -68,7 +76,8 @@ def measure(config: Config, found: list[Check], say: Callable[[str], None]) -> R
         connections = config.connections[0]
         for number in range(config.rounds):
             order = list(setups.items())
-            for name, running in order if number % 2 == 0 else order[::-1]:
+            shift = number % len(order)  # each setup goes first in a round of its own
+            for name, running in order[shift:] + order[:shift]:
                 read = _read(running, config, config.seconds, connections=connections)
                 write = _write(running, config, nonce=number + 1)
                 loads[name]["read"].append(read)
@@ -85,17 +94,15 @@ def measure(config: Config, found: list[Check], say: Callable[[str], None]) -> R
                     f" {write.rps:,.0f} req/s (p99 {write.p99:.2f} ms)"
                 )
     labels = _labels(config)
-    return Replicas(
-        sqlite=Setup(label=labels["sqlite"], **loads["sqlite"]),
-        postgresql=Setup(label=labels["postgresql"], **loads["postgresql"]),
-        version=version,
-    )
+    setup = {name: Setup(label=labels[name], **loads[name]) for name in setups}
+    return Replicas(version=version, **setup)
 
 
 def _labels(config: Config) -> dict[str, str]:
     return {
         "sqlite": f"{config.workers} workers on SQLite",
-        "postgresql": "2 replicas (1 worker each) on PostgreSQL",
+        "postgresql": "2 replicas (1 worker each) on PostgreSQL, by TCP",
+        "postgresql_socket": "2 replicas (1 worker each) on PostgreSQL, by its Unix socket",
     }
 
 

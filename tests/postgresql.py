@@ -71,6 +71,11 @@ class Server:
     def url(self, database: str = "postgres") -> str:
         return f"postgresql://{USER}:{self.password}@127.0.0.1:{self.port}/{database}"
 
+    def socket_url(self, url: str) -> str:
+        """URL, connecting by the server's Unix socket instead of TCP."""
+        local = url.replace(f"@127.0.0.1:{self.port}/", "@/")
+        return f"{local}?host={self.folder}&port={self.port}"
+
     def create_database(self, name: str) -> str:
         """A new, empty database NAME; its URL."""
         with psycopg.connect(self.url(), autocommit=True) as connection:
