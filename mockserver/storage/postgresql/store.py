@@ -271,6 +271,7 @@ class _Writing(_Reading):
 
     def forget_everything(self) -> None:
         """No customer, and ids from FIRST_NEW_ID again."""
+        self._holdings.clear()
         self._held.clear()
         customers, counts, ids = _FORGET_EVERYTHING
         self._db.queue(customers)

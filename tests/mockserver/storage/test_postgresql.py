@@ -378,10 +378,11 @@ def test_a_store_whose_database_goes_down_refuses_in_seconds_and_comes_back(
     store_at: Callable[[str], PostgresStore],
     journal_at: Callable[[str], PostgresJournal],
 ) -> None:
-    store = store_at(url)
+    store, other_replica = store_at(url), store_at(url)
     shared = journal_at(url)
     with store.write() as tx:
         tx.save(customer(tx.new_id(), MOBILE))
+    assert other_replica.shared_settings() is None  # it listens for changes from here on
     postgresql_server.stop()
     try:
         for _ in range(3):
@@ -403,6 +404,12 @@ def test_a_store_whose_database_goes_down_refuses_in_seconds_and_comes_back(
     # Each comes back by itself, once it tries the database again (every RETRY_SECONDS).
     assert once_back(ids) == [FIRST_NEW_ID]
     assert once_back(shared.entries) == []
+    # The other listens again: it hears of settings changed after the restart.
+    once_back(lambda: store.share_settings({"faults": 0.5}))
+    deadline = time.monotonic() + 15
+    while once_back(other_replica.shared_settings) != {"faults": 0.5}:
+        assert time.monotonic() < deadline, "the change was not heard"
+        time.sleep(0.05)
 
 
 def once_back(read: Callable[[], T]) -> T:
