@@ -43,24 +43,21 @@ class State:
 def open_state(state: str, *, journal: Path, db_pool: int) -> State:
     """The store that STATE names, and the journal that goes with it (in the folder JOURNAL
     beside a SQLite file). Raises StateUnusable, saying what STATE must be."""
+    store = open_store(state, db_pool=db_pool)
     if not _is_postgresql(state):
-        store = open_store(state)
         return State(store, FileJournal(journal), state, store.close)
-    customers = open_postgresql(state, db_pool=db_pool)  # the driver is there, from here on
+    # The driver is there, from here on.
     from mockserver.storage.postgresql import Database
     from mockserver.storage.postgresql.journal import PostgresJournal
     from mockserver.storage.postgresql.store import PostgresStore
 
-    requests = Database(state, pool_size=1, synchronous=False)
+    assert isinstance(store, PostgresStore)
+    customers, requests = store.database, Database(state, pool_size=1, synchronous=False)
 
     def close() -> None:
         customers.close()
         requests.close()
 
-    try:
-        store = PostgresStore(customers)
-    except StoreUnavailable as error:
-        raise StateUnusable(f"cannot be used now: {error}") from None
     return State(store, PostgresJournal(requests), f"PostgreSQL {customers.where}", close)
 
 
@@ -71,7 +68,10 @@ def open_store(state: str, *, db_pool: int = DB_POOL) -> Store:
         database = open_postgresql(state, db_pool=db_pool)
         from mockserver.storage.postgresql.store import PostgresStore
 
-        return PostgresStore(database)
+        try:
+            return PostgresStore(database)
+        except StoreUnavailable as error:
+            raise StateUnusable(f"cannot be used now: {error}") from None
     url = _URL.match(state)
     if url is not None:
         raise StateUnusable(
