@@ -32,6 +32,7 @@ from tests.mockserver.test_server import (
     register,
     running,
 )
+from tests.waiting import soon
 
 _databases = itertools.count()
 ADMIN_TOKEN = "team-staging-7f3a"
@@ -119,9 +120,7 @@ def test_the_journal_read_from_one_replica_lists_the_others_requests(
         return [entry["url"] for entry in requests]
 
     # Each replica writes its entries a few milliseconds after it answers.
-    deadline = time.monotonic() + 2
-    while len(listed()) < 2 and time.monotonic() < deadline:
-        time.sleep(0.01)
+    soon(lambda: len(listed()) >= 2, seconds=2)
     assert listed() == [
         f"http://127.0.0.1:{first.port}/v2/customers/lookup?source=INSTORE&identifierName=mobile"
         "&identifierValue=918300000006",
@@ -156,10 +155,11 @@ def test_chaos_put_on_one_replica_is_in_force_on_it_at_once_and_soon_on_the_othe
 def in_force_soon(replica: Server, settings: object) -> None:
     """Assert REPLICA has SETTINGS in force within a second: PostgreSQL notifies the other
     replicas of a change, which they hear moments after it commits."""
-    deadline = time.monotonic() + 1
-    while (shown := replica.request("GET", "/__admin/chaos").body) != settings:
-        assert time.monotonic() < deadline, shown
-        time.sleep(0.005)
+
+    def shown() -> object:
+        return replica.request("GET", "/__admin/chaos").body
+
+    assert soon(lambda: shown() == settings), shown()
 
 
 def test_the_rate_limit_counts_the_requests_of_both_replicas(

@@ -27,6 +27,7 @@ from mockserver.storage.postgresql.journal import PostgresJournal
 from mockserver.storage.postgresql.store import PostgresStore
 from tests import postgresql
 from tests.ports import free_port
+from tests.waiting import soon
 
 MOBILE = Identifier("mobile", "919000000001")
 T = TypeVar("T")
@@ -323,10 +324,8 @@ def journals(
 
 def within_a_second(journal: PostgresJournal, expected: list[Entry]) -> None:
     """JOURNAL lists EXPECTED within a second: another replica writes its entries behind."""
-    deadline = time.monotonic() + 1
-    while (listed := journal.entries()) != expected and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert listed == expected
+    soon(lambda: journal.entries() == expected)
+    assert journal.entries() == expected
 
 
 def test_the_journal_lists_every_replicas_entries_in_time_order(
@@ -406,10 +405,8 @@ def test_a_store_whose_database_goes_down_refuses_in_seconds_and_comes_back(
     assert once_back(shared.entries) == []
     # The other listens again: it hears of settings changed after the restart.
     once_back(lambda: store.share_settings({"faults": 0.5}))
-    deadline = time.monotonic() + 15
-    while once_back(other_replica.shared_settings) != {"faults": 0.5}:
-        assert time.monotonic() < deadline, "the change was not heard"
-        time.sleep(0.05)
+    heard = soon(lambda: once_back(other_replica.shared_settings) == {"faults": 0.5}, seconds=15)
+    assert heard, "the change was not heard"
 
 
 def once_back(read: Callable[[], T]) -> T:

@@ -5,7 +5,6 @@ index, transactions, reset and ids, search, concurrent writers, what the workers
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
@@ -22,6 +21,7 @@ from mockserver.domain.records import (
     Subscription,
 )
 from mockserver.storage import FIRST_NEW_ID, Holding, IdentifierTaken, Store
+from tests.waiting import soon
 
 MOBILE = Identifier("mobile", "919000000001")
 WECHAT = Identifier("wechat", "wx_becky")
@@ -419,22 +419,14 @@ def test_settings_shared_by_one_worker_are_in_force_in_it_at_once_and_soon_in_an
     slow = {"latency": {"min": 0.3, "max": 0.3}, "faults": 0.05}
     empty_store.share_settings(slow)
     assert empty_store.shared_settings() == slow
-    soon(lambda: other_worker.shared_settings() == slow)
+    assert soon(lambda: other_worker.shared_settings() == slow)
     other_worker.share_settings({"faults": 0.5})
     assert other_worker.shared_settings() == {"faults": 0.5}
-    soon(lambda: empty_store.shared_settings() == {"faults": 0.5})
+    assert soon(lambda: empty_store.shared_settings() == {"faults": 0.5})
     empty_store.share_settings(None)
     assert empty_store.shared_settings() is None
-    soon(lambda: other_worker.shared_settings() is None)
-
-
-def soon(condition: Callable[[], bool]) -> None:
-    """Assert CONDITION holds within a second: a replica on PostgreSQL hears of another's
-    change moments after (on SQLite, at once)."""
-    deadline = time.monotonic() + 1
-    while not condition() and time.monotonic() < deadline:
-        time.sleep(0.005)
-    assert condition()
+    # A replica on PostgreSQL hears of another's change moments after (on SQLite, at once).
+    assert soon(lambda: other_worker.shared_settings() is None)
 
 
 def test_settings_shared_by_one_thread_are_in_force_in_the_others(empty_store: Store) -> None:
