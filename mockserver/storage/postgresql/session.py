@@ -57,10 +57,15 @@ class Session:
         """The rows QUERY gives for PARAMETERS (encoded by the functions below), each field in
         binary (None for NULL); the statements queued before it go in the same round trip.
         Raises the psycopg.Error of the first statement that fails."""
-        self.queue(query, *parameters)
-        result = self.send()[-1]
-        fields = range(result.nfields)
-        return [[result.get_value(row, field) for field in fields] for row in range(result.ntuples)]
+        (rows,) = self.rows_of((query, parameters))
+        return rows
+
+    def rows_of(self, *statements: tuple[Query, tuple[bytes, ...]]) -> list[list[Row]]:
+        """The rows of each of STATEMENTS (a query and its parameters, as rows takes them),
+        all in one round trip with the statements queued before them."""
+        for query, parameters in statements:
+            self.queue(query, *parameters)
+        return [_rows(result) for result in self.send()[-len(statements) :]]
 
     def queue(self, query: Query, *parameters: bytes) -> None:
         """QUERY, to be run with the next statement whose rows are asked for (or by send):
@@ -153,6 +158,11 @@ def array(items: list[bytes], *, of: str) -> bytes:
         return struct.pack(">iii", 0, 0, oid)
     header = struct.pack(">iiiii", 1, 0, oid, len(items), 1)
     return header + b"".join(struct.pack(">i", len(item)) + item for item in items)
+
+
+def _rows(result: PGresult) -> list[Row]:
+    fields = range(result.nfields)
+    return [[result.get_value(row, field) for field in fields] for row in range(result.ntuples)]
 
 
 def _checked(result: PGresult) -> PGresult:

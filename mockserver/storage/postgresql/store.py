@@ -28,7 +28,7 @@ import msgspec
 from mockserver.domain.records import Blob, Customer, Identifier, Profile
 from mockserver.storage import FIRST_NEW_ID, Holding, IdentifierTaken, search_key, search_terms
 from mockserver.storage.postgresql.database import Database
-from mockserver.storage.postgresql.session import Query, Session, array, int8, integer
+from mockserver.storage.postgresql.session import Query, Row, Session, array, int8, integer
 
 _BEGIN = Query("BEGIN")
 _WRITE = (_BEGIN, Query("LOCK TABLE capkit.customers IN SHARE ROW EXCLUSIVE MODE"))
@@ -74,15 +74,15 @@ _INDEX = Query(
     " FROM unnest($2::text[], $3::bytea[], $4::text[], $5::bytea[])"
     " AS held (source, account_id, type, value)"
 )
-#: The counter, then past every id a customer holds, in one statement.
-_NEW_ID = Query(
+#: The id a new customer gets: the counter, or past it every id a customer holds.
+_FREE_ID = Query(
     "WITH RECURSIVE candidates (id) AS ("
     "  SELECT value FROM capkit.counters WHERE name = 'next_id'"
     "  UNION ALL SELECT id + 1 FROM candidates"
     "  WHERE EXISTS (SELECT FROM capkit.customers WHERE customers.id = candidates.id))"
-    " UPDATE capkit.counters SET value = (SELECT max(id) + 1 FROM candidates)"
-    " WHERE name = 'next_id' RETURNING value - 1"
+    " SELECT max(id) FROM candidates"
 )
+_TAKE_ID = Query("UPDATE capkit.counters SET value = $1::bigint + 1 WHERE name = 'next_id'")
 
 #: One more of key $1 in window $2. A window older than the one counted (a replica whose clock
 #: is behind) counts in the newer.
@@ -206,7 +206,7 @@ class _Reading:
     ) -> list[Holding]:
         holdings = self._holdings.get(identifier)
         if holdings is None:
-            found = self._db.rows(_HOLDERS, _utf8(identifier.type), _utf8(identifier.value))
+            found = self._holders((_HOLDERS, (_utf8(identifier.type), _utf8(identifier.value))))
             self._held.update((integer(customer_id), doc) for customer_id, *_, doc in found)
             holdings = self._holdings[identifier] = [
                 Holding(integer(customer_id), _text(held_source), _text(held_account), identifier)
@@ -217,6 +217,9 @@ class _Reading:
             for holding in holdings
             if source in (None, holding.source) and account_id in (None, holding.account_id)
         ]
+
+    def _holders(self, query: tuple[Query, tuple[bytes, ...]]) -> list[Row]:
+        return self._db.rows(query[0], *query[1])
 
     def search(self, prefix: str) -> list[Customer]:
         start = _utf8(search_key(prefix))
@@ -233,6 +236,20 @@ class _Reading:
 
 
 class _Writing(_Reading):
+    def __init__(self, session: Session) -> None:
+        super().__init__(session)
+        #: The id a new customer would get, as found with the transaction's first statement.
+        self._free_id: int | None = None
+
+    def _holders(self, query: tuple[Query, tuple[bytes, ...]]) -> list[Row]:
+        if self._db.sent:
+            return super()._holders(query)
+        # A registration asks who holds its identifiers, then for a new id: the id comes with
+        # the first question, a round trip less (an update that asks first wastes a lookup).
+        found, ((free_id,),) = self._db.rows_of(query, (_FREE_ID, ()))
+        self._free_id = integer(free_id)
+        return found
+
     def save(self, customer: Customer) -> None:
         held = customer.holdings()
         taken = self._taken(customer, held) or _held_twice(customer)
@@ -240,6 +257,7 @@ class _Writing(_Reading):
             raise IdentifierTaken(taken)
         self._holdings.clear()
         self._held.pop(customer.id, None)
+        self._free_id = None
         # Nothing can refuse these now: they go with the next statement, or the commit.
         customer_id, index = int8(customer.id), _index(held)
         self._db.queue(_REPLACE, customer_id, _encode(customer))
@@ -266,13 +284,18 @@ class _Writing(_Reading):
         return None
 
     def new_id(self) -> int:
-        ((next_id,),) = self._db.rows(_NEW_ID)
-        return integer(next_id)
+        if self._free_id is None:
+            ((free_id,),) = self._db.rows(_FREE_ID)
+            self._free_id = integer(free_id)
+        new_id, self._free_id = self._free_id, None
+        self._db.queue(_TAKE_ID, int8(new_id))
+        return new_id
 
     def forget_everything(self) -> None:
         """No customer, and ids from FIRST_NEW_ID again."""
         self._holdings.clear()
         self._held.clear()
+        self._free_id = None
         customers, counts, ids = _FORGET_EVERYTHING
         self._db.queue(customers)
         self._db.queue(counts)
