@@ -41,6 +41,7 @@ def register(
     till = registration.get("associatedWith") or till or DEFAULT_TILL
     profile = _registered_profile(registration, source, account, till)
     with store.write() as tx:
+        anywhere = tx.holders(*profile.identifiers)
         for wanted in profile.identifiers:
             for holding in tx.holders(wanted, source=source, account_id=account):
                 raise IdentifierConflict(
@@ -48,7 +49,7 @@ def register(
                     detail=f"{wanted.type} {wanted.value!r} is registered to customer "
                     f"{holding.customer_id} in {where(source, account)}",
                 )
-        elsewhere = sorted({h.customer_id for i in profile.identifiers for h in tx.holders(i)})
+        elsewhere = sorted({holding.customer_id for holding in anywhere})
         if len(elsewhere) > 1:
             raise IdentifierConflict(
                 8053,
@@ -131,6 +132,7 @@ def change_identifiers(
     removed = {identity.identifier(item) for item in change.get("remove", [])}
     with store.write() as tx:
         customer = identity.customer_by_id(tx, customer_id, not_found=8009, merged=8067)
+        anywhere = tx.holders(*added)
         for wanted in added:
             for holding in tx.holders(wanted, source=source, account_id=account):
                 mine = holding.customer_id == customer_id
@@ -150,9 +152,7 @@ def change_identifiers(
         if changed.identifiers != profile.identifiers:
             # Only an addition opens a profile in a source the customer is not in yet.
             customer = _touched(customer, profile, changed, till)
-        others = sorted(
-            {h.customer_id for i in added for h in tx.holders(i) if h.customer_id != customer_id}
-        )
+        others = sorted({h.customer_id for h in anywhere if h.customer_id != customer_id})
         if not others:
             tx.save(customer)
             return {"success": True, "warnings": []}

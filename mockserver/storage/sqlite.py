@@ -228,7 +228,16 @@ class _Reading:
         return _decode(row[0]) if row else None
 
     def holders(
-        self, identifier: Identifier, *, source: str | None = None, account_id: str | None = None
+        self, *identifiers: Identifier, source: str | None = None, account_id: str | None = None
+    ) -> list[Holding]:
+        return [
+            holding
+            for identifier in dict.fromkeys(identifiers)
+            for holding in self._holders(identifier, source, account_id)
+        ]
+
+    def _holders(
+        self, identifier: Identifier, source: str | None, account_id: str | None
     ) -> list[Holding]:
         query = (
             "SELECT customer_id, source, account_id FROM identifiers WHERE type = ? AND value = ?"

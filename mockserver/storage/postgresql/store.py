@@ -35,11 +35,19 @@ _WRITE = (_BEGIN, Query("LOCK TABLE capkit.customers IN SHARE ROW EXCLUSIVE MODE
 
 _CUSTOMER = Query("SELECT doc FROM capkit.customers WHERE id = $1")
 _CUSTOMERS = Query("SELECT doc FROM capkit.customers ORDER BY seq")
-#: Who holds an identifier, in every source and account, with the holder's document: a lookup
-#: reads the customer next, a registration asks in its source then in every other, and a save
-#: checks who holds it again (a round trip less each).
+#: Who holds the identifiers ($1 types, $2 values, in step), in every source and account, with
+#: the holder's document: a lookup reads the customer next, a registration asks in its source
+#: then in every other, and a save checks who holds them again (a round trip less each).
 _HOLDERS = Query(
-    "SELECT customer_id, source, account_id, doc FROM capkit.identifiers"
+    "SELECT type, value, customer_id, source, account_id, doc"
+    " FROM unnest($1::text[], $2::bytea[]) AS wanted (type, value)"
+    " JOIN capkit.identifiers USING (type, value)"
+    " JOIN capkit.customers ON customers.id = customer_id"
+)
+#: The same for one identifier (type $1, value $2), as most requests ask: 26 us to run, where
+#: _HOLDERS takes 37.
+_HOLDERS_OF_ONE = Query(
+    "SELECT type, value, customer_id, source, account_id, doc FROM capkit.identifiers"
     " JOIN capkit.customers ON customers.id = customer_id WHERE type = $1 AND value = $2"
 )
 _FOUND = (
@@ -171,9 +179,13 @@ def _utf8(text: str) -> bytes:
     return text.encode("utf-8", "surrogatepass")
 
 
-def _text(field: bytes | None) -> str:
+def _field(field: bytes | None) -> bytes:
     assert field is not None
-    return field.decode("utf-8", "surrogatepass")
+    return field
+
+
+def _text(field: bytes | None) -> str:
+    return _field(field).decode("utf-8", "surrogatepass")
 
 
 def _document(field: bytes | None) -> Customer:
@@ -202,24 +214,40 @@ class _Reading:
         return _document(found[0][0]) if found else None
 
     def holders(
-        self, identifier: Identifier, *, source: str | None = None, account_id: str | None = None
+        self, *identifiers: Identifier, source: str | None = None, account_id: str | None = None
     ) -> list[Holding]:
-        holdings = self._holdings.get(identifier)
-        if holdings is None:
-            found = self._holders((_HOLDERS, (_utf8(identifier.type), _utf8(identifier.value))))
-            self._held.update((integer(customer_id), doc) for customer_id, *_, doc in found)
-            holdings = self._holdings[identifier] = [
-                Holding(integer(customer_id), _text(held_source), _text(held_account), identifier)
-                for customer_id, held_source, held_account, _ in found
-            ]
+        # The identifiers this transaction has not asked for yet, by their fields as found.
+        unknown: dict[tuple[bytes, bytes], Identifier] = {
+            (_utf8(identifier.type), _utf8(identifier.value)): identifier
+            for identifier in identifiers
+            if identifier not in self._holdings
+        }
+        if unknown:
+            if len(unknown) == 1:
+                ((kind, value),) = unknown
+                found = self._holders(_HOLDERS_OF_ONE, kind, value)
+            else:
+                kinds = array([kind for kind, _ in unknown], of="text")
+                values = array([value for _, value in unknown], of="bytea")
+                found = self._holders(_HOLDERS, kinds, values)
+            for identifier in unknown.values():
+                self._holdings[identifier] = []
+            for held_kind, held_value, customer_id, held_source, held_account, doc in found:
+                identifier = unknown[_field(held_kind), _field(held_value)]
+                holding = Holding(
+                    integer(customer_id), _text(held_source), _text(held_account), identifier
+                )
+                self._holdings[identifier].append(holding)
+                self._held[holding.customer_id] = doc
         return [
             holding
-            for holding in holdings
+            for identifier in dict.fromkeys(identifiers)
+            for holding in self._holdings[identifier]
             if source in (None, holding.source) and account_id in (None, holding.account_id)
         ]
 
-    def _holders(self, query: tuple[Query, tuple[bytes, ...]]) -> list[Row]:
-        return self._db.rows(query[0], *query[1])
+    def _holders(self, query: Query, *parameters: bytes) -> list[Row]:
+        return self._db.rows(query, *parameters)
 
     def search(self, prefix: str) -> list[Customer]:
         start = _utf8(search_key(prefix))
@@ -241,12 +269,12 @@ class _Writing(_Reading):
         #: The id a new customer would get, as found with the transaction's first statement.
         self._free_id: int | None = None
 
-    def _holders(self, query: tuple[Query, tuple[bytes, ...]]) -> list[Row]:
+    def _holders(self, query: Query, *parameters: bytes) -> list[Row]:
         if self._db.sent:
-            return super()._holders(query)
+            return super()._holders(query, *parameters)
         # A registration asks who holds its identifiers, then for a new id: the id comes with
         # the first question, a round trip less (an update that asks first wastes a lookup).
-        found, ((free_id,),) = self._db.rows_of(query, (_FREE_ID, ()))
+        found, ((free_id,),) = self._db.rows_of((query, parameters), (_FREE_ID, ()))
         self._free_id = integer(free_id)
         return found
 

@@ -145,6 +145,33 @@ def test_holders_by_source_and_account_or_anywhere(empty_store: Store) -> None:
         assert tx.holders(Identifier("email", WECHAT.value)) == []
 
 
+def test_holders_of_several_identifiers_at_once(empty_store: Store) -> None:
+    email = Identifier("email", "becky@example.com")
+    save(
+        empty_store,
+        customer(1, MOBILE, WECHAT),
+        customer(2, WECHAT, source="WECHAT", account_id="22232"),
+    )
+    with empty_store.write() as tx:
+        # Each identifier once, in the order asked; one nobody holds adds nobody.
+        found = tx.holders(email, WECHAT, MOBILE, WECHAT)
+        assert [holding.identifier for holding in found] == [WECHAT, WECHAT, MOBILE]
+        assert set(found) == {
+            Holding(1, "INSTORE", "", WECHAT),
+            Holding(2, "WECHAT", "22232", WECHAT),
+            Holding(1, "INSTORE", "", MOBILE),
+        }
+        assert tx.holders(email, WECHAT, source="WECHAT") == [Holding(2, "WECHAT", "22232", WECHAT)]
+        assert tx.holders(MOBILE, email) == [Holding(1, "INSTORE", "", MOBILE)]
+        assert tx.holders() == []
+        # What a transaction was told stays true after its own save.
+        tx.save(customer(3, email))
+        assert tx.holders(email, MOBILE) == [
+            Holding(3, "INSTORE", "", email),
+            Holding(1, "INSTORE", "", MOBILE),
+        ]
+
+
 def test_a_second_holder_in_the_same_source_and_account_is_refused(
     empty_store: Store,
 ) -> None:
