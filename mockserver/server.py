@@ -73,6 +73,10 @@ def serve(settings: Settings) -> None:
     a --state it cannot keep the state in (a URL of no backend, a file in a missing folder).
     """
     port = _usable_port(settings)
+    # What the imports built lives as long as the processes: frozen here, before the workers
+    # fork, a worker's collection before it answers walks its own app only (1 ms, against
+    # 70-80 for every module's objects).
+    gc.freeze()
     with tempfile.TemporaryDirectory(prefix="capkit-") as scratch:
         settings = dataclasses.replace(
             settings,
