@@ -14,7 +14,6 @@ from typing import Any
 
 import jsonschema_rs
 import msgspec
-import yaml
 from jsonschema_rs import ValidationErrorKind as Kind
 
 from mockserver.contract import schema_validator, spec_ref
@@ -144,7 +143,7 @@ def read(path: Path) -> Any:
     is_yaml = path.suffix.lower() in (".yaml", ".yml")
     try:
         return load_yaml(text.decode()) if is_yaml else msgspec.json.decode(text)
-    except (yaml.YAMLError, UnicodeDecodeError, msgspec.DecodeError) as error:
+    except ValueError as error:  # msgspec's DecodeError, UnicodeDecodeError and YAML's too
         kind = "YAML" if is_yaml else "JSON (a .yaml or .yml file is read as YAML)"
         raise SeedUnreadable(f"{path} is not {kind}: {error}") from None
 
