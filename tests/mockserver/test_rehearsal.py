@@ -363,6 +363,10 @@ def test_a_bad_seed_file_stops_the_mock_naming_the_file_and_each_problem(
     seed.write_text("{not json")
     with pytest.raises(SeedRefused, match="customers.json is not JSON"):
         make_app(tmp_path, seed=(seed,))
+    written_as_yaml = tmp_path / "customers.yaml"
+    written_as_yaml.write_text("customers: [{id: 900001")
+    with pytest.raises(SeedRefused, match="customers.yaml is not YAML: while parsing"):
+        make_app(tmp_path, seed=(written_as_yaml,))
 
 
 def test_a_latency_flag_of_no_operation_is_refused(tmp_path: Path) -> None:
