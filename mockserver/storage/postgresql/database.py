@@ -61,8 +61,10 @@ _CONNECTION: dict[str, Any] = {
 }
 
 
-def _options(session: dict[str, str]) -> str:
-    return " ".join(f"-c {name}={value}" for name, value in session.items())
+def _arguments(session: dict[str, str]) -> dict[str, Any]:
+    """psycopg.connect's arguments besides the URL: autocommit, SESSION's settings, libpq's."""
+    options = " ".join(f"-c {name}={value}" for name, value in session.items())
+    return {"autocommit": True, "options": options, **_CONNECTION}
 
 
 class UrlUnusable(ValueError):
@@ -83,7 +85,7 @@ def describe(url: str) -> str:
 
 def connect(url: str) -> psycopg.Connection[Any]:
     """One connection to URL, outside any pool, in autocommit. Raises psycopg.Error."""
-    return psycopg.connect(url, autocommit=True, options=_options(_SESSION), **_CONNECTION)
+    return psycopg.connect(url, **_arguments(_SESSION))
 
 
 class Database:
@@ -94,7 +96,9 @@ class Database:
         self.url = url
         self.where = describe(url)
         self.pool_size = pool_size
-        self._session = {**_SESSION, "synchronous_commit": "on" if synchronous else "off"}
+        self._arguments = _arguments(
+            {**_SESSION, "synchronous_commit": "on" if synchronous else "off"}
+        )
         self._pool: ConnectionPool | None = None
         self._owner = 0  # the process that opened _pool
         self._inherited: list[ConnectionPool] = []
@@ -164,9 +168,7 @@ class Database:
         caller to close. Raises StoreUnavailable."""
         self._admit()
         try:
-            connection = psycopg.connect(
-                self.url, autocommit=True, options=_options(self._session), **_CONNECTION
-            )
+            connection = psycopg.connect(self.url, **self._arguments)
         except psycopg.OperationalError as error:
             raise self._unavailable(error) from error
         self._up()
@@ -199,7 +201,7 @@ class Database:
                     self.url,
                     min_size=self.pool_size,
                     max_size=self.pool_size,
-                    kwargs={"autocommit": True, "options": _options(self._session), **_CONNECTION},
+                    kwargs=self._arguments,
                     timeout=WAIT_SECONDS,
                     # Gives up on a connection that cannot be made for this long (after a
                     # second try); the next transaction that finds the pool short asks for a
