@@ -280,24 +280,28 @@ class _Writing(_Reading):
 
     def save(self, customer: Customer) -> None:
         held = customer.holdings()
-        taken = self._taken(customer, held) or _held_twice(customer)
+        index = _index(held)
+        taken = self._taken(customer, held, index) or _held_twice(customer)
         if taken is not None:
             raise IdentifierTaken(taken)
         self._holdings.clear()
         self._held.pop(customer.id, None)
         self._free_id = None
         # Nothing can refuse these now: they go with the next statement, or the commit.
-        customer_id, index = int8(customer.id), _index(held)
+        customer_id = int8(customer.id)
         self._db.queue(_REPLACE, customer_id, _encode(customer))
         terms = array([_utf8(term) for term in sorted(search_terms(customer))], of="bytea")
         self._db.queue(_INDEX, customer_id, *index, terms)
 
-    def _taken(self, customer: Customer, held: list[tuple[Profile, Identifier]]) -> Holding | None:
-        """A holding of another customer that saving CUSTOMER, which holds HELD, would take.
-        Writers hold the table lock: the holders this transaction found are still the
-        holders, until it saves (which forgets them). The primary keys stand behind this."""
+    def _taken(
+        self, customer: Customer, held: list[tuple[Profile, Identifier]], index: list[bytes]
+    ) -> Holding | None:
+        """A holding of another customer that saving CUSTOMER, which holds HELD (INDEX: the
+        same as _index's arrays), would take. Writers hold the table lock: the holders this
+        transaction found are still the holders, until it saves (which forgets them). The
+        primary keys stand behind this."""
         if any(identifier not in self._holdings for _, identifier in held):
-            taken = self._db.rows(_TAKEN, int8(customer.id), *_index(held))
+            taken = self._db.rows(_TAKEN, int8(customer.id), *index)
             if not taken:
                 return None
             holder, source, account_id, kind, value = taken[0]
