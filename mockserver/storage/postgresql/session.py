@@ -141,10 +141,6 @@ def int8(number: int) -> bytes:
     return number.to_bytes(8, "big", signed=True)
 
 
-def float8(number: float) -> bytes:
-    return struct.pack(">d", number)
-
-
 def integer(field: bytes | None) -> int:
     """A bigint field as an int."""
     assert field is not None
@@ -172,7 +168,7 @@ def _checked(result: PGresult) -> PGresult:
 
 
 _DONE = (ExecStatus.COMMAND_OK, ExecStatus.TUPLES_OK)
-_OIDS = {"text": 25, "bytea": 17, "float8": 701, "json": 114}
+_OIDS = {"text": 25, "bytea": 17}
 #: The queries each connection has prepared, by the connection.
 _prepared: weakref.WeakKeyDictionary[psycopg.Connection[Any], set[bytes]] = (
     weakref.WeakKeyDictionary()
