@@ -64,8 +64,9 @@ MIGRATIONS = (
     );
     """,
     # 4: the journal as a row per batch of entries (a replica writes them every 50 ms), JSON
-    # lines, compressed with lz4 where the server has it (pglz, PostgreSQL's default, took
-    # six times its CPU); the journal's entries of version 2 are dropped
+    # lines (`regexp_split_to_table(entries, E'\n')::json` reads them), compressed with lz4
+    # where the server has it (pglz, PostgreSQL's default, took six times its CPU); the
+    # entries of version 2 are dropped
     """
     DROP TABLE capkit.requests;
     CREATE UNLOGGED TABLE capkit.requests (
