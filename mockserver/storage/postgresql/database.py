@@ -42,13 +42,17 @@ RETRY_SECONDS = 0.5
 #: registration grew from 760 us to 3,600 over 6,000 registrations; with this, 520-670 us.
 #: And each statement is planned once: PostgreSQL plans a statement again on each run while the
 #: plan for its parameters looks cheaper than the one for any, which the lookup of holders of
-#: an array of identifiers always does (214 us of planning, against 36 to run it).
+#: an array of identifiers always does (214 us of planning, against 36 to run it). And no
+#: statement is compiled to machine code (JIT): none runs long enough to gain from it, and a
+#: sequential scan, which the setting above prices at ten billion, made PostgreSQL load LLVM
+#: and compile a read of a one-row table: 26-38 ms, the first time on each connection.
 _SESSION = {
     "statement_timeout": "2s",
     "lock_timeout": "2s",
     "idle_in_transaction_session_timeout": "10s",
     "enable_seqscan": "off",
     "plan_cache_mode": "force_generic_plan",
+    "jit": "off",
 }
 #: libpq's settings: a peer that stops answering is noticed in seconds, not minutes.
 _CONNECTION: dict[str, Any] = {
