@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import gc
+import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -155,8 +158,10 @@ def _serve(quiet: bool, log_format: str, flags: dict[str, object]) -> None:
     from mockserver import MissingHandler
     from mockserver.contract import SpecUnfit
     from mockserver.seeding import SeedRefused
-    from mockserver.server import serve as run
     from mockserver.settings import Settings, SettingsError
+
+    with _no_system_certificates():
+        from mockserver.server import serve as run
 
     no_auth = flags.pop("no_auth")
     flags["auth_required"] = False if no_auth else None
@@ -178,6 +183,24 @@ def _serve(quiet: bool, log_format: str, flags: dict[str, object]) -> None:
         _refuse(settings.spec, error.problems, "is not one the mock can serve")
     except SeedRefused as error:
         _refuse(error.path, error.problems, "is not a seed file the mock can load")
+
+
+@contextmanager
+def _no_system_certificates() -> Iterator[None]:
+    """OpenSSL finds no CA certificates in the block. aiohttp's client, which the mock never
+    uses, loads them twice as the server imports it (aio-libs/aiohttp#9029: its contexts are
+    made at import, to keep the disk out of the event loop): 60-105 ms of every start."""
+    names = ("SSL_CERT_FILE", "SSL_CERT_DIR")
+    saved = {name: os.environ.get(name) for name in names}
+    os.environ.update(dict.fromkeys(names, os.devnull))
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                del os.environ[name]
+            else:
+                os.environ[name] = value
 
 
 def _refuse_unless_clean(path: Path, document: spec.Document) -> None:

@@ -1,4 +1,5 @@
-"""`capkit lint`, run as a real process of the installed console script."""
+"""`capkit lint`, run as a real process of the installed console script; and what `capkit serve`
+does to its own process as it starts."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 import spec
@@ -134,3 +136,22 @@ def test_a_plain_install_ships_the_spec_inside_the_package(tmp_path: Path) -> No
     )
     assert result.stdout.startswith(str(target)), f"capkit was not the one installed: {result}"
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_serve_hides_the_system_certificates_only_while_it_imports_aiohttp(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import ssl
+
+    from capkit.cli import _no_system_certificates
+
+    certificates = ssl.get_default_verify_paths().cafile
+    assert certificates is not None, "the machine has no CA certificates to hide"
+    monkeypatch.setenv("SSL_CERT_FILE", certificates)
+    monkeypatch.delenv("SSL_CERT_DIR", raising=False)
+    with _no_system_certificates():
+        assert ssl.create_default_context().cert_store_stats()["x509_ca"] == 0
+    # What the user set is back, and what they did not set is not left behind.
+    assert os.environ["SSL_CERT_FILE"] == certificates
+    assert "SSL_CERT_DIR" not in os.environ
+    assert ssl.create_default_context().cert_store_stats()["x509_ca"] > 0
