@@ -12,7 +12,7 @@ import re
 import psycopg
 
 from mockserver.storage.postgresql.database import Database, UrlUnusable, connect, describe
-from mockserver.storage.postgresql.schema import SchemaTooNew, migrate
+from mockserver.storage.postgresql.schema import Unfit, migrate
 
 __all__ = ["Database", "DatabaseUnusable", "open_database"]
 
@@ -25,7 +25,7 @@ def open_database(url: str, *, pool_size: int, synchronous: bool = True) -> Data
     """The database at URL, its schema created or migrated, connected through a pool of
     POOL_SIZE connections per process, whose commits wait for the disk if SYNCHRONOUS. Raises
     DatabaseUnusable for a URL that is not one, a database that cannot be reached or refuses
-    the credentials, or a schema of a newer capkit."""
+    the credentials, a schema of a newer capkit, or a server older than the schema needs."""
     try:
         where = describe(url)
     except UrlUnusable as error:
@@ -33,7 +33,7 @@ def open_database(url: str, *, pool_size: int, synchronous: bool = True) -> Data
     try:
         with connect(url) as connection:
             migrate(connection)
-    except SchemaTooNew as error:
+    except Unfit as error:
         raise DatabaseUnusable(f"cannot be used: the database at {where} {error}") from None
     except psycopg.Error as error:
         raise DatabaseUnusable(

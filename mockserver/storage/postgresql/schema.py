@@ -81,11 +81,27 @@ MIGRATIONS = (
     """,
 )
 VERSION = len(MIGRATIONS)
+#: The oldest PostgreSQL (major version) whose SQL the migrations use: a column's COMPRESSION.
+OLDEST_SERVER = 14
 #: The advisory lock that replicas migrating at once take in turn ("capkit" in ASCII).
 _MIGRATING = 0x636170_6B6974
 
 
-class SchemaTooNew(Exception):
+class Unfit(Exception):
+    """The database cannot hold this capkit's schema; the message says why."""
+
+
+class ServerTooOld(Unfit):
+    """The database runs on a PostgreSQL older than OLDEST_SERVER."""
+
+    def __init__(self, major: int) -> None:
+        super().__init__(
+            f"runs on PostgreSQL {major}, older than {OLDEST_SERVER}, the oldest that capkit's"
+            " schema runs on"
+        )
+
+
+class SchemaTooNew(Unfit):
     """The database holds a schema of a newer capkit than this one."""
 
     def __init__(self, found: int) -> None:
@@ -98,8 +114,11 @@ class SchemaTooNew(Exception):
 
 def migrate(connection: psycopg.Connection[Any]) -> int:
     """Create the schema, or bring it from an older version to VERSION, on CONNECTION (in
-    autocommit); return the version it had (0: none). Raises SchemaTooNew, and psycopg.Error
+    autocommit); return the version it had (0: none). Raises Unfit, and psycopg.Error
     for a database that refuses (no right to create a schema, say)."""
+    major = connection.info.server_version // 10000
+    if major < OLDEST_SERVER:
+        raise ServerTooOld(major)
     with connection.transaction():
         connection.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATING,))
         connection.execute("CREATE SCHEMA IF NOT EXISTS capkit")

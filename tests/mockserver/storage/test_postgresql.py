@@ -153,6 +153,24 @@ def test_a_database_of_a_newer_version_is_refused_naming_both_versions(
     assert schema_version(url) == schema.VERSION + 1
 
 
+def test_a_server_older_than_the_schema_needs_is_refused_naming_its_version(
+    url: str, postgresql_server: postgresql.Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with psycopg.connect(url) as connection:
+        major = connection.info.server_version // 10000
+    monkeypatch.setattr(schema, "OLDEST_SERVER", major + 1)
+    assert refusal(url) == (
+        f"cannot be used: the database at capkit@127.0.0.1:{postgresql_server.port}"
+        f"/{url.rpartition('/')[2]} runs on PostgreSQL {major}, older than {major + 1}, the"
+        " oldest that capkit's schema runs on"
+    )
+    with psycopg.connect(url) as connection:
+        created = connection.execute(
+            "SELECT schema_name FROM information_schema.schemata WHERE schema_name = 'capkit'"
+        ).fetchall()
+    assert created == []
+
+
 def test_replicas_starting_together_create_the_schema_once(
     url: str, store_at: Callable[[str], PostgresStore]
 ) -> None:
