@@ -13,6 +13,7 @@ import os
 import pwd
 import secrets
 import shutil
+import signal
 import subprocess
 import tempfile
 from collections.abc import Iterator
@@ -95,6 +96,20 @@ class Server:
         """Stop it as an administrator does: sessions are ended, the data kept."""
         self._pg_ctl("stop", "--wait", "--mode", "fast")
 
+    @contextmanager
+    def paused(self) -> Iterator[None]:
+        """The server's processes stopped for the block (SIGSTOP), as `docker pause` leaves a
+        database: its host still takes connections and data for it, and nothing answers."""
+        postmaster = int((self.folder / "data" / "postmaster.pid").read_text().split()[0])
+        processes = [postmaster, *_children(postmaster)]
+        for process in processes:
+            os.kill(process, signal.SIGSTOP)
+        try:
+            yield
+        finally:
+            for process in processes:
+                os.kill(process, signal.SIGCONT)
+
     def _pg_ctl(self, *arguments: str) -> None:
         _run(self.bin / "pg_ctl", "--pgdata", str(self.folder / "data"), *arguments)
 
@@ -133,6 +148,21 @@ def running(settings: dict[str, str] | None = None) -> Iterator[Server]:
             server._pg_ctl("stop", "--wait", "--mode", "immediate")
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def _children(parent: int) -> list[int]:
+    """The processes whose parent is PARENT, from /proc."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:  # ended meanwhile
+                continue
+            # pid (comm) state ppid ...: comm may hold spaces and parentheses.
+            if int(stat[stat.rindex(")") + 2 :].split()[1]) == parent:
+                found.append(int(entry.name))
+    return found
 
 
 def _owner() -> tuple[int, int]:

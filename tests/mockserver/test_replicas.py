@@ -294,3 +294,25 @@ def test_a_database_restarted_under_load_answers_503_then_serves_again(
     assert down.status == 503
     assert down.body["status"] == "unavailable"
     assert down.body["store"].startswith("PostgreSQL at capkit@127.0.0.1")
+
+
+def test_a_paused_database_answers_503_within_seconds_then_serves_again(
+    tmp_path: Path, postgresql_server: postgresql.Server
+) -> None:
+    url = postgresql_server.create_database(f"paused_{next(_databases)}")
+    with replicas_of(tmp_path, url) as pair:
+        assert [lookup(replica, "919111111111").status for replica in pair] == [200, 200]
+        with postgresql_server.paused():
+            for replica in pair:
+                sent = time.monotonic()
+                reply = lookup(replica, "919111111111")
+                assert (reply.status, codes(reply)) == (503, [503])
+                assert time.monotonic() - sent < 5
+            health = pair[0].request("GET", "/__admin/health")
+            assert (health.status, health.body["status"]) == (503, "unavailable")
+
+        def both_serve() -> bool:
+            return all(lookup(replica, "919111111111").status == 200 for replica in pair)
+
+        assert soon(both_serve, seconds=10)
+

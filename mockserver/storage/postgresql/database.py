@@ -2,10 +2,11 @@
 looks like from inside the mock.
 
 A request must not hang on a database that is gone: connecting, waiting for a connection,
-a statement and a lock each give up within seconds, and once the database is known to be
-down, requests are refused at once (StoreUnavailable) but for one every RETRY_SECONDS that
-tries it again. The pool replaces the connections the server closed, so the mock comes back
-by itself when the database does.
+a statement and a lock each give up within seconds, and so does waiting for the answer of a
+server that gives none (its processes paused, as by `docker pause`). Once the database is
+known to be down, requests are refused at once (StoreUnavailable) but for one every
+RETRY_SECONDS that tries it again. The pool replaces the connections the server closed, so
+the mock comes back by itself when the database does.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 
 from mockserver.storage import StoreUnavailable
 from mockserver.storage.postgresql.listener import Listener
-from mockserver.storage.postgresql.session import Query, Session
+from mockserver.storage.postgresql.session import NoAnswer, Query, Session
 
 log = logging.getLogger(__name__)
 
@@ -247,9 +248,10 @@ class Database:
         self, error: Exception, connection: psycopg.Connection[Any] | None = None
     ) -> StoreUnavailable:
         """ERROR as StoreUnavailable; when it says the database is unreachable (no
-        connection to be had, or the one used is lost), the database is marked down."""
+        connection to be had, the one used is lost, or the server no longer answers on it),
+        the database is marked down."""
         reason = _first_line(error)
-        if connection is None or connection.broken:
+        if connection is None or connection.broken or isinstance(error, NoAnswer):
             message = f"PostgreSQL at {self.where} cannot be reached: {reason}"
             with self._lock:
                 if self._down is None:

@@ -20,6 +20,7 @@ import functools
 import hashlib
 import select
 import struct
+import time
 import weakref
 from typing import Any
 
@@ -28,6 +29,10 @@ from psycopg.pq import ConnStatus, ExecStatus
 from psycopg.pq.abc import PGresult
 
 Row = list[bytes | None]
+
+#: Seconds the mock waits for the answer of a round trip: the server's own statement_timeout
+#: and lock_timeout (database.py) answer a slow statement before then.
+ANSWER_SECONDS = 2.5
 
 
 @dataclasses.dataclass(frozen=True)
@@ -85,20 +90,24 @@ class Session:
             return []
         self.sent = True
         pgconn = self.connection.pgconn
-        prepared = _prepared.setdefault(self.connection, set())
-        for query, _ in queued:
-            if query.name not in prepared:
-                _checked(pgconn.prepare(query.name, query.sql.encode()))
-                prepared.add(query.name)
-        if len(queued) == 1:  # libpq's own call: the fewest system calls, and no GIL held
-            ((query, parameters),) = queued
-            binary = [1] * len(parameters)
-            return [_checked(pgconn.exec_prepared(query.name, parameters, binary, 1))]
+        deadline = time.monotonic() + ANSWER_SECONDS
         try:
-            results = _pipeline(pgconn, queued)
+            prepared = _prepared.setdefault(self.connection, set())
+            for query, _ in queued:
+                if query.name not in prepared:
+                    pgconn.send_prepare(query.name, query.sql.encode())
+                    _checked(_result(pgconn, deadline))
+                    prepared.add(query.name)
+            if len(queued) == 1:
+                ((query, parameters),) = queued
+                binary = [1] * len(parameters)
+                pgconn.send_query_prepared(query.name, parameters, binary, result_format=1)
+                results = [_result(pgconn, deadline)]
+            else:
+                results = _pipeline(pgconn, queued, deadline)
         except BaseException:
-            # The connection is left mid-pipeline: no statement can follow on it. Closed, the
-            # pool puts a new one in its place.
+            # The connection may be left mid-statement, or mid-pipeline: no statement can
+            # follow on it. Closed, the pool puts a new one in its place.
             self.connection.close()
             raise
         for result in results:
@@ -106,17 +115,24 @@ class Session:
         return results
 
 
-def _pipeline(pgconn: Any, statements: list[tuple[Query, tuple[bytes, ...]]]) -> list[PGresult]:
+class NoAnswer(psycopg.OperationalError):
+    """The server took the statements and gave no answer, not even its own timeout's, within
+    ANSWER_SECONDS: it is not working (its processes stopped, its disk hung)."""
+
+
+def _pipeline(
+    pgconn: Any, statements: list[tuple[Query, tuple[bytes, ...]]], deadline: float
+) -> list[PGresult]:
     """The result of each of STATEMENTS, prepared, sent in one pipeline; the statements after
     one that failed give PIPELINE_ABORTED. Raises psycopg.OperationalError for a connection
-    lost on the way."""
+    lost on the way, NoAnswer once DEADLINE (time.monotonic()) passes."""
     pgconn.enter_pipeline_mode()
     for query, parameters in statements:
         pgconn.send_query_prepared(query.name, parameters, [1] * len(parameters), result_format=1)
     pgconn.pipeline_sync()
     results: list[PGresult] = []
     while True:
-        _wait(pgconn)
+        _wait(pgconn, deadline)
         result = pgconn.get_result()
         if result is None:  # the end of one statement's results
             continue
@@ -127,11 +143,25 @@ def _pipeline(pgconn: Any, statements: list[tuple[Query, tuple[bytes, ...]]]) ->
     return results
 
 
-def _wait(pgconn: Any) -> None:
-    """Until PGCONN has a result to give. libpq's own wait (in get_result) would hold the
-    GIL, and every other thread of the process, as long as the server takes."""
+def _result(pgconn: Any, deadline: float) -> PGresult:
+    """The result of the one statement sent (not in a pipeline), by DEADLINE."""
+    _wait(pgconn, deadline)
+    result: PGresult | None = pgconn.get_result()
+    while pgconn.get_result() is not None:  # libpq's end of the statement's results
+        pass
+    assert result is not None, "a statement sent gives a result"
+    return result
+
+
+def _wait(pgconn: Any, deadline: float) -> None:
+    """Until PGCONN has a result to give, or DEADLINE passes (NoAnswer). libpq's own wait
+    (in exec_prepared or get_result) would wait for as long as the server takes, forever for
+    a server whose processes are stopped but whose host still answers for them (a paused
+    container)."""
     while pgconn.is_busy():
-        select.select([pgconn.socket], [], [])
+        left = deadline - time.monotonic()
+        if left <= 0 or not select.select([pgconn.socket], [], [], left)[0]:
+            raise NoAnswer(f"no answer from the server within {ANSWER_SECONDS:g} s")
         pgconn.consume_input()  # raises OperationalError once the connection is lost
         if pgconn.status == ConnStatus.BAD:
             raise psycopg.OperationalError("the connection to the server was lost")

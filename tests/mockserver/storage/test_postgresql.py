@@ -24,6 +24,7 @@ from mockserver.storage.backends import open_postgresql, open_store
 from mockserver.storage.postgresql import schema
 from mockserver.storage.postgresql.database import WAIT_SECONDS, Database
 from mockserver.storage.postgresql.journal import PostgresJournal
+from mockserver.storage.postgresql.session import ANSWER_SECONDS
 from mockserver.storage.postgresql.store import PostgresStore
 from tests import postgresql
 from tests.ports import free_port
@@ -428,6 +429,26 @@ def test_a_store_whose_database_goes_down_refuses_in_seconds_and_comes_back(
     once_back(lambda: store.share_settings({"faults": 0.5}))
     heard = soon(lambda: once_back(other_replica.shared_settings) == {"faults": 0.5}, seconds=15)
     assert heard, "the change was not heard"
+
+
+def test_a_store_whose_database_stops_answering_refuses_in_seconds_and_comes_back(
+    url: str, postgresql_server: postgresql.Server, store_at: Callable[[str], PostgresStore]
+) -> None:
+    store = store_at(url)
+    with store.write() as tx:
+        tx.save(customer(tx.new_id(), MOBILE))
+
+    def holders() -> list[int]:
+        with store.read() as tx:
+            return [holding.customer_id for holding in tx.holders(MOBILE)]
+
+    with postgresql_server.paused():
+        for _ in range(3):
+            started = time.monotonic()
+            with pytest.raises(StoreUnavailable, match=r"^PostgreSQL at .* cannot be reached"):
+                holders()
+            assert time.monotonic() - started < ANSWER_SECONDS + 1
+    assert once_back(holders) == [FIRST_NEW_ID]
 
 
 def once_back(read: Callable[[], T]) -> T:
