@@ -36,10 +36,12 @@ class MissingHandler(LookupError):
     """The spec has an operation that mockserver/views.py does not handle."""
 
 
-def create_app(settings: Settings | None = None) -> Flask:
-    """The mock. Raises SpecUnfit for a spec it cannot serve, MissingHandler naming the
-    operations no view handles, SettingsError for a state it cannot be kept in (or reach) or
-    a --latency of no operation, SeedRefused for a seed file it cannot load."""
+def create_app(settings: Settings | None = None, *, prepared: bool = False) -> Flask:
+    """The mock; with PREPARED, of a state that another process opened and seeded already (a
+    worker's parent), which is not touched while the app is built. Raises SpecUnfit for a spec
+    it cannot serve, MissingHandler naming the operations no view handles, SettingsError for a
+    state it cannot be kept in (or reach) or a --latency of no operation, SeedRefused for a
+    seed file it cannot load."""
     settings = settings or Settings.load()
     document = spec.load(settings.spec)
     contract = compile_contract(document, authenticating=settings.auth_required)
@@ -56,14 +58,16 @@ def create_app(settings: Settings | None = None) -> Flask:
             settings.state or str(_temporary("state.db")),
             journal=settings.journal or _temporary("journal"),
             db_pool=settings.db_pool,
+            prepared=prepared,
         )
     except StateUnusable as error:
         raise SettingsError("state", f"{flag('state')} {error}") from None
     seeded = dataclasses.replace(documented, customers=tuple(start))
-    try:
-        _seed_if_empty(state.store, seeded)
-    except StoreUnavailable as error:
-        raise SettingsError("state", f"{flag('state')} cannot be used now: {error}") from None
+    if not prepared:
+        try:
+            _seed_if_empty(state.store, seeded)
+        except StoreUnavailable as error:
+            raise SettingsError("state", f"{flag('state')} cannot be used now: {error}") from None
     mock = Mock(
         settings=settings,
         document=document,

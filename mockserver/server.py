@@ -60,7 +60,10 @@ def app_from_environment() -> WSGIApplication:
     # frozen, out of the collector's sight, after one collection (1 ms: the parent's are
     # frozen already).
     gc.disable()
-    app = create_app(Settings.load())
+    # The parent opened and seeded the state: a worker that starts while the database is
+    # down (one restarted after a crash) serves 503 until it is back, where failing to start
+    # would make gunicorn stop the whole mock.
+    app = create_app(Settings.load(), prepared=True)
     gc.collect()
     gc.freeze()
     gc.enable()

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mockserver.journal import FileJournal, Journal
-from mockserver.storage import StateUnusable, Store, StoreUnavailable
+from mockserver.storage import StateUnusable, Store
 from mockserver.storage.sqlite import SqliteStore
 
 if TYPE_CHECKING:
@@ -40,10 +40,11 @@ class State:
     close: Callable[[], None]
 
 
-def open_state(state: str, *, journal: Path, db_pool: int) -> State:
+def open_state(state: str, *, journal: Path, db_pool: int, prepared: bool = False) -> State:
     """The store that STATE names, and the journal that goes with it (in the folder JOURNAL
-    beside a SQLite file). Raises StateUnusable, saying what STATE must be."""
-    store = open_store(state, db_pool=db_pool)
+    beside a SQLite file); PREPARED as open_store takes it. Raises StateUnusable, saying what
+    STATE must be."""
+    store = open_store(state, db_pool=db_pool, prepared=prepared)
     if not _is_postgresql(state):
         return State(store, FileJournal(journal), state, store.close)
     # The driver is there, from here on.
@@ -61,17 +62,17 @@ def open_state(state: str, *, journal: Path, db_pool: int) -> State:
     return State(store, PostgresJournal(requests), f"PostgreSQL {customers.where}", close)
 
 
-def open_store(state: str, *, db_pool: int = DB_POOL) -> Store:
-    """The Store that STATE names. Raises StateUnusable, saying what STATE must be, for a URL
-    of no backend, a file in a folder that does not exist, or a database that cannot be used."""
+def open_store(state: str, *, db_pool: int = DB_POOL, prepared: bool = False) -> Store:
+    """The Store that STATE names; if PREPARED (a process opened it before, as a worker's
+    parent does), a database is not asked anything yet, so that a worker restarting while it
+    is down starts, and answers 503 until it is back. Raises StateUnusable, saying what STATE
+    must be, for a URL of no backend, a file in a folder that does not exist, or a database
+    that cannot be used."""
     if _is_postgresql(state):
-        database = open_postgresql(state, db_pool=db_pool)
+        database = open_postgresql(state, db_pool=db_pool, prepared=prepared)
         from mockserver.storage.postgresql.store import PostgresStore
 
-        try:
-            return PostgresStore(database)
-        except StoreUnavailable as error:
-            raise StateUnusable(f"cannot be used now: {error}") from None
+        return PostgresStore(database)
     url = _URL.match(state)
     if url is not None:
         raise StateUnusable(
@@ -86,10 +87,12 @@ def open_store(state: str, *, db_pool: int = DB_POOL) -> Store:
     return SqliteStore(path)
 
 
-def open_postgresql(url: str, *, db_pool: int, synchronous: bool = True) -> Database:
-    """The PostgreSQL database at URL, its schema up to date, DB_POOL connections in each
-    process, whose commits wait for the disk if SYNCHRONOUS. Raises StateUnusable without
-    PostgreSQL's driver, or for a database that cannot be used."""
+def open_postgresql(
+    url: str, *, db_pool: int, synchronous: bool = True, prepared: bool = False
+) -> Database:
+    """The PostgreSQL database at URL, its schema brought up to date unless PREPARED, DB_POOL
+    connections in each process, whose commits wait for the disk if SYNCHRONOUS. Raises
+    StateUnusable without PostgreSQL's driver, or for a database that cannot be used."""
     try:
         import psycopg  # noqa: F401 (installed by capkit[postgresql], and loads libpq)
         import psycopg_pool  # noqa: F401
@@ -101,7 +104,7 @@ def open_postgresql(url: str, *, db_pool: int, synchronous: bool = True) -> Data
     from mockserver.storage.postgresql import DatabaseUnusable, open_database
 
     try:
-        return open_database(url, pool_size=db_pool, synchronous=synchronous)
+        return open_database(url, pool_size=db_pool, synchronous=synchronous, prepared=prepared)
     except DatabaseUnusable as error:
         raise StateUnusable(str(error)) from None
 

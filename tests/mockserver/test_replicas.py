@@ -8,6 +8,7 @@ import itertools
 import json
 import os
 import re
+import signal
 import subprocess
 import time
 from collections.abc import Iterator
@@ -25,6 +26,7 @@ from tests.mockserver.test_server import (
     CAPKIT,
     README,
     TILL,
+    WORKER_READY,
     Reply,
     Server,
     in_parallel,
@@ -316,3 +318,21 @@ def test_a_paused_database_answers_503_within_seconds_then_serves_again(
 
         assert soon(both_serve, seconds=10)
 
+
+def test_a_worker_restarted_while_the_database_is_down_answers_503_then_serves_again(
+    tmp_path: Path, postgresql_server: postgresql.Server
+) -> None:
+    url = postgresql_server.create_database(f"restarted_worker_{next(_databases)}")
+    with running(tmp_path, "--state", url) as replica:
+        assert lookup(replica, "919111111111").status == 200
+        [worker] = WORKER_READY.findall(replica.output())
+        postgresql_server.stop()
+        try:
+            os.kill(int(worker), signal.SIGKILL)
+            assert soon(lambda: len(WORKER_READY.findall(replica.output())) == 2, seconds=15)
+            reply = lookup(replica, "919111111111")
+            assert (reply.status, codes(reply)) == (503, [503])
+        finally:
+            postgresql_server.start()
+        assert soon(lambda: lookup(replica, "919111111111").status == 200, seconds=10)
+        assert replica.process.poll() is None

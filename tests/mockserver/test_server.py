@@ -112,8 +112,8 @@ def spawns_its_workers(server: Server) -> bool:
     return server.output().count("Booting worker with pid") == 2
 
 
-#: What a worker says once its app is built and it answers.
-WORKER_READY = re.compile(r"^capkit worker \d+ answers$", re.MULTILINE)
+#: What a worker says once its app is built and it answers: its process id.
+WORKER_READY = re.compile(r"^capkit worker (\d+) answers$", re.MULTILINE)
 
 
 @contextmanager
@@ -759,7 +759,7 @@ def test_a_worker_that_ends_leaves_the_state_to_the_others_and_its_successor(
     takes nothing of the mock's with it."""
     with running(tmp_path, "--workers", "2", until=serves_with_both_workers) as server:
         created = register(server, "919000013013").body["createdId"]
-        first = int(WORKER_READY.findall(server.output())[0].split()[2])
+        first = int(WORKER_READY.findall(server.output())[0])
         os.kill(first, signal.SIGTERM)
         deadline = time.monotonic() + 15
         while len(WORKER_READY.findall(server.output())) < 3 and time.monotonic() < deadline:

@@ -21,15 +21,20 @@ class DatabaseUnusable(ValueError):
     """The database cannot hold the mock's state; the message says which and why, in a line."""
 
 
-def open_database(url: str, *, pool_size: int, synchronous: bool = True) -> Database:
-    """The database at URL, its schema created or migrated, connected through a pool of
-    POOL_SIZE connections per process, whose commits wait for the disk if SYNCHRONOUS. Raises
+def open_database(
+    url: str, *, pool_size: int, synchronous: bool = True, prepared: bool = False
+) -> Database:
+    """The database at URL, its schema created or migrated unless PREPARED (then nothing is
+    asked of it yet), connected through a pool of POOL_SIZE connections per process, whose
+    commits wait for the disk if SYNCHRONOUS. Raises
     DatabaseUnusable for a URL that is not one, a database that cannot be reached or refuses
     the credentials, a schema of a newer capkit, or a server older than the schema needs."""
     try:
         where = describe(url)
     except UrlUnusable as error:
         raise DatabaseUnusable(f"is not a PostgreSQL URL: {_said(error, url)}") from None
+    if prepared:
+        return Database(url, pool_size=pool_size, synchronous=synchronous)
     try:
         with connect(url) as connection:
             migrate(connection)

@@ -16,6 +16,8 @@ from typing import Any
 
 import psycopg
 
+from mockserver.storage import FIRST_NEW_ID
+
 #: What each version adds, in order: version N is MIGRATIONS[:N].
 MIGRATIONS = (
     # 1: customers, the identifiers and search terms they are found by, the id of the next one
@@ -113,9 +115,9 @@ class SchemaTooNew(Unfit):
 
 
 def migrate(connection: psycopg.Connection[Any]) -> int:
-    """Create the schema, or bring it from an older version to VERSION, on CONNECTION (in
-    autocommit); return the version it had (0: none). Raises Unfit, and psycopg.Error
-    for a database that refuses (no right to create a schema, say)."""
+    """Create the schema, or bring it from an older version to VERSION, and the counter of new
+    ids, on CONNECTION (in autocommit); return the version it had (0: none). Raises Unfit,
+    and psycopg.Error for a database that refuses (no right to create a schema, say)."""
     major = connection.info.server_version // 10000
     if major < OLDEST_SERVER:
         raise ServerTooOld(major)
@@ -135,4 +137,8 @@ def migrate(connection: psycopg.Connection[Any]) -> int:
             connection.execute("INSERT INTO capkit.schema_version VALUES (%s)", (VERSION,))
         elif found < VERSION:
             connection.execute("UPDATE capkit.schema_version SET version = %s", (VERSION,))
+        connection.execute(
+            "INSERT INTO capkit.counters VALUES ('next_id', %s) ON CONFLICT DO NOTHING",
+            (FIRST_NEW_ID,),
+        )
     return found

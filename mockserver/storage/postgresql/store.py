@@ -100,7 +100,6 @@ _COUNT = Query(
     " ELSE counts.value + 1 END, period = greatest(counts.period, excluded.period)"
     " RETURNING value"
 )
-_FIRST_ID = Query("INSERT INTO capkit.counters VALUES ('next_id', $1) ON CONFLICT DO NOTHING")
 _FORGET_EVERYTHING = (
     Query("DELETE FROM capkit.customers"),  # their identifiers and terms too
     Query("DELETE FROM capkit.counts"),
@@ -128,8 +127,6 @@ class PostgresStore:
         self._listener = database.listener(_SETTINGS_CHANNEL)
         self._settings_lock = threading.Lock()
         self._settings: Blob | None = None
-        with database.transaction(*_WRITE, durable=True) as session:
-            session.queue(_FIRST_ID, int8(FIRST_NEW_ID))
 
     @contextmanager
     def read(self) -> Iterator[_Reading]:
