@@ -90,21 +90,20 @@ class Session:
             return []
         self.sent = True
         pgconn = self.connection.pgconn
-        deadline = time.monotonic() + ANSWER_SECONDS
         try:
             prepared = _prepared.setdefault(self.connection, set())
             for query, _ in queued:
                 if query.name not in prepared:
                     pgconn.send_prepare(query.name, query.sql.encode())
-                    _checked(_result(pgconn, deadline))
+                    _checked(_result(pgconn))
                     prepared.add(query.name)
             if len(queued) == 1:
                 ((query, parameters),) = queued
                 binary = [1] * len(parameters)
                 pgconn.send_query_prepared(query.name, parameters, binary, result_format=1)
-                results = [_result(pgconn, deadline)]
+                results = [_result(pgconn)]
             else:
-                results = _pipeline(pgconn, queued, deadline)
+                results = _pipeline(pgconn, queued)
         except BaseException:
             # The connection may be left mid-statement, or mid-pipeline: no statement can
             # follow on it. Closed, the pool puts a new one in its place.
@@ -116,23 +115,21 @@ class Session:
 
 
 class NoAnswer(psycopg.OperationalError):
-    """The server took the statements and gave no answer, not even its own timeout's, within
-    ANSWER_SECONDS: it is not working (its processes stopped, its disk hung)."""
+    """The server gave no answer, not even its own timeout's, within ANSWER_SECONDS of being
+    asked for one: it is not working (its processes stopped, its disk hung)."""
 
 
-def _pipeline(
-    pgconn: Any, statements: list[tuple[Query, tuple[bytes, ...]]], deadline: float
-) -> list[PGresult]:
+def _pipeline(pgconn: Any, statements: list[tuple[Query, tuple[bytes, ...]]]) -> list[PGresult]:
     """The result of each of STATEMENTS, prepared, sent in one pipeline; the statements after
     one that failed give PIPELINE_ABORTED. Raises psycopg.OperationalError for a connection
-    lost on the way, NoAnswer once DEADLINE (time.monotonic()) passes."""
+    lost on the way (NoAnswer for a server that stopped answering)."""
     pgconn.enter_pipeline_mode()
     for query, parameters in statements:
         pgconn.send_query_prepared(query.name, parameters, [1] * len(parameters), result_format=1)
     pgconn.pipeline_sync()
     results: list[PGresult] = []
     while True:
-        _wait(pgconn, deadline)
+        _wait(pgconn)
         result = pgconn.get_result()
         if result is None:  # the end of one statement's results
             continue
@@ -143,9 +140,9 @@ def _pipeline(
     return results
 
 
-def _result(pgconn: Any, deadline: float) -> PGresult:
-    """The result of the one statement sent (not in a pipeline), by DEADLINE."""
-    _wait(pgconn, deadline)
+def _result(pgconn: Any) -> PGresult:
+    """The result of the one statement sent (not in a pipeline)."""
+    _wait(pgconn)
     result: PGresult | None = pgconn.get_result()
     while pgconn.get_result() is not None:  # libpq's end of the statement's results
         pass
@@ -153,11 +150,13 @@ def _result(pgconn: Any, deadline: float) -> PGresult:
     return result
 
 
-def _wait(pgconn: Any, deadline: float) -> None:
-    """Until PGCONN has a result to give, or DEADLINE passes (NoAnswer). libpq's own wait
-    (in exec_prepared or get_result) would wait for as long as the server takes, forever for
-    a server whose processes are stopped but whose host still answers for them (a paused
-    container)."""
+def _wait(pgconn: Any) -> None:
+    """Until PGCONN has a result to give; NoAnswer after ANSWER_SECONDS. libpq's own wait lasts
+    as long as the server takes: forever for a server whose processes are stopped while its
+    host takes the data for them (a paused container); in get_result, it holds the GIL, and
+    every other thread of the process, all along. Each result of a pipeline has the time of
+    its own: a long pipeline is no answer only where the server stopped."""
+    deadline = time.monotonic() + ANSWER_SECONDS
     while pgconn.is_busy():
         left = deadline - time.monotonic()
         if left <= 0 or not select.select([pgconn.socket], [], [], left)[0]:
