@@ -26,9 +26,9 @@ def open_database(
 ) -> Database:
     """The database at URL, its schema created or migrated unless PREPARED (then nothing is
     asked of it yet), connected through a pool of POOL_SIZE connections per process, whose
-    commits wait for the disk if SYNCHRONOUS. Raises
-    DatabaseUnusable for a URL that is not one, a database that cannot be reached or refuses
-    the credentials, a schema of a newer capkit, or a server older than the schema needs."""
+    commits wait for the disk if SYNCHRONOUS. Raises DatabaseUnusable for a URL that is not
+    one, a database that cannot be reached or refuses the credentials, a schema of a newer
+    capkit, or a server older than the schema needs."""
     try:
         where = describe(url)
     except UrlUnusable as error:
