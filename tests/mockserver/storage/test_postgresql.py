@@ -21,6 +21,7 @@ from mockserver.domain.records import Customer, Identifier, Profile
 from mockserver.journal import Entry
 from mockserver.storage import FIRST_NEW_ID, StateUnusable, Store, StoreUnavailable
 from mockserver.storage.backends import open_postgresql, open_store
+from mockserver.storage.postgresql import journal as postgresql_journal
 from mockserver.storage.postgresql import schema
 from mockserver.storage.postgresql.database import WAIT_SECONDS, Database
 from mockserver.storage.postgresql.journal import PostgresJournal
@@ -388,6 +389,20 @@ def test_the_journal_keeps_the_most_recent_entries(
     with psycopg.connect(mine.database.url) as connection:
         (kept,) = connection.execute("SELECT sum(size) FROM capkit.requests").fetchone() or (0,)
     assert kept <= 5  # older entries are deleted, not only hidden
+
+
+def test_a_row_s_worth_of_entries_is_written_without_waiting_for_more(
+    journals: tuple[PostgresJournal, PostgresJournal], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Were the thread to gather more before writing each full row, a process answering
+    # faster than a row per gathering would queue ever more entries.
+    monkeypatch.setattr(postgresql_journal, "_GATHER_SECONDS", 3600)
+    mine, theirs = journals
+    recorded = [entry(f"/v2/{n}", float(n)) for n in range(2 * postgresql_journal._BATCH)]
+    with theirs._changed:  # the writing thread finds them all queued, as under a steady load
+        for each in recorded:
+            theirs.record(each)
+    within_a_second(mine, recorded)
 
 
 # --- an outage of the database --------------------------------------------------------------
