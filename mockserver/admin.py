@@ -18,6 +18,7 @@ from mockserver.domain import seed_files
 from mockserver.domain.seed_files import InvalidSeed
 from mockserver.mock import Mock
 from mockserver.responses import json_response
+from mockserver.seeding import YAML_TYPES, decode
 from mockserver.storage import StoreUnavailable
 from spec import CAPKIT_VERSION
 
@@ -71,7 +72,12 @@ def register(app: Flask, mock: Mock) -> None:
             return json_response(seed_files.document(tx.customers()))
 
     def add_seed() -> Response:
-        written = _json_body()
+        is_yaml = request.mimetype in YAML_TYPES
+        try:
+            written = decode(request.get_data(), is_yaml=is_yaml)
+        except ValueError as error:
+            kind = "YAML" if is_yaml else f"JSON (or YAML, sent as {YAML_TYPES[0]})"
+            raise BadRequest(f"body: expected {kind}, got what it cannot read: {error}") from None
         try:
             with mock.store.write() as tx:
                 customers = mock.seeding.customers(written, alongside=tx.customers())

@@ -88,6 +88,10 @@ SEED_FILE: dict[str, Any] = {
 }
 
 
+#: The media types of a YAML body (RFC 9512's, and those in use before it).
+YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml")
+
+
 class SeedUnreadable(ValueError):
     """A seed file that cannot be read, or is neither JSON nor YAML."""
 
@@ -142,10 +146,16 @@ def read(path: Path) -> Any:
         raise SeedUnreadable(f"cannot read {path}: {error.strerror or error}") from None
     is_yaml = path.suffix.lower() in (".yaml", ".yml")
     try:
-        return load_yaml(text.decode()) if is_yaml else msgspec.json.decode(text)
-    except ValueError as error:  # msgspec's DecodeError, UnicodeDecodeError and YAML's too
+        return decode(text, is_yaml=is_yaml)
+    except ValueError as error:
         kind = "YAML" if is_yaml else "JSON (a .yaml or .yml file is read as YAML)"
         raise SeedUnreadable(f"{path} is not {kind}: {error}") from None
+
+
+def decode(text: bytes, *, is_yaml: bool) -> Any:
+    """TEXT, a seed file, as the JSON it is or the YAML it is if IS_YAML. Raises ValueError
+    (msgspec's DecodeError, UnicodeDecodeError, YAML's) saying why it is not."""
+    return load_yaml(text.decode()) if is_yaml else msgspec.json.decode(text)
 
 
 def _problem(written: Any, error: jsonschema_rs.ValidationError) -> Problem:

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 from playwright.sync_api import Browser, Page, expect
 
 import spec
@@ -231,6 +232,13 @@ def test_the_seed_downloads_and_an_uploaded_one_adds_its_customers(
     mock.request("POST", "/__admin/reset")
     good, bad = tmp_path / "becky.json", tmp_path / "bad.json"
     good.write_text(json.dumps({"customers": [BECKY]}))
+    also_good = tmp_path / "ann.yaml"  # YAML, as --seed reads a file named so
+    mobile = [{"type": "mobile", "value": "919900000017"}]
+    ann = BECKY | {
+        "id": 900017,
+        "profiles": [{"firstName": "Ann", "source": "INSTORE", "identifiers": mobile}],
+    }
+    also_good.write_text(yaml.safe_dump({"customers": [ann]}))
     misspelt = {**BECKY, "id": 900016, "loyaltyInfo": {"loyaltyTyp": "loyalty"}}
     bad.write_text(json.dumps({"customers": [misspelt]}))
     try:
@@ -251,12 +259,14 @@ def test_the_seed_downloads_and_an_uploaded_one_adds_its_customers(
 
             upload.set_input_files(good)
             expect(status).to_contain_text("becky.json: added 1 customer(s), 900001")
+            upload.set_input_files(also_good)
+            expect(status).to_contain_text("ann.yaml: added 1 customer(s), 900017")
             page.fill("#state-filter input[name=find]", "919900000001")
             expect(page.locator("#customers tbody tr")).to_have_count(1)
         held = [
             customer["id"] for customer in mock.request("GET", "/__admin/state").body["customers"]
         ]
-        assert 900001 in held and 900016 not in held
+        assert 900001 in held and 900017 in held and 900016 not in held
     finally:
         mock.request("POST", "/__admin/reset")
 

@@ -294,6 +294,35 @@ def test_a_seed_posted_adds_customers_until_the_next_reset(client: FlaskClient) 
     assert client.get("/v2/customers/900001?source=ALL").status_code == 400
 
 
+@pytest.mark.parametrize("media_type", ["application/yaml", "application/x-yaml", "text/yaml"])
+def test_a_seed_posted_as_yaml_adds_its_customers_as_a_yaml_seed_file_does(
+    client: FlaskClient, media_type: str
+) -> None:
+    written = yaml.safe_dump({"customers": [BECKY]})
+    response = client.post("/__admin/seed", data=written, content_type=media_type)
+    assert response.get_json() == {"seeded": [900001]}
+    assert client.get("/v2/customers/900001?source=ALL").status_code == 200
+
+
+def test_a_seed_body_that_cannot_be_read_is_refused_naming_what_was_expected(
+    client: FlaskClient,
+) -> None:
+    before = client.get("/__admin/seed").get_json()
+    as_yaml = client.post(
+        "/__admin/seed", data="customers: [{id: 900001", content_type="application/yaml"
+    )
+    assert as_yaml.status_code == 400
+    [said] = messages(as_yaml)
+    assert said.startswith("body: expected YAML, got what it cannot read: while parsing")
+    # YAML sent as JSON: the message says how to send YAML.
+    as_json = client.post("/__admin/seed", data="customers: []", content_type="application/json")
+    [said] = messages(as_json)
+    assert said.startswith(
+        "body: expected JSON (or YAML, sent as application/yaml), got what it cannot read:"
+    )
+    assert client.get("/__admin/seed").get_json() == before
+
+
 def test_a_bad_seed_posted_is_refused_with_every_problem_and_changes_nothing(
     client: FlaskClient,
 ) -> None:

@@ -484,9 +484,11 @@ const seed = {
 
   async upload(file) {
     const status = document.getElementById("seed-status");
+    // As capkit serve --seed reads a file: YAML by its name, else JSON.
+    const yaml = /\.ya?ml$/i.test(file.name);
     const response = await change("/__admin/seed", {
       method: "POST",
-      headers: { "Content-Type": "application/json" },
+      headers: { "Content-Type": yaml ? "application/yaml" : "application/json" },
       body: await file.text(),
     });
     const body = await response.json();
