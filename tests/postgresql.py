@@ -17,7 +17,7 @@ import signal
 import subprocess
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -102,13 +102,15 @@ class Server:
         database: its host still takes connections and data for it, and nothing answers."""
         postmaster = int((self.folder / "data" / "postmaster.pid").read_text().split()[0])
         processes = [postmaster, *_children(postmaster)]
-        for process in processes:
-            os.kill(process, signal.SIGSTOP)
         try:
+            for process in processes:
+                with suppress(ProcessLookupError):  # ended meanwhile
+                    os.kill(process, signal.SIGSTOP)
             yield
         finally:
             for process in processes:
-                os.kill(process, signal.SIGCONT)
+                with suppress(ProcessLookupError):
+                    os.kill(process, signal.SIGCONT)
 
     def _pg_ctl(self, *arguments: str) -> None:
         _run(self.bin / "pg_ctl", "--pgdata", str(self.folder / "data"), *arguments)
