@@ -17,6 +17,7 @@ from typing import Any
 import psycopg
 
 from mockserver.storage import StoreUnavailable
+from mockserver.storage.postgresql.session import Query, Session
 
 Connect = Callable[[], psycopg.Connection[Any]]
 
@@ -67,7 +68,8 @@ class Listener:
         self._connection = None
         connection = self.connect()
         try:
-            connection.execute(f"LISTEN {self.channel}")
+            # As the store's statements go: within seconds, from a server paused meanwhile too.
+            Session(connection).rows(Query(f"LISTEN {self.channel}"))
         except psycopg.Error as error:
             connection.close()
             raise StoreUnavailable(f"PostgreSQL did not LISTEN: {error}") from error

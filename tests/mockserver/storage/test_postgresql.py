@@ -10,8 +10,9 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import psycopg
 import pytest
@@ -23,8 +24,9 @@ from mockserver.storage import FIRST_NEW_ID, StateUnusable, Store, StoreUnavaila
 from mockserver.storage.backends import open_postgresql, open_store
 from mockserver.storage.postgresql import journal as postgresql_journal
 from mockserver.storage.postgresql import schema
-from mockserver.storage.postgresql.database import WAIT_SECONDS, Database
+from mockserver.storage.postgresql.database import WAIT_SECONDS, Database, connect
 from mockserver.storage.postgresql.journal import PostgresJournal
+from mockserver.storage.postgresql.listener import Listener
 from mockserver.storage.postgresql.session import ANSWER_SECONDS
 from mockserver.storage.postgresql.store import PostgresStore
 from tests import postgresql
@@ -464,6 +466,23 @@ def test_a_store_whose_database_stops_answering_refuses_in_seconds_and_comes_bac
                 holders()
             assert time.monotonic() - started < ANSWER_SECONDS + 1
     assert once_back(holders) == [FIRST_NEW_ID]
+
+
+def test_a_server_paused_between_a_connection_and_its_listen_is_given_up_in_seconds(
+    url: str, postgresql_server: postgresql.Server
+) -> None:
+    with ExitStack() as stack:
+
+        def connect_then_pause() -> psycopg.Connection[Any]:
+            connection = stack.enter_context(connect(url))
+            stack.enter_context(postgresql_server.paused())
+            return connection
+
+        listener = Listener(connect_then_pause, "capkit_test")
+        started = time.monotonic()
+        with pytest.raises(StoreUnavailable, match="PostgreSQL did not LISTEN: no answer"):
+            listener.heard()
+        assert time.monotonic() - started < ANSWER_SECONDS + 1
 
 
 def once_back(read: Callable[[], T]) -> T:
