@@ -13,6 +13,7 @@ from pathlib import Path
 
 from bench import probes
 from bench.config import PRISM, ROOT, SPEC
+from tests.processes import descendants
 
 
 class LaunchFailed(RuntimeError):
@@ -161,25 +162,7 @@ class Memory:
 
 def memory(root: int) -> Memory:
     """The resident memory of ROOT and of every process below it, read from /proc."""
-    return Memory({pid: _rss_mib(pid) for pid in [root, *_descendants(root)]})
-
-
-def _descendants(root: int) -> list[int]:
-    parents: dict[int, int] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                # "pid (comm) state ppid ...": comm may hold spaces and parentheses.
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except (OSError, IndexError):
-                continue
-            parents[int(entry.name)] = int(fields[1])
-    found, frontier = [], [root]
-    while frontier:
-        children = sorted(pid for pid, parent in parents.items() if parent in frontier)
-        found.extend(children)
-        frontier = children
-    return found
+    return Memory({pid: _rss_mib(pid) for pid in [root, *descendants(root)]})
 
 
 def _rss_mib(pid: int) -> float:

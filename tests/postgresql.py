@@ -25,6 +25,7 @@ import psycopg
 from psycopg import sql
 
 from tests.ports import free_port
+from tests.processes import descendants
 
 #: Set (to anything but "" or 0) where the PostgreSQL tests must run: a missing server is then
 #: a failure, not a skip. .ci/run sets it.
@@ -101,7 +102,7 @@ class Server:
         """The server's processes stopped for the block (SIGSTOP), as `docker pause` leaves a
         database: its host still takes connections and data for it, and nothing answers."""
         postmaster = int((self.folder / "data" / "postmaster.pid").read_text().split()[0])
-        processes = [postmaster, *_children(postmaster)]
+        processes = [postmaster, *descendants(postmaster)]
         try:
             for process in processes:
                 with suppress(ProcessLookupError):  # ended meanwhile
@@ -150,21 +151,6 @@ def running(settings: dict[str, str] | None = None) -> Iterator[Server]:
             server._pg_ctl("stop", "--wait", "--mode", "immediate")
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-
-
-def _children(parent: int) -> list[int]:
-    """The processes whose parent is PARENT, from /proc."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:  # ended meanwhile
-                continue
-            # pid (comm) state ppid ...: comm may hold spaces and parentheses.
-            if int(stat[stat.rindex(")") + 2 :].split()[1]) == parent:
-                found.append(int(entry.name))
-    return found
 
 
 def _owner() -> tuple[int, int]:
