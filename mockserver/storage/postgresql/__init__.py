@@ -13,6 +13,7 @@ import psycopg
 
 from mockserver.storage.postgresql.database import Database, UrlUnusable, connect, describe
 from mockserver.storage.postgresql.schema import Unfit, migrate
+from mockserver.storage.postgresql.session import ANSWER_SECONDS, NoAnswer
 
 __all__ = ["Database", "DatabaseUnusable", "open_database"]
 
@@ -38,6 +39,10 @@ def open_database(
     try:
         with connect(url) as connection:
             migrate(connection)
+    except NoAnswer:
+        raise DatabaseUnusable(
+            f"cannot be used: PostgreSQL at {where} did not answer within {ANSWER_SECONDS:g} s"
+        ) from None
     except Unfit as error:
         raise DatabaseUnusable(f"cannot be used: the database at {where} {error}") from None
     except psycopg.Error as error:

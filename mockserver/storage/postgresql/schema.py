@@ -17,6 +17,7 @@ from typing import Any
 import psycopg
 
 from mockserver.storage import FIRST_NEW_ID
+from mockserver.storage.postgresql.session import script
 
 #: What each version adds, in order: version N is MIGRATIONS[:N].
 MIGRATIONS = (
@@ -117,28 +118,40 @@ class SchemaTooNew(Unfit):
 def migrate(connection: psycopg.Connection[Any]) -> int:
     """Create the schema, or bring it from an older version to VERSION, and the counter of new
     ids, on CONNECTION (in autocommit); return the version it had (0: none). Raises Unfit,
-    and psycopg.Error for a database that refuses (no right to create a schema, say)."""
+    and psycopg.Error for a database that refuses (no right to create a schema, say) or
+    stops answering (NoAnswer: a start does not hang on a paused server)."""
     major = connection.info.server_version // 10000
     if major < OLDEST_SERVER:
         raise ServerTooOld(major)
-    with connection.transaction():
-        connection.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATING,))
-        connection.execute("CREATE SCHEMA IF NOT EXISTS capkit")
-        connection.execute(
-            "CREATE TABLE IF NOT EXISTS capkit.schema_version (version integer NOT NULL)"
-        )
-        row = connection.execute("SELECT version FROM capkit.schema_version").fetchone()
-        found = 0 if row is None else int(row[0])
-        if found > VERSION:
-            raise SchemaTooNew(found)
-        for migration in MIGRATIONS[found:]:
-            connection.execute(migration)
-        if row is None:
-            connection.execute("INSERT INTO capkit.schema_version VALUES (%s)", (VERSION,))
-        elif found < VERSION:
-            connection.execute("UPDATE capkit.schema_version SET version = %s", (VERSION,))
-        connection.execute(
-            "INSERT INTO capkit.counters VALUES ('next_id', %s) ON CONFLICT DO NOTHING",
-            (FIRST_NEW_ID,),
-        )
+    *_, versions = script(
+        connection,
+        f"""
+        BEGIN;
+        SELECT pg_advisory_xact_lock({_MIGRATING});
+        CREATE SCHEMA IF NOT EXISTS capkit;
+        CREATE TABLE IF NOT EXISTS capkit.schema_version (version integer NOT NULL);
+        SELECT version FROM capkit.schema_version;
+        """,
+    )
+    found = int(_field(versions[0][0])) if versions else 0
+    if found > VERSION:
+        script(connection, "ROLLBACK")
+        raise SchemaTooNew(found)
+    if not versions:
+        recorded = f"INSERT INTO capkit.schema_version VALUES ({VERSION});"
+    elif found < VERSION:
+        recorded = f"UPDATE capkit.schema_version SET version = {VERSION};"
+    else:
+        recorded = ""
+    created = (
+        f"INSERT INTO capkit.counters VALUES ('next_id', {FIRST_NEW_ID}) ON CONFLICT DO NOTHING;"
+    )
+    # A statement that fails leaves the transaction aborted, undone when the caller closes
+    # the connection.
+    script(connection, "\n".join([*MIGRATIONS[found:], recorded, created, "COMMIT;"]))
     return found
+
+
+def _field(field: bytes | None) -> bytes:
+    assert field is not None
+    return field

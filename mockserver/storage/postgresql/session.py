@@ -114,6 +114,27 @@ class Session:
         return results
 
 
+def script(connection: psycopg.Connection[Any], sql: str) -> list[list[Row]]:
+    """The rows of each statement of SQL (several, separated by semicolons, no parameters),
+    fields as text, run on CONNECTION in one round trip with the deadline of the statements
+    above. Raises the psycopg.Error of the first that fails (those after it do not run);
+    NoAnswer closes CONNECTION."""
+    pgconn = connection.pgconn
+    results: list[PGresult] = []
+    try:
+        pgconn.send_query(sql.encode())
+        while True:
+            _wait(pgconn)
+            result = pgconn.get_result()
+            if result is None:
+                break
+            results.append(result)
+    except BaseException:
+        connection.close()  # it may be left mid-statement
+        raise
+    return [_rows(_checked(result)) for result in results]
+
+
 class NoAnswer(psycopg.OperationalError):
     """The server gave no answer, not even its own timeout's, within ANSWER_SECONDS of being
     asked for one: it is not working (its processes stopped, its disk hung)."""

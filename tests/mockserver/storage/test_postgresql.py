@@ -21,6 +21,7 @@ from mockserver import journal
 from mockserver.domain.records import Customer, Identifier, Profile
 from mockserver.journal import Entry
 from mockserver.storage import FIRST_NEW_ID, StateUnusable, Store, StoreUnavailable
+from mockserver.storage import postgresql as postgresql_package
 from mockserver.storage.backends import open_postgresql, open_store
 from mockserver.storage.postgresql import journal as postgresql_journal
 from mockserver.storage.postgresql import schema
@@ -192,6 +193,30 @@ def test_replicas_starting_together_create_the_schema_once(
     with stores[-1].read() as tx:
         assert [c.id for c in tx.customers()] == [FIRST_NEW_ID]
     assert schema_version(url) == schema.VERSION
+
+
+def test_a_server_that_stops_answering_during_the_migration_is_one_line_in_seconds(
+    url: str, postgresql_server: postgresql.Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with ExitStack() as stack:
+
+        def connect_then_pause(url: str) -> psycopg.Connection[Any]:
+            connection = connect(url)
+            stack.enter_context(postgresql_server.paused())
+            return connection
+
+        monkeypatch.setattr(postgresql_package, "connect", connect_then_pause)
+        started = time.monotonic()
+        assert refusal(url) == (
+            f"cannot be used: PostgreSQL at capkit@127.0.0.1:{postgresql_server.port}"
+            f"/{url.rpartition('/')[2]} did not answer within {ANSWER_SECONDS:g} s"
+        )
+        assert time.monotonic() - started < ANSWER_SECONDS + 1
+    with psycopg.connect(url) as connection:
+        created = connection.execute(
+            "SELECT schema_name FROM information_schema.schemata WHERE schema_name = 'capkit'"
+        ).fetchall()
+    assert created == []
 
 
 # --- what a bad --state says ----------------------------------------------------------------
