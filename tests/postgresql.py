@@ -118,9 +118,10 @@ class Server:
 
 
 @contextmanager
-def running(settings: dict[str, str] | None = None) -> Iterator[Server]:
-    """A server started with SETTINGS (postgresql.conf's), stopped and deleted on the way out.
-    Raises ServerMissing."""
+def running(settings: dict[str, str] | None = None, *, tls: bool = False) -> Iterator[Server]:
+    """A server started with SETTINGS (postgresql.conf's), stopped and deleted on the way out;
+    with TLS, it takes TLS connections too (a certificate of its own, made by openssl, as
+    managed databases have). Raises ServerMissing."""
     bin = binaries()
     folder = Path(tempfile.mkdtemp(prefix="capkit-postgresql-"))
     try:
@@ -140,6 +141,7 @@ def running(settings: dict[str, str] | None = None) -> Iterator[Server]:
             "listen_addresses": "'127.0.0.1'",
             "unix_socket_directories": f"'{folder}'",
             "max_connections": "200",
+            **(_certificate(folder) if tls else {}),
             **(settings or {}),
         }
         with (folder / "data" / "postgresql.conf").open("a") as file:
@@ -151,6 +153,39 @@ def running(settings: dict[str, str] | None = None) -> Iterator[Server]:
             server._pg_ctl("stop", "--wait", "--mode", "immediate")
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def _certificate(folder: Path) -> dict[str, str]:
+    """A self-signed certificate and its key in FOLDER, the server's; the settings that use
+    them. Raises ServerMissing without openssl (which Debian's postgresql package brings)."""
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        raise ServerMissing("openssl is not on PATH: apt-get install openssl")
+    certificate, key = folder / "server.crt", folder / "server.key"
+    subprocess.run(
+        [
+            openssl,
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(certificate),
+        ],
+        capture_output=True,
+        check=True,
+    )
+    for made in (certificate, key):
+        os.chown(made, *_owner())
+        made.chmod(0o600)  # the server refuses a key that others may read
+    return {"ssl": "on", "ssl_cert_file": f"'{certificate}'", "ssl_key_file": f"'{key}'"}
 
 
 def _owner() -> tuple[int, int]:

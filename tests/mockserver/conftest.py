@@ -7,6 +7,7 @@ suite (storage/test_store.py) and the domain's tests are what each backend must 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -57,8 +58,22 @@ BACKENDS = [pytest.param(_sqlite, id="sqlite"), pytest.param(_postgresql, id="po
 def postgresql_server() -> Iterator[postgresql.Server]:
     """A PostgreSQL server of the session's own; skips the test without one on this machine,
     unless postgresql.REQUIRED says that it must run (in CI)."""
+    with _started() as server:
+        yield server
+
+
+@pytest.fixture
+def postgresql_tls_server() -> Iterator[postgresql.Server]:
+    """A PostgreSQL server of the test's own that takes TLS connections, as managed databases
+    want them; skips as postgresql_server does."""
+    with _started(tls=True) as server:
+        yield server
+
+
+@contextmanager
+def _started(*, tls: bool = False) -> Iterator[postgresql.Server]:
     try:
-        with postgresql.running(postgresql.DISPOSABLE) as server:
+        with postgresql.running(postgresql.DISPOSABLE, tls=tls) as server:
             yield server
     except postgresql.ServerMissing as missing:
         if postgresql.required():

@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from mockserver.storage import FIRST_NEW_ID
@@ -215,6 +216,28 @@ def test_the_readme_deployment_s_admin_commands_work_as_written(
             timeout=30,
         )
         assert json.loads(sent.stdout) == json.loads(shown), command
+
+
+def test_replicas_share_a_database_reached_by_tls_as_managed_databases_want(
+    tmp_path: Path, postgresql_tls_server: postgresql.Server
+) -> None:
+    url = f"{postgresql_tls_server.create_database('tls')}?sslmode=require"
+    with replicas_of(tmp_path, url, "--admin-token", ADMIN_TOKEN) as (first, second):
+        created = register(first, "918400000099").body["createdId"]
+        assert lookup(second, "918400000099").body["entity"] == created
+        changed = first.request(
+            "PUT",
+            "/__admin/chaos",
+            body={"faults": 1.0, "faultKinds": ["503"]},
+            authorization=ADMIN,
+        )
+        in_force_soon(second, changed.body)  # heard through a connection of its own
+        with psycopg.connect(url) as connection:
+            sessions = connection.execute(
+                "SELECT ssl FROM pg_stat_ssl JOIN pg_stat_activity USING (pid)"
+                " WHERE application_name = 'capkit mock'"
+            ).fetchall()
+    assert sessions and all(ssl for (ssl,) in sessions), sessions
 
 
 def test_a_database_that_refuses_the_password_stops_serve_with_one_line_and_exit_2(
