@@ -22,6 +22,7 @@ from typing import Any
 
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
+from psycopg.errors import ReadOnlySqlTransaction
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from mockserver.storage import StoreUnavailable
@@ -163,6 +164,13 @@ class Database:
             # DatabaseError (no SQLSTATE to class it by): the connection says it is broken.
             if isinstance(error, psycopg.OperationalError) or connection.broken:
                 raise self._unavailable(error, connection) from error
+            if isinstance(error, ReadOnlySqlTransaction):
+                # A standby, or a database set read-only. A session opened anew may write:
+                # after a failover, the host's name resolved again may lead to the new primary.
+                connection.close()  # the pool opens another in its place
+                raise StoreUnavailable(
+                    f"PostgreSQL at {self.where} takes no writes: {_first_line(error)}"
+                ) from error
             raise
         finally:
             pool.putconn(connection)

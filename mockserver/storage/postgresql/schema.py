@@ -117,12 +117,19 @@ class SchemaTooNew(Unfit):
 
 def migrate(connection: psycopg.Connection[Any]) -> int:
     """Create the schema, or bring it from an older version to VERSION, and the counter of new
-    ids, on CONNECTION (in autocommit); return the version it had (0: none). Raises Unfit,
-    and psycopg.Error for a database that refuses (no right to create a schema, say) or
-    stops answering (NoAnswer: a start does not hang on a paused server)."""
+    ids, on CONNECTION (in autocommit); return the version it had (0: none). A schema up to
+    date is only read: a role that may only read and write its tables starts a replica, and
+    so does a database that takes no writes. Raises Unfit, and psycopg.Error for a database
+    that refuses (no right to create a schema, say) or stops answering (NoAnswer: a start does
+    not hang on a paused server)."""
     major = connection.info.server_version // 10000
     if major < OLDEST_SERVER:
         raise ServerTooOld(major)
+    found = _complete_version(connection)
+    if found is not None and found > VERSION:
+        raise SchemaTooNew(found)
+    if found == VERSION:
+        return found
     *_, versions = script(
         connection,
         f"""
@@ -150,6 +157,19 @@ def migrate(connection: psycopg.Connection[Any]) -> int:
     # the connection.
     script(connection, "\n".join([*MIGRATIONS[found:], recorded, created, "COMMIT;"]))
     return found
+
+
+def _complete_version(connection: psycopg.Connection[Any]) -> int | None:
+    """The schema's version where it has one and its counter of new ids, else None."""
+    try:
+        (versions,) = script(
+            connection,
+            "SELECT version FROM capkit.schema_version"
+            " WHERE EXISTS (SELECT FROM capkit.counters WHERE name = 'next_id')",
+        )
+    except (psycopg.errors.InvalidSchemaName, psycopg.errors.UndefinedTable):
+        return None
+    return int(_field(versions[0][0])) if versions else None
 
 
 def _field(field: bytes | None) -> bytes:

@@ -4,6 +4,7 @@ replicas on one database, the journal they share, and an outage of the database.
 from __future__ import annotations
 
 import itertools
+import re
 import subprocess
 import sys
 import threading
@@ -16,6 +17,7 @@ from typing import Any, TypeVar
 
 import psycopg
 import pytest
+from psycopg import sql
 
 from mockserver import journal
 from mockserver.domain.records import Customer, Identifier, Profile
@@ -217,6 +219,41 @@ def test_a_server_that_stops_answering_during_the_migration_is_one_line_in_secon
             "SELECT schema_name FROM information_schema.schemata WHERE schema_name = 'capkit'"
         ).fetchall()
     assert created == []
+
+
+def test_a_role_that_may_only_read_and_write_the_tables_runs_a_replica(
+    url: str,
+    store_at: Callable[[str], PostgresStore],
+    journal_at: Callable[[str], PostgresJournal],
+) -> None:
+    store_at(url)  # the database's owner creates the schema
+    role = f"mock_{next(_databases)}"
+    with psycopg.connect(url, autocommit=True) as owner:
+        for statement in (
+            "CREATE ROLE {} LOGIN PASSWORD 'mock'",
+            "GRANT USAGE ON SCHEMA capkit TO {}",
+            "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA capkit TO {}",
+        ):
+            owner.execute(sql.SQL(statement).format(sql.Identifier(role)))
+    as_role = re.sub(r"//[^@]*@", f"//{role}:mock@", url)
+
+    replica = store_at(as_role)
+    with replica.write() as tx:
+        tx.save(customer(tx.new_id(), MOBILE))
+    assert holders(replica) == [FIRST_NEW_ID]
+    replica.share_settings({"faults": 0.5})
+    assert replica.shared_settings() == {"faults": 0.5}
+    assert [replica.count("till", 1) for _ in range(2)] == [1, 2]
+    replica.reset([])
+    assert holders(replica) == []
+    shared = journal_at(as_role)
+    shared.record(entry("/v2/as-a-role-of-its-own", 1.0))
+    assert [e.url for e in shared.entries()] == ["/v2/as-a-role-of-its-own"]
+
+
+def holders(store: Store) -> list[int]:
+    with store.read() as tx:
+        return [holding.customer_id for holding in tx.holders(MOBILE)]
 
 
 # --- what a bad --state says ----------------------------------------------------------------
@@ -479,18 +516,13 @@ def test_a_store_whose_database_stops_answering_refuses_in_seconds_and_comes_bac
     store = store_at(url)
     with store.write() as tx:
         tx.save(customer(tx.new_id(), MOBILE))
-
-    def holders() -> list[int]:
-        with store.read() as tx:
-            return [holding.customer_id for holding in tx.holders(MOBILE)]
-
     with postgresql_server.paused():
         for _ in range(3):
             started = time.monotonic()
             with pytest.raises(StoreUnavailable, match=r"^PostgreSQL at .* cannot be reached"):
-                holders()
+                holders(store)
             assert time.monotonic() - started < ANSWER_SECONDS + 1
-    assert once_back(holders) == [FIRST_NEW_ID]
+    assert once_back(lambda: holders(store)) == [FIRST_NEW_ID]
 
 
 def test_a_server_paused_between_a_connection_and_its_listen_is_given_up_in_seconds(
@@ -508,6 +540,38 @@ def test_a_server_paused_between_a_connection_and_its_listen_is_given_up_in_seco
         with pytest.raises(StoreUnavailable, match="PostgreSQL did not LISTEN: no answer"):
             listener.heard()
         assert time.monotonic() - started < ANSWER_SECONDS + 1
+
+
+def test_a_database_that_takes_no_writes_refuses_them_serves_reads_and_writes_once_it_may(
+    url: str, store_at: Callable[[str], PostgresStore]
+) -> None:
+    with store_at(url).write() as tx:
+        tx.save(customer(tx.new_id(), MOBILE))
+    database = sql.Identifier(url.rpartition("/")[2])
+    with psycopg.connect(url, autocommit=True) as owner:
+        # Sessions begin read-only from now on, as a standby's do.
+        owner.execute(
+            sql.SQL("ALTER DATABASE {} SET default_transaction_read_only = on").format(database)
+        )
+        store = store_at(url)  # a replica starts: its schema is up to date, nothing to write
+
+        def register() -> int:
+            with store.write() as tx:
+                tx.save(customer(customer_id := tx.new_id(), Identifier("mobile", "919000000002")))
+            return customer_id
+
+        for _ in range(2):
+            with pytest.raises(
+                StoreUnavailable,
+                match=r"^PostgreSQL at .* takes no writes: cannot execute .* read-only transaction",
+            ):
+                register()
+            assert holders(store) == [FIRST_NEW_ID]  # not taken for down: reads go on
+        owner.execute(
+            sql.SQL("ALTER DATABASE {} RESET default_transaction_read_only").format(database)
+        )
+    # The session that was refused was replaced: a new one may write.
+    assert once_back(register) == FIRST_NEW_ID + 1
 
 
 def once_back(read: Callable[[], T]) -> T:
