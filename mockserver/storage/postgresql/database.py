@@ -21,8 +21,8 @@ from contextlib import contextmanager, suppress
 from typing import Any
 
 import psycopg
+from psycopg import errors
 from psycopg.conninfo import conninfo_to_dict
-from psycopg.errors import ReadOnlySqlTransaction
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from mockserver.storage import StoreUnavailable
@@ -164,12 +164,12 @@ class Database:
             # DatabaseError (no SQLSTATE to class it by): the connection says it is broken.
             if isinstance(error, psycopg.OperationalError) or connection.broken:
                 raise self._unavailable(error, connection) from error
-            if isinstance(error, ReadOnlySqlTransaction):
-                # A standby, or a database set read-only. A session opened anew may write:
-                # after a failover, the host's name resolved again may lead to the new primary.
+            if isinstance(error, _REFUSALS):
+                # A session opened anew may be let: after a failover, the host's name resolved
+                # again may lead to the new primary; a right granted since is in force.
                 connection.close()  # the pool opens another in its place
                 raise StoreUnavailable(
-                    f"PostgreSQL at {self.where} takes no writes: {_first_line(error)}"
+                    f"PostgreSQL at {self.where} refuses: {_first_line(error)}"
                 ) from error
             raise
         finally:
@@ -291,6 +291,16 @@ def _first_line(error: Exception) -> str:
     return text or type(error).__name__
 
 
+#: What the database refuses whatever the mock asks, until an operator changes it: it takes no
+#: writes (a standby, or a database set read-only), the mock's role lacks a right, or the
+#: tables are gone (dropped under the replicas). Not a bug of the mock's (a 500), nor the
+#: database down (reads may go on): a 503 that names it.
+_REFUSALS = (
+    errors.ReadOnlySqlTransaction,
+    errors.InsufficientPrivilege,
+    errors.UndefinedTable,
+    errors.InvalidSchemaName,
+)
 _COMMIT = Query("COMMIT")
 _ROLLBACK = Query("ROLLBACK")
 _ASYNCHRONOUS = Query("SET LOCAL synchronous_commit TO OFF")

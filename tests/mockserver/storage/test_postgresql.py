@@ -33,6 +33,7 @@ from mockserver.storage.postgresql.listener import Listener
 from mockserver.storage.postgresql.session import ANSWER_SECONDS
 from mockserver.storage.postgresql.store import PostgresStore
 from tests import postgresql
+from tests.mockserver.test_server import README
 from tests.ports import free_port
 from tests.waiting import soon
 
@@ -228,19 +229,40 @@ def test_a_role_that_may_only_read_and_write_the_tables_runs_a_replica(
 ) -> None:
     store_at(url)  # the database's owner creates the schema
     role = f"mock_{next(_databases)}"
+    (granted,) = re.findall(r"```sql\n(.*?)```", README.read_text(), re.DOTALL)
     with psycopg.connect(url, autocommit=True) as owner:
-        for statement in (
-            "CREATE ROLE {} LOGIN PASSWORD 'mock'",
-            "GRANT USAGE ON SCHEMA capkit TO {}",
-            "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA capkit TO {}",
-        ):
-            owner.execute(sql.SQL(statement).format(sql.Identifier(role)))
+        owner.execute(sql.SQL("CREATE ROLE {} LOGIN PASSWORD 'mock'").format(sql.Identifier(role)))
+        owner.execute(granted.replace(" TO mock;", f" TO {role};"))
+        # A later migration's table, which the last grant of the README's covers.
+        owner.execute("CREATE TABLE capkit.later (id integer)")
     as_role = re.sub(r"//[^@]*@", f"//{role}:mock@", url)
+    with psycopg.connect(as_role) as connection:
+        assert connection.execute("SELECT count(*) FROM capkit.later").fetchall() == [(0,)]
 
     replica = store_at(as_role)
-    with replica.write() as tx:
-        tx.save(customer(tx.new_id(), MOBILE))
+    new_customer = Identifier("mobile", "919000000002")
+
+    def register(identifier: Identifier = MOBILE) -> int:
+        with replica.write() as tx:
+            tx.save(customer(customer_id := tx.new_id(), identifier))
+        return customer_id
+
+    assert register() == FIRST_NEW_ID
     assert holders(replica) == [FIRST_NEW_ID]
+    with psycopg.connect(url, autocommit=True) as owner:
+        owner.execute(
+            sql.SQL("REVOKE INSERT ON capkit.customers FROM {}").format(sql.Identifier(role))
+        )
+        with pytest.raises(
+            StoreUnavailable,
+            match=r"^PostgreSQL at mock_.* refuses: permission denied for table customers$",
+        ):
+            register(new_customer)
+        assert holders(replica) == [FIRST_NEW_ID]
+        owner.execute(
+            sql.SQL("GRANT INSERT ON capkit.customers TO {}").format(sql.Identifier(role))
+        )
+    assert once_back(lambda: register(new_customer)) == FIRST_NEW_ID + 1
     replica.share_settings({"faults": 0.5})
     assert replica.shared_settings() == {"faults": 0.5}
     assert [replica.count("till", 1) for _ in range(2)] == [1, 2]
@@ -563,7 +585,7 @@ def test_a_database_that_takes_no_writes_refuses_them_serves_reads_and_writes_on
         for _ in range(2):
             with pytest.raises(
                 StoreUnavailable,
-                match=r"^PostgreSQL at .* takes no writes: cannot execute .* read-only transaction",
+                match=r"^PostgreSQL at .* refuses: cannot execute .* in a read-only transaction",
             ):
                 register()
             assert holders(store) == [FIRST_NEW_ID]  # not taken for down: reads go on
