@@ -162,29 +162,15 @@ def _certificate(folder: Path) -> dict[str, str]:
     if openssl is None:
         raise ServerMissing("openssl is not on PATH: apt-get install openssl")
     certificate, key = folder / "server.crt", folder / "server.key"
+    written = ("-keyout", str(key), "-out", str(certificate), "-subj", "/CN=127.0.0.1")
     subprocess.run(
-        [
-            openssl,
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "1",
-            "-subj",
-            "/CN=127.0.0.1",
-            "-keyout",
-            str(key),
-            "-out",
-            str(certificate),
-        ],
+        [openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", *written],
         capture_output=True,
         check=True,
     )
-    for made in (certificate, key):
-        os.chown(made, *_owner())
-        made.chmod(0o600)  # the server refuses a key that others may read
+    for path in (certificate, key):
+        os.chown(path, *_owner())
+        path.chmod(0o600)  # the server refuses a key that others may read
     return {"ssl": "on", "ssl_cert_file": f"'{certificate}'", "ssl_key_file": f"'{key}'"}
 
 

@@ -140,7 +140,7 @@ def migrate(connection: psycopg.Connection[Any]) -> int:
         SELECT version FROM capkit.schema_version;
         """,
     )
-    found = int(_field(versions[0][0])) if versions else 0
+    found = int(versions[0][0] or 0) if versions else 0
     if found > VERSION:
         script(connection, "ROLLBACK")
         raise SchemaTooNew(found)
@@ -169,9 +169,4 @@ def _complete_version(connection: psycopg.Connection[Any]) -> int | None:
         )
     except (psycopg.errors.InvalidSchemaName, psycopg.errors.UndefinedTable):
         return None
-    return int(_field(versions[0][0])) if versions else None
-
-
-def _field(field: bytes | None) -> bytes:
-    assert field is not None
-    return field
+    return int(versions[0][0] or 0) if versions else None

@@ -117,8 +117,8 @@ class Session:
 def script(connection: psycopg.Connection[Any], sql: str) -> list[list[Row]]:
     """The rows of each statement of SQL (several, separated by semicolons, no parameters),
     fields as text, run on CONNECTION in one round trip with the deadline of the statements
-    above. Raises the psycopg.Error of the first that fails (those after it do not run);
-    NoAnswer closes CONNECTION."""
+    above. Raises the psycopg.Error of the first that fails (those after it do not run), and
+    NoAnswer for a server that stopped answering, CONNECTION then closed."""
     pgconn = connection.pgconn
     results: list[PGresult] = []
     try:
