@@ -218,6 +218,24 @@ def test_the_readme_deployment_s_admin_commands_work_as_written(
         assert json.loads(sent.stdout) == json.loads(shown), command
 
 
+def test_a_replica_conforms_under_capkit_fuzz(
+    tmp_path: Path, postgresql_server: postgresql.Server
+) -> None:
+    """Every operation, fuzzed through a socket: what PostgreSQL holds and limits (bytes,
+    bigints, text without NUL) turns no request into a 500 or an answer the spec refuses."""
+    url = postgresql_server.create_database(f"fuzzed_{next(_databases)}")
+    with running(tmp_path, "--state", url, "--auth", "till:secret") as replica:
+        fuzzed = subprocess.run(
+            [CAPKIT, "fuzz", f"http://127.0.0.1:{replica.port}", "--auth", "till:secret"]
+            + ["--max-examples", "10", "--seed", "20241122"],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+    assert fuzzed.returncode == 0, fuzzed.stdout[-5000:] + fuzzed.stderr
+    assert fuzzed.stdout.splitlines()[-1].startswith("conforms: ")
+
+
 def test_replicas_share_a_database_reached_by_tls_as_managed_databases_want(
     tmp_path: Path, postgresql_tls_server: postgresql.Server
 ) -> None:
