@@ -55,10 +55,18 @@ def register(app: Flask, mock: Mock) -> None:
             raise BadRequest(
                 f"query parameter 'format' must be json (the default) or har, got {wanted!r}"
             )
-        entries = mock.journal.entries()
-        if wanted == "har":
-            return json_response(journal.har(entries))
-        return json_response({"requests": [journal.summary(entry) for entry in entries]})
+        version = f"{wanted}-{mock.journal.version()}"
+        if request.if_none_match.contains(version):
+            answer = Response(status=304)
+        else:
+            entries = mock.journal.entries()
+            if wanted == "har":
+                answer = json_response(journal.har(entries))
+            else:
+                answer = json_response({"requests": [journal.summary(e) for e in entries]})
+        answer.set_etag(version)
+        answer.headers["Cache-Control"] = "no-cache"  # asked again each time, not kept
+        return answer
 
     def exchange(entry_id: str) -> Response:
         entry = mock.journal.entry(entry_id)

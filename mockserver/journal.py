@@ -19,7 +19,9 @@ that hides what came before, since other processes keep their files open.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import hashlib
 import logging
 import os
 import secrets
@@ -110,6 +112,11 @@ class Journal(Protocol):
     def entries(self) -> list[Entry]:
         """The most recent entries (CAPACITY) since the last clear, oldest first."""
 
+    def version(self) -> str:
+        """A name of what entries() would list now, asked before listing them: another name
+        once anything was recorded or cleared since. A client that has the list of a version
+        is told nothing changed without anything being read (the console asks every second)."""
+
     def entry(self, entry_id: str) -> Entry | None:
         """The entry named ENTRY_ID among entries(), None when there is none."""
         return next((entry for entry in self.entries() if entry.id == entry_id), None)
@@ -166,6 +173,15 @@ class FileJournal(Journal):
                 )
         found.sort(key=lambda entry: entry.started)
         return found[-CAPACITY:]
+
+    def version(self) -> str:
+        # The files only grow, until one is replaced (by a new one, or a new clear marker).
+        found = []
+        for path in sorted(self.directory.iterdir()):
+            with contextlib.suppress(FileNotFoundError):  # replaced since
+                stat = path.stat()
+                found.append(f"{path.name} {stat.st_ino} {stat.st_size} {stat.st_mtime_ns}")
+        return hashlib.blake2b("\n".join(found).encode(), digest_size=8).hexdigest()
 
     def clear(self) -> None:
         marker = self.directory / f"{_CLEARED}.{os.getpid()}"

@@ -661,6 +661,26 @@ def test_the_journal_lists_api_requests_and_renders_har(client: FlaskClient) -> 
     assert json.loads(posted["response"]["content"]["text"])["createdId"] == 316452956
 
 
+def test_the_journal_is_answered_304_until_something_is_recorded_or_cleared(
+    client: FlaskClient,
+) -> None:
+    client.get(LOOKUP_306)
+    listed = client.get("/__admin/requests")
+    assert listed.headers["Cache-Control"] == "no-cache"  # the console's browser asks each time
+    seen = {"If-None-Match": listed.headers["ETag"]}
+    unchanged = client.get("/__admin/requests", headers=seen)
+    assert (unchanged.status_code, unchanged.data) == (304, b"")
+    assert unchanged.headers["ETag"] == listed.headers["ETag"]
+    assert client.get("/__admin/requests?format=har", headers=seen).status_code == 200
+
+    client.get(LOOKUP_306)
+    recorded = client.get("/__admin/requests", headers=seen)
+    assert recorded.status_code == 200 and len(recorded.get_json()["requests"]) == 2
+    client.delete("/__admin/requests")
+    cleared = client.get("/__admin/requests", headers={"If-None-Match": recorded.headers["ETag"]})
+    assert (cleared.status_code, cleared.get_json()) == (200, {"requests": []})
+
+
 def test_a_documented_message_that_names_a_field_names_it(client: FlaskClient) -> None:
     url = (
         "/v2/customers/lookup/promisedPointsSchedule?source=INSTORE&identifierName=mobile"

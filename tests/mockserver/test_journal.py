@@ -67,6 +67,18 @@ def test_clear_hides_what_every_process_recorded_before(tmp_path: Path) -> None:
     assert [e.url for e in FileJournal(tmp_path / "journal").entries()] == ["/v2/after"]
 
 
+def test_the_version_changes_once_any_process_records_or_clears(tmp_path: Path) -> None:
+    mine = FileJournal(tmp_path / "journal")
+    mine.record(entry("/v2/mine", START))
+    seen = mine.version()
+    assert mine.version() == seen == FileJournal(tmp_path / "journal").version()
+    record_from_another_process(tmp_path / "journal", "/v2/theirs", START)
+    recorded = mine.version()
+    assert recorded != seen
+    mine.clear()
+    assert mine.version() not in (seen, recorded)
+
+
 def test_the_most_recent_entries_are_kept(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(journal, "CAPACITY", 3)
     mine = FileJournal(tmp_path / "journal")

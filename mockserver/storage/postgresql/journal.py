@@ -30,7 +30,7 @@ from mockserver import journal
 from mockserver.journal import Entry
 from mockserver.storage import StoreUnavailable
 from mockserver.storage.postgresql.database import Database
-from mockserver.storage.postgresql.session import Query, int8
+from mockserver.storage.postgresql.session import Query, int8, integer
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +46,8 @@ _FIRST_LISTED = (
     "(SELECT min(seq) FROM (SELECT seq, sum(size) OVER (ORDER BY seq DESC) - size AS newer"
     " FROM capkit.requests) AS batches WHERE newer < $1::bigint)"
 )
+#: The newest row: rows are only added, and deleted once no longer listed, or all at once.
+_NEWEST = Query("SELECT max(seq) FROM capkit.requests")
 _TRIM = Query(f"DELETE FROM capkit.requests WHERE seq < {_FIRST_LISTED}")
 _CLEAR = Query("DELETE FROM capkit.requests")
 _ENTRIES = Query(f"SELECT entries FROM capkit.requests WHERE seq >= {_FIRST_LISTED}")
@@ -80,6 +82,13 @@ class PostgresJournal(journal.Journal):
         listed = [_decode(line) for (entries,) in found if entries for line in entries.split(b"\n")]
         listed.sort(key=lambda entry: entry.started)
         return listed[-journal.CAPACITY :]
+
+    def version(self) -> str:
+        """Raises StoreUnavailable."""
+        self._wait_until_written()
+        with self.database.session() as session:
+            ((newest,),) = session.rows(_NEWEST)
+        return "none" if newest is None else str(integer(newest))
 
     def clear(self) -> None:
         """Forget every replica's entries. Raises StoreUnavailable."""

@@ -461,6 +461,20 @@ def test_clearing_the_journal_on_one_replica_clears_it_for_all(
     within_a_second(theirs, [entry("/v2/after", 3.0)])
 
 
+def test_the_journal_s_version_changes_once_any_replica_records_or_clears(
+    journals: tuple[PostgresJournal, PostgresJournal],
+) -> None:
+    mine, theirs = journals
+    mine.record(entry("/v2/mine", 1.0))
+    seen = mine.version()  # once its own entry is written
+    assert theirs.version() == seen == mine.version()
+    theirs.record(entry("/v2/theirs", 2.0))
+    recorded = theirs.version()
+    assert recorded != seen and mine.version() == recorded
+    mine.clear()
+    assert theirs.version() not in (seen, recorded)
+
+
 def test_the_journal_keeps_the_most_recent_entries(
     journals: tuple[PostgresJournal, PostgresJournal], monkeypatch: pytest.MonkeyPatch
 ) -> None:
