@@ -165,8 +165,8 @@ class Database:
             if isinstance(error, psycopg.OperationalError) or connection.broken:
                 raise self._unavailable(error, connection) from error
             if isinstance(error, _REFUSALS):
-                # A session opened anew may be let: after a failover, the host's name resolved
-                # again may lead to the new primary; a right granted since is in force.
+                # A session opened anew may be allowed: after a failover, the host's name
+                # resolved again may lead to the new primary; a right granted since is in force.
                 connection.close()  # the pool opens another in its place
                 raise StoreUnavailable(
                     f"PostgreSQL at {self.where} refuses: {_first_line(error)}"
