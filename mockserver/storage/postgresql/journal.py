@@ -30,7 +30,7 @@ from mockserver import journal
 from mockserver.journal import Entry
 from mockserver.storage import StoreUnavailable
 from mockserver.storage.postgresql.database import Database
-from mockserver.storage.postgresql.session import Query, int8, integer
+from mockserver.storage.postgresql.session import Query, int8
 
 log = logging.getLogger(__name__)
 
@@ -46,8 +46,9 @@ _FIRST_LISTED = (
     "(SELECT min(seq) FROM (SELECT seq, sum(size) OVER (ORDER BY seq DESC) - size AS newer"
     " FROM capkit.requests) AS batches WHERE newer < $1::bigint)"
 )
-#: The newest row: rows are only added, and deleted once no longer listed, or all at once.
-_NEWEST = Query("SELECT max(seq) FROM capkit.requests")
+#: The rows there are, by their seq: rows are written once and never changed, so they name
+#: what is listed. (The newest alone would not: rows commit out of the order of their seq.)
+_ROWS = Query("SELECT md5(string_agg(seq::text, ',' ORDER BY seq)) FROM capkit.requests")
 _TRIM = Query(f"DELETE FROM capkit.requests WHERE seq < {_FIRST_LISTED}")
 _CLEAR = Query("DELETE FROM capkit.requests")
 _ENTRIES = Query(f"SELECT entries FROM capkit.requests WHERE seq >= {_FIRST_LISTED}")
@@ -87,8 +88,8 @@ class PostgresJournal(journal.Journal):
         """Raises StoreUnavailable."""
         self._wait_until_written()
         with self.database.session() as session:
-            ((newest,),) = session.rows(_NEWEST)
-        return "none" if newest is None else str(integer(newest))
+            ((rows,),) = session.rows(_ROWS)
+        return (rows or b"none").decode()
 
     def clear(self) -> None:
         """Forget every replica's entries. Raises StoreUnavailable."""

@@ -15,6 +15,7 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any, TypeVar
 
+import msgspec
 import psycopg
 import pytest
 from psycopg import sql
@@ -473,6 +474,23 @@ def test_the_journal_s_version_changes_once_any_replica_records_or_clears(
     assert recorded != seen and mine.version() == recorded
     mine.clear()
     assert theirs.version() not in (seen, recorded)
+
+
+def test_the_journal_s_version_changes_when_an_older_row_commits_after_a_newer(
+    url: str, journals: tuple[PostgresJournal, PostgresJournal]
+) -> None:
+    mine, theirs = journals
+    mine.version()  # the schema made
+    with psycopg.connect(url) as late:  # a replica whose row takes its seq, then commits last
+        late.execute(
+            "INSERT INTO capkit.requests (size, entries) VALUES (1, %s)",
+            [msgspec.json.encode(entry("/v2/late", 1.0)).decode()],
+        )
+        theirs.record(entry("/v2/theirs", 2.0))
+        before = theirs.version()
+        assert [e.url for e in mine.entries()] == ["/v2/theirs"]
+    assert mine.version() != before
+    assert [e.url for e in mine.entries()] == ["/v2/late", "/v2/theirs"]
 
 
 def test_the_journal_keeps_the_most_recent_entries(
