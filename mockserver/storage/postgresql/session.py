@@ -119,16 +119,9 @@ def script(connection: psycopg.Connection[Any], sql: str) -> list[list[Row]]:
     fields as text, run on CONNECTION in one round trip with the deadline of the statements
     above. Raises the psycopg.Error of the first that fails (those after it do not run), and
     NoAnswer for a server that stopped answering, CONNECTION then closed."""
-    pgconn = connection.pgconn
-    results: list[PGresult] = []
     try:
-        pgconn.send_query(sql.encode())
-        while True:
-            _wait(pgconn)
-            result = pgconn.get_result()
-            if result is None:
-                break
-            results.append(result)
+        connection.pgconn.send_query(sql.encode())
+        results = _results(connection.pgconn)
     except BaseException:
         connection.close()  # it may be left mid-statement
         raise
@@ -163,12 +156,20 @@ def _pipeline(pgconn: Any, statements: list[tuple[Query, tuple[bytes, ...]]]) ->
 
 def _result(pgconn: Any) -> PGresult:
     """The result of the one statement sent (not in a pipeline)."""
-    _wait(pgconn)
-    result: PGresult | None = pgconn.get_result()
-    while pgconn.get_result() is not None:  # libpq's end of the statement's results
-        pass
-    assert result is not None, "a statement sent gives a result"
+    (result,) = _results(pgconn)
     return result
+
+
+def _results(pgconn: Any) -> list[PGresult]:
+    """The result of each statement of what was sent (not in a pipeline), up to libpq's end
+    of them."""
+    results: list[PGresult] = []
+    while True:
+        _wait(pgconn)
+        result: PGresult | None = pgconn.get_result()
+        if result is None:
+            return results
+        results.append(result)
 
 
 def _wait(pgconn: Any) -> None:
