@@ -242,13 +242,7 @@ def test_a_role_that_may_only_read_and_write_the_tables_runs_a_replica(
 
     replica = store_at(as_role)
     new_customer = Identifier("mobile", "919000000002")
-
-    def register(identifier: Identifier = MOBILE) -> int:
-        with replica.write() as tx:
-            tx.save(customer(customer_id := tx.new_id(), identifier))
-        return customer_id
-
-    assert register() == FIRST_NEW_ID
+    assert register(replica) == FIRST_NEW_ID
     assert holders(replica) == [FIRST_NEW_ID]
     with psycopg.connect(url, autocommit=True) as owner:
         owner.execute(
@@ -258,12 +252,12 @@ def test_a_role_that_may_only_read_and_write_the_tables_runs_a_replica(
             StoreUnavailable,
             match=r"^PostgreSQL at mock_.* refuses: permission denied for table customers$",
         ):
-            register(new_customer)
+            register(replica, new_customer)
         assert holders(replica) == [FIRST_NEW_ID]
         owner.execute(
             sql.SQL("GRANT INSERT ON capkit.customers TO {}").format(sql.Identifier(role))
         )
-    assert once_back(lambda: register(new_customer)) == FIRST_NEW_ID + 1
+    assert once_back(lambda: register(replica, new_customer)) == FIRST_NEW_ID + 1
     replica.share_settings({"faults": 0.5})
     assert replica.shared_settings() == {"faults": 0.5}
     assert [replica.count("till", 1) for _ in range(2)] == [1, 2]
@@ -272,6 +266,13 @@ def test_a_role_that_may_only_read_and_write_the_tables_runs_a_replica(
     shared = journal_at(as_role)
     shared.record(entry("/v2/as-a-role-of-its-own", 1.0))
     assert [e.url for e in shared.entries()] == ["/v2/as-a-role-of-its-own"]
+
+
+def register(store: Store, identifier: Identifier = MOBILE) -> int:
+    """The id of a new customer holding IDENTIFIER, saved in STORE."""
+    with store.write() as tx:
+        tx.save(customer(customer_id := tx.new_id(), identifier))
+    return customer_id
 
 
 def holders(store: Store) -> list[int]:
@@ -568,8 +569,7 @@ def test_a_store_whose_database_stops_answering_refuses_in_seconds_and_comes_bac
     url: str, postgresql_server: postgresql.Server, store_at: Callable[[str], PostgresStore]
 ) -> None:
     store = store_at(url)
-    with store.write() as tx:
-        tx.save(customer(tx.new_id(), MOBILE))
+    register(store)
     with postgresql_server.paused():
         for _ in range(3):
             started = time.monotonic()
@@ -599,8 +599,7 @@ def test_a_server_paused_between_a_connection_and_its_listen_is_given_up_in_seco
 def test_a_database_that_takes_no_writes_refuses_them_serves_reads_and_writes_once_it_may(
     url: str, store_at: Callable[[str], PostgresStore]
 ) -> None:
-    with store_at(url).write() as tx:
-        tx.save(customer(tx.new_id(), MOBILE))
+    register(store_at(url))
     database = sql.Identifier(url.rpartition("/")[2])
     with psycopg.connect(url, autocommit=True) as owner:
         # Sessions begin read-only from now on, as a standby's do.
@@ -608,24 +607,19 @@ def test_a_database_that_takes_no_writes_refuses_them_serves_reads_and_writes_on
             sql.SQL("ALTER DATABASE {} SET default_transaction_read_only = on").format(database)
         )
         store = store_at(url)  # a replica starts: its schema is up to date, nothing to write
-
-        def register() -> int:
-            with store.write() as tx:
-                tx.save(customer(customer_id := tx.new_id(), Identifier("mobile", "919000000002")))
-            return customer_id
-
+        new_customer = Identifier("mobile", "919000000002")
         for _ in range(2):
             with pytest.raises(
                 StoreUnavailable,
                 match=r"^PostgreSQL at .* refuses: cannot execute .* in a read-only transaction",
             ):
-                register()
+                register(store, new_customer)
             assert holders(store) == [FIRST_NEW_ID]  # not taken for down: reads go on
         owner.execute(
             sql.SQL("ALTER DATABASE {} RESET default_transaction_read_only").format(database)
         )
     # The session that was refused was replaced: a new one may write.
-    assert once_back(register) == FIRST_NEW_ID + 1
+    assert once_back(lambda: register(store, new_customer)) == FIRST_NEW_ID + 1
 
 
 def once_back(read: Callable[[], T]) -> T:
