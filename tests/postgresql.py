@@ -78,10 +78,15 @@ class Server:
         local = url.replace(f"@127.0.0.1:{self.port}/", "@/")
         return f"{local}?host={self.folder}&port={self.port}"
 
-    def create_database(self, name: str) -> str:
-        """A new, empty database NAME; its URL."""
+    def create_database(self, name: str, encoding: str | None = None) -> str:
+        """A new, empty database NAME, in ENCODING (by default, the server's); its URL."""
+        statement = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
+        if encoding is not None:  # template0 and the C locale go with any encoding
+            statement += sql.SQL(
+                " ENCODING {} LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0"
+            ).format(sql.Literal(encoding))
         with psycopg.connect(self.url(), autocommit=True) as connection:
-            connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+            connection.execute(statement)
         return self.url(name)
 
     def version(self) -> str:

@@ -86,6 +86,11 @@ MIGRATIONS = (
 VERSION = len(MIGRATIONS)
 #: The oldest PostgreSQL (major version) whose SQL the migrations use: a column's COMPRESSION.
 OLDEST_SERVER = 14
+#: The server encodings of more than a byte a character besides UTF8: PostgreSQL refuses text
+#: that is not a sequence of their characters, which a customer's UTF-8 name often is not. The
+#: mock's sessions send and take UTF-8 as it is, in the server's encoding: in UTF8, or one of a
+#: byte a character (LATIN1, WIN1252, SQL_ASCII...), which takes any byte, it keeps every name.
+_MULTI_BYTE = {"EUC_CN", "EUC_JP", "EUC_JIS_2004", "EUC_KR", "EUC_TW", "MULE_INTERNAL"}
 #: The advisory lock that replicas migrating at once take in turn ("capkit" in ASCII).
 _MIGRATING = 0x636170_6B6974
 
@@ -101,6 +106,16 @@ class ServerTooOld(Unfit):
         super().__init__(
             f"runs on PostgreSQL {major}, older than {OLDEST_SERVER}, the oldest that capkit's"
             " schema runs on"
+        )
+
+
+class EncodingUnfit(Unfit):
+    """The database's encoding checks the bytes of text as characters of its own."""
+
+    def __init__(self, encoding: str) -> None:
+        super().__init__(
+            f"is in the encoding {encoding}, in which PostgreSQL refuses some of the names a"
+            " client may send: create it with ENCODING 'UTF8'"
         )
 
 
@@ -125,6 +140,9 @@ def migrate(connection: psycopg.Connection[Any]) -> int:
     major = connection.info.server_version // 10000
     if major < OLDEST_SERVER:
         raise ServerTooOld(major)
+    encoding = connection.info.parameter_status("server_encoding") or "SQL_ASCII"
+    if encoding in _MULTI_BYTE:
+        raise EncodingUnfit(encoding)
     found = _complete_version(connection)
     if found is not None and found > VERSION:
         raise SchemaTooNew(found)
