@@ -42,6 +42,8 @@ RETRY_SECONDS = 0.5
 #: rows, when a sequential scan is the cheaper plan; PostgreSQL keeps that plan as the tables
 #: grow (until autovacuum next analyzes them): from a fresh database, PostgreSQL's CPU per
 #: registration grew from 760 us to 3,600 over 6,000 registrations; with this, 520-670 us.
+#: The same for joins: each row is looked up in an index (a nested loop), where a merge join,
+#: which a few rows price lower, reads the whole index.
 #: And each statement is planned once: PostgreSQL plans a statement again on each run while the
 #: plan for its parameters looks cheaper than the one for any, which the lookup of holders of
 #: an array of identifiers always does (214 us of planning, against 36 to run it). And no
@@ -53,6 +55,8 @@ _SESSION = {
     "lock_timeout": "2s",
     "idle_in_transaction_session_timeout": "10s",
     "enable_seqscan": "off",
+    "enable_mergejoin": "off",
+    "enable_hashjoin": "off",
     "plan_cache_mode": "force_generic_plan",
     "jit": "off",
 }

@@ -19,6 +19,9 @@ import psycopg
 from mockserver.storage import FIRST_NEW_ID
 from mockserver.storage.postgresql.session import script
 
+#: The bytes of a search term that its index holds.
+TERM_PREFIX = 256
+
 #: What each version adds, in order: version N is MIGRATIONS[:N].
 MIGRATIONS = (
     # 1: customers, the identifiers and search terms they are found by, the id of the next one
@@ -81,6 +84,23 @@ MIGRATIONS = (
         ALTER TABLE capkit.requests ALTER entries SET COMPRESSION lz4;
     EXCEPTION WHEN feature_not_supported THEN NULL;
     END $$;
+    """,
+    # 5: identifiers, accounts, search terms and counted keys of any length, as SQLite keeps
+    # them: a B-tree entry holds at most 2,704 bytes, so the indexes hold the digests of what
+    # clients send (the identifiers' key, the counted keys: the column holds the digest), and
+    # the first TERM_PREFIX bytes of each search term, which a search reads to the end
+    f"""
+    ALTER TABLE capkit.identifiers DROP CONSTRAINT identifiers_pkey;
+    CREATE UNIQUE INDEX identifiers_held
+        ON capkit.identifiers (source, sha256(account_id), type, sha256(value));
+    DROP INDEX capkit.identifiers_by_value;
+    CREATE INDEX identifiers_by_value ON capkit.identifiers (type, sha256(value));
+    ALTER TABLE capkit.search_terms DROP CONSTRAINT search_terms_pkey;
+    CREATE INDEX search_terms_by_customer ON capkit.search_terms (customer_id);
+    DROP INDEX capkit.search_terms_by_term;
+    CREATE INDEX search_terms_by_term
+        ON capkit.search_terms (substring(term FROM 1 FOR {TERM_PREFIX}));
+    DELETE FROM capkit.counts;
     """,
 )
 VERSION = len(MIGRATIONS)

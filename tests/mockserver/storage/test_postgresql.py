@@ -148,6 +148,8 @@ def test_a_database_of_an_older_version_is_migrated_keeping_its_customers(
     assert schema_version(url) == schema.VERSION
     with migrated.read() as tx:
         assert tx.customers() == [customer(FIRST_NEW_ID, MOBILE)]
+        assert [holding.customer_id for holding in tx.holders(MOBILE)] == [FIRST_NEW_ID]
+        assert tx.search(MOBILE.value[:4]) == [customer(FIRST_NEW_ID, MOBILE)]
     with migrated.write() as tx:
         assert tx.new_id() == FIRST_NEW_ID + 1
     replica = journal_at(url)

@@ -200,6 +200,31 @@ def test_any_character_a_request_can_send_is_kept_indexed_and_found(empty_store:
         assert tx.search("x\x00y") == [becky] and tx.search("x\x00z") == []
 
 
+def test_values_of_any_length_are_kept_indexed_and_found(empty_store: Store) -> None:
+    # Neither Capillary's documents nor the spec limit a name or an identifier: 10,000 code
+    # points each, which no compression shrinks (a B-tree entry of PostgreSQL holds at most
+    # 2,704 bytes), and two that differ only at their end.
+    long = "".join(chr(0x4E00 + (index * 7919) % 20000) for index in range(10_000))
+    first, second = Identifier("externalId", long + "1"), Identifier("externalId", long + "2")
+    becky = customer(7, first, source="WECHAT", account_id=long, first_name=long)
+    tom = customer(8, second, source="WECHAT", account_id=long, last_name=long[:5000] + "!")
+    save(empty_store, becky, tom)
+    with pytest.raises(IdentifierTaken):
+        save(empty_store, customer(9, first, source="WECHAT", account_id=long))
+    with empty_store.read() as tx:
+        assert tx.customer(7) == becky
+        assert tx.holders(first) == [Holding(7, "WECHAT", long, first)]
+        assert tx.holders(first, second, account_id=long) == [
+            Holding(7, "WECHAT", long, first),
+            Holding(8, "WECHAT", long, second),
+        ]
+        assert tx.search(long[:3]) == tx.search(long[:4000]) == [becky, tom]
+        assert tx.search(long) == [becky, tom]  # the name, and both identifiers' prefix
+        assert tx.search(long[:5000] + "!") == [tom]
+        assert tx.search(long + "2") == [tom]
+        assert tx.search(long[:4000] + "?") == []
+
+
 @pytest.mark.parametrize(
     ("first", "second"),
     [(("INSTORE", ""), ("WEBSITE", "")), (("WECHAT", "22232"), ("WECHAT", "99999"))],
@@ -474,6 +499,8 @@ def test_counts_are_per_key_and_window_across_workers(
     assert empty_store.count("till", 8) == 1  # the next window starts again
     assert other_worker.count("till", 8) == 2
     assert empty_store.count("token", 8) == 1
+    long_key = "".join(chr(0x4E00 + (index * 7919) % 20000) for index in range(5_000))
+    assert [empty_store.count(long_key, 8), other_worker.count(long_key, 8)] == [1, 2]
 
 
 def test_concurrent_counts_from_threads_are_all_different(empty_store: Store) -> None:
