@@ -271,7 +271,9 @@ class Database:
                 self._down = message
                 self._next_try = time.monotonic() + RETRY_SECONDS
             return StoreUnavailable(message)
-        return StoreUnavailable(f"PostgreSQL at {self.where} did not answer in time: {reason}")
+        if isinstance(error, _TIMEOUTS):
+            return StoreUnavailable(f"PostgreSQL at {self.where} did not answer in time: {reason}")
+        return StoreUnavailable(f"PostgreSQL at {self.where} failed: {reason}")
 
     def _up(self) -> None:
         if self._down is None:
@@ -305,6 +307,9 @@ _REFUSALS = (
     errors.UndefinedTable,
     errors.InvalidSchemaName,
 )
+#: The session's statement_timeout and lock_timeout; the other failures of the database
+#: (no space left on its disk, say) say what failed.
+_TIMEOUTS = (errors.QueryCanceled, errors.LockNotAvailable)
 _COMMIT = Query("COMMIT")
 _ROLLBACK = Query("ROLLBACK")
 _ASYNCHRONOUS = Query("SET LOCAL synchronous_commit TO OFF")

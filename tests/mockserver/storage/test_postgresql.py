@@ -31,7 +31,7 @@ from mockserver.storage.postgresql import schema
 from mockserver.storage.postgresql.database import WAIT_SECONDS, Database, connect
 from mockserver.storage.postgresql.journal import PostgresJournal
 from mockserver.storage.postgresql.listener import Listener
-from mockserver.storage.postgresql.session import ANSWER_SECONDS
+from mockserver.storage.postgresql.session import ANSWER_SECONDS, Query
 from mockserver.storage.postgresql.store import PostgresStore
 from tests import postgresql
 from tests.mockserver.test_server import README
@@ -631,6 +631,30 @@ def test_a_server_paused_between_a_connection_and_its_listen_is_given_up_in_seco
         with pytest.raises(StoreUnavailable, match="PostgreSQL did not LISTEN: no answer"):
             listener.heard()
         assert time.monotonic() - started < ANSWER_SECONDS + 1
+
+
+def test_a_write_waiting_for_a_lock_past_the_timeout_and_a_failing_statement_say_which(
+    url: str, store_at: Callable[[str], PostgresStore]
+) -> None:
+    store = store_at(url)
+    register(store)
+    with connect(url) as holder:
+        holder.execute("BEGIN")
+        holder.execute("LOCK TABLE capkit.customers IN ACCESS EXCLUSIVE MODE")
+        started = time.monotonic()
+        with pytest.raises(
+            StoreUnavailable,
+            match=r"^PostgreSQL at .* did not answer in time: canceling statement due to",
+        ):
+            register(store, Identifier("mobile", "919000000002"))
+        assert time.monotonic() - started < WAIT_SECONDS + 1
+        holder.execute("ROLLBACK")
+    with pytest.raises(
+        StoreUnavailable, match=r"^PostgreSQL at .* failed: array size exceeds the maximum"
+    ):
+        with store.database.session() as session:
+            session.rows(Query("SELECT array_fill(1, ARRAY[1000000000])"))
+    assert holders(store) == [FIRST_NEW_ID]  # neither is taken for the database down
 
 
 def test_a_database_that_takes_no_writes_refuses_them_serves_reads_and_writes_once_it_may(
