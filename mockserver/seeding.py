@@ -37,6 +37,8 @@ _ACTIVITY = spec_ref(
     "/customerActivityHistory/items"
 )
 _PROMISED = "/components/schemas/PromisedPointsSchedule/properties"
+#: A customer's id, as the API takes it in a path: from 1, in 64 bits.
+_CUSTOMER_ID = spec_ref("/components/parameters/customerId/schema")
 #: A seed file, of the spec's schemas (see the module's docstring).
 SEED_FILE: dict[str, Any] = {
     "type": "object",
@@ -49,7 +51,7 @@ SEED_FILE: dict[str, Any] = {
                 "required": ["id", "loyaltyInfo"],
                 "additionalProperties": False,
                 "properties": {
-                    "id": {"type": "integer", "minimum": 1},
+                    "id": _CUSTOMER_ID,
                     "profiles": _list(
                         {
                             **_schema("Profile"),
@@ -80,7 +82,7 @@ SEED_FILE: dict[str, Any] = {
                             },
                         }
                     ),
-                    "mergedInto": {"type": "integer", "minimum": 1},
+                    "mergedInto": _CUSTOMER_ID,
                 },
             }
         )

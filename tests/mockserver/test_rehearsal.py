@@ -332,6 +332,7 @@ def test_a_bad_seed_posted_is_refused_with_every_problem_and_changes_nothing(
             BECKY | {"loyaltyInfo": {"loyaltyType": "gold"}},
             BECKY | {"id": 900002, "profiles": [BECKY["profiles"][0] | {"source": "MYSPACE"}]},
             {"id": 900003, "loyaltyInfo": {"loyaltyType": "loyalty"}, "profils": []},
+            BECKY | {"id": 2**63, "mergedInto": 2**64},  # ids are 64 bits, as in the API
         ]
     }
     response = client.post("/__admin/seed", json=bad)
@@ -345,6 +346,10 @@ def test_a_bad_seed_posted_is_refused_with_every_problem_and_changes_nothing(
         " segments, extendedFields, subscriptions, loyaltyDetails, expirySchedules,"
         " promisedPoints, triggerBasedPoints, promotionalPoints, pointsTransfers, retroRequests,"
         " partnerPrograms, mergedInto); did you mean 'profiles'?",
+        "customer 9223372036854775808: id: must be at most 9223372036854775807,"
+        " got 9223372036854775808",
+        "customer 9223372036854775808: mergedInto: must be at most 9223372036854775807,"
+        " got 18446744073709551616",
     ]
     taken = {"customers": [BECKY, BECKY | {"id": 900002}]}
     assert client.post("/__admin/seed", json=taken).status_code == 400
