@@ -147,6 +147,8 @@ def _json_body() -> Any:
         return msgspec.json.decode(request.get_data())
     except msgspec.DecodeError as error:
         raise BadRequest(f"body: expected JSON, got what JSON cannot read: {error}") from None
+    except RecursionError:  # nesting as deep as Python's recursion limit
+        raise BadRequest("body: expected JSON, got JSON nested too deep to be read") from None
 
 
 def _refused(problems: list[str], status: int = 400) -> Response:

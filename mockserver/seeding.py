@@ -20,7 +20,7 @@ from mockserver.contract import schema_validator, spec_ref
 from mockserver.domain import seed_files
 from mockserver.domain.records import Customer, Org
 from mockserver.domain.seed_files import InvalidSeed, Problem
-from mockserver.validation import describe
+from mockserver.validation import TOO_DEEP_TO_VALIDATE, describe
 from spec import Document, field_path, load_yaml
 
 
@@ -134,7 +134,13 @@ class Seeding:
     def customers(self, written: Any, *, alongside: Iterable[Customer]) -> list[Customer]:
         """The customers of the seed file WRITTEN, to join ALONGSIDE. Raises InvalidSeed with
         every problem of its shapes, or else of its customers."""
-        problems = [_problem(written, error) for error in self.validator.iter_errors(written)]
+        try:
+            errors = list(self.validator.iter_errors(written))
+        except ValueError as error:
+            if str(error) != TOO_DEEP_TO_VALIDATE:
+                raise
+            raise InvalidSeed([Problem("the seed file", "", "is nested too deep")]) from None
+        problems = [_problem(written, error) for error in errors]
         if problems:
             raise InvalidSeed(problems)
         return seed_files.customers_of(written["customers"], self.org, alongside=alongside)
@@ -157,7 +163,12 @@ def read(path: Path) -> Any:
 def decode(text: bytes, *, is_yaml: bool) -> Any:
     """TEXT, a seed file, as the JSON it is or the YAML it is if IS_YAML. Raises ValueError
     (msgspec's DecodeError, UnicodeDecodeError, YAML's) saying why it is not."""
-    return load_yaml(text.decode()) if is_yaml else msgspec.json.decode(text)
+    if is_yaml:
+        return load_yaml(text.decode())
+    try:
+        return msgspec.json.decode(text)
+    except RecursionError:  # nesting as deep as Python's recursion limit
+        raise ValueError("it is nested too deep to be read") from None
 
 
 def _problem(written: Any, error: jsonschema_rs.ValidationError) -> Problem:

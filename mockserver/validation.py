@@ -121,7 +121,7 @@ def read_inputs(
 
 _LOCATIONS = {"path": "path parameter", "query": "query parameter", "header": "header"}
 #: What jsonschema-rs raises, as a ValueError, for a value nested deeper than it validates.
-_TOO_DEEP_TO_VALIDATE = "Recursion limit reached"
+TOO_DEEP_TO_VALIDATE = "Recursion limit reached"
 
 
 def _body_problems(
@@ -130,7 +130,7 @@ def _body_problems(
     try:
         errors = list(validator.iter_errors(body))
     except ValueError as error:
-        if str(error) != _TOO_DEEP_TO_VALIDATE:
+        if str(error) != TOO_DEEP_TO_VALIDATE:
             raise
         return [Problem(INVALID_INPUT, NESTED_TOO_DEEP)]
     return [

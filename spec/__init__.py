@@ -138,11 +138,21 @@ def load_yaml(text: str) -> Any:
     # the mock, which reads none unless given one.
     import yaml
 
+    # An alias (*name) stands for a copy of what its anchor names: a few lines aliasing each
+    # other stand for billions of values ("a billion laughs"), which copying would take all
+    # the memory there is. YAML without aliases holds about a value per byte at most.
+    budget = [max(len(text), 1000) * _VALUES_PER_BYTE]
     try:
         # yaml.load with a SafeLoader subclass: as safe as yaml.safe_load.
-        return _stringify_keys(yaml.load(text, Loader=_json_like_loader()))
+        return _stringify_keys(yaml.load(text, Loader=_json_like_loader()), budget)
     except yaml.YAMLError as error:
         raise YamlUnreadable(str(error)) from None
+    except RecursionError:
+        raise YamlUnreadable("it is nested too deep to be read") from None
+
+
+#: How many values a YAML text may stand for, per byte of it, its aliases copied out.
+_VALUES_PER_BYTE = 10
 
 
 @functools.cache
@@ -162,10 +172,17 @@ def _json_like_loader() -> Any:
     return JsonLikeLoader
 
 
-def _stringify_keys(node: Any) -> Any:
+def _stringify_keys(node: Any, budget: list[int]) -> Any:
+    """NODE as JSON has it, each alias a copy; YamlUnreadable once that makes more values
+    than BUDGET (the values left, counted down)."""
+    budget[0] -= 1
+    if budget[0] < 0:
+        raise YamlUnreadable(
+            f"its aliases (*name) stand for more than {_VALUES_PER_BYTE} values per byte of it"
+        )
     # Unquoted response codes (`200:`) load as integers; JSON would have them as strings.
     if isinstance(node, dict):
-        return {str(key): _stringify_keys(value) for key, value in node.items()}
+        return {str(key): _stringify_keys(value, budget) for key, value in node.items()}
     if isinstance(node, list):
-        return [_stringify_keys(item) for item in node]
+        return [_stringify_keys(item, budget) for item in node]
     return node

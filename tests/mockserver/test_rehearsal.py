@@ -229,6 +229,15 @@ def test_a_bad_chaos_setting_is_a_400_naming_it_and_changes_nothing(
     assert client.get("/__admin/chaos").get_json()["changedAtRuntime"] == []
 
 
+def test_chaos_settings_nested_too_deep_to_read_are_a_400(client: FlaskClient) -> None:
+    deep = '{"latency": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    response = client.put("/__admin/chaos", data=deep, content_type="application/json")
+    assert (response.status_code, messages(response)) == (
+        400,
+        ["body: expected JSON, got JSON nested too deep to be read"],
+    )
+
+
 def test_a_latency_of_one_operation_plans_its_requests_alone(
     client: FlaskClient, plans: list[Plan | None]
 ) -> None:
@@ -323,6 +332,55 @@ def test_a_seed_body_that_cannot_be_read_is_refused_naming_what_was_expected(
     assert client.get("/__admin/seed").get_json() == before
 
 
+#: Each line a list of ten of the line before: the last stands for 10**9 values.
+BILLION_LAUGHS = "\n".join(
+    [
+        "a0: &a0 [x, x, x, x, x, x, x, x, x, x]",
+        *(f"a{n}: &a{n} [{', '.join([f'*a{n - 1}'] * 10)}]" for n in range(1, 9)),
+        "customers: *a8",
+    ]
+)
+
+
+@pytest.mark.parametrize(
+    ("body", "media_type", "expected"),
+    [
+        (
+            BILLION_LAUGHS,
+            "application/yaml",
+            "body: expected YAML, got what it cannot read: its aliases (*name) stand for more"
+            " than 10 values per byte of it",
+        ),
+        (
+            "customers:\n  - " + "[" * 10_000 + "]" * 10_000,
+            "application/yaml",
+            "body: expected YAML, got what it cannot read: it is nested too deep to be read",
+        ),
+        (
+            '{"customers": [' + "[" * 100_000 + "]" * 100_000 + "]}",
+            "application/json",
+            "body: expected JSON (or YAML, sent as application/yaml), got what it cannot read:"
+            " it is nested too deep to be read",
+        ),
+        (  # read, but deeper than the schemas are checked
+            '{"customers": [' + "[" * 500 + "]" * 500 + "]}",
+            "application/json",
+            "the seed file: is nested too deep",
+        ),
+    ],
+    ids=["billion laughs", "deep YAML", "deep JSON", "deep to check"],
+)
+def test_a_seed_too_deep_or_too_big_to_read_is_a_400_at_once_and_changes_nothing(
+    client: FlaskClient, body: str, media_type: str, expected: str
+) -> None:
+    before = client.get("/__admin/seed").get_json()
+    started = time.monotonic()
+    response = client.post("/__admin/seed", data=body, content_type=media_type)
+    assert (response.status_code, messages(response)) == (400, [expected])
+    assert time.monotonic() - started < 5  # where the billion laughs took 1.4 GB, and more
+    assert client.get("/__admin/seed").get_json() == before
+
+
 def test_a_bad_seed_posted_is_refused_with_every_problem_and_changes_nothing(
     client: FlaskClient,
 ) -> None:
@@ -400,6 +458,9 @@ def test_a_bad_seed_file_stops_the_mock_naming_the_file_and_each_problem(
     written_as_yaml = tmp_path / "customers.yaml"
     written_as_yaml.write_text("customers: [{id: 900001")
     with pytest.raises(SeedRefused, match="customers.yaml is not YAML: while parsing"):
+        make_app(tmp_path, seed=(written_as_yaml,))
+    written_as_yaml.write_text(BILLION_LAUGHS)
+    with pytest.raises(SeedRefused, match=r"customers.yaml is not YAML: its aliases \(\*name\)"):
         make_app(tmp_path, seed=(written_as_yaml,))
 
 
