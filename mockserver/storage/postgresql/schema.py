@@ -86,9 +86,9 @@ MIGRATIONS = (
     END $$;
     """,
     # 5: identifiers, accounts, search terms and counted keys of any length, as SQLite keeps
-    # them: a B-tree entry holds at most 2,704 bytes, so the indexes hold the digests of what
-    # clients send (the identifiers' key, the counted keys: the column holds the digest), and
-    # the first TERM_PREFIX bytes of each search term, which a search reads to the end
+    # them: a B-tree entry holds at most 2,704 bytes, so the indexes hold sha256 digests of an
+    # identifier's value and account, and the first TERM_PREFIX bytes of each search term (a
+    # search compares the whole term after), and a counted key is kept as its digest
     f"""
     ALTER TABLE capkit.identifiers DROP CONSTRAINT identifiers_pkey;
     CREATE UNIQUE INDEX identifiers_held
