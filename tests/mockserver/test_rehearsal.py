@@ -372,7 +372,7 @@ BILLION_LAUGHS = "\n".join(
     ],
     ids=["billion laughs", "deep YAML", "deep JSON", "deep to check"],
 )
-def test_a_seed_too_deep_or_too_big_to_read_is_a_400_at_once_and_changes_nothing(
+def test_a_seed_too_deep_or_too_big_to_read_is_a_400_and_changes_nothing(
     client: FlaskClient, body: str, media_type: str, expected: str
 ) -> None:
     before = client.get("/__admin/seed").get_json()
