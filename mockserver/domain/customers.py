@@ -146,9 +146,7 @@ def change_identifiers(
             source, account, identity.timestamp(), till
         )
         kept = [i for i in profile.identifiers if i not in removed]
-        changed = dataclasses.replace(
-            profile, identifiers=tuple(kept + [i for i in added if i not in kept])
-        )
+        changed = dataclasses.replace(profile, identifiers=tuple(dict.fromkeys(kept + added)))
         if changed.identifiers != profile.identifiers:
             # Only an addition opens a profile in a source the customer is not in yet.
             customer = _touched(customer, profile, changed, till)
@@ -252,14 +250,13 @@ def _registered_profile(registration: Blob, source: str, account: str, till: str
     """The one profile a registration by TILL makes in its source, from the body's profiles."""
     bodies = registration["profiles"]
     names: Blob = next((b for b in bodies if b.get("firstName") or b.get("lastName")), {})
-    identifiers: list[Identifier] = []
-    for body in bodies:
-        for item in body["identifiers"]:
-            found = identity.valid_identifier(
-                item, invalid_mobile=8014, invalid_email=8055, invalid_external_id=8064
-            )
-            if found not in identifiers:
-                identifiers.append(found)
+    identifiers = dict.fromkeys(  # each once, in order
+        identity.valid_identifier(
+            item, invalid_mobile=8014, invalid_email=8055, invalid_external_id=8064
+        )
+        for body in bodies
+        for item in body["identifiers"]
+    )
     created = identity.timestamp()
     registered = registration.get("attributionV2", {}).get("createDate") or created
     return dataclasses.replace(
@@ -378,8 +375,7 @@ def _with_profile(existing: Customer, profile: Profile, till: str) -> Customer:
         return dataclasses.replace(existing, profiles=(*existing.profiles, profile))
     merged = dataclasses.replace(
         same,
-        identifiers=same.identifiers
-        + tuple(i for i in profile.identifiers if i not in same.identifiers),
+        identifiers=tuple(dict.fromkeys(same.identifiers + profile.identifiers)),
         comm_channels=same.comm_channels + profile.comm_channels,
     )
     return _touched(existing, same, merged, till)

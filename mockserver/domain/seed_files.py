@@ -210,7 +210,7 @@ def _profile(written: Blob, refuse: Callable[[str, str], None]) -> Profile:
         refuse("accountId", f"the account in {source}, a source of several accounts")
     if source not in MULTI_ACCOUNT_SOURCES and account:
         refuse("accountId", f"none: {source} has one account, got {account!r}")
-    identifiers = []
+    identifiers, seen = [], set()
     for index, item in enumerate(written.get("identifiers", [])):
         try:
             # The codes are the API's; a seed file's problem is told by its field instead.
@@ -220,12 +220,13 @@ def _profile(written: Blob, refuse: Callable[[str, str], None]) -> Profile:
         except DomainError as error:
             refuse(f"identifiers[{index}]", f"a valid identifier: {error.detail}")
             continue
-        if found in identifiers:
+        if found in seen:
             refuse(
                 f"identifiers[{index}]",
                 f"each identifier once: {found.type} {found.value!r} is there twice",
             )
         identifiers.append(found)
+        seen.add(found)
     channels = []
     for index, item in enumerate(written.get("commChannels", [])):
         try:
