@@ -179,13 +179,22 @@ def _wait(pgconn: Any) -> None:
     every other thread of the process, all along. Each result of a pipeline has the time of
     its own: a long pipeline is no answer only where the server stopped."""
     deadline = time.monotonic() + ANSWER_SECONDS
-    while pgconn.is_busy():
+    # psycopg's connections do not block: what the socket did not take at once (a statement of
+    # thousands of identifiers, hundreds of KB) waits in libpq until flushed, while the server
+    # reads and answers what it has.
+    while (sending := pgconn.flush()) or pgconn.is_busy():
         left = deadline - time.monotonic()
-        if left <= 0 or not select.select([pgconn.socket], [], [], left)[0]:
+        readable, writable, _ = (
+            select.select([pgconn.socket], [pgconn.socket] if sending else [], [], left)
+            if left > 0
+            else ([], [], [])
+        )
+        if not readable and not writable:
             raise NoAnswer(f"no answer from the server within {ANSWER_SECONDS:g} s")
-        pgconn.consume_input()  # raises OperationalError once the connection is lost
-        if pgconn.status == ConnStatus.BAD:
-            raise psycopg.OperationalError("the connection to the server was lost")
+        if readable:
+            pgconn.consume_input()  # raises OperationalError once the connection is lost
+            if pgconn.status == ConnStatus.BAD:
+                raise psycopg.OperationalError("the connection to the server was lost")
 
 
 def int8(number: int) -> bytes:

@@ -633,6 +633,21 @@ def test_a_server_paused_between_a_connection_and_its_listen_is_given_up_in_seco
         assert time.monotonic() - started < ANSWER_SECONDS + 1
 
 
+def test_statements_bigger_than_the_socket_takes_at_once_are_sent_whole(
+    url: str, postgresql_server: postgresql.Server, store_at: Callable[[str], PostgresStore]
+) -> None:
+    # psycopg's connections do not block: libpq keeps what the socket did not take, to be
+    # flushed. A save of 5,000 identifiers is about 400 KB of statements; a Unix socket takes
+    # 208 KB at once here (a slow network's TCP buffer fills as well). It waited for an answer
+    # to statements the server never had in full: 503 "no answer within 2.5 s", database down.
+    store = store_at(postgresql_server.socket_url(url))
+    many = tuple(Identifier("externalId", f"ext-{index}") for index in range(5_000))
+    with store.write() as tx:
+        tx.save(customer(customer_id := tx.new_id(), *many))
+    with store.read() as tx:
+        assert [holding.customer_id for holding in tx.holders(*many)] == [customer_id] * 5_000
+
+
 def test_a_write_waiting_for_a_lock_past_the_timeout_and_a_failing_statement_say_which(
     url: str, store_at: Callable[[str], PostgresStore]
 ) -> None:

@@ -225,6 +225,19 @@ def test_values_of_any_length_are_kept_indexed_and_found(empty_store: Store) -> 
         assert tx.search(long[:4000] + "?") == []
 
 
+def test_a_customer_as_big_as_a_request_may_make_is_kept_and_found(empty_store: Store) -> None:
+    # A registration's body may hold 1 MB: 5,000 identifiers and a name of 300,000 characters
+    # (900 KB of UTF-8) are more than a socket takes at once on the way to a database.
+    many = tuple(Identifier("externalId", f"ext-{index}") for index in range(5_000))
+    name = "李" * 300_000
+    big = customer(7, *many, first_name=name)
+    save(empty_store, big)
+    with empty_store.read() as tx:
+        assert tx.customer(7) == big
+        assert [holding.customer_id for holding in tx.holders(many[-1])] == [7]
+        assert tx.search("李李") == tx.search("ext-4999") == [big]
+
+
 @pytest.mark.parametrize(
     ("first", "second"),
     [(("INSTORE", ""), ("WEBSITE", "")), (("WECHAT", "22232"), ("WECHAT", "99999"))],
