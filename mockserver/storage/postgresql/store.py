@@ -38,9 +38,12 @@ _CUSTOMER = Query("SELECT doc FROM capkit.customers WHERE id = $1")
 _CUSTOMERS = Query("SELECT doc FROM capkit.customers ORDER BY seq")
 #: Who holds the identifiers ($1 types, $2 values, in step), in every source and account, with
 #: the holder's document: a lookup reads the customer next, a registration asks in its source
-#: then in every other, and a save checks who holds them again (a round trip less each).
+#: then in every other, and a save checks who holds them again (a round trip less each). The
+#: document comes with a holder's first row alone (NULL in the others): each row with it made
+#: a customer of 5,000 identifiers 5,000 documents, 4.6 s to send.
 _HOLDERS = Query(
-    "SELECT wanted.type, wanted.value, customer_id, source, account_id, doc"
+    "SELECT wanted.type, wanted.value, customer_id, source, account_id,"
+    "  CASE WHEN row_number() OVER (PARTITION BY customer_id) = 1 THEN doc END"
     " FROM unnest($1::text[], $2::bytea[]) AS wanted (type, value)"
     " JOIN capkit.identifiers AS held ON held.type = wanted.type"
     "  AND sha256(held.value) = sha256(wanted.value) AND held.value = wanted.value"
@@ -247,7 +250,8 @@ class _Reading:
                     integer(customer_id), _text(held_source), _text(held_account), identifier
                 )
                 self._holdings[identifier].append(holding)
-                self._held[holding.customer_id] = doc
+                if doc is not None:
+                    self._held[holding.customer_id] = doc
         return [
             holding
             for identifier in dict.fromkeys(identifiers)
