@@ -20,7 +20,7 @@ from mockserver.contract import schema_validator, spec_ref
 from mockserver.domain import seed_files
 from mockserver.domain.records import Customer, Org
 from mockserver.domain.seed_files import InvalidSeed, Problem
-from mockserver.validation import TOO_DEEP_TO_VALIDATE, describe
+from mockserver.validation import TooDeepToValidate, describe, schema_errors
 from spec import Document, field_path, load_yaml
 
 
@@ -135,10 +135,8 @@ class Seeding:
         """The customers of the seed file WRITTEN, to join ALONGSIDE. Raises InvalidSeed with
         every problem of its shapes, or else of its customers."""
         try:
-            errors = list(self.validator.iter_errors(written))
-        except ValueError as error:
-            if str(error) != TOO_DEEP_TO_VALIDATE:
-                raise
+            errors = schema_errors(self.validator, written)
+        except TooDeepToValidate:
             raise InvalidSeed([Problem("the seed file", "", "is nested too deep")]) from None
         problems = [_problem(written, error) for error in errors]
         if problems:

@@ -121,17 +121,31 @@ def read_inputs(
 
 _LOCATIONS = {"path": "path parameter", "query": "query parameter", "header": "header"}
 #: What jsonschema-rs raises, as a ValueError, for a value nested deeper than it validates.
-TOO_DEEP_TO_VALIDATE = "Recursion limit reached"
+_TOO_DEEP_TO_VALIDATE = "Recursion limit reached"
+
+
+class TooDeepToValidate(ValueError):
+    """A value nested deeper than jsonschema-rs validates."""
+
+
+def schema_errors(
+    validator: jsonschema_rs.Validator, value: Any
+) -> list[jsonschema_rs.ValidationError]:
+    """Every way VALUE breaks VALIDATOR's schema. Raises TooDeepToValidate."""
+    try:
+        return list(validator.iter_errors(value))
+    except ValueError as error:
+        if str(error) != _TOO_DEEP_TO_VALIDATE:
+            raise
+        raise TooDeepToValidate(str(error)) from None
 
 
 def _body_problems(
     operation: Operation, validator: jsonschema_rs.Validator, body: Any
 ) -> list[Problem]:
     try:
-        errors = list(validator.iter_errors(body))
-    except ValueError as error:
-        if str(error) != TOO_DEEP_TO_VALIDATE:
-            raise
+        errors = schema_errors(validator, body)
+    except TooDeepToValidate:
         return [Problem(INVALID_INPUT, NESTED_TOO_DEEP)]
     return [
         Problem(
