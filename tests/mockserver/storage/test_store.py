@@ -200,11 +200,16 @@ def test_any_character_a_request_can_send_is_kept_indexed_and_found(empty_store:
         assert tx.search("x\x00y") == [becky] and tx.search("x\x00z") == []
 
 
+def incompressible(length: int) -> str:
+    """LENGTH CJK characters in no repeating order: no compression shrinks them (a B-tree entry
+    of PostgreSQL holds at most 2,704 bytes, compressed)."""
+    return "".join(chr(0x4E00 + (index * 7919) % 20000) for index in range(length))
+
+
 def test_values_of_any_length_are_kept_indexed_and_found(empty_store: Store) -> None:
-    # Neither Capillary's documents nor the spec limit a name or an identifier: 10,000 code
-    # points each, which no compression shrinks (a B-tree entry of PostgreSQL holds at most
-    # 2,704 bytes), and two that differ only at their end.
-    long = "".join(chr(0x4E00 + (index * 7919) % 20000) for index in range(10_000))
+    # Neither Capillary's documents nor the spec limit a name or an identifier: 10,000
+    # characters each, and two that differ only at their end.
+    long = incompressible(10_000)
     first, second = Identifier("externalId", long + "1"), Identifier("externalId", long + "2")
     becky = customer(7, first, source="WECHAT", account_id=long, first_name=long)
     tom = customer(8, second, source="WECHAT", account_id=long, last_name=long[:5000] + "!")
@@ -512,7 +517,7 @@ def test_counts_are_per_key_and_window_across_workers(
     assert empty_store.count("till", 8) == 1  # the next window starts again
     assert other_worker.count("till", 8) == 2
     assert empty_store.count("token", 8) == 1
-    long_key = "".join(chr(0x4E00 + (index * 7919) % 20000) for index in range(5_000))
+    long_key = incompressible(5_000)
     assert [empty_store.count(long_key, 8), other_worker.count(long_key, 8)] == [1, 2]
 
 
