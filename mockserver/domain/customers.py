@@ -230,14 +230,13 @@ def search(
 ) -> Blob:
     """Customers whose first name, last name or an identifier starts with Q, a page of them."""
     place = None if source is None or source_of(source) == ALL else source_of(source)
-    account = None if place is None else account_of(place, account_id)
+    account = "" if place is None else account_of(place, account_id)
     with store.read() as tx:
-        found = tx.search(q)
+        found = tx.search(q, source=place, account_id=account, limit=limit, offset=offset)
     key = search_key(q)
-    hits = [hit for customer in found if (hit := _search_hit(customer, key, place, account))]
     return {
-        "pagination": {"limit": limit, "offset": offset, "total": len(hits)},
-        "data": hits[offset : offset + limit],
+        "pagination": {"limit": limit, "offset": offset, "total": found.total},
+        "data": [_search_hit(customer, key, place, account) for customer in found.customers],
         "warnings": [],
         "errors": [],
     }
@@ -457,9 +456,7 @@ def _embedded(customer: Customer, name: str, org: Org) -> Blob:
     return {}
 
 
-def _search_hit(
-    customer: Customer, key: str, source: str | None, account: str | None
-) -> Blob | None:
+def _search_hit(customer: Customer, key: str, source: str | None, account: str) -> Blob:
     profiles = [
         p
         for p in customer.profiles
@@ -477,8 +474,6 @@ def _search_hit(
             for kind, value in search_fields(profile)
             if search_key(value).startswith(key)
         ]
-    if not matched:
-        return None
     return {
         "userId": customer.id,
         "matchedIdentifiers": matched,

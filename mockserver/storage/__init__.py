@@ -64,13 +64,24 @@ def search_fields(profile: Profile) -> list[tuple[str, str]]:
     return [(kind, value) for kind, value in fields if value]
 
 
-def search_terms(customer: Customer) -> set[str]:
-    """The search keys CUSTOMER is found by; none once merged, as search shows live customers."""
+def search_terms(customer: Customer) -> set[tuple[str, str, str]]:
+    """The search keys CUSTOMER is found by, each as (source, account_id, key) of the profile
+    it is found in; none once merged, as search shows live customers."""
     if customer.merged_into is not None:
         return set()
     return {
-        search_key(value) for profile in customer.profiles for _, value in search_fields(profile)
+        (profile.source, profile.account_id, search_key(value))
+        for profile in customer.profiles
+        for _, value in search_fields(profile)
     }
+
+
+@dataclasses.dataclass(frozen=True)
+class Found:
+    """What a search found: how many customers match, and the page of them asked for."""
+
+    total: int
+    customers: list[Customer]
 
 
 class ReadTransaction(Protocol):
@@ -84,9 +95,20 @@ class ReadTransaction(Protocol):
         None; the holders of each identifier together, in the order asked. (Asking for several
         at once spares PostgreSQL a round trip each.)"""
 
-    def search(self, prefix: str) -> list[Customer]:
+    def search(
+        self,
+        prefix: str,
+        *,
+        source: str | None = None,
+        account_id: str = "",
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> Found:
         """The customers with a search term (search_terms) that starts with search_key(PREFIX),
-        taken literally, in the order they were added."""
+        taken literally, in SOURCE's account ACCOUNT_ID ("" for a source of one account), or
+        in any source if SOURCE is None: how many, and LIMIT of them (all if None) from
+        OFFSET, in the order they were added. The database counts and pages them: a search
+        by one letter matches most customers, and decodes a page of them."""
 
     def customers(self) -> list[Customer]:
         """Every customer, in the order they were added (a saved one keeps its place)."""

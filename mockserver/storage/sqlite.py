@@ -29,7 +29,15 @@ from typing import Any
 import msgspec
 
 from mockserver.domain.records import Blob, Customer, Identifier
-from mockserver.storage import FIRST_NEW_ID, Holding, IdentifierTaken, search_key, search_terms
+from mockserver.storage import (
+    FIRST_NEW_ID,
+    Found,
+    Holding,
+    IdentifierTaken,
+    StateUnusable,
+    search_key,
+    search_terms,
+)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS customers (
@@ -47,7 +55,13 @@ CREATE TABLE IF NOT EXISTS identifiers (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS identifiers_by_value ON identifiers (type, value);
 CREATE INDEX IF NOT EXISTS identifiers_by_customer ON identifiers (customer_id);
-CREATE TABLE IF NOT EXISTS search_terms (customer_id INTEGER NOT NULL, term TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS search_terms (
+    term TEXT NOT NULL,
+    customer_id INTEGER NOT NULL,
+    source TEXT NOT NULL,
+    account_id TEXT NOT NULL,
+    PRIMARY KEY (term, customer_id, source, account_id)
+) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS search_terms_by_customer ON search_terms (customer_id);
 CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS counts (
@@ -58,6 +72,9 @@ CREATE TABLE IF NOT EXISTS counts (
 CREATE TABLE IF NOT EXISTS shared_settings (id INTEGER PRIMARY KEY CHECK (id = 1), doc BLOB);
 """
 
+#: The version of the tables above, which a file keeps as its user_version: 1 keeps the source
+#: and account of each search term (0, those of a capkit before it, no version).
+_VERSION = 1
 _encode = msgspec.json.Encoder().encode
 _decode = msgspec.json.Decoder(Customer).decode
 _decode_settings = msgspec.json.Decoder(dict[str, Any]).decode
@@ -83,9 +100,22 @@ class SqliteStore:
         self._settings_version = _mapped_counter(Path(f"{path}-settings.version"))
         connection = self._connection()
         with self._writing(connection):
+            (version,) = connection.execute("PRAGMA user_version").fetchone()
+            if version > _VERSION:
+                raise StateUnusable(
+                    f"holds capkit's SQLite state version {version}, newer than the version"
+                    f" {_VERSION} that this capkit knows: upgrade capkit, or use another file"
+                )
+            if version < 1:  # search terms of no source, made by a capkit before version 1
+                connection.execute("DROP TABLE IF EXISTS search_terms")
             # One statement at a time: executescript() would commit the transaction first.
             for statement in _SCHEMA.split(";"):
                 connection.execute(statement)
+            if version < 1:
+                transaction = _Writing(connection)
+                for customer in transaction.customers():
+                    transaction.index_search_terms(customer)
+            connection.execute(f"PRAGMA user_version = {_VERSION}")
             connection.execute(
                 "INSERT OR IGNORE INTO counters (name, value) VALUES ('next_id', ?)",
                 (FIRST_NEW_ID,),
@@ -254,18 +284,35 @@ class _Reading:
             for customer_id, found_source, found_account in self._db.execute(query, arguments)
         ]
 
-    def search(self, prefix: str) -> list[Customer]:
+    def search(
+        self,
+        prefix: str,
+        *,
+        source: str | None = None,
+        account_id: str = "",
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> Found:
         # The terms from PREFIX up to the first string past every one that starts with it: a
         # comparison takes a prefix of any length, where LIKE refuses one over 50,000 bytes.
         start = search_key(prefix)
         end = _past_prefix(start)
-        rows = self._db.execute(
-            "SELECT doc FROM customers WHERE id IN"
-            " (SELECT customer_id FROM search_terms WHERE term >= ? AND (? IS NULL OR term < ?))"
-            " ORDER BY seq",
-            (start, end, end),
+        terms = "SELECT customer_id FROM search_terms WHERE term >= ?"
+        arguments: list[str | int] = [start]
+        if end is not None:
+            terms += " AND term < ?"
+            arguments.append(end)
+        if source is not None:
+            terms += " AND source = ? AND account_id = ?"
+            arguments += [source, account_id]
+        (total,) = self._db.execute(  # noqa: S608 (fixed conditions, each value a parameter)
+            f"SELECT count(DISTINCT customer_id) FROM ({terms})", arguments
+        ).fetchone()
+        rows = self._db.execute(  # noqa: S608 (as above)
+            f"SELECT doc FROM customers WHERE id IN ({terms}) ORDER BY seq LIMIT ? OFFSET ?",
+            [*arguments, -1 if limit is None else limit, offset],
         )
-        return [_decode(doc) for (doc,) in rows]
+        return Found(total, [_decode(doc) for (doc,) in rows])
 
     def customers(self) -> list[Customer]:
         return [
@@ -312,9 +359,13 @@ class _Writing(_Reading):
                 )
                 raise IdentifierTaken(holder) from None
         self._db.execute("DELETE FROM search_terms WHERE customer_id = ?", (customer.id,))
+        self.index_search_terms(customer)
+
+    def index_search_terms(self, customer: Customer) -> None:
+        """Add CUSTOMER's search terms (it has none in the table)."""
         self._db.executemany(
-            "INSERT INTO search_terms (customer_id, term) VALUES (?, ?)",
-            [(customer.id, term) for term in sorted(search_terms(customer))],
+            "INSERT INTO search_terms (customer_id, source, account_id, term) VALUES (?, ?, ?, ?)",
+            [(customer.id, *term) for term in sorted(search_terms(customer))],
         )
 
     def new_id(self) -> int:

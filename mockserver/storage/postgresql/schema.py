@@ -12,12 +12,23 @@ compares bytes, which sorts UTF-8 in the order of code points, as SQLite does.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
+import msgspec
 import psycopg
 
-from mockserver.storage import FIRST_NEW_ID
-from mockserver.storage.postgresql.session import script
+from mockserver.domain.records import Customer
+from mockserver.storage import FIRST_NEW_ID, search_terms
+from mockserver.storage.postgresql.session import (
+    Query,
+    Session,
+    array,
+    int8,
+    integer,
+    script,
+    utf8,
+)
 
 #: The bytes of a search term that its index holds.
 TERM_PREFIX = 256
@@ -102,8 +113,33 @@ MIGRATIONS = (
         ON capkit.search_terms (substring(term FROM 1 FOR {TERM_PREFIX}));
     DELETE FROM capkit.counts;
     """,
+    # 6: each search term with the source and account of the profile it was found in, so that
+    # the database counts and pages a search in a source (migrate() indexes the customers
+    # kept before it)
+    f"""
+    DROP TABLE capkit.search_terms;
+    CREATE TABLE capkit.search_terms (
+        customer_id bigint NOT NULL REFERENCES capkit.customers (id) ON DELETE CASCADE,
+        source text NOT NULL,
+        account_id bytea NOT NULL,
+        term bytea NOT NULL
+    );
+    CREATE INDEX search_terms_by_customer ON capkit.search_terms (customer_id);
+    CREATE INDEX search_terms_by_term
+        ON capkit.search_terms (substring(term FROM 1 FOR {TERM_PREFIX}));
+    """,
 )
+#: The search terms of customers ($1 ids, $2 sources, $3 accounts, $4 terms, in step), added.
+ADD_SEARCH_TERMS = Query(
+    "INSERT INTO capkit.search_terms (customer_id, source, account_id, term)"
+    " SELECT * FROM unnest($1::bigint[], $2::text[], $3::bytea[], $4::bytea[])"
+)
+#: The next 500 customers by id after id $1.
+_CUSTOMERS_AFTER = Query("SELECT id, doc FROM capkit.customers WHERE id > $1 ORDER BY id LIMIT 500")
 VERSION = len(MIGRATIONS)
+#: The version from which each search term has its place, indexed anew from the customers.
+_TERMS_PLACED = 6
+_decode = msgspec.json.Decoder(Customer).decode
 #: The oldest PostgreSQL (major version) whose SQL the migrations use: a column's COMPRESSION.
 OLDEST_SERVER = 14
 #: The server encodings of more than a byte a character besides UTF8: PostgreSQL refuses text
@@ -193,8 +229,34 @@ def migrate(connection: psycopg.Connection[Any]) -> int:
     )
     # A statement that fails leaves the transaction aborted, undone when the caller closes
     # the connection.
-    script(connection, "\n".join([*MIGRATIONS[found:], recorded, created, "COMMIT;"]))
+    script(connection, "\n".join([*MIGRATIONS[found:], recorded, created]))
+    if 0 < found < _TERMS_PLACED <= VERSION:
+        _index_search_terms(Session(connection))
+    script(connection, "COMMIT")
     return found
+
+
+def search_term_rows(customers: Iterable[Customer]) -> list[bytes]:
+    """The search terms of CUSTOMERS, as the four arrays of ADD_SEARCH_TERMS's parameters."""
+    rows = [
+        (customer.id, *term) for customer in customers for term in sorted(search_terms(customer))
+    ]
+    return [
+        array([int8(customer_id) for customer_id, *_ in rows], of="int8"),
+        array([utf8(source) for _, source, _, _ in rows], of="text"),
+        array([utf8(account_id) for *_, account_id, _ in rows], of="bytea"),
+        array([utf8(term) for *_, term in rows], of="bytea"),
+    ]
+
+
+def _index_search_terms(session: Session) -> None:
+    """Add the search terms of every customer, a chunk a round trip."""
+    after = -1
+    while found := session.rows(_CUSTOMERS_AFTER, int8(after)):
+        customers = [_decode(doc) for _, doc in found if doc is not None]
+        session.queue(ADD_SEARCH_TERMS, *search_term_rows(customers))
+        after = integer(found[-1][0])
+    session.send()
 
 
 def _complete_version(connection: psycopg.Connection[Any]) -> int | None:

@@ -197,6 +197,11 @@ def _wait(pgconn: Any) -> None:
                 raise psycopg.OperationalError("the connection to the server was lost")
 
 
+def utf8(text: str) -> bytes:
+    """TEXT as the bytes of a text or bytea field (a lone surrogate kept as it came)."""
+    return text.encode("utf-8", "surrogatepass")
+
+
 def int8(number: int) -> bytes:
     return number.to_bytes(8, "big", signed=True)
 
@@ -228,7 +233,7 @@ def _checked(result: PGresult) -> PGresult:
 
 
 _DONE = (ExecStatus.COMMAND_OK, ExecStatus.TUPLES_OK)
-_OIDS = {"text": 25, "bytea": 17}
+_OIDS = {"text": 25, "bytea": 17, "int8": 20}
 #: The queries each connection has prepared, by the connection.
 _prepared: weakref.WeakKeyDictionary[psycopg.Connection[Any], set[bytes]] = (
     weakref.WeakKeyDictionary()

@@ -26,10 +26,18 @@ from contextlib import contextmanager
 import msgspec
 
 from mockserver.domain.records import Blob, Customer, Identifier, Profile
-from mockserver.storage import FIRST_NEW_ID, Holding, IdentifierTaken, search_key, search_terms
+from mockserver.storage import FIRST_NEW_ID, Found, Holding, IdentifierTaken, search_key
 from mockserver.storage.postgresql.database import Database
-from mockserver.storage.postgresql.schema import TERM_PREFIX
-from mockserver.storage.postgresql.session import Query, Row, Session, array, int8, integer
+from mockserver.storage.postgresql.schema import ADD_SEARCH_TERMS, TERM_PREFIX, search_term_rows
+from mockserver.storage.postgresql.session import (
+    Query,
+    Row,
+    Session,
+    array,
+    int8,
+    integer,
+    utf8,
+)
 
 _BEGIN = Query("BEGIN")
 _WRITE = (_BEGIN, Query("LOCK TABLE capkit.customers IN SHARE ROW EXCLUSIVE MODE"))
@@ -56,19 +64,24 @@ _HOLDERS_OF_ONE = Query(
     " JOIN capkit.customers ON customers.id = customer_id"
     " WHERE type = $1 AND sha256(value) = sha256($2) AND value = $2"
 )
-#: The customers with a term from $1 up to $2 (the terms that start with a prefix), found by
-#: their first TERM_PREFIX bytes: from $3 up to $4.
-_SEARCH = Query(
-    "SELECT doc FROM capkit.customers WHERE id IN"
-    " (SELECT customer_id FROM capkit.search_terms"
-    f"  WHERE substring(term FROM 1 FOR {TERM_PREFIX}) >= $3"
-    f"  AND substring(term FROM 1 FOR {TERM_PREFIX}) < $4 AND term >= $1 AND term < $2)"
-    " ORDER BY seq"
+#: How many customers have a term from $3 up to $4 (the terms that start with a prefix), found
+#: by their first TERM_PREFIX bytes (from $1 up to $2), and the page of their documents from
+#: offset $6, $5 of them (a JSON array; NULL for none); of those terms in source $7 and account
+#: $8 alone in _SEARCH_IN.
+_SEARCH, _SEARCH_IN = (
+    Query(
+        "WITH matched AS (SELECT DISTINCT customer_id FROM capkit.search_terms"
+        f"  WHERE substring(term FROM 1 FOR {TERM_PREFIX}) >= $1"
+        f"  AND substring(term FROM 1 FOR {TERM_PREFIX}) < $2 AND term >= $3 AND term < $4"
+        f"  {place})"
+        " SELECT (SELECT count(*) FROM matched), (SELECT json_agg(doc ORDER BY seq) FROM"
+        "  (SELECT seq, doc FROM capkit.customers WHERE id IN (SELECT customer_id FROM matched)"
+        "   ORDER BY seq LIMIT $5 OFFSET $6) AS page)"
+    )
+    for place in ("", "AND source = $7 AND account_id = $8")
 )
-_SEARCH_ALL = Query(
-    "SELECT doc FROM capkit.customers"
-    " WHERE EXISTS (SELECT FROM capkit.search_terms WHERE customer_id = id) ORDER BY seq"
-)
+#: A LIMIT that is none: the largest bigint.
+_ALL = 2**63 - 1
 #: The holders other than customer $1 of the identifiers ($2 sources, $3 accounts, $4 types,
 #: $5 values, in step): what a save must not take from them.
 _TAKEN = Query(
@@ -87,11 +100,9 @@ _REPLACE = Query(
     " INSERT INTO capkit.customers (id, doc) VALUES ($1, $2)"
     " ON CONFLICT (id) DO UPDATE SET doc = excluded.doc"
 )
-#: Customer $1's identifiers (as _TAKEN's) and search terms ($6).
+#: Customer $1's identifiers (as _TAKEN's).
 _INDEX = Query(
-    "WITH terms AS (INSERT INTO capkit.search_terms (customer_id, term)"
-    "  SELECT $1, unnest($6::bytea[]))"
-    " INSERT INTO capkit.identifiers (source, account_id, type, value, customer_id)"
+    "INSERT INTO capkit.identifiers (source, account_id, type, value, customer_id)"
     " SELECT source, account_id, type, value, $1"
     " FROM unnest($2::text[], $3::bytea[], $4::text[], $5::bytea[])"
     " AS held (source, account_id, type, value)"
@@ -131,6 +142,7 @@ _SHARE_SETTINGS = Query(
 
 _encode = msgspec.json.Encoder().encode
 _decode = msgspec.json.Decoder(Customer).decode
+_decode_page = msgspec.json.Decoder(list[Customer]).decode
 _decode_settings = msgspec.json.Decoder(Blob).decode
 
 
@@ -180,15 +192,11 @@ class PostgresStore:
 
     def count(self, key: str, window: int) -> int:
         with self.database.session() as session:
-            ((value,),) = session.rows(_COUNT, _utf8(key), int8(window))
+            ((value,),) = session.rows(_COUNT, utf8(key), int8(window))
         return integer(value)
 
     def close(self) -> None:
         """Nothing to let go of: a transaction returns its connection to the pool."""
-
-
-def _utf8(text: str) -> bytes:
-    return text.encode("utf-8", "surrogatepass")
 
 
 def _field(field: bytes | None) -> bytes:
@@ -206,9 +214,9 @@ def _document(field: bytes | None) -> Customer:
 
 
 def _past_prefix(prefix: bytes) -> bytes:
-    """The least byte string greater than every one that starts with PREFIX (not empty; in
-    UTF-8, which has no byte 0xFF)."""
-    return prefix[:-1] + bytes([prefix[-1] + 1])
+    """The least byte string greater than every one in UTF-8 that starts with PREFIX (UTF-8
+    has no byte 0xFF, which is past every one for no prefix)."""
+    return prefix[:-1] + bytes([prefix[-1] + 1]) if prefix else b"\xff"
 
 
 class _Reading:
@@ -230,7 +238,7 @@ class _Reading:
     ) -> list[Holding]:
         # The identifiers this transaction has not asked for yet, by their fields as found.
         unknown: dict[tuple[bytes, bytes], Identifier] = {
-            (_utf8(identifier.type), _utf8(identifier.value)): identifier
+            (utf8(identifier.type), utf8(identifier.value)): identifier
             for identifier in identifiers
             if identifier not in self._holdings
         }
@@ -262,16 +270,25 @@ class _Reading:
     def _holders(self, query: Query, *parameters: bytes) -> list[Row]:
         return self._db.rows(query, *parameters)
 
-    def search(self, prefix: str) -> list[Customer]:
-        start = _utf8(search_key(prefix))
-        if not start:  # every customer that search shows
-            found = self._db.rows(_SEARCH_ALL)
+    def search(
+        self,
+        prefix: str,
+        *,
+        source: str | None = None,
+        account_id: str = "",
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> Found:
+        start = utf8(search_key(prefix))
+        indexed = start[:TERM_PREFIX]
+        bounds = (indexed, _past_prefix(indexed), start, _past_prefix(start))
+        page = (int8(_ALL if limit is None else limit), int8(offset))
+        if source is None:
+            ((total, docs),) = self._db.rows(_SEARCH, *bounds, *page)
         else:
-            indexed = start[:TERM_PREFIX]
-            found = self._db.rows(
-                _SEARCH, start, _past_prefix(start), indexed, _past_prefix(indexed)
-            )
-        return [_document(doc) for (doc,) in found]
+            place = (utf8(source), utf8(account_id))
+            ((total, docs),) = self._db.rows(_SEARCH_IN, *bounds, *page, *place)
+        return Found(integer(total), [] if docs is None else _decode_page(docs))
 
     def customers(self) -> list[Customer]:
         return [_document(doc) for (doc,) in self._db.rows(_CUSTOMERS)]
@@ -304,8 +321,8 @@ class _Writing(_Reading):
         # Nothing can refuse these now: they go with the next statement, or the commit.
         customer_id = int8(customer.id)
         self._db.queue(_REPLACE, customer_id, _encode(customer))
-        terms = array([_utf8(term) for term in sorted(search_terms(customer))], of="bytea")
-        self._db.queue(_INDEX, customer_id, *index, terms)
+        self._db.queue(_INDEX, customer_id, *index)
+        self._db.queue(ADD_SEARCH_TERMS, *search_term_rows([customer]))
 
     def _taken(
         self, customer: Customer, held: list[tuple[Profile, Identifier]], index: list[bytes]
@@ -352,10 +369,10 @@ def _index(held: list[tuple[Profile, Identifier]]) -> list[bytes]:
     """HELD, the (profile, identifier) pairs of a customer, as the four arrays of _TAKEN's and
     _INDEX's parameters."""
     return [
-        array([_utf8(profile.source) for profile, _ in held], of="text"),
-        array([_utf8(profile.account_id) for profile, _ in held], of="bytea"),
-        array([_utf8(identifier.type) for _, identifier in held], of="text"),
-        array([_utf8(identifier.value) for _, identifier in held], of="bytea"),
+        array([utf8(profile.source) for profile, _ in held], of="text"),
+        array([utf8(profile.account_id) for profile, _ in held], of="bytea"),
+        array([utf8(identifier.type) for _, identifier in held], of="text"),
+        array([utf8(identifier.value) for _, identifier in held], of="bytea"),
     ]
 
 

@@ -23,7 +23,13 @@ from psycopg import sql
 from mockserver import journal
 from mockserver.domain.records import Customer, Identifier, Profile
 from mockserver.journal import Entry
-from mockserver.storage import FIRST_NEW_ID, StateUnusable, Store, StoreUnavailable
+from mockserver.storage import (
+    FIRST_NEW_ID,
+    StateUnusable,
+    Store,
+    StoreUnavailable,
+    search_terms,
+)
 from mockserver.storage import postgresql as postgresql_package
 from mockserver.storage.backends import open_postgresql, open_store
 from mockserver.storage.postgresql import journal as postgresql_journal
@@ -137,24 +143,57 @@ def test_a_database_of_an_older_version_is_migrated_keeping_its_customers(
     store_at: Callable[[str], PostgresStore],
     journal_at: Callable[[str], PostgresJournal],
 ) -> None:
+    # More customers than the migration indexes in one round trip.
+    kept = [customer(FIRST_NEW_ID, MOBILE)] + [
+        customer(FIRST_NEW_ID + n, Identifier("mobile", f"9191{n:08d}")) for n in range(1, 1201)
+    ]
     with monkeypatch.context() as older_capkit:
         older_capkit.setattr(schema, "MIGRATIONS", schema.MIGRATIONS[:older])
         older_capkit.setattr(schema, "VERSION", older)
-        store = store_at(url)
-        with store.write() as tx:
-            tx.save(customer(tx.new_id(), MOBILE))
+        store_at(url)
+        save_as_before_version_6(url, kept)
         assert schema_version(url) == older
     migrated = store_at(url)
     assert schema_version(url) == schema.VERSION
     with migrated.read() as tx:
-        assert tx.customers() == [customer(FIRST_NEW_ID, MOBILE)]
+        assert tx.customers() == kept
         assert [holding.customer_id for holding in tx.holders(MOBILE)] == [FIRST_NEW_ID]
-        assert tx.search(MOBILE.value[:4]) == [customer(FIRST_NEW_ID, MOBILE)]
+        assert tx.search(MOBILE.value[:7]).customers == [kept[0]]
+        everyone = tx.search("919", source="INSTORE", limit=2, offset=1200)
+        assert (everyone.total, everyone.customers) == (1201, [kept[-1]])
+        assert tx.search("919", source="WECHAT", account_id="22232").total == 0
     with migrated.write() as tx:
-        assert tx.new_id() == FIRST_NEW_ID + 1
+        assert tx.new_id() == FIRST_NEW_ID + 1201
     replica = journal_at(url)
     replica.record(entry("/v2/after-the-migration", 1.0))
     assert [e.url for e in replica.entries()] == ["/v2/after-the-migration"]
+
+
+def save_as_before_version_6(url: str, customers: list[Customer]) -> None:
+    """CUSTOMERS, saved in the database at URL as a capkit of schema 1 to 5 saved them: each
+    search term with no source."""
+    with psycopg.connect(url) as connection, connection.cursor() as cursor:
+        cursor.executemany(
+            "INSERT INTO capkit.customers (id, doc) VALUES (%s, %s::json)",
+            [(each.id, msgspec.json.encode(each).decode()) for each in customers],
+        )
+        cursor.executemany(
+            "INSERT INTO capkit.identifiers (source, account_id, type, value, customer_id)"
+            " VALUES (%s, %s, %s, %s, %s)",
+            [
+                (held.source, held.account_id.encode(), found.type, found.value.encode(), each.id)
+                for each in customers
+                for held, found in each.holdings()
+            ],
+        )
+        cursor.executemany(
+            "INSERT INTO capkit.search_terms (customer_id, term) VALUES (%s, %s)",
+            [(each.id, term.encode()) for each in customers for *_, term in search_terms(each)],
+        )
+        cursor.execute(
+            "UPDATE capkit.counters SET value = %s WHERE name = 'next_id'",
+            (max(each.id for each in customers) + 1,),
+        )
 
 
 def test_a_database_of_a_newer_version_is_refused_naming_both_versions(
@@ -218,7 +257,7 @@ def test_a_database_in_an_encoding_of_a_byte_a_character_keeps_every_name(
     with store.read() as tx:
         assert tx.customer(FIRST_NEW_ID) == saved
         assert [holding.customer_id for holding in tx.holders(wechat)] == [FIRST_NEW_ID]
-        assert tx.search("李小") == [saved]
+        assert tx.search("李小").customers == [saved]
 
 
 def test_replicas_starting_together_create_the_schema_once(

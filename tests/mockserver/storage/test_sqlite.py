@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import subprocess
 import sys
 import time
@@ -12,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from mockserver.domain.records import Customer, Identifier, Profile
-from mockserver.storage import FIRST_NEW_ID, IdentifierTaken
+from mockserver.storage import FIRST_NEW_ID, Found, IdentifierTaken, StateUnusable
 from mockserver.storage.sqlite import SqliteStore
 
 MOBILE = Identifier("mobile", "919000000001")
@@ -47,11 +48,53 @@ def test_state_survives_closing_and_reopening(tmp_path: Path) -> None:
         with reopened.read() as tx:
             assert tx.customers() == [registered]
             assert [h.customer_id for h in tx.holders(MOBILE)] == [registered.id]
-            assert tx.search("beck") == [registered]
+            assert tx.search("beck").customers == [registered]
         with reopened.write() as tx:
             assert tx.new_id() == registered.id + 1
     finally:
         reopened.close()
+
+
+def test_a_file_of_a_capkit_before_versions_is_found_by_search_in_each_source(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "state.db"
+    store = SqliteStore(path)
+    with store.write() as tx:
+        becky = customer(tx.new_id(), MOBILE, first_name="Becky")
+        tx.save(becky)
+    store.close()
+    with sqlite3.connect(path) as earlier:  # as a capkit before version 1 left it
+        earlier.executescript(
+            """
+            DROP TABLE search_terms;
+            CREATE TABLE search_terms (customer_id INTEGER NOT NULL, term TEXT NOT NULL);
+            PRAGMA user_version = 0;
+            """
+        )
+        earlier.execute(
+            "INSERT INTO search_terms VALUES (?, 'becky'), (?, ?)",
+            (becky.id, becky.id, MOBILE.value),
+        )
+    earlier.close()
+
+    reopened = SqliteStore(path)
+    try:
+        with reopened.read() as tx:
+            assert tx.search("beck", source="INSTORE") == Found(1, [becky])
+            assert tx.search("9190", source="WECHAT", account_id="22232") == Found(0, [])
+    finally:
+        reopened.close()
+
+
+def test_a_file_of_a_newer_capkit_is_refused_naming_both_versions(tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    SqliteStore(path).close()
+    with sqlite3.connect(path) as newer:
+        newer.execute("PRAGMA user_version = 9")
+    newer.close()
+    with pytest.raises(StateUnusable, match="version 9, newer than the version 1"):
+        SqliteStore(path)
 
 
 def test_two_stores_on_one_file_see_each_others_writes(tmp_path: Path) -> None:

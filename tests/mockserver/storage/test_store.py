@@ -20,7 +20,7 @@ from mockserver.domain.records import (
     Profile,
     Subscription,
 )
-from mockserver.storage import FIRST_NEW_ID, Holding, IdentifierTaken, Store
+from mockserver.storage import FIRST_NEW_ID, Found, Holding, IdentifierTaken, Store
 from tests.waiting import soon
 
 MOBILE = Identifier("mobile", "919000000001")
@@ -117,8 +117,8 @@ def test_saving_a_customer_again_replaces_it_and_its_identifiers(empty_store: St
         assert tx.customers() == [renamed]
         assert tx.holders(MOBILE) == []
         assert tx.holders(other_mobile) == [Holding(7, "INSTORE", "", other_mobile)]
-        assert tx.search("becky") == []
-        assert tx.search("rebecca") == [renamed]
+        assert tx.search("becky").customers == []
+        assert tx.search("rebecca").customers == [renamed]
 
 
 def test_holders_by_source_and_account_or_anywhere(empty_store: Store) -> None:
@@ -196,8 +196,8 @@ def test_any_character_a_request_can_send_is_kept_indexed_and_found(empty_store:
         assert tx.holders(odd, source="WECHAT", account_id="a\x00") == [
             Holding(7, "WECHAT", "a\x00", odd)
         ]
-        assert tx.search("b\x00") == tx.search("b\x00\U0010ffff") == [becky]
-        assert tx.search("x\x00y") == [becky] and tx.search("x\x00z") == []
+        assert tx.search("b\x00").customers == tx.search("b\x00\U0010ffff").customers == [becky]
+        assert tx.search("x\x00y").customers == [becky] and tx.search("x\x00z").customers == []
 
 
 def incompressible(length: int) -> str:
@@ -223,11 +223,11 @@ def test_values_of_any_length_are_kept_indexed_and_found(empty_store: Store) -> 
             Holding(7, "WECHAT", long, first),
             Holding(8, "WECHAT", long, second),
         ]
-        assert tx.search(long[:3]) == tx.search(long[:4000]) == [becky, tom]
-        assert tx.search(long) == [becky, tom]  # the name, and both identifiers' prefix
-        assert tx.search(long[:5000] + "!") == [tom]
-        assert tx.search(long + "2") == [tom]
-        assert tx.search(long[:4000] + "?") == []
+        assert tx.search(long[:3]).customers == tx.search(long[:4000]).customers == [becky, tom]
+        assert tx.search(long).customers == [becky, tom]  # the name, and both identifiers' prefix
+        assert tx.search(long[:5000] + "!").customers == [tom]
+        assert tx.search(long + "2").customers == [tom]
+        assert tx.search(long[:4000] + "?").customers == []
 
 
 def test_a_customer_as_big_as_a_request_may_make_is_kept_and_found(empty_store: Store) -> None:
@@ -240,7 +240,7 @@ def test_a_customer_as_big_as_a_request_may_make_is_kept_and_found(empty_store: 
     with empty_store.read() as tx:
         assert tx.customer(7) == big
         assert [holding.customer_id for holding in tx.holders(many[-1])] == [7]
-        assert tx.search("李李") == tx.search("ext-4999") == [big]
+        assert tx.search("李李").customers == tx.search("ext-4999").customers == [big]
 
 
 @pytest.mark.parametrize(
@@ -277,7 +277,7 @@ def test_a_failed_write_transaction_leaves_nothing_behind(empty_store: Store) ->
         assert tx.customers() == [customer(1, MOBILE, first_name="Tom")]
         assert tx.holders(WECHAT) == []
         assert [h.customer_id for h in tx.holders(MOBILE)] == [1]
-        assert tx.search("becky") == [] and tx.search("huck") == []
+        assert tx.search("becky").customers == [] and tx.search("huck").customers == []
     with empty_store.write() as tx:
         assert tx.new_id() == FIRST_NEW_ID
 
@@ -294,7 +294,7 @@ def test_a_refused_save_leaves_the_transaction_as_it_was(empty_store: Store) -> 
         assert tx.customer(2) == becky
         assert [h.customer_id for h in tx.holders(WECHAT)] == [2]
         assert [h.customer_id for h in tx.holders(MOBILE)] == [1]
-        assert tx.search("becky") == [becky] and tx.search("rebecca") == []
+        assert tx.search("becky").customers == [becky] and tx.search("rebecca").customers == []
 
 
 def test_a_read_transaction_offers_no_way_to_write(empty_store: Store) -> None:
@@ -341,8 +341,8 @@ def test_reset_holds_exactly_the_given_customers_and_restarts_ids(
     with empty_store.read() as tx:
         assert tx.customers() == [tom, huck]
         assert tx.holders(WECHAT) == []
-        assert tx.search("becky") == [] and tx.search("thomas") == []
-        assert tx.search("tom") == [tom]
+        assert tx.search("becky").customers == [] and tx.search("thomas").customers == []
+        assert tx.search("tom").customers == [tom]
     with empty_store.write() as tx:
         assert tx.new_id() == FIRST_NEW_ID
 
@@ -410,21 +410,57 @@ def test_search_by_name_or_identifier_prefix_in_insertion_order(
     searchable: Store, prefix: str, found: list[int]
 ) -> None:
     with searchable.read() as tx:
-        assert ids(tx.search(prefix)) == found
+        assert ids(tx.search(prefix).customers) == found
 
 
 def test_search_leaves_out_a_customer_once_merged(searchable: Store) -> None:
     save(searchable, customer(40, first_name="Huck", last_name="Finn", merged_into=50))
     with searchable.read() as tx:
-        assert tx.search("huck") == [] and tx.search("finn") == []
+        assert tx.search("huck").customers == [] and tx.search("finn").customers == []
         assert ids(tx.customers()) == [50, 10, 30, 20, 40, 60]
 
 
 def test_search_keeps_a_resaved_customer_in_its_place(searchable: Store) -> None:
     save(searchable, customer(50, first_name="Tomas"))
     with searchable.read() as tx:
-        assert ids(tx.search("tom")) == [50, 30]
+        assert ids(tx.search("tom").customers) == [50, 30]
         assert ids(tx.customers()) == [50, 10, 30, 20, 40, 60]
+
+
+def test_search_counts_each_customer_once_and_pages_them(searchable: Store) -> None:
+    # Tom (50) matches "t" by his name and his email, Becky (10) by her last name.
+    with searchable.read() as tx:
+        everyone = tx.search("t")
+        assert (everyone.total, ids(everyone.customers)) == (3, [50, 10, 30])
+        page = tx.search("t", limit=2, offset=1)
+        assert (page.total, ids(page.customers)) == (3, [10, 30])
+        assert tx.search("t", limit=0) == Found(3, [])
+        assert tx.search("t", offset=3) == Found(3, [])
+        assert tx.search("t", limit=2**63 - 1, offset=2**63 - 1) == Found(3, [])
+        assert tx.search("sawyer") == Found(0, [])
+
+
+def test_search_in_a_source_and_account_finds_the_terms_of_its_profile(
+    empty_store: Store,
+) -> None:
+    becky = Customer(
+        7,
+        "loyalty",
+        profiles=(
+            Profile("INSTORE", first_name="Becky", identifiers=(MOBILE,)),
+            Profile("WECHAT", "22232", first_name="Rebecca", identifiers=(WECHAT,)),
+        ),
+    )
+    tom = customer(8, Identifier("wechat", "wx_tom"), source="WECHAT", account_id="99999")
+    save(empty_store, becky, tom)
+    with empty_store.read() as tx:
+        assert tx.search("beck", source="INSTORE") == Found(1, [becky])
+        assert tx.search("beck", source="WECHAT", account_id="22232") == Found(0, [])
+        assert tx.search("reb", source="WECHAT", account_id="22232") == Found(1, [becky])
+        assert tx.search("reb", source="WECHAT", account_id="99999") == Found(0, [])
+        assert tx.search("wx_", source="WECHAT", account_id="99999") == Found(1, [tom])
+        assert tx.search("wx_") == Found(2, [becky, tom])
+        assert tx.search("9190", source="WECHAT", account_id="22232") == Found(0, [])
 
 
 # --- concurrent writers ---------------------------------------------------------------------
