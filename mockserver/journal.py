@@ -45,8 +45,12 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-#: Entries kept; a process starts a new file when its current one holds this many.
+#: Entries kept: the most recent CAPACITY, fewer where they hold more than CAPACITY_BYTES of
+#: JSON between them (the newest always). A process starts a new file when its current one
+#: holds either. Without the bytes, bodies of --max-body each (1 MB) made a journal of
+#: gigabytes, which listing it read whole.
 CAPACITY = 1000
+CAPACITY_BYTES = 16 * 2**20
 _CLEARED = "cleared"
 #: Where the app leaves its Findings in the WSGI environ, for Recording to journal them.
 FINDINGS = "capkit.findings"
@@ -110,7 +114,7 @@ class Journal(Protocol):
         """Keep ENTRY; a request is never refused for its entry."""
 
     def entries(self) -> list[Entry]:
-        """The most recent entries (CAPACITY) since the last clear, oldest first."""
+        """The most recent entries (most_recent) since the last clear, oldest first."""
 
     def version(self) -> str:
         """A name of what entries() would list now, asked before listing them: another name
@@ -135,18 +139,25 @@ class FileJournal(Journal):
         self._file: IO[bytes] | None = None
         self._owner = 0  # the process that opened _file
         self._written = 0
+        self._written_bytes = 0
         # Closes _file when it is replaced, or when the journal goes (apps have no close).
         self._close: Callable[[], object] = lambda: None
 
     def record(self, entry: Entry) -> None:
         line = _encode(entry) + b"\n"
         with self._lock:
-            if self._file is None or self._owner != os.getpid() or self._written >= CAPACITY:
+            if (
+                self._file is None
+                or self._owner != os.getpid()
+                or self._written >= CAPACITY
+                or self._written_bytes >= CAPACITY_BYTES
+            ):
                 self._open()
             assert self._file is not None
             self._file.write(line)
             self._file.flush()
             self._written += 1
+            self._written_bytes += len(line)
 
     def entries(self) -> list[Entry]:
         """The most recent entries of every process since the last clear, oldest first.
@@ -155,7 +166,7 @@ class FileJournal(Journal):
         last line of a file, with no newline yet, is one another process is still writing.
         """
         since = self._cleared_at()
-        found = []
+        found: list[tuple[Entry, int]] = []
         for path in self.directory.glob("*.jsonl"):
             *whole, _being_written = path.read_bytes().split(b"\n")
             unreadable = 0
@@ -166,13 +177,12 @@ class FileJournal(Journal):
                     unreadable += 1
                     continue
                 if entry.started > since:
-                    found.append(entry)
+                    found.append((entry, len(line)))
             if unreadable:
                 log.warning(
                     "journal: %s line(s) of %s cannot be read and are left out", unreadable, path
                 )
-        found.sort(key=lambda entry: entry.started)
-        return found[-CAPACITY:]
+        return most_recent(found)
 
     def version(self) -> str:
         # The files only grow, until one is replaced (by a new one, or a new clear marker).
@@ -189,8 +199,8 @@ class FileJournal(Journal):
         marker.replace(self.directory / _CLEARED)
 
     def _open(self) -> None:
-        """This process's file: a new one when the current holds CAPACITY entries, the
-        one before kept as .previous so that a reader still finds CAPACITY of them."""
+        """This process's file: a new one when the current holds CAPACITY entries or
+        CAPACITY_BYTES, the one before kept as .previous so that a reader still finds as many."""
         self._close()
         current = self.directory / f"requests-{os.getpid()}.jsonl"
         if current.exists() and self._owner == os.getpid():
@@ -198,13 +208,28 @@ class FileJournal(Journal):
         self._file = current.open("ab")
         self._close = weakref.finalize(self, self._file.close)
         self._owner = os.getpid()
-        self._written = 0
+        self._written = self._written_bytes = 0
 
     def _cleared_at(self) -> float:
         try:
             return float((self.directory / _CLEARED).read_text())
         except (FileNotFoundError, ValueError):
             return 0.0
+
+
+def most_recent(found: list[tuple[Entry, int]]) -> list[Entry]:
+    """The most recent of FOUND, entries with the size of their JSON, oldest first: CAPACITY
+    of them, fewer where they hold more than CAPACITY_BYTES between them (the newest always)."""
+    found.sort(key=lambda pair: pair[0].started)
+    kept: list[Entry] = []
+    size = 0
+    for entry, length in reversed(found[-CAPACITY:]):
+        size += length
+        if kept and size > CAPACITY_BYTES:
+            break
+        kept.append(entry)
+    kept.reverse()
+    return kept
 
 
 class Recording:

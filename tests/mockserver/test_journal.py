@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
@@ -86,6 +87,24 @@ def test_the_most_recent_entries_are_kept(tmp_path: Path, monkeypatch: pytest.Mo
         mine.record(entry(f"/v2/{second}", START + timedelta(seconds=second)))
     assert [e.url for e in mine.entries()] == ["/v2/5", "/v2/6", "/v2/7"]
     assert len(list((tmp_path / "journal").glob("*.jsonl"))) == 2  # current and previous
+
+
+def test_big_entries_are_kept_fewer_within_the_bytes_and_the_newest_always(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(journal, "CAPACITY_BYTES", 25_000)
+    mine = FileJournal(tmp_path / "journal")
+    for second in range(8):  # about 10 KB each: two fit
+        big = dataclasses.replace(entry(f"/v2/{second}", START), response_body="x" * 10_000)
+        mine.record(dataclasses.replace(big, started=big.started + second))
+    assert [e.url for e in mine.entries()] == ["/v2/6", "/v2/7"]
+    files = list((tmp_path / "journal").glob("*.jsonl"))
+    assert len(files) == 2 and sum(f.stat().st_size for f in files) < 2 * (25_000 + 10_200)
+    huge = dataclasses.replace(
+        entry("/v2/huge", START + timedelta(seconds=9)), response_body="x" * 99_999
+    )
+    mine.record(huge)
+    assert mine.entries() == [huge]
 
 
 def test_a_line_still_being_written_is_skipped(

@@ -41,10 +41,13 @@ _BATCH = 200
 #: the thread cost 47-69 us of CPU per request at 5 ms, 13-22 at 50 ms.
 _GATHER_SECONDS = 0.05
 _RECORD = Query("INSERT INTO capkit.requests (size, entries) VALUES ($1, $2)")
-#: The first row listed: the oldest of those whose newer rows hold fewer than $1 entries.
+#: The first row listed: the oldest of those whose newer rows hold fewer than $1 entries and
+#: fewer than $2 bytes (octet_length reads a compressed row's length from its header).
 _FIRST_LISTED = (
-    "(SELECT min(seq) FROM (SELECT seq, sum(size) OVER (ORDER BY seq DESC) - size AS newer"
-    " FROM capkit.requests) AS batches WHERE newer < $1::bigint)"
+    "(SELECT min(seq) FROM (SELECT seq, sum(size) OVER newer - size AS entries_newer,"
+    "  sum(octet_length(entries)) OVER newer - octet_length(entries) AS bytes_newer"
+    "  FROM capkit.requests WINDOW newer AS (ORDER BY seq DESC)) AS batches"
+    " WHERE entries_newer < $1::bigint AND bytes_newer < $2::bigint)"
 )
 #: The rows there are, by their seq: rows are written once and never changed, so they name
 #: what is listed. (The newest alone would not: rows commit out of the order of their seq.)
@@ -57,6 +60,11 @@ _encode = msgspec.json.Encoder().encode
 _decode = msgspec.json.Decoder(Entry).decode
 
 
+def _capacity() -> tuple[bytes, bytes]:
+    """The journal's capacity, as _FIRST_LISTED's parameters."""
+    return int8(journal.CAPACITY), int8(journal.CAPACITY_BYTES)
+
+
 class PostgresJournal(journal.Journal):
     """The journal in DATABASE, whose schema is up to date (opened with synchronous false)."""
 
@@ -66,7 +74,8 @@ class PostgresJournal(journal.Journal):
         self._changed = threading.Condition()
         self._queued: list[Entry] = []
         self._writing = 0  # entries taken from the queue, not yet written
-        self._untrimmed = 0  # entries this process wrote since it last trimmed
+        #: Entries, and their bytes, that this process wrote since it last trimmed.
+        self._untrimmed = self._untrimmed_bytes = 0
 
     def record(self, entry: Entry) -> None:
         with self._changed:
@@ -79,10 +88,10 @@ class PostgresJournal(journal.Journal):
         Raises StoreUnavailable."""
         self._wait_until_written()
         with self.database.session() as session:
-            found = session.rows(_ENTRIES, int8(journal.CAPACITY))
-        listed = [_decode(line) for (entries,) in found if entries for line in entries.split(b"\n")]
-        listed.sort(key=lambda entry: entry.started)
-        return listed[-journal.CAPACITY :]
+            found = session.rows(_ENTRIES, *_capacity())
+        return journal.most_recent(
+            [(_decode(line), len(line)) for (rows,) in found if rows for line in rows.split(b"\n")]
+        )
 
     def version(self) -> str:
         """Raises StoreUnavailable."""
@@ -102,7 +111,8 @@ class PostgresJournal(journal.Journal):
         that recorded has the parent's queue, and no thread)."""
         if self._owner != os.getpid():
             self._owner = os.getpid()
-            self._queued, self._writing, self._untrimmed = [], 0, 0
+            self._queued, self._writing = [], 0
+            self._untrimmed = self._untrimmed_bytes = 0
             threading.Thread(target=self._write, name="capkit journal", daemon=True).start()
 
     def _write(self) -> None:
@@ -129,14 +139,20 @@ class PostgresJournal(journal.Journal):
 
     def _insert(self, batch: list[Entry]) -> None:
         with self.database.session() as session:
-            session.rows(_RECORD, int8(len(batch)), b"\n".join(map(_encode, batch)))
+            entries = b"\n".join(map(_encode, batch))
+            session.rows(_RECORD, int8(len(batch)), entries)
             # Rows no longer listed are deleted once this process wrote a tenth of the
-            # journal's capacity since it last did: the table holds at most that much more
-            # per process, and a steady trickle of one-entry rows is not walked on each.
+            # journal's capacity (in entries or bytes) since it last did: the table holds at
+            # most that much more per process, and a steady trickle of one-entry rows is not
+            # walked on each.
             self._untrimmed += len(batch)
-            if self._untrimmed >= journal.CAPACITY // 10:
-                session.rows(_TRIM, int8(journal.CAPACITY))
-                self._untrimmed = 0
+            self._untrimmed_bytes += len(entries)
+            if (
+                self._untrimmed >= journal.CAPACITY // 10
+                or self._untrimmed_bytes >= journal.CAPACITY_BYTES // 10
+            ):
+                session.rows(_TRIM, *_capacity())
+                self._untrimmed = self._untrimmed_bytes = 0
 
     def _wait_until_written(self) -> None:
         """Until what this process recorded is in the database (or could not be written)."""

@@ -3,6 +3,7 @@ replicas on one database, the journal they share, and an outage of the database.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import re
 import subprocess
@@ -584,6 +585,24 @@ def test_the_journal_keeps_the_most_recent_entries(
     with psycopg.connect(mine.database.url) as connection:
         (kept,) = connection.execute("SELECT sum(size) FROM capkit.requests").fetchone() or (0,)
     assert kept <= 5  # older entries are deleted, not only hidden
+
+
+def test_the_journal_keeps_fewer_big_entries_within_its_bytes(
+    journals: tuple[PostgresJournal, PostgresJournal], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(journal, "CAPACITY_BYTES", 25_000)
+    mine, theirs = journals
+    recorded = [
+        dataclasses.replace(entry(f"/v2/{n}", float(n)), response_body="x" * 10_000)
+        for n in range(8)
+    ]
+    for each in recorded:  # about 10 KB each, a row each: two fit
+        theirs.record(each)
+        theirs.entries()
+    assert mine.entries() == recorded[-2:]
+    with psycopg.connect(mine.database.url) as connection:
+        (rows,) = connection.execute("SELECT count(*) FROM capkit.requests").fetchone() or (0,)
+    assert rows <= 3  # older rows are deleted, not only hidden
 
 
 def test_a_row_s_worth_of_entries_is_written_without_waiting_for_more(
