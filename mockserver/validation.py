@@ -17,7 +17,7 @@ from jsonschema_rs import ValidationErrorKind as Kind
 from mockserver.contract import INVALID_INPUT, Operation, Parameter
 from spec import field_path
 
-_INTEGER = re.compile(r"^[+-]?[0-9]+$")
+_INTEGER = re.compile(r"[+-]?[0-9]+")  # matched whole: `$` also matches before a final newline
 _INT64 = (-(2**63), 2**63 - 1)
 _FORMAT_EXAMPLES = {
     "date": "a date, YYYY-MM-DD",
@@ -182,7 +182,7 @@ def _typed(parameter: Parameter, raw: list[str]) -> Any:
 
 def _scalar(kind: str, text: str) -> Any:
     if kind == "integer":
-        if not _INTEGER.match(text):
+        if not _INTEGER.fullmatch(text):
             raise ValueError("must be an integer")
         number = int(text)
         # JSON Schema has no bound, but validators (and the store) hold 64 bits.

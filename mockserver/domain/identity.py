@@ -14,8 +14,9 @@ from mockserver.storage import ReadTransaction
 MULTI_ACCOUNT_SOURCES = frozenset({"WECHAT", "FACEBOOK", "LINE"})
 ALL = "ALL"
 
-_MOBILE = re.compile(r"^\+?[0-9]{8,15}$")
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+#: Matched whole (fullmatch): `$` would also match before a final newline.
+_MOBILE = re.compile(r"\+?[0-9]{8,15}")
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _SPACE = re.compile(r"\s")
 
 
@@ -42,7 +43,14 @@ def where(source: str, account_id: str) -> str:
 
 def identifier(item: Blob) -> Identifier:
     """An identifier of a request body; a number stands for the string of its digits."""
-    return Identifier(item["type"], str(item["value"]))
+    return Identifier(item["type"], _digits(item["value"]))
+
+
+def _digits(value: str | int | float) -> str:
+    """VALUE, a string or a whole number, as text: a number as the string of its digits,
+    written with a fraction or an exponent or not (JSON Schema's integers include 12.0 and
+    9.19e11, which JSON reads as floats)."""
+    return str(int(value)) if isinstance(value, float) else str(value)
 
 
 def valid_identifier(
@@ -52,12 +60,12 @@ def valid_identifier(
     to 15 digits, an email an address, an externalId has no white space. Raises the code
     given for each."""
     found = identifier(item)
-    if found.type == "mobile" and not _MOBILE.match(found.value):
+    if found.type == "mobile" and not _MOBILE.fullmatch(found.value):
         raise InvalidValue(
             invalid_mobile,
             detail=f"mobile {found.value!r} is not 8 to 15 digits with an optional leading +",
         )
-    if found.type == "email" and not _EMAIL.match(found.value):
+    if found.type == "email" and not _EMAIL.fullmatch(found.value):
         raise InvalidValue(invalid_email, detail=f"email {found.value!r} is not an email address")
     if found.type == "externalId" and _SPACE.search(found.value):
         raise InvalidValue(
@@ -69,12 +77,12 @@ def valid_identifier(
 def comm_channel(item: Blob, *, invalid_mobile: int, invalid_email: int) -> Blob:
     """A communication channel a write gives a customer, in the shape Capillary answers with;
     every write checks mobiles and emails alike. Raises the code given for each."""
-    value = str(item["value"])
-    if item["type"] == "mobile" and not _MOBILE.match(value):
+    value = _digits(item["value"])
+    if item["type"] == "mobile" and not _MOBILE.fullmatch(value):
         raise InvalidValue(
             invalid_mobile, detail=f"mobile channel {value!r} is not a mobile number"
         )
-    if item["type"] == "email" and not _EMAIL.match(value):
+    if item["type"] == "email" and not _EMAIL.fullmatch(value):
         raise InvalidValue(invalid_email, detail=f"email channel {value!r} is not an email address")
     channel: Blob = {"type": item["type"], "value": value}
     for flag in ("primary", "verified"):

@@ -53,8 +53,10 @@ class StoreUnavailable(ConnectionError):
 
 
 def search_key(text: str) -> str:
-    """TEXT as search compares it: lower-cased, so that search ignores case."""
-    return text.lower()
+    """TEXT as search compares it: case-folded, so that search ignores case (lower() keeps
+    apart what casefold() does not: a final Σ lowers to ς, the same letter inside a word to σ,
+    so ΟΔΥΣ was no prefix of ΟΔΥΣΣΕΥΣ)."""
+    return text.casefold()
 
 
 def search_fields(profile: Profile) -> list[tuple[str, str]]:

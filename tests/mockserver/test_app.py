@@ -263,6 +263,12 @@ def test_a_path_parameter_of_the_wrong_type_is_named(client: FlaskClient) -> Non
     assert message.endswith("path parameter 'customerId' must be an integer, got 'tom'")
 
 
+def test_an_integer_with_a_final_newline_is_no_integer(client: FlaskClient) -> None:
+    [(code, message)] = errors(client.get("/v2/customers/306%0A/subscriptions"))
+    assert code == 400
+    assert message.endswith("path parameter 'customerId' must be an integer, got '306\\n'")
+
+
 def test_a_list_endpoint_error_carries_a_zeroed_pagination(client: FlaskClient) -> None:
     response = client.get(ACTIVITY + "&activityType=linkingUpdates&limit=11")
     assert response.status_code == 400

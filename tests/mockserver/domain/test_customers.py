@@ -234,6 +234,30 @@ def test_a_loyalty_registration_opens_a_points_account(store: Store) -> None:
     assert (summary["loyaltyPoints"], summary["lifetimePoints"]) == (0.0, 0.0)
 
 
+@pytest.mark.parametrize("written", [919000000003, 919000000003.0, 9.19000000003e11])
+def test_a_number_stands_for_the_string_of_its_digits_however_written(
+    store: Store, refusal: Refusal, written: float
+) -> None:
+    # JSON Schema's integers include 12.0 and 9.19e11, which JSON reads as floats.
+    created = register(store, "INSTORE", ("mobile", written))
+    assert lookup(store, "INSTORE", "mobile", "919000000003") == created
+    refusal(
+        "registerCustomer",
+        8006,
+        lambda: register(store, "INSTORE", ("mobile", "919000000003")),
+    )
+
+
+def test_search_ignores_case_as_unicode_folds_it(store: Store) -> None:
+    # A final Σ lowers to ς, the same letter inside a word to σ: lower-casing left ΟΔΥΣ no
+    # prefix of ΟΔΥΣΣΕΥΣ.
+    created = register(store, "INSTORE", ("mobile", "919000000301"), firstName="ΟΔΥΣΣΕΥΣ")
+    for q in ["ΟΔΥΣ", "οδυσ", "ΟΔΥΣΣ", "οδυσσευς", "Οδυσσευσ"]:
+        assert [hit["userId"] for hit in search(store, q)["data"]] == [created], q
+    created = register(store, "INSTORE", ("mobile", "919000000302"), lastName="Straße")
+    assert [hit["userId"] for hit in search(store, "STRASS")["data"]] == [created]
+
+
 def test_a_registered_customer_is_found_by_search(store: Store) -> None:
     created = register(
         store, "WEBSITE", ("email", "becky@example.com"), firstName="Becky", lastName="Thatcher"
@@ -381,9 +405,11 @@ def test_identifiers_of_two_customers_cannot_combine_into_one(
     [
         *((("mobile", mobile), 8014) for mobile in ["12345", "91911111111a", "+91 9111111111"]),
         (("mobile", "9" * 16), 8014),
+        (("mobile", "919000000002\n"), 8014),
         # What changeIdentifier refuses, register refuses too, with changeIdentifier's code.
         (("email", "notanemail"), 8055),
         (("email", "becky@example"), 8055),
+        (("email", "becky@example.com\n"), 8055),
         (("externalId", "becky 1"), 8064),
     ],
 )
@@ -410,9 +436,11 @@ def test_an_invalid_identifier_refuses_the_registration(
     ("channel", "code"),
     [
         (("mobile", "91-9111"), 8014),
+        (("mobile", "919111111111\n"), 8014),
         # What update refuses, register refuses too, with update's code.
         (("email", "bad"), 8057),
         (("email", "becky@"), 8057),
+        (("email", "becky@example.com\n"), 8057),
     ],
 )
 def test_an_invalid_channel_refuses_the_registration(
