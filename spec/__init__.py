@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 from collections.abc import Iterable, Iterator, Mapping
 from importlib.metadata import PackageNotFoundError, version
 from importlib.resources import files
@@ -188,4 +189,11 @@ def _stringify_keys(node: Any, budget: list[int]) -> Any:
         return {str(key): _stringify_keys(value, budget) for key, value in node.items()}
     if isinstance(node, list):
         return [_stringify_keys(item, budget) for item in node]
+    if isinstance(node, float) and not math.isfinite(node):
+        raise YamlUnreadable(f"it holds {node} (.inf or .nan), which JSON has no number for")
+    if node is not None and not isinstance(node, str | int | float):  # bool is an int
+        raise YamlUnreadable(
+            f"it holds a {type(node).__name__} ({str(node)[:40]}), which JSON has no value for:"
+            " a tag such as !!timestamp, !!binary or !!set makes one; quote it as a string"
+        )
     return node

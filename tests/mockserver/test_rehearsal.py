@@ -369,8 +369,21 @@ BILLION_LAUGHS = "\n".join(
             "application/json",
             "the seed file: is nested too deep",
         ),
+        (
+            "customers:\n  - {id: 900001, profiles: [{firstName: !!timestamp 2020-01-01}]}",
+            "application/yaml",
+            "body: expected YAML, got what it cannot read: it holds a date (2020-01-01), which"
+            " JSON has no value for: a tag such as !!timestamp, !!binary or !!set makes one;"
+            " quote it as a string",
+        ),
+        (
+            "customers:\n  - {id: 900001, lifetimePurchases: .inf}",
+            "application/yaml",
+            "body: expected YAML, got what it cannot read: it holds inf (.inf or .nan), which"
+            " JSON has no number for",
+        ),
     ],
-    ids=["billion laughs", "deep YAML", "deep JSON", "deep to check"],
+    ids=["billion laughs", "deep YAML", "deep JSON", "deep to check", "a YAML tag", "infinity"],
 )
 def test_a_seed_too_deep_or_too_big_to_read_is_a_400_and_changes_nothing(
     client: FlaskClient, body: str, media_type: str, expected: str
