@@ -60,6 +60,8 @@ def duration(value: str | float, *, field: str) -> float:
                 f"expected a duration such as 300ms or 2s (a bare number is ms), got {value!r}",
             )
         seconds = float(found[1]) / (1 if found[2] == "s" else 1000)
+    if seconds < 0:
+        raise ChaosError(field, f"expected a duration of 0 or more, got {value!r}")
     if seconds > LONGEST_WAIT:
         raise ChaosError(field, f"expected at most {LONGEST_WAIT:.0f}s, got {value!r}")
     return seconds

@@ -31,7 +31,9 @@ def test_a_duration_is_ms_or_s_and_a_bare_number_is_ms(text: str | int, seconds:
     assert chaos.duration(text, field="latency") == seconds
 
 
-@pytest.mark.parametrize("text", ["", "fast", "2 minutes", "-5ms", "1e3", "601s", True, None])
+@pytest.mark.parametrize(
+    "text", ["", "fast", "2 minutes", "-5ms", "1e3", "601s", True, None, -5000, -0.5]
+)
 def test_a_duration_that_is_none_is_refused_naming_the_field(text: object) -> None:
     with pytest.raises(ChaosError) as refused:
         chaos.duration(text, field="faultHold")  # type: ignore[arg-type]
