@@ -30,7 +30,7 @@ from mockserver import journal
 from mockserver.journal import Entry
 from mockserver.storage import StoreUnavailable
 from mockserver.storage.postgresql.database import Database
-from mockserver.storage.postgresql.session import Query, int8
+from mockserver.storage.postgresql.session import Query, int8, integer
 
 log = logging.getLogger(__name__)
 
@@ -53,8 +53,14 @@ _FIRST_LISTED = (
 #: what is listed. (The newest alone would not: rows commit out of the order of their seq.)
 _ROWS = Query("SELECT md5(string_agg(seq::text, ',' ORDER BY seq)) FROM capkit.requests")
 _TRIM = Query(f"DELETE FROM capkit.requests WHERE seq < {_FIRST_LISTED}")
-_CLEAR = Query("DELETE FROM capkit.requests")
-_ENTRIES = Query(f"SELECT entries FROM capkit.requests WHERE seq >= {_FIRST_LISTED}")
+#: Every row gone, and in their place a row of no entries that says when ($1, seconds since
+#: the epoch): another replica writes the entries of the requests it answered before then
+#: up to 50 ms later, and they are not listed.
+_CLEAR = Query(
+    "WITH cleared AS (DELETE FROM capkit.requests)"
+    " INSERT INTO capkit.requests (size, entries) VALUES (0, $1)"
+)
+_ENTRIES = Query(f"SELECT size, entries FROM capkit.requests WHERE seq >= {_FIRST_LISTED}")
 
 _encode = msgspec.json.Encoder().encode
 _decode = msgspec.json.Decoder(Entry).decode
@@ -89,9 +95,13 @@ class PostgresJournal(journal.Journal):
         self._wait_until_written()
         with self.database.session() as session:
             found = session.rows(_ENTRIES, *_capacity())
-        return journal.most_recent(
-            [(_decode(line), len(line)) for (rows,) in found if rows for line in rows.split(b"\n")]
-        )
+        batches = [entries for size, entries in found if entries and integer(size)]
+        clears = [float(when) for size, when in found if when and not integer(size)]
+        listed = [(_decode(line), len(line)) for rows in batches for line in rows.split(b"\n")]
+        if clears:
+            since = max(clears)
+            listed = [(entry, size) for entry, size in listed if entry.started > since]
+        return journal.most_recent(listed)
 
     def version(self) -> str:
         """Raises StoreUnavailable."""
@@ -101,10 +111,12 @@ class PostgresJournal(journal.Journal):
         return (rows or b"none").decode()
 
     def clear(self) -> None:
-        """Forget every replica's entries. Raises StoreUnavailable."""
+        """Forget every replica's entries, those of requests answered before now and written
+        after too (the replicas' clocks agree, to well within 50 ms). Raises
+        StoreUnavailable."""
         self._wait_until_written()
         with self.database.session() as session:
-            session.rows(_CLEAR)
+            session.rows(_CLEAR, repr(time.time()).encode())
 
     def _start_writing(self) -> None:
         """The writing thread of this process, started once (a worker forked from a parent

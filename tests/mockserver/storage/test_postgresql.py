@@ -536,8 +536,24 @@ def test_clearing_the_journal_on_one_replica_clears_it_for_all(
     within_a_second(theirs, [entry("/v2/mine", 1.0), entry("/v2/theirs", 2.0)])
     theirs.clear()
     assert mine.entries() == []
-    mine.record(entry("/v2/after", 3.0))
-    within_a_second(theirs, [entry("/v2/after", 3.0)])
+    after = entry("/v2/after", time.time() + 1)
+    mine.record(after)
+    within_a_second(theirs, [after])
+
+
+def test_a_clear_hides_the_entries_another_replica_writes_after_it_of_requests_before_it(
+    journals: tuple[PostgresJournal, PostgresJournal], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A replica writes what it answered up to 50 ms later: a clear on another in between
+    # found nothing of it to delete.
+    monkeypatch.setattr(postgresql_journal, "_GATHER_SECONDS", 0.5)
+    mine, theirs = journals
+    theirs.record(entry("/v2/answered-before-the-clear", time.time()))
+    mine.clear()
+    assert theirs.entries() == [] and mine.entries() == []  # theirs waits for its writing
+    after = entry("/v2/after", time.time() + 1)
+    theirs.record(after)
+    within_a_second(mine, [after])
 
 
 def test_the_journal_s_version_changes_once_any_replica_records_or_clears(
