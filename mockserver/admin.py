@@ -88,9 +88,8 @@ def register(app: Flask, mock: Mock) -> None:
             raise BadRequest(f"body: expected {kind}, got what it cannot read: {error}") from None
         try:
             with mock.store.write() as tx:
-                held = tx.customers()
-                customers = mock.seeding.customers(written, alongside=held)
-                seed_files.save(tx, customers, held=held)
+                customers = mock.seeding.customers(written, alongside=tx.customers())
+                tx.save_all(customers)
         except InvalidSeed as error:
             return _refused([str(problem) for problem in error.problems])
         return json_response({"seeded": [customer.id for customer in customers]})

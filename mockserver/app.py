@@ -159,8 +159,7 @@ def _seed_if_empty(store: Store, documented: seed.Seed) -> None:
     # In one write transaction: workers starting together seed once.
     with store.write() as tx:
         if not tx.customers():
-            for customer in documented.customers:
-                tx.save(customer)
+            tx.save_all(documented.customers)
 
 
 def _temporary(name: str) -> Path:

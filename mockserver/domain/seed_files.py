@@ -36,7 +36,6 @@ from mockserver.domain.records import (
     Profile,
     Subscription,
 )
-from mockserver.storage import WriteTransaction
 
 
 @dataclasses.dataclass(frozen=True)
@@ -129,19 +128,6 @@ def customers_of(
     if problems:
         raise InvalidSeed(problems)
     return [customer for _, customer in read.values()]
-
-
-def save(tx: WriteTransaction, customers: Iterable[Customer], *, held: Iterable[Customer]) -> None:
-    """Save CUSTOMERS, of customers_of alongside HELD (what TX holds), in TX. Those that take
-    the place of a customer held let go of its identifiers first: a file may move an
-    identifier from one customer to another, in any order."""
-    customers = list(customers)
-    holding = {customer.id for customer in held if customer.holdings()}
-    for customer in customers:
-        if customer.id in holding:
-            tx.save(dataclasses.replace(customer, profiles=()))
-    for customer in customers:
-        tx.save(customer)
 
 
 class _Refused(Exception):

@@ -15,7 +15,7 @@ while it cannot be reached. tests/mockserver/storage/test_store.py is what a bac
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from contextlib import AbstractContextManager
 from typing import Protocol
 
@@ -120,6 +120,13 @@ class WriteTransaction(ReadTransaction, Protocol):
     def save(self, customer: Customer) -> None:
         """Insert or replace CUSTOMER, its identifiers and its search terms; raise
         IdentifierTaken, having changed nothing."""
+
+    def save_all(self, customers: Sequence[Customer]) -> None:
+        """Insert or replace CUSTOMERS (of distinct ids) as one: an identifier one of them
+        held may go to another, in any order (a seed file moves them). Raise IdentifierTaken,
+        having changed nothing, for an identifier of another customer or of two of them, in
+        one source and account. Several thousand cost PostgreSQL a few round trips, where
+        a save each took one each."""
 
     def new_id(self) -> int:
         """An id no customer has: FIRST_NEW_ID on a fresh or reset store, then one past the

@@ -21,7 +21,7 @@ import sqlite3
 import sys
 import threading
 import weakref
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -144,9 +144,7 @@ class SqliteStore:
             connection.execute(
                 "UPDATE counters SET value = ? WHERE name = 'next_id'", (FIRST_NEW_ID,)
             )
-            transaction = _Writing(connection)
-            for customer in customers:
-                transaction.save(customer)
+            _Writing(connection).save_all(list(customers))
 
     def shared_settings(self) -> Blob | None:
         local = self._local
@@ -322,11 +320,19 @@ class _Reading:
 
 class _Writing(_Reading):
     def save(self, customer: Customer) -> None:
+        self.save_all([customer])
+
+    def save_all(self, customers: Sequence[Customer]) -> None:
         # A savepoint: a refused save changes nothing, even for a caller that catches
         # IdentifierTaken and carries on with the transaction.
         self._db.execute("SAVEPOINT save")
         try:
-            self._save(customer)
+            self._db.executemany(
+                "DELETE FROM identifiers WHERE customer_id = ?",
+                [(customer.id,) for customer in customers],
+            )
+            for customer in customers:
+                self._save(customer)
         except BaseException:
             self._db.execute("ROLLBACK TO save")
             raise
@@ -334,12 +340,12 @@ class _Writing(_Reading):
             self._db.execute("RELEASE save")
 
     def _save(self, customer: Customer) -> None:
+        """Save CUSTOMER, whose identifiers are gone from the table."""
         self._db.execute(
             "INSERT INTO customers (id, doc) VALUES (?, ?) ON CONFLICT (id)"
             " DO UPDATE SET doc = excluded.doc",
             (customer.id, _encode(customer)),
         )
-        self._db.execute("DELETE FROM identifiers WHERE customer_id = ?", (customer.id,))
         for profile, identifier in customer.holdings():
             try:
                 self._db.execute(

@@ -233,7 +233,7 @@ def _checked(result: PGresult) -> PGresult:
 
 
 _DONE = (ExecStatus.COMMAND_OK, ExecStatus.TUPLES_OK)
-_OIDS = {"text": 25, "bytea": 17, "int8": 20}
+_OIDS = {"text": 25, "bytea": 17, "int8": 20, "json": 114}
 #: The queries each connection has prepared, by the connection.
 _prepared: weakref.WeakKeyDictionary[psycopg.Connection[Any], set[bytes]] = (
     weakref.WeakKeyDictionary()

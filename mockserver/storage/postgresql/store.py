@@ -20,7 +20,7 @@ the database's) against 140-150.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 
 import msgspec
@@ -82,7 +82,7 @@ _SEARCH, _SEARCH_IN = (
 )
 #: A LIMIT that is none: the largest bigint.
 _ALL = 2**63 - 1
-#: The holders other than customer $1 of the identifiers ($2 sources, $3 accounts, $4 types,
+#: A holder, other than customers $1, of the identifiers ($2 sources, $3 accounts, $4 types,
 #: $5 values, in step): what a save must not take from them.
 _TAKEN = Query(
     "SELECT customer_id, held.source, held.account_id, held.type, held.value"
@@ -91,22 +91,27 @@ _TAKEN = Query(
     " JOIN capkit.identifiers AS holding ON holding.type = held.type"
     "  AND sha256(holding.value) = sha256(held.value) AND holding.value = held.value"
     "  AND holding.source = held.source AND holding.account_id = held.account_id"
-    " WHERE customer_id <> $1 LIMIT 1"
+    " WHERE customer_id <> ALL($1::bigint[]) LIMIT 1"
 )
-#: Customer $1 with the document $2, in place of what it was, its identifiers and terms gone.
+#: Customers $1 with the documents $2, in step, in place of what they were, their identifiers
+#: and terms gone.
 _REPLACE = Query(
-    "WITH identifiers AS (DELETE FROM capkit.identifiers WHERE customer_id = $1),"
-    " terms AS (DELETE FROM capkit.search_terms WHERE customer_id = $1)"
-    " INSERT INTO capkit.customers (id, doc) VALUES ($1, $2)"
+    "WITH identifiers AS (DELETE FROM capkit.identifiers WHERE customer_id = ANY($1)),"
+    " terms AS (DELETE FROM capkit.search_terms WHERE customer_id = ANY($1))"
+    " INSERT INTO capkit.customers (id, doc) SELECT * FROM unnest($1::bigint[], $2::json[])"
     " ON CONFLICT (id) DO UPDATE SET doc = excluded.doc"
 )
-#: Customer $1's identifiers (as _TAKEN's).
+#: The identifiers of customers ($1 their holders, the others as _TAKEN's).
 _INDEX = Query(
-    "INSERT INTO capkit.identifiers (source, account_id, type, value, customer_id)"
-    " SELECT source, account_id, type, value, $1"
-    " FROM unnest($2::text[], $3::bytea[], $4::text[], $5::bytea[])"
-    " AS held (source, account_id, type, value)"
+    "INSERT INTO capkit.identifiers (customer_id, source, account_id, type, value)"
+    " SELECT * FROM unnest($1::bigint[], $2::text[], $3::bytea[], $4::text[], $5::bytea[])"
 )
+_SAVEPOINT, _ROLLBACK_TO_SAVEPOINT, _RELEASE_SAVEPOINT = (
+    Query(f"{command} capkit_save_all")
+    for command in ("SAVEPOINT", "ROLLBACK TO SAVEPOINT", "RELEASE SAVEPOINT")
+)
+#: The customers save_all writes with each statement.
+_CHUNK = 1000
 #: The id a new customer gets: the counter, or past it every id a customer holds.
 _FREE_ID = Query(
     "WITH RECURSIVE candidates (id) AS ("
@@ -168,8 +173,7 @@ class PostgresStore:
     def reset(self, customers: Iterable[Customer]) -> None:
         with self.write() as transaction:
             transaction.forget_everything()
-            for customer in customers:
-                transaction.save(customer)
+            transaction.save_all(list(customers))
 
     def shared_settings(self) -> Blob | None:
         # Asked on every request: read again only when a replica notified a change.
@@ -312,17 +316,53 @@ class _Writing(_Reading):
     def save(self, customer: Customer) -> None:
         held = customer.holdings()
         index = _index(held)
-        taken = self._taken(customer, held, index) or _held_twice(customer)
+        taken = self._taken(customer, held, index) or _held_twice([customer])
         if taken is not None:
             raise IdentifierTaken(taken)
-        self._holdings.clear()
-        self._held.pop(customer.id, None)
-        self._free_id = None
+        self._forget_found([customer])
         # Nothing can refuse these now: they go with the next statement, or the commit.
-        customer_id = int8(customer.id)
-        self._db.queue(_REPLACE, customer_id, _encode(customer))
-        self._db.queue(_INDEX, customer_id, *index)
-        self._db.queue(ADD_SEARCH_TERMS, *search_term_rows([customer]))
+        self._replace([customer])
+        self._index([customer])
+
+    def save_all(self, customers: Sequence[Customer]) -> None:
+        taken = _held_twice(customers)
+        if taken is not None:
+            raise IdentifierTaken(taken)
+        self._forget_found(customers)
+        chunks = [customers[start : start + _CHUNK] for start in range(0, len(customers), _CHUNK)]
+        self._db.queue(_SAVEPOINT)
+        for chunk in chunks:
+            self._replace(chunk)
+        # Their own identifiers gone, any holder of theirs is another customer.
+        for chunk in chunks:
+            held = [holding for customer in chunk for holding in customer.holdings()]
+            found = self._db.rows(_TAKEN, array([], of="int8"), *_index(held))
+            if found:
+                self._db.queue(_ROLLBACK_TO_SAVEPOINT)
+                raise IdentifierTaken(_holding(found[0]))
+        for chunk in chunks:
+            self._index(chunk)
+        self._db.queue(_RELEASE_SAVEPOINT)
+
+    def _forget_found(self, saved: Sequence[Customer]) -> None:
+        """Forget what this transaction found that saving SAVED changes: the holders of
+        identifiers, their documents, the id a new customer would get."""
+        self._holdings.clear()
+        for customer in saved:
+            self._held.pop(customer.id, None)
+        self._free_id = None
+
+    def _replace(self, customers: Sequence[Customer]) -> None:
+        ids = array([int8(customer.id) for customer in customers], of="int8")
+        self._db.queue(_REPLACE, ids, array([_encode(c) for c in customers], of="json"))
+
+    def _index(self, customers: Sequence[Customer]) -> None:
+        held = [
+            (customer.id, *holding) for customer in customers for holding in customer.holdings()
+        ]
+        holders = array([int8(customer_id) for customer_id, _, _ in held], of="int8")
+        self._db.queue(_INDEX, holders, *_index([(p, i) for _, p, i in held]))
+        self._db.queue(ADD_SEARCH_TERMS, *search_term_rows(customers))
 
     def _taken(
         self, customer: Customer, held: list[tuple[Profile, Identifier]], index: list[bytes]
@@ -332,12 +372,9 @@ class _Writing(_Reading):
         transaction found are still the holders, until it saves (which forgets them). The
         primary keys stand behind this."""
         if any(identifier not in self._holdings for _, identifier in held):
-            taken = self._db.rows(_TAKEN, int8(customer.id), *index)
-            if not taken:
-                return None
-            holder, source, account_id, kind, value = taken[0]
-            identifier = Identifier(_text(kind), _text(value))
-            return Holding(integer(holder), _text(source), _text(account_id), identifier)
+            mine = array([int8(customer.id)], of="int8")
+            taken = self._db.rows(_TAKEN, mine, *index)
+            return _holding(taken[0]) if taken else None
         for profile, identifier in held:
             for holding in self.holders(
                 identifier, source=profile.source, account_id=profile.account_id
@@ -376,13 +413,21 @@ def _index(held: list[tuple[Profile, Identifier]]) -> list[bytes]:
     ]
 
 
-def _held_twice(customer: Customer) -> Holding | None:
-    """An identifier CUSTOMER holds twice in one source and account, which its own index
-    cannot hold either; None if there is none."""
-    seen = set()
-    for profile, identifier in customer.holdings():
-        key = (profile.source, profile.account_id, identifier)
-        if key in seen:
-            return Holding(customer.id, profile.source, profile.account_id, identifier)
-        seen.add(key)
+def _holding(row: Row) -> Holding:
+    """A row of _TAKEN as the holding it found."""
+    holder, source, account_id, kind, value = row
+    identifier = Identifier(_text(kind), _text(value))
+    return Holding(integer(holder), _text(source), _text(account_id), identifier)
+
+
+def _held_twice(customers: Sequence[Customer]) -> Holding | None:
+    """A holding of an identifier that CUSTOMERS hold twice in one source and account, which
+    the index cannot hold either; None if there is none."""
+    holders: dict[tuple[str, str, Identifier], int] = {}
+    for customer in customers:
+        for profile, identifier in customer.holdings():
+            key = (profile.source, profile.account_id, identifier)
+            if key in holders:
+                return Holding(holders[key], profile.source, profile.account_id, identifier)
+            holders[key] = customer.id
     return None

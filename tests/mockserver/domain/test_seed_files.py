@@ -9,8 +9,7 @@ import pytest
 
 from mockserver.domain import seed
 from mockserver.domain.records import Identifier, Org
-from mockserver.domain.seed_files import InvalidSeed, Problem, customers_of, document, save
-from mockserver.storage import Store
+from mockserver.domain.seed_files import InvalidSeed, Problem, customers_of, document
 
 BECKY: dict[str, Any] = {
     "id": 900001,
@@ -242,26 +241,6 @@ def test_a_customer_others_are_merged_into_cannot_be_merged_by_a_later_file(
     assert problems([merged_306], documented_seed.org, alongside=alongside) == [
         "customer 306: mergedInto: none while others are merged into it; customer 900001 is"
     ]
-
-
-def test_a_file_moves_an_identifier_between_customers_in_any_order(
-    store: Store, documented_seed: seed.Seed
-) -> None:
-    # 306's mobile goes to a new customer listed first, 306 takes a new one: a file saved in
-    # its order had the new customer take what 306 still held.
-    documented_306 = document([next(c for c in documented_seed.customers if c.id == 306)])
-    moved = [
-        becky(profiles=[profile(identifiers=[{"type": "mobile", "value": "919111111111"}])]),
-        documented_306["customers"][0]
-        | {"profiles": [profile(identifiers=[{"type": "mobile", "value": "919900000306"}])]},
-    ]
-    with store.write() as tx:
-        held = tx.customers()
-        save(tx, customers_of(moved, documented_seed.org, alongside=held), held=held)
-    with store.read() as tx:
-        assert [h.customer_id for h in tx.holders(Identifier("mobile", "919111111111"))] == [900001]
-        assert [h.customer_id for h in tx.holders(Identifier("mobile", "919900000306"))] == [306]
-        assert tx.search("919111111111").customers == [tx.customer(900001)]
 
 
 def test_every_problem_of_every_customer_is_reported_and_nothing_is_loaded(org: Org) -> None:

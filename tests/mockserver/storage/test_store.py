@@ -326,6 +326,43 @@ def handler(store: Store) -> None:
     ]
 
 
+def test_save_all_moves_identifiers_between_its_customers_in_any_order(
+    empty_store: Store,
+) -> None:
+    other_mobile = Identifier("mobile", "919000000002")
+    save(empty_store, customer(1, MOBILE), customer(2, other_mobile, first_name="Tom"))
+    swapped = [customer(2, MOBILE, first_name="Tom"), customer(1, other_mobile)]
+    with empty_store.write() as tx:
+        tx.save_all(swapped)
+    with empty_store.read() as tx:
+        assert tx.holders(MOBILE, other_mobile) == [
+            Holding(2, "INSTORE", "", MOBILE),
+            Holding(1, "INSTORE", "", other_mobile),
+        ]
+        assert tx.search("tom") == Found(1, [swapped[0]])
+        assert ids(tx.customers()) == [1, 2]
+
+
+@pytest.mark.parametrize("held_by", ["another customer", "two of them"])
+def test_save_all_refuses_an_identifier_held_twice_and_changes_nothing(
+    empty_store: Store, held_by: str
+) -> None:
+    save(empty_store, customer(1, MOBILE))
+    # More customers than PostgreSQL writes in one statement, the refused one last.
+    many = [customer(n, Identifier("mobile", f"9190{n:08d}")) for n in range(10, 2510)]
+    last = (
+        customer(3, MOBILE)
+        if held_by == "another customer"
+        else customer(4, many[0].profiles[0].identifiers[0])
+    )
+    with empty_store.write() as tx, pytest.raises(IdentifierTaken) as taken:
+        tx.save_all([*many, last])
+    held = 1 if held_by == "another customer" else 10
+    assert taken.value.holding.customer_id == held
+    with empty_store.read() as tx:
+        assert ids(tx.customers()) == [1] and tx.search("919").total == 1
+
+
 # --- reset and ids --------------------------------------------------------------------------
 
 
