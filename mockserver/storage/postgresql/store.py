@@ -315,14 +315,14 @@ class _Writing(_Reading):
 
     def save(self, customer: Customer) -> None:
         held = customer.holdings()
-        index = _index(held)
+        index = _held_arrays(held)
         taken = self._taken(customer, held, index) or _held_twice([customer])
         if taken is not None:
             raise IdentifierTaken(taken)
         self._forget_found([customer])
         # Nothing can refuse these now: they go with the next statement, or the commit.
         self._replace([customer])
-        self._index([customer])
+        self._add_index([customer])
 
     def save_all(self, customers: Sequence[Customer]) -> None:
         taken = _held_twice(customers)
@@ -336,12 +336,12 @@ class _Writing(_Reading):
         # Their own identifiers gone, any holder of theirs is another customer.
         for chunk in chunks:
             held = [holding for customer in chunk for holding in customer.holdings()]
-            found = self._db.rows(_TAKEN, array([], of="int8"), *_index(held))
+            found = self._db.rows(_TAKEN, array([], of="int8"), *_held_arrays(held))
             if found:
                 self._db.queue(_ROLLBACK_TO_SAVEPOINT)
                 raise IdentifierTaken(_holding(found[0]))
         for chunk in chunks:
-            self._index(chunk)
+            self._add_index(chunk)
         self._db.queue(_RELEASE_SAVEPOINT)
 
     def _forget_found(self, saved: Sequence[Customer]) -> None:
@@ -356,19 +356,20 @@ class _Writing(_Reading):
         ids = array([int8(customer.id) for customer in customers], of="int8")
         self._db.queue(_REPLACE, ids, array([_encode(c) for c in customers], of="json"))
 
-    def _index(self, customers: Sequence[Customer]) -> None:
+    def _add_index(self, customers: Sequence[Customer]) -> None:
+        """Add the identifiers and search terms of CUSTOMERS."""
         held = [
             (customer.id, *holding) for customer in customers for holding in customer.holdings()
         ]
         holders = array([int8(customer_id) for customer_id, _, _ in held], of="int8")
-        self._db.queue(_INDEX, holders, *_index([(p, i) for _, p, i in held]))
+        self._db.queue(_INDEX, holders, *_held_arrays([(p, i) for _, p, i in held]))
         self._db.queue(ADD_SEARCH_TERMS, *search_term_rows(customers))
 
     def _taken(
         self, customer: Customer, held: list[tuple[Profile, Identifier]], index: list[bytes]
     ) -> Holding | None:
         """A holding of another customer that saving CUSTOMER, which holds HELD (INDEX: the
-        same as _index's arrays), would take. Writers hold the table lock: the holders this
+        same as _held_arrays's), would take. Writers hold the table lock: the holders this
         transaction found are still the holders, until it saves (which forgets them). The
         primary keys stand behind this."""
         if any(identifier not in self._holdings for _, identifier in held):
@@ -402,7 +403,7 @@ class _Writing(_Reading):
         self._db.queue(ids, int8(FIRST_NEW_ID))
 
 
-def _index(held: list[tuple[Profile, Identifier]]) -> list[bytes]:
+def _held_arrays(held: list[tuple[Profile, Identifier]]) -> list[bytes]:
     """HELD, the (profile, identifier) pairs of a customer, as the four arrays of _TAKEN's and
     _INDEX's parameters."""
     return [
