@@ -17,8 +17,19 @@ class BodyTooLarge(Exception):
     """The request's body is over the limit."""
 
 
+class BodyUnreadable(Exception):
+    """The request's body cannot be read as it was sent: its Content-Encoding does not decode."""
+
+
+def unreadable(environ: WSGIEnvironment, reason: str) -> None:
+    """Say that the body of ENVIRON's request cannot be read, for REASON: read_body raises
+    BodyUnreadable."""
+    environ[_READ] = BodyUnreadable(reason)
+
+
 def read_body(environ: WSGIEnvironment, limit: int) -> bytes:
-    """The body of ENVIRON's request (b"" when it has none); raise BodyTooLarge past LIMIT bytes.
+    """The body of ENVIRON's request (b"" when it has none); raise BodyTooLarge past LIMIT bytes,
+    and BodyUnreadable for one the server could not decode.
 
     Reads at most LIMIT + 1 bytes, once: later calls get what the first one read.
     """
@@ -27,8 +38,8 @@ def read_body(environ: WSGIEnvironment, limit: int) -> bytes:
             environ[_READ] = _read(environ, limit)
         except BodyTooLarge as error:
             environ[_READ] = error
-    read: bytes | BodyTooLarge = environ[_READ]
-    if isinstance(read, BodyTooLarge):
+    read: bytes | BodyTooLarge | BodyUnreadable = environ[_READ]
+    if isinstance(read, Exception):
         raise read
     return read
 
@@ -48,5 +59,5 @@ def _read(environ: WSGIEnvironment, limit: int) -> bytes:
         pieces.append(piece)
         size += len(piece)
     if size > limit:
-        raise BodyTooLarge(f"a body in chunks of more than {limit} bytes")
+        raise BodyTooLarge(f"a body in chunks, or compressed, of more than {limit} bytes")
     return b"".join(pieces)

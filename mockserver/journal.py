@@ -36,7 +36,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import msgspec
 
-from mockserver.body import BodyTooLarge, read_body
+from mockserver.body import BodyTooLarge, BodyUnreadable, read_body
 from mockserver.chaos import AS_IT_COMES, PLAN, Plan
 from spec import CAPKIT_VERSION, credentials
 
@@ -310,6 +310,8 @@ class Recording:
         or more than the app accepts (it answers 413)."""
         try:
             data = read_body(environ, self.max_body)
+        except BodyUnreadable:
+            return None, 0
         except BodyTooLarge:
             declared = environ.get("CONTENT_LENGTH") or ""
             return None, int(declared) if declared.isdigit() else self.max_body + 1

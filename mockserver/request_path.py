@@ -23,7 +23,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from mockserver import chaos
 from mockserver.auth import TOKEN_HEADER, Unauthenticated, authenticate
-from mockserver.body import BodyTooLarge, read_body
+from mockserver.body import BodyTooLarge, BodyUnreadable, read_body
 from mockserver.chaos import PLAN, Chaos, ChaosError, Quota
 from mockserver.contract import INVALID_INPUT, Operation
 from mockserver.domain.errors import DomainError
@@ -262,6 +262,8 @@ def _body(operation: Operation, environ: WSGIEnvironment, limit: int) -> Any:
         data = read_body(environ, limit)
     except BodyTooLarge as error:
         raise RequestEntityTooLarge() from error
+    except BodyUnreadable as error:
+        raise InvalidRequest([Problem(INVALID_INPUT, f"body: {error}")]) from None
     if not data:
         return None
     content_type = environ.get("CONTENT_TYPE", "")

@@ -37,6 +37,7 @@ from gunicorn import glogging
 from gunicorn.app.base import BaseApplication
 
 from mockserver.app import create_app
+from mockserver.body import unreadable
 from mockserver.chaos import PLAN, Plan
 from mockserver.settings import Settings, SettingsError
 
@@ -214,15 +215,31 @@ _LONGEST_LINE = 1024 * 1024
 
 async def _answer(wsgi: WSGIApplication, max_body: int, request: web.Request) -> web.StreamResponse:
     """WSGI's answer to REQUEST, after the wait its plan asks for, or the fault instead."""
-    environ = _environ(request, await _body(request, max_body))
+    undecodable = False
+    try:
+        environ = _environ(request, await _body(request, max_body))
+    except web.RequestPayloadError as error:
+        # Data that its Content-Encoding does not decode: the app answers 400 for the body,
+        # and the connection closes after it (the rest cannot be read either); aiohttp would
+        # read on to its end first, and log the same error as unhandled.
+        request.content.feed_eof()
+        environ = _environ(request, b"")
+        unreadable(environ, getattr(error.__cause__, "message", None) or str(error))
+        undecodable = True
+    else:
+        declared = request.content_length
+        if "Content-Encoding" in request.headers and (declared is None or declared <= max_body):
+            # aiohttp decoded the body: the length sent is not the length read.
+            environ.pop("CONTENT_LENGTH", None)
     status, headers, content = _call(wsgi, environ)
     plan: Plan | None = environ.get(PLAN)
-    if plan is None:
-        return _response(status, headers, content)
-    if plan.delay:
+    if plan is not None and plan.delay:
         await asyncio.sleep(plan.delay)
-    if plan.answered:
-        return _response(status, headers, content)
+    if plan is None or plan.answered:
+        response = _response(status, headers, content)
+        if undecodable:
+            response.force_close()
+        return response
     transport = request.transport
     assert transport is not None, "a request being answered has its connection"
     if plan.fault in ("reset", "lost"):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import gzip
 import hashlib
 import http.client
 import importlib.metadata
@@ -441,6 +442,49 @@ def test_an_endless_chunked_body_is_refused_once_past_the_limit(server: Server) 
     reply, sent = post_streamed(server, itertools.repeat(chunk, endless // len(chunk)))
     assert reply.status == 413
     assert sent < endless
+
+
+def test_a_gzip_body_is_read_decoded_and_over_the_limit_once_decoded(server: Server) -> None:
+    # Smaller compressed than its text: read by the compressed Content-Length, it was cut.
+    body = padded_registration("918500000003", 10_000)
+    registered = server.request(
+        "POST",
+        "/v2/customers?source=INSTORE",
+        data=gzip.compress(body),
+        headers={"Content-Encoding": "gzip"},
+    )
+    assert registered.status == 200, registered.body
+    assert lookup(server, "918500000003").body["entity"] == registered.body["createdId"]
+    bomb = gzip.compress(padded_registration("918500000004", 2 * LIMIT))
+    assert len(bomb) < LIMIT
+    over = server.request(
+        "POST", "/v2/customers?source=INSTORE", data=bomb, headers={"Content-Encoding": "gzip"}
+    )
+    assert over.status == 413, over.body
+
+
+def test_a_body_its_content_encoding_does_not_decode_is_a_400_in_the_envelope(
+    server: Server,
+) -> None:
+    reply = server.request(
+        "POST",
+        "/v2/customers?source=INSTORE",
+        data=b"not gzip",
+        headers={"Content-Encoding": "gzip"},
+    )
+    assert reply.status == 400, reply.body
+    [error] = reply.body["errors"]
+    assert error["message"].endswith("body: Can not decode content-encoding: gzip")
+    assert reply.headers["Connection"] == "close"  # the rest of the stream is unreadable too
+    # Where the operation takes no body, the body is not read.
+    got = server.request(
+        "GET",
+        "/v2/customers/306?source=ALL",
+        data=b"not gzip",
+        headers={"Content-Encoding": "gzip"},
+    )
+    assert got.status == 200, got.body
+    assert "Traceback" not in server.output()
 
 
 # --- any input, however long ----------------------------------------------------------------
