@@ -205,12 +205,12 @@ def _unknown_query_parameters(
     operation: Operation, query: Mapping[str, list[str]]
 ) -> list[Problem]:
     declared = [p.name for p in operation.parameters if p.location == "query"]
-    problems = []
-    for name in query:
-        if name in declared:
-            continue
-        suggestion = next((d for d in declared if d.lower() == name.lower()), None) or next(
-            iter(difflib.get_close_matches(name, declared, n=1, cutoff=0.6)), None
+    problems: list[Problem] = []
+    for name in (name for name in query if name not in declared):
+        # A suggestion costs a search: those past the problems shown are only counted.
+        suggestion = len(problems) < _MOST_PROBLEMS and (
+            next((d for d in declared if d.lower() == name.lower()), None)
+            or next(iter(difflib.get_close_matches(name, declared, n=1, cutoff=0.6)), None)
         )
         hint = f"; did you mean '{suggestion}'?" if suggestion else ""
         problems.append(
