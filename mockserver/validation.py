@@ -184,9 +184,10 @@ def _scalar(kind: str, text: str) -> Any:
     if kind == "integer":
         if not _INTEGER.fullmatch(text):
             raise ValueError("must be an integer")
-        number = int(text)
-        # JSON Schema has no bound, but validators (and the store) hold 64 bits.
-        if not _INT64[0] <= number <= _INT64[1]:
+        # JSON Schema has no bound, but validators (and the store) hold 64 bits; int() refuses
+        # more than 4,300 digits with a message of its own.
+        number = int(text) if len(text) <= 20 else None
+        if number is None or not _INT64[0] <= number <= _INT64[1]:
             raise ValueError(f"must be an integer from {_INT64[0]} to {_INT64[1]}")
         return number
     if kind == "number":
