@@ -186,7 +186,8 @@ def _scalar(kind: str, text: str) -> Any:
             raise ValueError("must be an integer")
         # JSON Schema has no bound, but validators (and the store) hold 64 bits; int() refuses
         # more than 4,300 digits with a message of its own.
-        number = int(text) if len(text) <= 20 else None
+        digits = text.lstrip("+-").lstrip("0") or "0"
+        number = int(text[0] + digits if text[0] == "-" else digits) if len(digits) <= 19 else None
         if number is None or not _INT64[0] <= number <= _INT64[1]:
             raise ValueError(f"must be an integer from {_INT64[0]} to {_INT64[1]}")
         return number
