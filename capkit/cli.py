@@ -216,7 +216,8 @@ def _refuse(path: Path | None, problems: list[str], why: str) -> NoReturn:
     for problem in problems:
         click.echo(problem, err=True)
     name = path if path is not None else "the bundled spec"
-    click.echo(f"capkit serve: {name} {why}: {len(problems)} problem(s)", err=True)
+    command = click.get_current_context().command_path
+    click.echo(f"{command}: {name} {why}: {len(problems)} problem(s)", err=True)
     sys.exit(UNUSABLE)
 
 
@@ -337,8 +338,14 @@ def fuzz(
     from contracts.runner import fuzz as run
 
     written = _by_format(reports, ("junit", "html"))
+    for path in reports:
+        _writable("--report", path)
+    if options["har"] is not None:
+        _writable("--har", options["har"])
     try:
         document = spec.load(spec_path)
+        if spec_path is not None:
+            _refuse_unless_clean(spec_path, document)
         fuzz_options = FuzzOptions(
             headers=dict(map(parse_header, headers)),
             operations=operations,
@@ -362,6 +369,20 @@ def fuzz(
 
 #: What a report's extension says it is: a format, and the name of the option that takes it.
 _REPORTS = {".xml": ("JUnit XML", "junit"), ".html": ("a page", "html"), ".htm": ("a page", "html")}
+
+
+def _writable(option: str, path: Path) -> None:
+    """Raise UsageError, before anything runs, for a PATH that OPTION cannot write to."""
+    folder = path.parent
+    if not folder.is_dir():
+        reason = (
+            f"{folder} is no folder" if folder.exists() else f"the folder {folder} does not exist"
+        )
+        raise click.UsageError(f"{option} has value '{path}'; cannot write there: {reason}")
+    if not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise click.UsageError(
+            f"{option} has value '{path}'; cannot write there: permission denied"
+        )
 
 
 def _by_format(reports: tuple[Path, ...], formats: tuple[str, ...]) -> dict[str, Path]:
@@ -410,12 +431,16 @@ def verify(file: Path, spec_path: Path | None, reports: tuple[Path, ...]) -> Non
     any violation, 2 when the file cannot be used.
     """
     html = _by_format(reports, ("html",)).get("html")
+    for path in reports:
+        _writable("--report", path)
     from contracts.errors import Unusable
     from contracts.html import verify_page, write_page
     from contracts.verify import check_har, load_har
 
     try:
         document = spec.load(spec_path)
+        if spec_path is not None:
+            _refuse_unless_clean(spec_path, document)
         har = load_har(file)
         exchanges = len(har["log"]["entries"])
         if not exchanges:

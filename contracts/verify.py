@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urljoin, urlsplit
 
+import jsonschema_rs
 from jsonschema.exceptions import ValidationError as SchemaError
 from jsonschema_path import SchemaPath
 from openapi_core import Config, OpenAPI
@@ -105,15 +106,88 @@ def load_har(path: Path) -> dict[str, Any]:
         raise HarUnreadable(f"cannot read {path}: {error}") from None
     try:
         har = json.loads(text)
+        # JSON escapes a lone surrogate (\ud800), which is no text: no encoder takes it.
+        json.dumps(har, ensure_ascii=False).encode()
+    except UnicodeEncodeError as error:
+        raise HarUnreadable(f"{path} holds what is no text: {error}") from None
     except ValueError as error:
         raise HarUnreadable(f"{path} is not JSON: {error}") from None
+    except RecursionError:
+        raise HarUnreadable(f"{path} is nested too deep to be read") from None
     log = har.get("log") if isinstance(har, dict) else None
     if not isinstance(log, dict) or not isinstance(log.get("entries"), list):
         raise HarUnreadable(
             f'{path} is not a HAR file: expected {{"log": {{"entries": [...]}}}}'
             " (the mock's journal is HAR at /__admin/requests?format=har)"
         )
+    problems = _har_problems(log["entries"])
+    if problems:
+        shown = "; ".join(problems[:5]) + ("; ..." if len(problems) > 5 else "")
+        raise HarUnreadable(f"{path} is not a HAR file verify can read: {shown}")
     return {"log": log}
+
+
+def _har_problems(entries: list[Any]) -> list[str]:
+    """What makes ENTRIES unreadable as exchanges: the fields verify reads, of other types
+    than HAR 1.2's, and URLs that are none."""
+    try:
+        problems = [
+            f"{spec.field_path(['entries', *error.instance_path])}: {error.message}"
+            for error in _HAR_ENTRIES.iter_errors(entries)
+        ]
+    except ValueError:  # jsonschema-rs: nested deeper than it validates
+        return ["it is nested too deep to be read"]
+    if problems:
+        return problems
+    for index, entry in enumerate(entries):
+        try:
+            urlsplit(entry["request"]["url"]).port  # noqa: B018 (raises for a bad port)
+        except ValueError as error:
+            problems.append(f"entries[{index}].request.url: {error}")
+    return problems
+
+
+_PAIRS = {
+    "type": "array",
+    "items": {
+        "type": "object",
+        "required": ["name", "value"],
+        "properties": {"name": {"type": "string"}, "value": {"type": "string"}},
+    },
+}
+_TEXT = {"type": "object", "properties": {"text": {"type": "string"}}}
+_HAR_ENTRIES = jsonschema_rs.validator_for(
+    {
+        "type": "array",
+        "items": {
+            "type": "object",
+            "required": ["request", "response"],
+            "properties": {
+                "request": {
+                    "type": "object",
+                    "required": ["method", "url"],
+                    "properties": {
+                        "method": {"type": "string"},
+                        "url": {"type": "string"},
+                        "headers": _PAIRS,
+                        "cookies": _PAIRS,
+                        "postData": _TEXT,
+                        "bodySize": {"type": "integer"},
+                    },
+                },
+                "response": {
+                    "type": "object",
+                    "required": ["status"],
+                    "properties": {
+                        "status": {"type": "integer"},
+                        "headers": _PAIRS,
+                        "content": _TEXT,
+                    },
+                },
+            },
+        },
+    }
+)
 
 
 def verify_har(har: Mapping[str, Any], document: spec.Document) -> list[Violation]:

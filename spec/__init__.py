@@ -53,6 +53,8 @@ def load(path: str | Path | None = None) -> Document:
         document = json.loads(text) if source.suffix == ".json" else load_yaml(text)
     except ValueError as error:
         raise SpecUnreadable(f"cannot parse {source}: {error}") from error
+    except RecursionError:
+        raise SpecUnreadable(f"cannot parse {source}: it is nested too deep to be read") from None
     if not isinstance(document, dict):
         raise SpecUnreadable(
             f"{source} holds a {type(document).__name__}, expected an OpenAPI document (a mapping)"

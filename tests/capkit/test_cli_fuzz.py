@@ -268,6 +268,16 @@ def test_an_unreachable_target_exits_2_saying_so(tmp_path: Path) -> None:
             "Error: --report has value 'report.txt'; expected a file ending in .xml (JUnit XML),"
             " .html (a page), .htm (a page)",
         ),
+        # Refused before the run, not after it, when the report is written.
+        (
+            ("--report", "missing/report.html"),
+            "Error: --report has value 'missing/report.html'; cannot write there: the folder"
+            " missing does not exist",
+        ),
+        (
+            ("--har", "missing/traffic.har"),
+            "Error: --har has value 'missing/traffic.har'; cannot write there",
+        ),
         (
             ("--report", "a.html", "--report", "b.html"),
             "Error: --report names two files of a page: 'a.html' and 'b.html'",

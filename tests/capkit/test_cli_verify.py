@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
 from click.testing import CliRunner
 from flask.testing import FlaskClient
 
@@ -122,6 +123,59 @@ def test_a_journal_is_read_from_standard_input(tmp_path: Path) -> None:
     assert result.stdout == (
         "entries[0] GET http://localhost/v2/nowhere: exchange: matches no operation of the spec\n"
     )
+
+
+def test_a_report_where_it_cannot_be_written_is_refused_before_anything_is_read() -> None:
+    refused = CliRunner().invoke(main, ["verify", "missing.har", "--report", "no/page.html"])
+    assert refused.exit_code == 2
+    assert "cannot write there: the folder no does not exist" in refused.output
+
+
+def test_a_spec_that_does_not_pass_lint_exits_2(tmp_path: Path) -> None:
+    (tmp_path / "empty.json").write_text("{}")
+    (tmp_path / "one.har").write_text(json.dumps({"log": {"entries": [EXCHANGE]}}))
+    result = capkit("verify", "one.har", "--spec", "empty.json", cwd=tmp_path)
+    assert (result.returncode, result.stdout) == (2, "")
+    assert "capkit verify: empty.json does not pass capkit lint" in result.stderr
+
+
+#: An exchange as HAR has it, as far as verify reads it.
+EXCHANGE: dict[str, Any] = {
+    "request": {"method": "GET", "url": "http://localhost/v2/customers/306/subscriptions"},
+    "response": {"status": 200},
+}
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        (1, 'entries[0]: 1 is not of type "object"'),
+        (EXCHANGE | {"request": "x"}, 'entries[0].request: "x" is not of type "object"'),
+        (
+            EXCHANGE | {"response": {"status": "abc"}},
+            'entries[0].response.status: "abc" is not of type "integer"',
+        ),
+        (
+            EXCHANGE | {"request": EXCHANGE["request"] | {"headers": {"a": "b"}}},
+            'entries[0].request.headers: {"a":"b"} is not of type "array"',
+        ),
+        (
+            EXCHANGE | {"request": {"method": "GET", "url": "http://[::1/v2/customers"}},
+            "entries[0].request.url: Invalid IPv6 URL",
+        ),
+        (
+            EXCHANGE | {"request": EXCHANGE["request"] | {"postData": {"text": "\ud800"}}},
+            "holds what is no text",
+        ),
+    ],
+)
+def test_a_har_whose_entries_verify_cannot_read_exits_2_naming_the_field(
+    tmp_path: Path, entry: Any, message: str
+) -> None:
+    (tmp_path / "odd.har").write_text(json.dumps({"log": {"entries": [entry]}}))
+    result = capkit("verify", "odd.har", cwd=tmp_path)
+    assert (result.returncode, result.stdout) == (2, "")
+    assert message in result.stderr
 
 
 def test_what_is_not_a_journal_exits_2(tmp_path: Path) -> None:
