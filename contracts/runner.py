@@ -128,9 +128,16 @@ def _run(
 
 
 def _origin(url: str) -> str:
-    parts = urlsplit(url)
+    expected = f"URL has value {url!r}; expected an origin such as http://127.0.0.1:8080"
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 (raises for a port that is none, or past 65535)
+    except ValueError as error:
+        raise BadOption(f"{expected} ({error})") from None
     if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise BadOption(f"URL has value {url!r}; expected an origin such as http://127.0.0.1:8080")
+        raise BadOption(expected)
+    if "@" in parts.netloc:
+        raise BadOption(f"{expected}, without credentials: pass them with --auth")
     if parts.path.strip("/") or parts.query or parts.fragment:
         raise BadOption(
             f"URL has value {url!r}; expected an origin without a path:"
@@ -153,6 +160,8 @@ def _schema(document: spec.Document, base_url: str, options: FuzzOptions) -> Bas
         schema = schema.include(operation_id=list(options.operations))
     if options.read_only:
         schema = schema.exclude(method=list(UNSAFE_METHODS))
+    if not schema.statistic.operations.selected and not options.read_only:
+        raise BadOption("no operation to test: the spec has none")
     if not schema.statistic.operations.selected:
         chosen = ", ".join(options.operations) or "every operation"
         raise BadOption(

@@ -297,6 +297,30 @@ def test_a_bad_option_exits_2_saying_which(
     assert message in result.stderr
 
 
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("http://127.0.0.1:abc", "(Port could not be cast to integer value as 'abc')"),
+        ("http://127.0.0.1:99999", "(Port out of range 0-65535)"),
+        ("http://[::1", "(Invalid IPv6 URL)"),
+        ("http://till:pw@127.0.0.1:8080", "without credentials: pass them with --auth"),
+    ],
+)
+def test_a_url_that_is_no_origin_is_a_usage_error(tmp_path: Path, url: str, message: str) -> None:
+    result = capkit("fuzz", url, cwd=tmp_path)
+    assert (result.returncode, result.stdout) == (2, "")
+    assert f"URL has value '{url}'; expected an origin" in result.stderr
+    assert message in result.stderr
+
+
+def test_a_spec_of_no_operation_is_a_usage_error(tmp_path: Path) -> None:
+    empty = {"openapi": "3.1.0", "info": {"title": "x", "version": "1"}, "paths": {}}
+    (tmp_path / "empty.json").write_text(json.dumps(empty))
+    result = capkit("fuzz", "http://127.0.0.1:8080", "--spec", "empty.json", cwd=tmp_path)
+    assert (result.returncode, result.stdout) == (2, "")
+    assert "Error: no operation to test: the spec has none" in result.stderr
+
+
 def test_a_url_with_a_path_is_a_usage_error(tmp_path: Path) -> None:
     result = capkit("fuzz", "http://127.0.0.1:8080/v2", cwd=tmp_path)
     assert result.returncode == 2
