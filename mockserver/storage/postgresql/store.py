@@ -314,9 +314,7 @@ class _Writing(_Reading):
         return found
 
     def save(self, customer: Customer) -> None:
-        held = customer.holdings()
-        index = _held_arrays(held)
-        taken = self._taken(customer, held, index) or _held_twice([customer])
+        taken = self._taken(customer) or _held_twice([customer])
         if taken is not None:
             raise IdentifierTaken(taken)
         self._forget_found([customer])
@@ -365,16 +363,14 @@ class _Writing(_Reading):
         self._db.queue(_INDEX, holders, *_held_arrays([(p, i) for _, p, i in held]))
         self._db.queue(ADD_SEARCH_TERMS, *search_term_rows(customers))
 
-    def _taken(
-        self, customer: Customer, held: list[tuple[Profile, Identifier]], index: list[bytes]
-    ) -> Holding | None:
-        """A holding of another customer that saving CUSTOMER, which holds HELD (INDEX: the
-        same as _held_arrays's), would take. Writers hold the table lock: the holders this
-        transaction found are still the holders, until it saves (which forgets them). The
-        primary keys stand behind this."""
+    def _taken(self, customer: Customer) -> Holding | None:
+        """A holding of another customer that saving CUSTOMER would take. Writers hold the
+        table lock: the holders this transaction found are still the holders, until it saves
+        (which forgets them). The primary keys stand behind this."""
+        held = customer.holdings()
         if any(identifier not in self._holdings for _, identifier in held):
             mine = array([int8(customer.id)], of="int8")
-            taken = self._db.rows(_TAKEN, mine, *index)
+            taken = self._db.rows(_TAKEN, mine, *_held_arrays(held))
             return _holding(taken[0]) if taken else None
         for profile, identifier in held:
             for holding in self.holders(
