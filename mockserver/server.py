@@ -217,7 +217,7 @@ async def _answer(wsgi: WSGIApplication, max_body: int, request: web.Request) ->
     """WSGI's answer to REQUEST, after the wait its plan asks for, or the fault instead."""
     undecodable = False
     try:
-        environ = _environ(request, await _body(request, max_body))
+        body = await _body(request, max_body)
     except web.RequestPayloadError as error:
         # Data that its Content-Encoding does not decode: the app answers 400 for the body,
         # and the connection closes after it (the rest cannot be read either); aiohttp would
@@ -227,8 +227,8 @@ async def _answer(wsgi: WSGIApplication, max_body: int, request: web.Request) ->
         unreadable(environ, getattr(error.__cause__, "message", None) or str(error))
         undecodable = True
     else:
-        declared = request.content_length
-        if "Content-Encoding" in request.headers and (declared is None or declared <= max_body):
+        environ = _environ(request, body or b"")
+        if body is not None and "Content-Encoding" in request.headers:
             # aiohttp decoded the body: the length sent is not the length read.
             environ.pop("CONTENT_LENGTH", None)
     status, headers, content = _call(wsgi, environ)
@@ -251,11 +251,11 @@ async def _answer(wsgi: WSGIApplication, max_body: int, request: web.Request) ->
     raise asyncio.CancelledError
 
 
-async def _body(request: web.BaseRequest, limit: int) -> bytes:
-    """The request's body, up to one byte past LIMIT (the app answers 413 for that), or none
-    when its Content-Length is over LIMIT already."""
+async def _body(request: web.BaseRequest, limit: int) -> bytes | None:
+    """The request's body, up to one byte past LIMIT (the app answers 413 for that); None,
+    unread, when its Content-Length is over LIMIT already."""
     if request.content_length is not None and request.content_length > limit:
-        return b""
+        return None
     pieces, size = [], 0
     while size <= limit and (piece := await request.content.read(limit + 1 - size)):
         pieces.append(piece)
