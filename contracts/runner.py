@@ -8,8 +8,11 @@ to schemathesis' JUnit and HAR writers, and to a Listener for progress.
 
 from __future__ import annotations
 
+import ast
 import copy
 import re
+import sys
+import threading
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -45,6 +48,26 @@ __all__ = ["Listener", "Target", "fuzz"]
 #: An origin (http://127.0.0.1:8080, https://eu.api.capillarytech.com) or a WSGI app.
 Target = str | WSGIApplication
 REACHABILITY_TIMEOUT = 10.0
+
+
+def _parse_one_at_a_time() -> None:
+    """Where CPython counts the AST constructor's depth in state all threads share (before
+    3.11.8 and 3.12.2, gh-106905), two ast.parse at once can fail with "AST constructor
+    recursion depth mismatch". hypothesis parses sources in schemathesis' worker threads, and
+    such a failure was a run's error: `--workers 4` called a conforming target broken in three
+    runs of four. There ast.parse takes a lock."""
+    if not (sys.version_info < (3, 11, 8) or (3, 12) <= sys.version_info < (3, 12, 2)):
+        return
+    parse, lock = ast.parse, threading.Lock()
+
+    def parse_alone(*args: Any, **kwargs: Any) -> Any:
+        with lock:
+            return parse(*args, **kwargs)
+
+    ast.parse = parse_alone
+
+
+_parse_one_at_a_time()
 
 
 class Listener(Protocol):

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import ast
+import gc
 import json
+import sys
+import threading
 import xml.etree.ElementTree as ElementTree
 from collections.abc import Iterable
 from pathlib import Path
@@ -31,6 +35,49 @@ def test_the_mock_passes_its_own_contract_in_process(tmp_path: Path) -> None:
     # Every operation was tested, and the stateful phase followed the spec's links.
     assert all(operation.cases for operation in outcome.operations), outcome.operations
     assert len(outcome.operations) == len(list(spec.operations(spec.load())))
+
+
+class Cycle:
+    """Garbage only the collector frees, running a finalizer: where a collection falls within
+    another thread's parse, the GIL may pass on the way."""
+
+    def __init__(self) -> None:
+        self.me = self
+
+    def __del__(self) -> None:
+        pass
+
+
+def test_threads_of_a_run_parse_sources_at_once_without_failing() -> None:
+    # hypothesis parses its strategies' sources in schemathesis' worker threads (--workers).
+    source = "\n".join(
+        f"def f{n}(x):\n    return [(a, b) for a in x if a for b in {{k: v for k, v in x}}]"
+        for n in range(100)
+    )
+    failures: list[Exception] = []
+
+    def parse() -> None:
+        for _ in range(40):
+            for _ in range(50):
+                Cycle()
+            try:
+                ast.parse(source)
+            except SystemError as error:
+                failures.append(error)
+
+    threshold, interval = gc.get_threshold(), sys.getswitchinterval()
+    gc.set_threshold(50)
+    sys.setswitchinterval(1e-6)
+    try:
+        threads = [threading.Thread(target=parse) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        gc.set_threshold(*threshold)
+        sys.setswitchinterval(interval)
+    assert not failures, failures[:1]
 
 
 class Recorder:
