@@ -6,7 +6,7 @@ import dataclasses
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 
-from mockserver.domain import customers, partner_programs, points, subscriptions
+from mockserver.domain import customers, dates, partner_programs, points, subscriptions
 from mockserver.domain.records import Blob, Org
 from mockserver.storage import Store
 from mockserver.validation import Inputs
@@ -220,12 +220,8 @@ def _optional_number(value: object) -> int | None:
 
 
 def _date(value: object) -> date | None:
-    """A `format: date` parameter. RFC 3339 admits year 0000, which the calendar begins
-    after: it reads as year 1, before which nothing is."""
-    if value is None:
-        return None
-    text = str(value)
-    return date.fromisoformat(text if text[:4] != "0000" else "0001" + text[4:])
+    """A `format: date` parameter."""
+    return None if value is None else dates.day(str(value))
 
 
 def _moment(query: dict[str, object], name: str) -> datetime | None:

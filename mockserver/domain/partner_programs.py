@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import MAXYEAR, MINYEAR, datetime
 
-from mockserver.domain import identity
+from mockserver.domain import dates, identity
 from mockserver.domain.errors import CustomerNotFound, InvalidValue
 from mockserver.domain.identity import source_of
 from mockserver.domain.records import Blob, Identifier, PartnerProgram
@@ -123,7 +123,7 @@ def _benefits(program: PartnerProgram, start: datetime, end: datetime) -> Blob:
     availed = [
         activity
         for activity in program.benefits_availed
-        if start <= datetime.fromisoformat(activity["activityDate"]) <= end
+        if start <= dates.moment(activity["activityDate"]) <= end
     ]
     return {
         "partnerProgramDetails": details,

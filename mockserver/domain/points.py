@@ -10,7 +10,7 @@ import dataclasses
 from collections.abc import Collection
 from datetime import date
 
-from mockserver.domain import identity
+from mockserver.domain import dates, identity
 from mockserver.domain.errors import CustomerNotFound, InvalidValue
 from mockserver.domain.identity import ALL, account_of, source_of
 from mockserver.domain.records import Blob, Customer, Identifier, Org, Points
@@ -116,7 +116,7 @@ def promised_points(
         return all_programs or entry["programId"] == program
 
     def in_window(entry: Blob) -> bool:
-        redeemable = date.fromisoformat(entry["redeemableFrom"])
+        redeemable = dates.day(entry["redeemableFrom"])
         return (start_date is None or start_date <= redeemable) and (
             end_date is None or redeemable <= end_date
         )
@@ -189,7 +189,7 @@ def retro_requests(
         customer = identity.customer_by_id(tx, customer_id, not_found=9050)
 
     def matches(request: Blob) -> bool:
-        added = date.fromisoformat(request["addedOn"][:10])
+        added = dates.day(request["addedOn"])
         return (
             all(request["status"] == status for status in statuses)
             and all(kind == RETRO_REQUEST_TYPE for kind in types)

@@ -303,6 +303,49 @@ def test_a_seed_posted_adds_customers_until_the_next_reset(client: FlaskClient) 
     assert client.get("/v2/customers/900001?source=ALL").status_code == 400
 
 
+#: RFC 3339 (the spec's date-time) admits each, as a seed file may write them; Python's
+#: fromisoformat reads none of them.
+ODD_MOMENTS = ["2023-06-30T23:59:60Z", "2023-06-01t10:00:00z", "0000-07-22T15:48:15+05:30"]
+
+
+@pytest.mark.parametrize("written", ODD_MOMENTS)
+def test_reads_of_seeded_dates_that_rfc_3339_admits_answer_them(
+    client: FlaskClient, written: str
+) -> None:
+    day = written[:10]
+    program = {
+        "partnerProgramDetails": {
+            "programName": "P",
+            "partnerProgramId": 5,
+            "partnerProgramName": "pp",
+            "partnerProgramType": "EXTERNAL",
+            "linked": True,
+            "tierBased": False,
+        },
+        "benefitsAvailed": [{"activityType": "BENEFIT", "activityDate": written}],
+    }
+    retro = client.get("/__admin/seed").get_json()["customers"]
+    (retro,) = [c for c in retro if c.get("retroRequests")]
+    request = {**retro["retroRequests"][0], "addedOn": written}
+    customer = {
+        **BECKY,
+        "loyaltyInfo": {"loyaltyType": "non_loyalty"},
+        "partnerPrograms": [program],
+        "retroRequests": [request],
+    }
+    assert client.post("/__admin/seed", json={"customers": [customer]}).status_code == 200
+    mobile = "identifierName=mobile&identifierValue=919900000001&source=INSTORE"
+    activity = client.get(
+        "/v2/partnerProgram/customerActivityHistories?activityType=benefitsAvailed"
+        f"&startDate={day}&endDate={day} 23:59:59&{mobile}"
+    )
+    assert activity.status_code == 200, activity.get_json()
+    assert activity.get_json()["data"][0]["customerActivityHistory"] == program["benefitsAvailed"]
+    retros = client.get(f"/v2/customers/900001/retroRequest?startDate={day}&endDate={day}")
+    assert retros.status_code == 200, retros.get_json()
+    assert [r["addedOn"] for r in retros.get_json()["data"]] == [written]
+
+
 @pytest.mark.parametrize("media_type", ["application/yaml", "application/x-yaml", "text/yaml"])
 def test_a_seed_posted_as_yaml_adds_its_customers_as_a_yaml_seed_file_does(
     client: FlaskClient, media_type: str
