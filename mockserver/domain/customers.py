@@ -5,11 +5,10 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from mockserver.domain import identity, points
+from mockserver.domain import identity, partner_programs, points, subscriptions
 from mockserver.domain.errors import CustomerNotFound, IdentifierConflict, NotAllowed
 from mockserver.domain.identity import ALL, account_of, source_of, where
 from mockserver.domain.records import Blob, Customer, Identifier, Org, Profile
-from mockserver.domain.subscriptions import subscription_body
 from mockserver.storage import Store, WriteTransaction, search_fields, search_key
 
 SAME_CUSTOMER_IN_OTHER_SOURCES = 8050
@@ -59,7 +58,7 @@ def register(
         if elsewhere:
             existing = tx.customer(elsewhere[0])
             assert existing is not None
-            tx.save(_with_profile(existing, profile, till))
+            tx.save(_combined(existing, registration, profile, org, till))
             warning = identity.warning(
                 SAME_CUSTOMER_IN_OTHER_SOURCES, "Same Customer found in other sources,Combining"
             )
@@ -367,21 +366,42 @@ def _replace_profile(customer: Customer, old: Profile, new: Profile) -> Customer
     return dataclasses.replace(customer, profiles=profiles)
 
 
-def _with_profile(existing: Customer, profile: Profile, till: str) -> Customer:
-    """EXISTING with PROFILE's source added, or its identifiers added to that source by TILL."""
+def _combined(
+    existing: Customer, registration: Blob, profile: Profile, org: Org, till: str
+) -> Customer:
+    """EXISTING, as REGISTRATION (whose profile is PROFILE) by TILL combines into it (8050):
+    PROFILE's source added, or what PROFILE says added to its profile there; the
+    registration's extended fields, as an update sets them; enrolled, for a loyalty one."""
     same = next(iter(existing.profiles_in(profile.source, profile.account_id)), None)
     if same is None:
-        return dataclasses.replace(existing, profiles=(*existing.profiles, profile))
-    merged = dataclasses.replace(
-        same,
-        identifiers=tuple(dict.fromkeys(same.identifiers + profile.identifiers)),
-        comm_channels=same.comm_channels + profile.comm_channels,
+        combined = dataclasses.replace(existing, profiles=(*existing.profiles, profile))
+    else:
+        channels = {(c["type"], c["value"]): c for c in same.comm_channels + profile.comm_channels}
+        joined = dataclasses.replace(
+            same,
+            first_name=profile.first_name if profile.first_name is not None else same.first_name,
+            last_name=profile.last_name if profile.last_name is not None else same.last_name,
+            fields={**same.fields, **profile.fields},
+            identifiers=tuple(dict.fromkeys(same.identifiers + profile.identifiers)),
+            comm_channels=tuple(channels.values()),
+        )
+        combined = _touched(existing, same, joined, till)
+    combined = dataclasses.replace(
+        combined,
+        extended_fields={**existing.extended_fields, **registration.get("extendedFields", {})},
     )
-    return _touched(existing, same, merged, till)
+    if (
+        registration["loyaltyInfo"]["loyaltyType"] == "loyalty"
+        and combined.loyalty_type != "loyalty"
+    ):
+        combined = points.enrolled(combined, org)
+    return combined
 
 
 def _merge(tx: WriteTransaction, *, victim: Customer, survivor: Customer) -> None:
-    """Move VICTIM's profiles to SURVIVOR; VICTIM then only says where it went (8069)."""
+    """Move VICTIM into SURVIVOR: its profiles, its loyalty, points, subscriptions, partner
+    programs, transfers and retro requests, and the fields SURVIVOR has no value for. VICTIM
+    then only says where it went (8069)."""
     for profile in victim.profiles:
         if survivor.profiles_in(profile.source, profile.account_id):
             raise IdentifierConflict(
@@ -389,8 +409,33 @@ def _merge(tx: WriteTransaction, *, victim: Customer, survivor: Customer) -> Non
                 detail=f"customers {victim.id} and {survivor.id} both have a profile in "
                 f"{where(profile.source, profile.account_id)}",
             )
-    tx.save(dataclasses.replace(victim, profiles=(), merged_into=survivor.id))
-    tx.save(dataclasses.replace(survivor, profiles=survivor.profiles + victim.profiles))
+    tx.save(Customer(id=victim.id, loyalty_type=victim.loyalty_type, merged_into=survivor.id))
+    tx.save(_absorbed(survivor, victim))
+
+
+def _absorbed(survivor: Customer, victim: Customer) -> Customer:
+    loyal = "loyalty" in (survivor.loyalty_type, victim.loyalty_type)
+    purchases = [
+        p for p in (survivor.lifetime_purchases, victim.lifetime_purchases) if p is not None
+    ]
+    return dataclasses.replace(
+        survivor,
+        loyalty_type="loyalty" if loyal else survivor.loyalty_type,
+        profiles=survivor.profiles + victim.profiles,
+        extended_fields={**victim.extended_fields, **survivor.extended_fields},
+        segments={**victim.segments, **survivor.segments},
+        lifetime_purchases=sum(purchases) if purchases else None,
+        subscriptions=subscriptions.combined(survivor.subscriptions, victim.subscriptions),
+        points=points.combined(survivor.points, victim.points),
+        promotional_points=points.combined_promotions(
+            survivor.promotional_points, victim.promotional_points
+        ),
+        points_transfers=survivor.points_transfers + victim.points_transfers,
+        retro_requests=survivor.retro_requests + victim.retro_requests,
+        partner_programs=partner_programs.combined(
+            survivor.partner_programs, victim.partner_programs
+        ),
+    )
 
 
 def _no_profile(code: int, customer: Customer, source: str, account: str) -> CustomerNotFound:
@@ -439,7 +484,9 @@ def _embedded(customer: Customer, name: str, org: Org) -> Blob:
     if name == "subscriptions":
         return {
             "subscriptionInfo": {
-                "subscriptions": [subscription_body(s) for s in customer.subscriptions]
+                "subscriptions": [
+                    subscriptions.subscription_body(s) for s in customer.subscriptions
+                ]
             }
         }
     if name == "mlp":

@@ -101,16 +101,32 @@ def flag_of(value: Any) -> bool:
 def customer_by_id(
     tx: ReadTransaction, customer_id: int, *, not_found: int, merged: int | None = None
 ) -> Customer:
-    """The live customer CUSTOMER_ID. A merged one answers MERGED (naming the survivor),
-    or NOT_FOUND where the operation documents no code for it."""
+    """The live customer CUSTOMER_ID. A merged one answers MERGED (naming the survivor, the
+    live customer it is part of now), or NOT_FOUND where the operation documents no code for
+    it."""
     customer = tx.customer(customer_id)
     if customer is None:
         raise CustomerNotFound(not_found, detail=f"no customer has id {customer_id}")
     if customer.merged_into is not None:
+        survivor = live(tx, customer).id
         detail = f"customer {customer_id} was merged into customer {customer.merged_into}"
+        if survivor != customer.merged_into:
+            detail += f", since merged into customer {survivor}"
         if merged is None:
             raise CustomerNotFound(not_found, detail=detail)
-        raise NotAllowed(merged, subject=customer.merged_into, detail=detail)
+        raise NotAllowed(merged, subject=survivor, detail=detail)
+    return customer
+
+
+def live(tx: ReadTransaction, customer: Customer) -> Customer:
+    """CUSTOMER, or the customer it was merged into, or the one that was merged into, and so
+    on: a survivor may itself be merged later, and its victims are not changed then."""
+    seen = {customer.id}
+    while customer.merged_into is not None:
+        survivor = tx.customer(customer.merged_into)
+        assert survivor is not None and survivor.id not in seen, "merges end at a live customer"
+        seen.add(survivor.id)
+        customer = survivor
     return customer
 
 

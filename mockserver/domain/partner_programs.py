@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import MAXYEAR, MINYEAR, datetime
 
 from mockserver.domain import dates, identity
@@ -70,6 +71,24 @@ def activity_histories(
         "warnings": [],
         "errors": [],
     }
+
+
+def combined(
+    kept: tuple[PartnerProgram, ...], joined: tuple[PartnerProgram, ...]
+) -> tuple[PartnerProgram, ...]:
+    """KEPT's programs with JOINED's activity in them, and JOINED's other programs."""
+    theirs = {program.details["partnerProgramId"]: program for program in joined}
+    programs = []
+    for program in kept:
+        other = theirs.pop(program.details["partnerProgramId"], None)
+        if other is not None:
+            program = dataclasses.replace(
+                program,
+                linking_updates=program.linking_updates + other.linking_updates,
+                benefits_availed=program.benefits_availed + other.benefits_availed,
+            )
+        programs.append(program)
+    return (*programs, *theirs.values())
 
 
 def _activity_kind(spelling: str) -> str:

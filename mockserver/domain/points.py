@@ -14,7 +14,7 @@ from mockserver.domain import dates, identity
 from mockserver.domain.errors import CustomerNotFound, InvalidValue
 from mockserver.domain.identity import ALL, account_of, source_of
 from mockserver.domain.records import Blob, Customer, Identifier, Org, Points
-from mockserver.storage import Store
+from mockserver.storage import ReadTransaction, Store
 
 #: Retro requests are retro transactions, which the documents file as this type.
 RETRO_REQUEST_TYPE = "TRANSACTION_UPDATE"
@@ -30,6 +30,48 @@ def enrolled(customer: Customer, org: Org) -> Customer:
             points, accounts=(*points.accounts, _new_account(default, customer.id))
         )
     return dataclasses.replace(customer, loyalty_type="loyalty", points=points)
+
+
+#: What an account counts, which a merge adds up; the rest (its tier, its id) is the survivor's.
+_AMOUNTS = (
+    "redeemed",
+    "expired",
+    "returned",
+    "adjusted",
+    "lifetimePoints",
+    "loyaltyPoints",
+    "cumulativePurchases",
+)
+
+
+def combined(kept: Points, joined: Points) -> Points:
+    """KEPT's points with JOINED's, as a merge leaves them: where both have an account in a
+    program, JOINED's amounts add to KEPT's account; JOINED's other accounts, and its
+    scheduled points, join KEPT's."""
+    theirs = {account["programId"]: account for account in joined.accounts}
+    accounts = []
+    for account in kept.accounts:
+        other = theirs.pop(account["programId"], None)
+        if other is not None:
+            account = account | {
+                amount: account.get(amount, 0) + other.get(amount, 0)
+                for amount in _AMOUNTS
+                if amount in account or amount in other
+            }
+        accounts.append(account)
+    return Points(
+        accounts=(*accounts, *theirs.values()),
+        expiring=kept.expiring + joined.expiring,
+        promised=kept.promised + joined.promised,
+        trigger_based=kept.trigger_based + joined.trigger_based,
+    )
+
+
+def combined_promotions(kept: Blob | None, joined: Blob | None) -> Blob | None:
+    """KEPT's promotional points with JOINED's, kind by kind."""
+    if kept is None or joined is None:
+        return joined if kept is None else kept
+    return {kind: kept.get(kind, []) + joined.get(kind, []) for kind in {**kept, **joined}}
 
 
 def summary(points: Points, org: Org) -> Blob | None:
@@ -144,7 +186,7 @@ def transfers(store: Store, *, customer_id: int) -> Blob:
             for entry in customer.points_transfers
             for side in ("transferredFrom", "transferredTo")
         }
-        names = {side: _names(tx.customer(side)) for side in sides}
+        names = {side: _names(tx, tx.customer(side)) for side in sides}
     data = [
         entry
         | {
@@ -156,9 +198,10 @@ def transfers(store: Store, *, customer_id: int) -> Blob:
     return {"data": data, "warnings": [], "errors": []}
 
 
-def _names(customer: Customer | None) -> Blob:
-    """The names of the customer's first profile that has a name."""
-    profiles = customer.profiles if customer is not None else ()
+def _names(tx: ReadTransaction, customer: Customer | None) -> Blob:
+    """The names of the customer's first profile that has a name (once merged, those of the
+    customer its profiles went to)."""
+    profiles = identity.live(tx, customer).profiles if customer is not None else ()
     named = next((p for p in profiles if p.first_name or p.last_name), None)
     if named is None:
         return {}

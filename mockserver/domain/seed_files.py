@@ -114,16 +114,6 @@ def customers_of(
     everyone = kept | {customer_id: customer for customer_id, (_, customer) in read.items()}
     for label, customer in read.values():
         problems += _links(customer, everyone, label)
-        if customer.merged_into is not None:
-            problems += [
-                Problem(
-                    label,
-                    "mergedInto",
-                    f"none while others are merged into it; customer {other.id} is",
-                )
-                for other in kept.values()
-                if other.merged_into == customer.id
-            ]
     problems += _holdings(read, kept)
     if problems:
         raise InvalidSeed(problems)
@@ -208,7 +198,8 @@ def _customer(written: Any, org: Org, problems: list[Problem], label: str) -> Cu
         retro_requests=tuple(written.get("retroRequests", [])),
         partner_programs=tuple(_program(item) for item in written.get("partnerPrograms", [])),
     )
-    if customer.loyalty_type == "loyalty" and not customer.points.accounts:
+    # A merged customer's points are its survivor's.
+    if customer.loyalty_type == "loyalty" and not customer.points.accounts and not merged_into:
         return points.enrolled(customer, org)
     return customer
 
@@ -311,7 +302,9 @@ def _program_document(program: PartnerProgram) -> Blob:
 
 
 def _links(customer: Customer, everyone: Mapping[int, Customer], label: str) -> Iterator[Problem]:
-    """Problems of what CUSTOMER says of others: the customer it was merged into."""
+    """Problems of what CUSTOMER says of others: the customer it was merged into, which may
+    have been merged in turn, on to a live customer. (A customer of the documents is checked
+    so; one kept alongside was, and reaches a live customer but through them.)"""
     if customer.merged_into is None:
         return
     survivor = everyone.get(customer.merged_into)
@@ -319,12 +312,15 @@ def _links(customer: Customer, everyone: Mapping[int, Customer], label: str) -> 
         yield Problem(
             label, "mergedInto", f"the id of another customer, got {customer.merged_into}"
         )
-    elif survivor.merged_into is not None:
-        yield Problem(
-            label,
-            "mergedInto",
-            f"a customer not merged itself; {survivor.id} is merged into {survivor.merged_into}",
-        )
+        return
+    chain = [customer.id, survivor.id]
+    while survivor is not None and survivor.merged_into is not None:
+        if survivor.merged_into in chain:
+            merges = " into ".join(map(str, [*chain, survivor.merged_into]))
+            yield Problem(label, "mergedInto", f"merges that end at a live customer: {merges}")
+            return
+        chain.append(survivor.merged_into)
+        survivor = everyone.get(survivor.merged_into)
 
 
 def _holdings(

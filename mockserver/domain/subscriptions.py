@@ -61,6 +61,14 @@ def update(store: Store, *, customer_id: int, request: Blob) -> Blob:
     return body
 
 
+def combined(
+    kept: tuple[Subscription, ...], joined: tuple[Subscription, ...]
+) -> tuple[Subscription, ...]:
+    """KEPT, and those of JOINED for a channel, account and priority KEPT says nothing of."""
+    known = {_key(s) for s in kept}
+    return kept + tuple(s for s in joined if _key(s) not in known)
+
+
 def subscription_body(subscription: Subscription, *, with_account: bool = False) -> Blob:
     """A subscription as Capillary shows it: accountId when it names one, or in an echo."""
     body: Blob = {"channel": subscription.channel}

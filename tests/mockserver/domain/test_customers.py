@@ -6,11 +6,19 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from typing import Any
 
 import pytest
 
-from mockserver.domain import customers, points, seed
+from mockserver.domain import (
+    customers,
+    partner_programs,
+    points,
+    seed,
+    seed_files,
+    subscriptions,
+)
 from mockserver.domain.errors import DomainError
 from mockserver.domain.records import Blob, Customer
 from mockserver.storage import FIRST_NEW_ID, Store
@@ -376,6 +384,42 @@ def test_an_identifier_known_in_another_source_combines_into_its_customer(
     assert lookup(store, "WEBSITE", "mobile", "919000000001") == HUCK
     assert lookup(store, "INSTORE", "email", "huck.finn@example.com") == HUCK
     assert [p["source"] for p in get(store, HUCK)["profiles"]] == ["INSTORE", "WEBSITE"]
+
+
+def test_a_loyalty_registration_combined_enrols_the_customer_and_sets_its_fields(
+    store: Store,
+) -> None:
+    # 17742 is non_loyalty, in WECHAT with tom.sawyer@example.com, city Bangalore.
+    body = registration(("email", "tom.sawyer@example.com")) | {"extendedFields": {"city": "Pune"}}
+    answer = customers.register(store, ORG, source="INSTORE", account_id=None, registration=body)
+    assert answer["createdId"] == TOM_SAWYER
+    customer = get(store, TOM_SAWYER)
+    assert customer["loyaltyInfo"]["loyaltyType"] == "loyalty"
+    assert customer["extendedFields"] == {"city": "Pune", "gender": "Male"}
+    details = points.loyalty_details(store, customer_id=TOM_SAWYER, program_id=None)["data"]
+    assert ORG.default_program.id in [account["programId"] for account in details]
+
+
+def test_a_registration_combined_into_a_profile_of_its_source_sets_what_it_says(
+    store: Store,
+) -> None:
+    emails = ("becky@example.com", "becky.t@example.com")
+    change(store, 306, "WEBSITE", add=tuple(("email", email) for email in emails))
+    channel = {"type": "mobile", "value": MOBILE_306, "primary": True}
+    for email, first_name in zip(emails, ("Becky", None), strict=True):
+        profile: Blob = {"commChannels": [channel], "fields": {"color": "Green"}}
+        if first_name is not None:
+            profile["firstName"] = first_name
+        body = registration(("email", email), **profile)
+        answer = customers.register(
+            store, ORG, source="INSTORE", account_id=None, registration=body
+        )
+        assert answer["createdId"] == 306
+    (instore,) = get(store, 306, "INSTORE")["profiles"]
+    assert instore["firstName"] == "Becky"  # a registration without names keeps them
+    assert instore["fields"] == {"color": "Green"}
+    assert instore["commChannels"] == [channel]
+    assert [i["value"] for i in instore["identifiers"]] == [MOBILE_306, *emails]
 
 
 def test_identifiers_of_two_customers_cannot_combine_into_one(
@@ -989,6 +1033,149 @@ def test_adding_an_identifier_of_another_source_merges_into_its_holder(
         ),
     ]:
         assert refusal(operation_id, code, call).subject == survivor
+
+
+def test_a_merge_moves_the_victims_loyalty_points_fields_and_subscriptions_to_the_survivor(
+    store: Store,
+) -> None:
+    # 17742: non_loyalty, accounts in programs 973, 1219 and 1223, four subscriptions, fields.
+    victim = customers.get(
+        store, ORG, customer_id=TOM_SAWYER, source="ALL", account_id=None, embed=["subscriptions"]
+    )
+    victim_accounts = points.loyalty_details(store, customer_id=TOM_SAWYER, program_id=None)
+    survivor = register(store, "WEBSITE", ("email", "becky@example.com"), extendedFields={})
+    subscriptions.update(
+        store,
+        customer_id=survivor,
+        request={"subscriptions": [{"channel": "EMAIL", "priority": "BULK", "type": "OPTOUT"}]},
+    )
+    victims_1219 = victim_accounts["data"][1]
+    amounts = ["redeemed", "expired", "returned", "adjusted", "lifetimePoints", "loyaltyPoints"]
+    own = victims_1219 | {"loyaltyId": survivor, "currentSlab": "Bronze"}
+    own |= {amount: float(n) for n, amount in enumerate([*amounts, "cumulativePurchases"])}
+    with store.write() as tx:  # the survivor has an account in 1219 too
+        record = tx.customer(survivor)
+        assert record is not None
+        accounts = (*record.points.accounts, own)
+        tx.save(replace(record, points=replace(record.points, accounts=accounts)))
+    change(store, TOM_SAWYER, "WECHAT", add=(("email", "becky@example.com"),), account_id="22232")
+
+    merged = get(store, survivor, embed=("subscriptions",))
+    assert merged["extendedFields"] == victim["extendedFields"]
+    assert merged["loyaltyInfo"]["lifetimePurchases"] == 230
+    assert [
+        (s["channel"], s["priority"], s["type"])
+        for s in merged["subscriptionInfo"]["subscriptions"]
+    ] == [
+        ("EMAIL", "BULK", "OPTOUT"),
+        ("EMAIL", "TRANS", "OPTIN"),
+        ("SMS", "TRANS", "OPTIN"),
+        ("SMS", "BULK", "OPTIN"),
+    ]
+    accounts = points.loyalty_details(store, customer_id=survivor, program_id=None)["data"]
+    assert [a["programId"] for a in accounts] == [973, 1219, 1223]
+    # Amounts add up; the tier and the account's id stay the survivor's.
+    added = {a: own[a] + victims_1219[a] for a in [*amounts, "cumulativePurchases"]}
+    assert accounts[1] == own | added
+    assert accounts[2] == victim_accounts["data"][2]
+
+
+SCHEDULE_OF_374844123: Blob = {
+    "source": "INSTORE",
+    "account_id": None,
+    "identifier_name": "mobile",
+    "identifier_value": "917752198768",
+    "program_id": None,
+    "entity_type": "CUSTOMER",
+    "all_programs": True,
+    "start_date": None,
+    "end_date": None,
+}
+
+
+def test_a_non_loyalty_survivor_of_a_loyalty_customer_is_loyalty_with_its_points(
+    store: Store,
+) -> None:
+    # 374844123, INSTORE mobile 917752198768: promised points in programs 973 and 2199.
+    schedule = points.promised_points(store, ORG, **SCHEDULE_OF_374844123)
+    survivor = register(store, "WEBSITE", ("email", "becky@example.com"), loyalty="non_loyalty")
+    change(store, 374844123, "INSTORE", add=(("email", "becky@example.com"),))
+    assert get(store, survivor)["loyaltyInfo"]["loyaltyType"] == "loyalty"
+    after = points.promised_points(store, ORG, **SCHEDULE_OF_374844123)
+    assert after == schedule | {"entityId": survivor}
+
+
+def test_a_merge_moves_partner_programs_and_transfers_named_by_the_survivor(store: Store) -> None:
+    programs = partner_programs.activity_histories(
+        store,
+        source="INSTORE",
+        identifier_name="externalId",
+        identifier_value="5c3c2dasc6b5f33c82fb71f679daf56dq",
+        activity_type="linkingUpdates",
+        start=None,
+        end=None,
+        partner_program_id=None,
+        partner_program_type=None,
+        limit=10,
+        offset=0,
+    )
+    register(store, "WEBSITE", ("email", "becky@example.com"), firstName="Becky")
+    change(store, 400000001, "INSTORE", add=(("email", "becky@example.com"),))
+    assert (
+        partner_programs.activity_histories(
+            store,
+            source="WEBSITE",
+            identifier_name="email",
+            identifier_value="becky@example.com",
+            activity_type="linkingUpdates",
+            start=None,
+            end=None,
+            partner_program_id=None,
+            partner_program_type=None,
+            limit=10,
+            offset=0,
+        )
+        == programs
+    )
+    # 343015431 (Tom Sawyer) gave points to 343015432; merged, it is named as its survivor is.
+    transfers = points.transfers(store, customer_id=343015431)["data"]
+    other = register(store, "WEBSITE", ("email", "ben@example.com"), firstName="Ben")
+    change(store, 343015431, "INSTORE", add=(("email", "ben@example.com"),))
+    renamed = [
+        entry
+        | {
+            side: {"userId": 343015431, "firstName": "Ben"}
+            for side in ("transferredFrom", "transferredTo")
+            if entry[side]["userId"] == 343015431
+        }
+        for entry in transfers
+    ]
+    assert points.transfers(store, customer_id=other)["data"] == renamed
+    mirrored = points.transfers(store, customer_id=343015432)["data"]
+    named = [
+        entry[side]
+        for entry in mirrored
+        for side in ("transferredFrom", "transferredTo")
+        if entry[side]["userId"] == 343015431
+    ]
+    assert named and all(side == {"userId": 343015431, "firstName": "Ben"} for side in named)
+
+
+def test_a_survivor_merged_later_takes_its_victims_along(store: Store, refusal: Refusal) -> None:
+    first = register(store, "INSTORE", ("externalId", "CX"))
+    second = register(store, "WEBSITE", ("externalId", "CY"))
+    third = register(store, "ECOMMERCE", ("externalId", "CZ"))
+    change(store, first, "INSTORE", add=(("externalId", "CY"),))
+    change(store, second, "WEBSITE", add=(("externalId", "CZ"),))
+    refused = refusal("getCustomer", 8069, lambda: get(store, first))
+    assert refused.subject == third
+    assert refused.detail == (
+        f"customer {first} was merged into customer {second}, since merged into customer {third}"
+    )
+    assert lookup(store, "INSTORE", "externalId", "CX") == third
+    # Such a state is written as a seed file that reads back.
+    written = seed_files.document(everyone(store))["customers"]
+    assert seed_files.customers_of(written, ORG) == everyone(store)
 
 
 def test_identifiers_of_two_customers_in_other_sources_cannot_merge(

@@ -211,7 +211,7 @@ def test_a_customer_breaking_a_rule_is_refused_naming_the_field(
     assert problems([becky(**changes)], org) == [expected]
 
 
-def test_a_merged_customer_names_a_customer_that_is_not_merged_itself(
+def test_a_merged_customer_names_another_one_whose_merges_end_at_a_live_customer(
     documented_seed: seed.Seed,
 ) -> None:
     merged = becky(profiles=[], mergedInto=306)
@@ -220,16 +220,26 @@ def test_a_merged_customer_names_a_customer_that_is_not_merged_itself(
     assert problems([becky(profiles=[], mergedInto=5)], documented_seed.org) == [
         "customer 900001: mergedInto: the id of another customer, got 5"
     ]
+    # A survivor merged later, as the API leaves it: 900002 into 900001, then 900001 into 306.
     twice = [merged, becky(id=900002, profiles=[], mergedInto=900001)]
-    assert problems(twice, documented_seed.org, alongside=documented_seed.customers) == [
-        "customer 900002: mergedInto: a customer not merged itself; 900001 is merged into 306"
+    chained = customers_of(twice, documented_seed.org, alongside=documented_seed.customers)
+    assert [c.merged_into for c in chained] == [306, 900001]
+    around = [
+        becky(profiles=[], mergedInto=900002),
+        becky(id=900002, profiles=[], mergedInto=900001),
+    ]
+    assert problems(around, documented_seed.org) == [
+        "customer 900001: mergedInto: merges that end at a live customer:"
+        " 900001 into 900002 into 900001",
+        "customer 900002: mergedInto: merges that end at a live customer:"
+        " 900002 into 900001 into 900002",
     ]
 
 
-def test_a_customer_others_are_merged_into_cannot_be_merged_by_a_later_file(
+def test_a_customer_others_are_merged_into_may_be_merged_by_a_later_file_but_not_into_them(
     documented_seed: seed.Seed,
 ) -> None:
-    # What a store holds after a file merged 900001 into 306: 306 must stay live.
+    # What a store holds after a file merged 900001 into 306.
     held = customers_of(
         [becky(profiles=[], mergedInto=306)],
         documented_seed.org,
@@ -238,9 +248,11 @@ def test_a_customer_others_are_merged_into_cannot_be_merged_by_a_later_file(
     alongside = [*documented_seed.customers, *held]
     documented_306 = document([next(c for c in documented_seed.customers if c.id == 306)])
     merged_306 = documented_306["customers"][0] | {"profiles": [], "mergedInto": 17742}
-    assert problems([merged_306], documented_seed.org, alongside=alongside) == [
-        "customer 306: mergedInto: none while others are merged into it; customer 900001 is"
-    ]
+    (customer,) = customers_of([merged_306], documented_seed.org, alongside=alongside)
+    assert customer.merged_into == 17742
+    assert problems(
+        [merged_306 | {"mergedInto": 900001}], documented_seed.org, alongside=alongside
+    ) == ["customer 306: mergedInto: merges that end at a live customer: 306 into 900001 into 306"]
 
 
 def test_every_problem_of_every_customer_is_reported_and_nothing_is_loaded(org: Org) -> None:
