@@ -176,13 +176,20 @@ def lookup(
     identifier_name: str,
     identifier_value: str,
 ) -> Blob:
-    """The id of the customer holding the identifier. Raises 8045, 8015, 8065."""
+    """The id of the customer holding the identifier. Raises 8045, 8013 (a mobile, email or
+    externalId that no write would take), 8015, 8065."""
     source = source_of(source)
     account = "" if source == ALL else account_of(source, account_id)
+    wanted = identity.valid_identifier(
+        {"type": identifier_name, "value": identifier_value},
+        invalid_mobile=8013,
+        invalid_email=8013,
+        invalid_external_id=8013,
+    )
     with store.read() as tx:
         customer = identity.customer_by_identifier(
             tx,
-            Identifier(identifier_name, identifier_value),
+            wanted,
             source=source,
             account_id=account,
             not_found=8015,

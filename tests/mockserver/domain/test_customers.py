@@ -551,14 +551,16 @@ def test_lookup_in_all_sources_and_in_an_account(store: Store) -> None:
     [
         ("INSTORE", None, "mobile", "919999999999", 8015),
         ("ALL", None, "mobile", "919999999999", 8015),
-        ("INSTORE", None, "email", MOBILE_306, 8015),
+        ("INSTORE", None, "email", MOBILE_306, 8013),
+        ("INSTORE", None, "mobile", "abc", 8013),
+        ("INSTORE", None, "externalId", "a b", 8013),
         ("WEBSITE", None, "mobile", MOBILE_306, 8065),
         ("INSTORE", None, "email", "tom.sawyer@example.com", 8065),
         ("WECHAT", "99999", "wechat", "ray10", 8065),
         ("WECHAT", None, "wechat", "ray10", 8045),
     ],
 )
-def test_lookup_tells_unknown_from_elsewhere(
+def test_lookup_tells_invalid_from_unknown_from_elsewhere(
     store: Store,
     refusal: Refusal,
     source: str,
