@@ -22,7 +22,7 @@ import dataclasses
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
-from mockserver.domain import identity, points
+from mockserver.domain import identity, points, subscriptions
 from mockserver.domain.customers import loyalty_info
 from mockserver.domain.errors import DomainError
 from mockserver.domain.identity import MULTI_ACCOUNT_SOURCES, where
@@ -162,8 +162,8 @@ def _customer(written: Any, org: Org, problems: list[Problem], label: str) -> Cu
                 f"one of the org's programs ({', '.join(map(str, sorted(known)))}),"
                 f" got {account['programId']}",
             )
-    subscriptions = [_subscription(item) for item in written.get("subscriptions", [])]
-    keys = [(s.channel, s.account_id, s.priority) for s in subscriptions]
+    subscribed = [_subscription(item) for item in written.get("subscriptions", [])]
+    keys = [(s.channel, s.account_id, s.priority) for s in subscribed]
     for channel, account_id, priority in sorted({k for k in keys if keys.count(k) > 1}):
         refuse(
             "subscriptions",
@@ -191,7 +191,7 @@ def _customer(written: Any, org: Org, problems: list[Problem], label: str) -> Cu
         loyalty_attribution=loyalty.get("attributionV2"),
         lifetime_purchases=loyalty.get("lifetimePurchases"),
         merged_into=merged_into,
-        subscriptions=tuple(subscriptions),
+        subscriptions=tuple(subscribed),
         points=account_points,
         promotional_points=written.get("promotionalPoints"),
         points_transfers=tuple(written.get("pointsTransfers", [])),
@@ -270,7 +270,7 @@ def _profile_document(profile: Profile) -> Blob:
 
 def _subscription(written: Blob) -> Subscription:
     return Subscription(
-        channel=written["channel"],
+        channel=subscriptions.channel_of(written["channel"]),
         priority=written["priority"],
         type=written["type"],
         account_id=written.get("accountId", ""),

@@ -26,15 +26,21 @@ def get(store: Store, *, customer_id: int) -> Blob:
 
 def update(store: Store, *, customer_id: int, request: Blob) -> Blob:
     """Set each subscription of REQUEST, keyed by channel, account and priority. Raises 8015."""
-    changes = [
-        Subscription(
-            channel=_CHANNEL_ALIASES.get(item["channel"].upper(), item["channel"].upper()),
-            priority=item["priority"],
-            type=item["type"],
-            account_id=item.get("accountId", ""),
-        )
-        for item in request["subscriptions"]
-    ]
+    # One change per channel, account and priority, the last said (MOBILE and SMS are one).
+    changes = list(
+        {
+            _key(change): change
+            for change in (
+                Subscription(
+                    channel=channel_of(item["channel"]),
+                    priority=item["priority"],
+                    type=item["type"],
+                    account_id=item.get("accountId", ""),
+                )
+                for item in request["subscriptions"]
+            )
+        }.values()
+    )
     with store.write() as tx:
         customer = identity.customer_by_id(tx, customer_id, not_found=8015)
         subscriptions = {_key(s): s for s in customer.subscriptions}
@@ -67,6 +73,11 @@ def combined(
     """KEPT, and those of JOINED for a channel, account and priority KEPT says nothing of."""
     known = {_key(s) for s in kept}
     return kept + tuple(s for s in joined if _key(s) not in known)
+
+
+def channel_of(name: str) -> str:
+    """The channel NAME means: MOBILE is the SMS channel."""
+    return _CHANNEL_ALIASES.get(name.upper(), name.upper())
 
 
 def subscription_body(subscription: Subscription, *, with_account: bool = False) -> Blob:

@@ -196,7 +196,7 @@ def test_the_same_identifier_in_another_source_or_account_is_another_holding(org
         (
             {
                 "subscriptions": [
-                    {"channel": "SMS", "priority": "BULK", "type": "OPTIN"},
+                    {"channel": "MOBILE", "priority": "BULK", "type": "OPTIN"},
                     {"channel": "SMS", "priority": "BULK", "type": "OPTOUT"},
                 ]
             },

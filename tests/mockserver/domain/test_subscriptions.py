@@ -100,6 +100,17 @@ def test_the_last_setting_of_a_channel_and_priority_counts(store: Store) -> None
     ]
 
 
+def test_one_request_setting_a_channel_twice_answers_and_keeps_the_last(store: Store) -> None:
+    request = {
+        "subscriptions": [setting("MOBILE", "TRANS", "OPTIN"), setting("SMS", "TRANS", "OPTOUT")]
+    }
+    answer = subscriptions.update(store, customer_id=306, request=request)
+    assert answer["subscriptions"] == [setting("SMS", "TRANS", "OPTOUT", "")]
+    assert subscriptions.get(store, customer_id=306)["subscriptions"] == [
+        setting("SMS", "TRANS", "OPTOUT")
+    ]
+
+
 def test_an_answer_without_scope_or_campaign_is_the_users(store: Store) -> None:
     answer = subscriptions.update(
         store, customer_id=306, request={"subscriptions": [setting("EMAIL", "BULK", "OPTIN")]}
