@@ -391,6 +391,9 @@ def test_documented_spellings_are_accepted(client: FlaskClient) -> None:
         assert [request["id"] for request in answer["data"]] == [4, 2], query
     embedded = client.get("/v2/customers/17742?source=WECHAT&accountId=22232&embed=points,mlp")
     assert {"pointsSummary", "loyaltyProgramDetails"} <= set(embedded.get_json())
+    for language in ("zh", "en-US", "zh-Hans-CN", "zh_CN", "de-CH-1901"):
+        headers = {"language": language}
+        assert client.get("/v2/customers/306?source=ALL", headers=headers).status_code == 200
 
 
 # --- business errors and state --------------------------------------------------------------
