@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import copy
+import http.client
 import re
 import sys
 import threading
@@ -243,6 +244,11 @@ def _ensure_reachable(base_url: str) -> None:
         ) from None
     except (TimeoutError, ConnectionError) as error:
         raise TargetUnreachable(f"cannot reach {base_url}: {_reason(error)}") from None
+    except http.client.HTTPException as error:
+        raise TargetUnreachable(
+            f"cannot reach {base_url}: what answers there is not HTTP ({type(error).__name__}:"
+            f" {str(error)[:80]!r})"
+        ) from None
 
 
 def _reason(reason: Any) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import gc
 import json
+import socket
 import sys
 import threading
 import xml.etree.ElementTree as ElementTree
@@ -188,6 +189,23 @@ def test_an_origin_where_nothing_answers_is_unreachable() -> None:
     origin = f"http://127.0.0.1:{free_port()}"
     with pytest.raises(TargetUnreachable, match=f"cannot reach {origin}/v2: connection refused"):
         fuzz(origin, FuzzOptions(auth=AUTH))
+
+
+def test_an_origin_that_answers_no_http_is_unreachable_saying_so() -> None:
+    with socket.create_server(("127.0.0.1", 0)) as server:
+
+        def greet_as_ssh() -> None:
+            connection, _ = server.accept()
+            with connection:
+                connection.recv(1024)
+                connection.sendall(b"SSH-2.0-OpenSSH_9.2\r\n")
+
+        greeter = threading.Thread(target=greet_as_ssh)
+        greeter.start()
+        origin = f"http://127.0.0.1:{server.getsockname()[1]}"
+        with pytest.raises(TargetUnreachable, match="what answers there is not HTTP"):
+            fuzz(origin, FuzzOptions(auth=AUTH))
+        greeter.join()
 
 
 @pytest.mark.parametrize(
