@@ -101,9 +101,10 @@ class Checked:
 def load_har(path: Path) -> dict[str, Any]:
     """The HAR log at PATH ("-": standard input); raise HarUnreadable saying what is wrong."""
     try:
-        text = sys.stdin.read() if str(path) == "-" else path.read_text()
+        text = sys.stdin.read() if str(path) == "-" else path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
         raise HarUnreadable(f"cannot read {path}: {error}") from None
+    text = text.removeprefix("\ufeff")  # the byte order mark some tools write HAR with
     try:
         har = json.loads(text)
         # JSON escapes a lone surrogate (\ud800), which is no text: no encoder takes it.

@@ -179,6 +179,12 @@ def test_a_file_that_is_not_har_is_unreadable(
     assert message in str(raised.value) and str(path) in str(raised.value)
 
 
+def test_a_har_file_written_with_a_byte_order_mark_is_read(tmp_path: Path) -> None:
+    path = tmp_path / "traffic.har"
+    path.write_bytes(json.dumps(har()).encode("utf-8-sig"))
+    assert load_har(path) == har()
+
+
 SUBSCRIPTIONS = "http://localhost/v2/customers/17742/subscriptions"
 NO_SUBSCRIPTIONS = {"subscriptions": [], "campaignId": 0, "communicationId": 0, "warnings": []}
 
