@@ -16,7 +16,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import BaseConverter, Map
 
 import spec
-from mockserver import admin, console, request_path
+from mockserver import admin, console, oauth, request_path
 from mockserver.chaos import ChaosError
 from mockserver.contract import Contract, compile_contract
 from mockserver.domain import seed
@@ -96,6 +96,7 @@ def create_app(settings: Settings | None = None, *, prepared: bool = False) -> F
         )
     app.add_url_rule("/openapi.json", "openapi", lambda: json_response(document))
     admin.register(app, mock)
+    oauth.register(app, mock)
     console.register(app, mock)
     app.after_request(allow_any_origin)
     app.register_error_handler(
