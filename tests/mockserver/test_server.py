@@ -833,6 +833,6 @@ def test_a_path_and_query_reach_the_mock_as_sent(server: Server) -> None:
                            "&identifierValue=%E2%82%AC%2B1&accountId=%C2%9E")  # fmt: skip
     assert reply.status == 400
     [error] = reply.body["errors"]
-    assert error["code"] == 8015 and "'€+1'" in error["message"]
+    assert error["code"] == 8013 and "'€+1'" in error["message"]
     reply = server.request("GET", "/v2/customers/%33%30%36?source=ALL")
     assert reply.body["id"] == 306
