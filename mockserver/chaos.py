@@ -19,6 +19,8 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from mockserver.prefer import preferences
+
 #: What a fault may be: a transport fault (reset: the connection reset, no answer; empty:
 #: closed without an answer; timeout: held open with no answer, then closed; lost: the request
 #: takes effect, then the connection is reset) or one of Capillary's 5xx answers.
@@ -33,9 +35,11 @@ LONGEST_WAIT = 600.0
 DEFAULT_FAULT_HOLD = 30.0
 RATE_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s)?\s*$")
+# ASCII digits alone: Python reads others (full-width, Arabic-Indic) as numbers too.
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s)?\s*$", re.ASCII)
 _SPAN = re.compile(r"^(?P<low>[^-]+?)\s*-\s*(?P<high>[^-]+)$")
-_RATE = re.compile(r"^\s*(\d+)\s*/\s*([a-z]+)\s*$")
+_RATE = re.compile(r"^\s*(\d{1,18})\s*/\s*([a-z]+)\s*$", re.ASCII)
+_WHOLE = re.compile(r"[0-9]+")
 
 
 class ChaosError(ValueError):
@@ -295,18 +299,10 @@ class Asked:
 def asked(prefer: str) -> Asked:
     """The delay and fault that a Prefer header (`delay=800, fault=reset`) asks for; other
     preferences are left to whom they concern. Raises ChaosError naming `Prefer`."""
-    wanted = dict(
-        (key.strip().lower(), value.strip())
-        for key, _, value in (part.partition("=") for part in re.split(r"[,;]", prefer))
-        if _
-    )
+    wanted = preferences(prefer)
     delay = fault = None
     if "delay" in wanted:
-        if not wanted["delay"].isdigit():
-            raise ChaosError(
-                "Prefer", f"delay must be a whole number of milliseconds, got {wanted['delay']!r}"
-            )
-        delay = duration(int(wanted["delay"]), field="Prefer")
+        delay = _milliseconds(wanted["delay"])
     if "fault" in wanted:
         fault = wanted["fault"].lower()
         if fault not in FAULT_KINDS:
@@ -314,6 +310,22 @@ def asked(prefer: str) -> Asked:
                 "Prefer", f"fault must be one of {', '.join(FAULT_KINDS)}, got {wanted['fault']!r}"
             )
     return Asked(delay, fault)
+
+
+def _milliseconds(value: str) -> float:
+    """Seconds of VALUE, a Prefer's whole number of milliseconds. Raises ChaosError."""
+    if not _WHOLE.fullmatch(value):
+        raise ChaosError(
+            "Prefer",
+            f"delay must be a whole number of milliseconds (digits 0-9), got {value!r}",
+        )
+    # Python reads no more than 4,300 digits; a number this long is over the longest wait.
+    if len(value.lstrip("0")) > len(str(int(LONGEST_WAIT * 1000))):
+        raise ChaosError(
+            "Prefer",
+            f"delay must be at most {LONGEST_WAIT * 1000:.0f} milliseconds, got {value!r}",
+        )
+    return duration(int(value), field="Prefer")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -29,6 +29,7 @@ from mockserver.contract import INVALID_INPUT, Operation
 from mockserver.domain.errors import DomainError
 from mockserver.journal import findings
 from mockserver.mock import Mock
+from mockserver.prefer import header_text, preferences
 from mockserver.rehearsal import FAULT_MESSAGES, SEQUENCE, too_many, unanswered
 from mockserver.responses import decline, refuse, refuse_items, respond
 from mockserver.validation import (
@@ -109,7 +110,7 @@ def rehearse(incoming: OperationRequest) -> Response | None:
     if prefer is None and settings.quiet:
         return None
     try:
-        asked = chaos.asked(prefer or "")
+        asked = chaos.asked(header_text(prefer or ""))
     except ChaosError as error:
         return refuse(operation, 400, [Problem(INVALID_INPUT, f"header 'Prefer': {error.message}")])
     place = partial(mock.store.count, SEQUENCE, 0)
@@ -199,8 +200,7 @@ def read_request(incoming: OperationRequest) -> Response | None:
 def answer_preferred(incoming: OperationRequest) -> Response | None:
     """The documented example that `Prefer: code=N, example=NAME` asks for, as Prism serves it;
     a 400 when the operation documents none such."""
-    header = incoming.environ.get("HTTP_PREFER", "")
-    wanted = dict(part.strip().split("=", 1) for part in re.split(r"[,;]", header) if "=" in part)
+    wanted = preferences(header_text(incoming.environ.get("HTTP_PREFER", "")))
     code, name = wanted.get("code"), wanted.get("example")
     if code is None and name is None:
         return None
@@ -212,9 +212,7 @@ def answer_preferred(incoming: OperationRequest) -> Response | None:
     documented = "; ".join(
         f"{status}: {', '.join(named)}" for status, named in operation.examples.items()
     )
-    asked = " and ".join(
-        f"{key}={value}" for key, value in wanted.items() if key in ("code", "example")
-    )
+    asked = " and ".join(f"{key}={wanted[key]}" for key in ("code", "example") if key in wanted)
     problem = Problem(
         INVALID_INPUT,
         f"header 'Prefer' asks for {asked}, which {operation.id} does not document"

@@ -482,6 +482,12 @@ def test_prefer_returns_a_documented_error_example_verbatim(client: FlaskClient)
     )
 
 
+def test_prefer_takes_quoted_values_as_rfc_7240_allows(client: FlaskClient) -> None:
+    response = client.get(LOOKUP_306, headers={"Prefer": 'code="400", example="err8015"'})
+    assert response.status_code == 400
+    assert errors(response)[0][0] == 8015
+
+
 def test_prefer_on_a_write_changes_no_state(client: FlaskClient) -> None:
     body = registration(("mobile", "919000000006"))
     response = client.post(

@@ -32,7 +32,21 @@ def test_a_duration_is_ms_or_s_and_a_bare_number_is_ms(text: str | int, seconds:
 
 
 @pytest.mark.parametrize(
-    "text", ["", "fast", "2 minutes", "-5ms", "1e3", "601s", True, None, -5000, -0.5]
+    "text",
+    [
+        "",
+        "fast",
+        "2 minutes",
+        "-5ms",
+        "1e3",
+        "601s",
+        "１２ms",
+        pytest.param("9" * 5000, id="5000 digits"),
+        True,
+        None,
+        -5000,
+        -0.5,
+    ],
 )
 def test_a_duration_that_is_none_is_refused_naming_the_field(text: object) -> None:
     with pytest.raises(ChaosError) as refused:
@@ -60,7 +74,19 @@ def test_a_rate_limit_is_requests_per_unit(text: str, limit: RateLimit) -> None:
     assert RateLimit.parse(str(limit)) == limit
 
 
-@pytest.mark.parametrize("text", ["100", "100/w", "0/m", "-1/m", "many/m", "100/minute"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "100",
+        "100/w",
+        "0/m",
+        "-1/m",
+        "many/m",
+        "100/minute",
+        "１００/m",
+        pytest.param("9" * 5000 + "/m", id="5000 digits/m"),
+    ],
+)
 def test_a_rate_limit_that_is_none_is_refused_with_the_units(text: str) -> None:
     with pytest.raises(ChaosError) as refused:
         RateLimit.parse(text)
@@ -188,6 +214,9 @@ def test_overrides_are_a_json_object() -> None:
         ("code=400, example=err8015; Delay=5", Asked(delay=0.005)),
         ("respond-async, wait=10", Asked()),
         ("fault=LOST", Asked(fault="lost")),
+        ('fault="503", delay="300"', Asked(delay=0.3, fault="503")),
+        ("delay=800, delay=5", Asked(delay=0.8)),
+        ("delay=000000000000000000001", Asked(delay=0.001)),
     ],
 )
 def test_what_a_prefer_header_asks(prefer: str, wanted: Asked) -> None:
@@ -197,9 +226,16 @@ def test_what_a_prefer_header_asks(prefer: str, wanted: Asked) -> None:
 @pytest.mark.parametrize(
     ("prefer", "expected"),
     [
-        ("delay=soon", "delay must be a whole number of milliseconds, got 'soon'"),
+        ("delay=soon", "delay must be a whole number of milliseconds (digits 0-9), got 'soon'"),
         ("delay=-5", "delay must be a whole number of milliseconds"),
         ("delay=600001", "expected at most 600s"),
+        ("delay=\xb2", "delay must be a whole number of milliseconds (digits 0-9), got '\xb2'"),
+        ("delay=１２", "delay must be a whole number of milliseconds (digits 0-9), got '１２'"),
+        pytest.param(
+            "delay=" + "9" * 5000,
+            "delay must be at most 600000 milliseconds, got '999",
+            id="delay of 5000 digits",
+        ),
         ("fault=crash", "fault must be one of reset, empty, timeout, lost, 500, 503, got 'crash'"),
     ],
 )

@@ -174,6 +174,12 @@ def test_a_lost_request_takes_effect_and_its_answer_is_journaled(
     [
         ("delay=soon", "header 'Prefer': delay must be a whole number of milliseconds"),
         ("fault=boom", "header 'Prefer': fault must be one of reset, empty, timeout, lost"),
+        ("delay=\xb2", "header 'Prefer': delay must be a whole number of milliseconds"),
+        pytest.param(
+            "delay=" + "9" * 5000,
+            "header 'Prefer': delay must be at most 600000 milliseconds",
+            id="delay of 5000 digits",
+        ),
     ],
 )
 def test_a_prefer_that_asks_what_cannot_be_is_a_400(
@@ -182,6 +188,22 @@ def test_a_prefer_that_asks_what_cannot_be_is_a_400(
     response = client.get(CUSTOMER_306, headers={"Prefer": prefer})
     assert response.status_code == 400
     assert expected in messages(response)[0]
+    assert len(messages(response)[0]) < 1000  # a long value is echoed abridged
+
+
+def test_a_prefer_is_echoed_as_the_client_wrote_it_in_utf_8(client: FlaskClient) -> None:
+    sent = "delay=１２".encode().decode("latin-1")  # as a server gives the bytes to WSGI
+    response = client.get(CUSTOMER_306, headers={"Prefer": sent})
+    assert response.status_code == 400
+    assert messages(response)[0].endswith(
+        "header 'Prefer': delay must be a whole number of milliseconds (digits 0-9), got '１２'"
+    )
+
+
+def test_a_prefer_s_values_may_be_quoted(client: FlaskClient, plans: list[Plan | None]) -> None:
+    assert client.get(CUSTOMER_306, headers={"Prefer": 'fault="503"'}).status_code == 503
+    assert client.get(CUSTOMER_306, headers={"Prefer": 'delay="300"'}).status_code == 200
+    assert plans == [Plan(fault="503"), Plan(delay=0.3)]
 
 
 # --- /__admin/chaos -------------------------------------------------------------------------
@@ -217,6 +239,11 @@ def test_chaos_shows_the_flags_until_put_and_again_once_deleted(client: FlaskCli
         ({"latncy": "2s"}, "latncy: no such setting"),
         ({"latency": ["getCustomr=1s"]}, "latency: expected operationIds of the spec"),
         ({"rateLimit": "100/w"}, "rateLimit: expected requests/unit such as 100/m"),
+        pytest.param(
+            {"rateLimit": "9" * 5000 + "/m"},
+            "rateLimit: expected requests/unit such as 100/m",
+            id="rateLimit of 5000 digits",
+        ),
         (["faults"], "body: expected a JSON object of settings"),
     ],
 )

@@ -127,6 +127,27 @@ def test_a_500_or_503_fault_is_capillary_s_envelope(server: Server, status: int)
     assert error["code"] == status and error["status"] is False
 
 
+@pytest.mark.parametrize(
+    ("prefer", "echoed"),
+    [
+        ("delay=\udcb2", "'\xb2'"),  # the byte 0xb2 alone: no UTF-8, latin-1's superscript 2
+        ("delay=１２", "'１２'"),  # full-width digits, in UTF-8
+        ("delay=" + "9" * 5000, "'99999"),
+    ],
+    ids=["latin-1 superscript two", "full-width digits", "5000 digits"],
+)
+def test_a_delay_that_is_no_ascii_number_is_a_400_echoing_what_was_sent(
+    server: Server, prefer: str, echoed: str
+) -> None:
+    # The command line is encoded as os.fsencode does: \udcb2 is the byte 0xb2 on the wire.
+    sent = curl(server, CUSTOMER_306, f"Prefer: {prefer}")
+    answer = json.loads(sent.stdout)
+    [error] = answer["errors"]
+    assert error["code"] == 400
+    assert "header 'Prefer': delay must be" in error["message"] and echoed in error["message"]
+    assert len(error["message"]) < 1000
+
+
 def test_every_fault_is_in_the_journal_and_on_the_console(server: Server) -> None:
     for fault in ("reset", "empty", "503"):
         curl(server, LOOKUP_306, f"Prefer: fault={fault}")
