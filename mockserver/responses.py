@@ -145,6 +145,23 @@ def _bug_envelope(what: str) -> Blob:
     return envelope([(MOCK_BUG, message)])
 
 
+#: The headers the mock sends that a browser app may want and could not read otherwise (CORS
+#: lets a page read a few, Content-Type and Cache-Control among them): why it was refused
+#: (401's WWW-Authenticate, 405's Allow), when to retry (429's and 503's Retry-After), the
+#: rate limit's quota, the journal's ETag.
+_EXPOSED = ", ".join(
+    [
+        "WWW-Authenticate",
+        "Retry-After",
+        "RateLimit-Limit",
+        "RateLimit-Remaining",
+        "RateLimit-Reset",
+        "Allow",
+        "ETag",
+    ]
+)
+
+
 def allow_any_origin(response: Response) -> Response:
     """CORS for browser apps on any origin, preflights answered with what they ask for.
 
@@ -156,7 +173,7 @@ def allow_any_origin(response: Response) -> Response:
         return response
     headers = response.headers
     headers["Access-Control-Allow-Origin"] = "*"
-    headers["Access-Control-Expose-Headers"] = "WWW-Authenticate"
+    headers["Access-Control-Expose-Headers"] = _EXPOSED
     if environ["REQUEST_METHOD"] == "OPTIONS" and "HTTP_ACCESS_CONTROL_REQUEST_METHOD" in environ:
         headers["Access-Control-Allow-Methods"] = headers.get("Allow", "")
         headers["Access-Control-Allow-Headers"] = environ.get(

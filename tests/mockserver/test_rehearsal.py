@@ -311,6 +311,44 @@ def test_the_rate_limit_counts_each_credential_and_says_where_it_stands(
     assert client.get(CUSTOMER_306, headers=token).headers["RateLimit-Remaining"] == "1"
 
 
+#: What a page may read of any answer from another origin, by CORS (the safelisted response
+#: headers): any other header is hidden from it unless the answer exposes it.
+SAFELISTED = {
+    "cache-control",
+    "content-language",
+    "content-length",
+    "content-type",
+    "expires",
+    "last-modified",
+    "pragma",
+}
+
+
+def test_a_browser_app_can_read_every_header_the_mock_sends(client: FlaskClient) -> None:
+    client.put("/__admin/chaos", json={"rateLimit": "1/d"})  # a window that outlasts the test
+    origin = {"Origin": "http://localhost:5173"}
+    answers = {
+        "within the rate limit": client.get(CUSTOMER_306, headers=origin),
+        "past it": client.get(CUSTOMER_306, headers=origin),
+        "without credentials": client.get(CUSTOMER_306, headers=origin | {"Authorization": ""}),
+        "a wrong method": client.delete(CUSTOMER_306, headers=origin),
+        "the journal": client.get("/__admin/requests", headers=origin),
+    }
+    assert answers["past it"].status_code == 429
+    sent = {
+        name.lower()
+        for answer in answers.values()
+        for name in answer.headers.keys()
+        if not name.lower().startswith("access-control-")
+    }
+    # Guards against a check that passes because the answers sent nothing to expose.
+    assert {"retry-after", "ratelimit-remaining", "www-authenticate", "allow", "etag"} <= sent
+    for what, answer in answers.items():
+        exposed = answer.headers["Access-Control-Expose-Headers"].lower().split(", ")
+        hidden = {name.lower() for name in answer.headers.keys()} - SAFELISTED - set(exposed)
+        assert {name for name in hidden if not name.startswith("access-control-")} == set(), what
+
+
 # --- seed files ------------------------------------------------------------------------------
 
 

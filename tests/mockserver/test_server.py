@@ -30,6 +30,7 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 import pytest
+from playwright.sync_api import Browser
 
 import spec
 from tests.ports import free_port
@@ -270,6 +271,33 @@ def test_cors_preflight_and_requests_from_another_origin(server: Server) -> None
         )
         assert answer.status == status
         assert answer.headers["Access-Control-Allow-Origin"] in ("*", origin)
+
+
+def test_a_page_of_another_origin_reads_the_rate_limit_and_when_to_retry(
+    browser: Browser, tmp_path: Path
+) -> None:
+    with running(tmp_path, "--rate-limit", "1/d") as server:  # a window that outlasts the test
+        context = browser.new_context()
+        page = context.new_page()
+        # localhost is another origin than 127.0.0.1: the page's requests are CORS requests.
+        page.goto(f"http://localhost:{server.port}/__admin/health")
+        read = page.evaluate(
+            """async ([url, authorization]) => {
+                const read = [];
+                for (const attempt of [1, 2]) {
+                    const answer = await fetch(url, {headers: {Authorization: authorization}});
+                    read.push([answer.status, ...["RateLimit-Limit", "RateLimit-Remaining",
+                        "RateLimit-Reset", "Retry-After"].map((name) => answer.headers.get(name))]);
+                }
+                return read;
+            }""",
+            [f"http://127.0.0.1:{server.port}/v2/customers/306?source=ALL", TILL],
+        )
+        context.close()
+    (status, limit, remaining, reset, retry), (status_past, _, remaining_past, _, retry_past) = read
+    assert (status, limit, remaining, retry) == (200, "1", "0", None)
+    assert (status_past, remaining_past) == (429, "0")
+    assert reset is not None and retry_past is not None and 1 <= int(retry_past) <= 86400
 
 
 def basic(credentials: str) -> str:
