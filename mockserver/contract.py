@@ -4,6 +4,7 @@ validators for its request body and every response, built once at start-up."""
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -53,6 +54,9 @@ class Operation:
     responses: dict[int, jsonschema_rs.Validator]
     #: status -> example name -> example body.
     examples: dict[int, dict[str, Any]]
+    #: status -> the headers its response declares, each with its documented example's value:
+    #: what a documented example served on demand (Prefer) carries.
+    example_headers: dict[int, tuple[tuple[str, str], ...]]
     #: Error code -> the message the documents give it for this operation.
     messages: dict[int, str]
     #: A list endpoint: its errors carry a zeroed pagination too.
@@ -296,6 +300,7 @@ class _Compiler:
             )
         responses: dict[int, jsonschema_rs.Validator] = {}
         examples: dict[int, dict[str, Any]] = {}
+        example_headers: dict[int, tuple[tuple[str, str], ...]] = {}
         for status, response in node["responses"].items():
             at, resolved = self.resolve(join(pointer, "responses", status), response)
             media = resolved.get("content", {}).get("application/json")
@@ -303,6 +308,13 @@ class _Compiler:
                 continue
             validator = self.validator(f"{at}/content/application~1json/schema")
             responses[int(status)] = validator
+            example_headers[int(status)] = tuple(
+                (name, documented)
+                for name, header in resolved.get("headers", {}).items()
+                # OpenAPI: a Content-Type among a response's headers is ignored.
+                if name.lower() != "content-type"
+                and (documented := _header_example(self.resolve("", header)[1])) is not None
+            )
             examples[int(status)] = {}
             for name, example in media.get("examples", {}).items():
                 where, value = self.resolve(
@@ -342,6 +354,7 @@ class _Compiler:
             body_fields=body_fields,
             responses=responses,
             examples=examples,
+            example_headers=example_headers,
             messages=messages,
             paged=any("pagination" in example for example in errors),
         )
@@ -419,6 +432,28 @@ class _Compiler:
 
     def schema(self, node: dict[str, Any]) -> dict[str, Any]:
         return self.resolve("", node)[1]
+
+
+def _header_example(header: dict[str, Any]) -> str | None:
+    """The value a response's HEADER is documented with (its example, its first named
+    example, or its schema's example, default or first value), as a header's text; None
+    where it gives none."""
+    named = [e.get("value") for e in (header.get("examples") or {}).values() if isinstance(e, dict)]
+    schema: dict[str, Any] = header["schema"] if isinstance(header.get("schema"), dict) else {}
+    for value in (
+        header.get("example"),
+        *named,
+        schema.get("example"),
+        *(schema.get("examples") or [])[:1],
+        schema.get("default"),
+        *(schema.get("enum") or [])[:1],
+    ):
+        if value is None:
+            continue
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        return value if isinstance(value, str) else json.dumps(value)
+    return None
 
 
 def _kind(schema: dict[str, Any]) -> str:

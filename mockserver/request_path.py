@@ -83,7 +83,9 @@ def serve(mock: Mock, operation: Operation, **path: str) -> Response:
     findings(incoming.environ).operation = operation.id
     answer = _answer(incoming)
     if incoming.quota is not None:
-        answer.headers.extend(incoming.quota.headers())
+        # In place of a documented example's (Prefer: code=429): the quota is the real one.
+        for name, value in incoming.quota.headers():
+            answer.headers[name] = value
     return answer
 
 
@@ -198,8 +200,9 @@ def read_request(incoming: OperationRequest) -> Response | None:
 
 
 def answer_preferred(incoming: OperationRequest) -> Response | None:
-    """The documented example that `Prefer: code=N, example=NAME` asks for, as Prism serves it;
-    a 400 when the operation documents none such."""
+    """The documented example that `Prefer: code=N, example=NAME` asks for, as Prism serves it,
+    with the headers the spec declares for its response; a 400 when the operation documents
+    none such."""
     wanted = preferences(header_text(incoming.environ.get("HTTP_PREFER", "")))
     code, name = wanted.get("code"), wanted.get("example")
     if code is None and name is None:
@@ -208,7 +211,10 @@ def answer_preferred(incoming: OperationRequest) -> Response | None:
     for status, examples in operation.examples.items():
         for example_name, value in examples.items():
             if (code is None or code == str(status)) and (name is None or name == example_name):
-                return respond(operation, status, value)
+                answer = respond(operation, status, value)
+                if answer.status_code == status:
+                    answer.headers.extend(operation.example_headers.get(status, ()))
+                return answer
     documented = "; ".join(
         f"{status}: {', '.join(named)}" for status, named in operation.examples.items()
     )

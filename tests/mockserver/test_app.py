@@ -488,6 +488,19 @@ def test_prefer_takes_quoted_values_as_rfc_7240_allows(client: FlaskClient) -> N
     assert errors(response)[0][0] == 8015
 
 
+def test_prefer_serves_an_example_with_the_headers_its_response_declares(
+    client: FlaskClient,
+) -> None:
+    # The spec declares them, so a client reads them on the example as on the mock's own.
+    too_many = client.get(LOOKUP_306, headers={"Prefer": "code=429"})
+    assert too_many.status_code == 429
+    assert too_many.headers["Retry-After"] == "42"
+    assert too_many.headers["RateLimit-Remaining"] == "0"
+    refused = client.get(LOOKUP_306, headers={"Prefer": "code=401"})
+    assert refused.headers["WWW-Authenticate"] == 'Basic realm="Capillary"'
+    assert "Retry-After" not in client.get(LOOKUP_306, headers={"Prefer": "code=400"}).headers
+
+
 def test_prefer_on_a_write_changes_no_state(client: FlaskClient) -> None:
     body = registration(("mobile", "919000000006"))
     response = client.post(

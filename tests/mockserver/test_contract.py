@@ -150,6 +150,36 @@ def test_without_authentication_no_401_response_is_needed() -> None:
     assert len(compiled) == len(list(spec.operations(BUNDLED)))
 
 
+def test_each_response_s_declared_headers_are_compiled_with_their_documented_values() -> None:
+    for operation in compile_contract(BUNDLED).operations:
+        assert dict(operation.example_headers[429]) == {
+            "Retry-After": "42",
+            "RateLimit-Limit": "100",
+            "RateLimit-Remaining": "0",
+            "RateLimit-Reset": "42",
+        }, operation.id
+        assert dict(operation.example_headers[401]) == {
+            "WWW-Authenticate": 'Basic realm="Capillary"'
+        }
+        assert operation.example_headers[400] == ()
+
+
+def test_a_header_is_documented_by_its_example_or_else_its_schema() -> None:
+    document = copy.deepcopy(BUNDLED)
+    declared = at(document, "/components/responses/TooManyRequests")["headers"]
+    declared["Retry-After"] = {"examples": {"soon": {"value": 7}}, "schema": {"type": "integer"}}
+    declared["RateLimit-Limit"] = {"schema": {"type": "integer", "default": 100}}
+    declared["RateLimit-Remaining"] = {"schema": {"type": "boolean", "enum": [True]}}
+    declared["RateLimit-Reset"] = {"schema": {"type": "integer"}}  # no value: not served
+    declared["Content-Type"] = {"example": "text/plain"}  # OpenAPI ignores it
+    (operation, *_) = compile_contract(document).operations
+    assert operation.example_headers[429] == (
+        ("Retry-After", "7"),
+        ("RateLimit-Limit", "100"),
+        ("RateLimit-Remaining", "true"),
+    )
+
+
 # What the spec's description says the mock needs of it -> the case of UNFIT that lacks it.
 STATED = {
     "a server URL": "no server",

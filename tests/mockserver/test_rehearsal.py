@@ -311,6 +311,17 @@ def test_the_rate_limit_counts_each_credential_and_says_where_it_stands(
     assert client.get(CUSTOMER_306, headers=token).headers["RateLimit-Remaining"] == "1"
 
 
+def test_a_documented_429_under_a_rate_limit_carries_the_real_quota_once(
+    client: FlaskClient,
+) -> None:
+    client.put("/__admin/chaos", json={"rateLimit": "5/d"})  # a window that outlasts the test
+    example = client.get(CUSTOMER_306, headers={"Prefer": "code=429"})
+    assert example.status_code == 429
+    assert example.headers.getlist("RateLimit-Remaining") == ["4"]
+    assert example.headers.getlist("RateLimit-Limit") == ["5"]
+    assert example.headers.getlist("Retry-After") == ["42"]  # the documented example's
+
+
 #: What a page may read of any answer from another origin, by CORS (the safelisted response
 #: headers): any other header is hidden from it unless the answer exposes it.
 SAFELISTED = {
