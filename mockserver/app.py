@@ -98,6 +98,7 @@ def create_app(settings: Settings | None = None, *, prepared: bool = False) -> F
     admin.register(app, mock)
     oauth.register(app, mock)
     console.register(app, mock)
+    app.after_request(request_path.show_quota)
     app.after_request(allow_any_origin)
     app.register_error_handler(
         HTTPException,

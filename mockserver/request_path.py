@@ -45,6 +45,8 @@ if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIEnvironment
 
 UNSUPPORTED_MEDIA_TYPE, UNAUTHORIZED = 415, 401
+#: Where limit_rate leaves the quota of a request it counted, for show_quota.
+QUOTA = "capkit.quota"
 _JSON = re.compile(r"^application/([\w.+-]+\+)?json\b", re.IGNORECASE)
 _TOKEN_KEY = "HTTP_" + TOKEN_HEADER.upper().replace("-", "_")
 _decode_json = msgspec.json.Decoder().decode
@@ -67,8 +69,6 @@ class OperationRequest:
     rehearsal: Chaos | None = None
     #: The till the credentials name (authenticate_request); None without auth, or for a token.
     till: str | None = None
-    #: Where the credentials stand against the rate limit, when there is one (limit_rate).
-    quota: Quota | None = None
     #: The request's values, typed and valid (read_request).
     inputs: Inputs | None = None
 
@@ -77,16 +77,22 @@ Step = Callable[[OperationRequest], Response | None]
 
 
 def serve(mock: Mock, operation: Operation, **path: str) -> Response:
-    """The answer to the current request of OPERATION, whose path's variables are PATH; under
-    a rate limit, with the credentials' quota in its headers."""
+    """The answer to the current request of OPERATION, whose path's variables are PATH."""
     incoming = OperationRequest(mock, operation, request.environ, path)
     findings(incoming.environ).operation = operation.id
-    answer = _answer(incoming)
-    if incoming.quota is not None:
+    return _answer(incoming)
+
+
+def show_quota(response: Response) -> Response:
+    """RESPONSE with the quota of a request the rate limit counted (limit_rate) in its
+    headers, whatever answered it: a step, the handler, or an error raised on the way (a body
+    over the limit's 413)."""
+    quota: Quota | None = request.environ.get(QUOTA)
+    if quota is not None:
         # In place of a documented example's (Prefer: code=429): the quota is the real one.
-        for name, value in incoming.quota.headers():
-            answer.headers[name] = value
-    return answer
+        for name, value in quota.headers():
+            response.headers[name] = value
+    return response
 
 
 def _answer(incoming: OperationRequest) -> Response:
@@ -151,13 +157,13 @@ def authenticate_request(incoming: OperationRequest) -> Response | None:
 
 def limit_rate(incoming: OperationRequest) -> Response | None:
     """A 429 once the request's credentials are past the rate limit in force, counted in
-    every worker; the quota goes in the headers of every answer (serve)."""
+    every worker; the quota goes in the headers of the request's answer (show_quota)."""
     assert incoming.rehearsal is not None, "rehearse is a step before limit_rate"
     limit = incoming.rehearsal.rate_limit
     if limit is None:
         return None
     quota = chaos.quota(limit, _credential(incoming), time.time(), incoming.mock.store.count)
-    incoming.quota = quota
+    incoming.environ[QUOTA] = quota
     if not quota.exceeded:
         return None
     operation = incoming.operation

@@ -311,6 +311,39 @@ def test_the_rate_limit_counts_each_credential_and_says_where_it_stands(
     assert client.get(CUSTOMER_306, headers=token).headers["RateLimit-Remaining"] == "1"
 
 
+def test_the_rate_limit_counts_the_requests_that_reach_the_api_and_shows_each_its_quota(
+    client: FlaskClient,
+) -> None:
+    client.put("/__admin/chaos", json={"rateLimit": "10/d"})  # a window that outlasts the test
+    too_large = b'{"x": "' + b"a" * 1024 * 1024 + b'"}'
+    counted = {
+        "a body over the limit": client.post(
+            "/v2/customers?source=INSTORE", data=too_large, content_type="application/json"
+        ),
+        "a documented example": client.get(CUSTOMER_306, headers={"Prefer": "code=400"}),
+        "bad input": client.get("/v2/customers/306?source=NOWHERE"),
+    }
+    assert [answer.status_code for answer in counted.values()] == [413, 400, 400]
+    assert [answer.headers.get("RateLimit-Remaining") for answer in counted.values()] == [
+        "9",
+        "8",
+        "7",
+    ]
+    # What never reaches the API's rate limit: credentials it does not take, a path or method
+    # of no operation, and a rehearsed fault, which stands for what is in front of the API.
+    not_counted = {
+        "no credentials": client.get(CUSTOMER_306, headers={"Authorization": ""}),
+        "no operation": client.get("/v2/nowhere"),
+        "a method of none": client.delete(CUSTOMER_306),
+        "a rehearsed fault": client.get(CUSTOMER_306, headers={"Prefer": "fault=503"}),
+        "a fault it cannot rehearse": client.get(CUSTOMER_306, headers={"Prefer": "fault=boom"}),
+    }
+    assert [answer.status_code for answer in not_counted.values()] == [401, 404, 405, 503, 400]
+    for what, answer in not_counted.items():
+        assert "RateLimit-Remaining" not in answer.headers, what
+    assert client.get(CUSTOMER_306).headers["RateLimit-Remaining"] == "6"
+
+
 def test_a_documented_429_under_a_rate_limit_carries_the_real_quota_once(
     client: FlaskClient,
 ) -> None:
