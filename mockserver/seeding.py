@@ -138,7 +138,7 @@ class Seeding:
             errors = schema_errors(self.validator, written)
         except TooDeepToValidate:
             raise InvalidSeed([Problem("the seed file", "", "is nested too deep")]) from None
-        problems = [_problem(written, error) for error in errors]
+        problems = [_problem(written, error) for error in errors] + _shared_ids(written)
         if problems:
             raise InvalidSeed(problems)
         return seed_files.customers_of(written["customers"], self.org, alongside=alongside)
@@ -173,6 +173,8 @@ def _problem(written: Any, error: jsonschema_rs.ValidationError) -> Problem:
     """ERROR of a seed file's shapes as a problem of the customer it is in."""
     path = list(error.instance_path)
     if len(path) < 2 or path[0] != "customers":
+        if isinstance(error.kind, Kind.Required):
+            path = [*path, error.kind.property]
         return Problem("the seed file", field_path(path), _expected(error))
     index = path[1]
     assert isinstance(index, int)
@@ -183,6 +185,29 @@ def _problem(written: Any, error: jsonschema_rs.ValidationError) -> Problem:
     if isinstance(error.kind, Kind.Required):
         field = [*field, error.kind.property]
     return Problem(label, field_path(field), _expected(error))
+
+
+def _shared_ids(written: Any) -> list[Problem]:
+    """A problem for each customer of the file WRITTEN with the id of one before it: which of
+    the two the file meant is not the mock's to guess."""
+    customers = written.get("customers") if isinstance(written, dict) else None
+    problems: list[Problem] = []
+    first: dict[int, int] = {}
+    for index, customer in enumerate(customers if isinstance(customers, list) else ()):
+        customer_id = customer.get("id") if isinstance(customer, dict) else None
+        if not isinstance(customer_id, int) or isinstance(customer_id, bool):
+            continue
+        if customer_id in first:
+            problems.append(
+                Problem(
+                    f"customers[{index}]",
+                    "id",
+                    f"an id of its own, got {customer_id}, the id of customers"
+                    f"[{first[customer_id]}] too",
+                )
+            )
+        first.setdefault(customer_id, index)
+    return problems
 
 
 def _expected(error: jsonschema_rs.ValidationError) -> str:

@@ -579,6 +579,29 @@ def test_a_bad_seed_posted_is_refused_with_every_problem_and_changes_nothing(
     assert client.get("/__admin/seed").get_json() == before
 
 
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ({}, ["the seed file: customers: is required"]),
+        (
+            {"customers": [BECKY, {**BECKY, "profiles": []}, BECKY | {"id": 900002}, BECKY]},
+            [
+                "customers[1]: id: an id of its own, got 900001, the id of customers[0] too",
+                "customers[3]: id: an id of its own, got 900001, the id of customers[0] too",
+            ],
+        ),
+    ],
+    ids=["no customers", "one id twice"],
+)
+def test_a_seed_is_refused_naming_what_it_lacks_or_repeats_and_changes_nothing(
+    client: FlaskClient, body: Any, expected: list[str]
+) -> None:
+    before = client.get("/__admin/seed").get_json()
+    response = client.post("/__admin/seed", json=body)
+    assert (response.status_code, messages(response)) == (400, expected)
+    assert client.get("/__admin/seed").get_json() == before
+
+
 def test_a_seed_file_joins_the_documented_customers_and_reset_returns_to_both(
     tmp_path: Path,
 ) -> None:
