@@ -3,6 +3,7 @@ health."""
 
 from __future__ import annotations
 
+import difflib
 import hmac
 from collections.abc import Callable
 from typing import Any
@@ -20,6 +21,7 @@ from mockserver.mock import Mock
 from mockserver.responses import json_response
 from mockserver.seeding import YAML_TYPES, decode
 from mockserver.storage import StoreUnavailable
+from mockserver.validation import abridged
 from spec import CAPKIT_VERSION
 
 
@@ -53,7 +55,7 @@ def register(app: Flask, mock: Mock) -> None:
         wanted = request.args.get("format", "json")
         if wanted not in _FORMATS:
             raise BadRequest(
-                f"query parameter 'format' must be json (the default) or har, got {wanted!r}"
+                f"query parameter 'format' must be json (the default) or har, got {_shown(wanted)}"
             )
         version = f"{wanted}-{mock.journal.version()}"
         if request.if_none_match.contains(version):
@@ -71,7 +73,7 @@ def register(app: Flask, mock: Mock) -> None:
     def exchange(entry_id: str) -> Response:
         entry = mock.journal.entry(entry_id)
         if entry is None:
-            message = f"The journal holds no exchange {entry_id!r}: cleared, or too old"
+            message = f"The journal holds no exchange {_shown(entry_id)}: cleared, or too old"
             return _refused([message], NOT_FOUND)
         return json_response(journal.har_entry(entry))
 
@@ -102,7 +104,7 @@ def register(app: Flask, mock: Mock) -> None:
         try:
             mock.rehearsal.changed(changes)
         except ChaosError as error:
-            raise BadRequest(str(error)) from None
+            raise BadRequest(abridged(str(error), _LONGEST_PROBLEM)) from None
         mock.store.share_settings(changes)
         return chaos()
 
@@ -123,6 +125,18 @@ def register(app: Flask, mock: Mock) -> None:
             return json_response({"status": "unavailable", "store": str(error), **body}, 503)
         return json_response({"status": "ok", "store": "ok", **body})
 
+    def takes_its_query_parameters() -> Response | None:
+        """A 400 naming each query parameter an admin endpoint does not take, as the API's
+        operations refuse theirs; nothing else is done."""
+        endpoint = request.endpoint or ""
+        if not endpoint.startswith(_ENDPOINTS) or not request.args:
+            return None
+        takes = _QUERY_PARAMETERS.get(endpoint, ())
+        unknown = [name for name in request.args if name not in takes]
+        where = f"{request.method} {abridged(request.path, 80)}"
+        return _refused([_not_taken(name, where, takes) for name in unknown]) if unknown else None
+
+    app.before_request(takes_its_query_parameters)
     app.add_url_rule("/__admin/reset", "admin_reset", changes(reset), methods=["POST"])
     app.add_url_rule("/__admin/state", "admin_state", state)
     app.add_url_rule("/__admin/requests", "admin_requests", requests)
@@ -151,8 +165,24 @@ def _json_body() -> Any:
 
 
 def _refused(problems: list[str], status: int = 400) -> Response:
-    """STATUS in Capillary's envelope, an error per problem."""
-    return json_response(envelope([(status, problem) for problem in problems]), status)
+    """STATUS in Capillary's envelope, an error per problem, each abridged."""
+    items = [(status, abridged(problem, _LONGEST_PROBLEM)) for problem in problems]
+    return json_response(envelope(items), status)
+
+
+def _not_taken(name: str, where: str, takes: tuple[str, ...]) -> str:
+    """What is said of a query parameter NAME that the endpoint WHERE does not take."""
+    close = difflib.get_close_matches(name, takes, n=1, cutoff=0.6)
+    hint = f"; did you mean '{close[0]}'?" if close else ""
+    return (
+        f"query parameter {_shown(name)} is not a parameter of {where}"
+        f" (it takes {', '.join(takes) or 'none'}){hint}"
+    )
+
+
+def _shown(value: str) -> str:
+    """VALUE, sent by a client, as a message echoes it: quoted, its middle left out when long."""
+    return repr(abridged(value, _LONGEST_ECHO))
 
 
 def _unauthorized(method: str, path: str) -> Response:
@@ -168,4 +198,11 @@ def _unauthorized(method: str, path: str) -> Response:
 
 #: The journal's renderings: a list of summaries, or HAR 1.2 (what `capkit verify` reads).
 _FORMATS = ("json", "har")
+#: The endpoints of this module, by their names' prefix, and the query parameters each takes
+#: (none where it is not named).
+_ENDPOINTS = "admin_"
+_QUERY_PARAMETERS = {"admin_requests": ("format",)}
+#: Characters of a problem said in full, and of a value echoed in full: a 100,000-character
+#: value echoed whole would bury what the message says about it.
+_LONGEST_PROBLEM, _LONGEST_ECHO = 400, 80
 NOT_FOUND = 404

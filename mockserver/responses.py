@@ -25,6 +25,7 @@ MOCK_BUG, UNAVAILABLE = 500, 503
 #: Characters of a problem's detail shown in full: a 100,000-character value echoed back in
 #: full would bury what the message says about it.
 _LONGEST_DETAIL = 400
+_LONGEST_PATH = 200
 _encode_json = msgspec.json.Encoder().encode
 
 
@@ -96,20 +97,21 @@ def _item(operation: Operation, problem: Problem) -> tuple[int, str]:
 def http_error(error: HTTPException, *, max_body: int, base_path: str) -> Response:
     """404, 405, 413 and the like, in Capillary's envelope."""
     code = error.code or 400
+    path = abridged(request.path, _LONGEST_PATH)
     if isinstance(error, RequestEntityTooLarge):
         length = request.content_length
         size = f" {length} bytes," if length is not None else ""
         message = f"Request body is{size} over the limit of {max_body} bytes"
     elif isinstance(error, MethodNotAllowed):
         allowed = ", ".join(m for m in error.valid_methods or [] if m != "OPTIONS")
-        message = f"{request.method} is not allowed on {request.path}; it allows {allowed}"
+        message = f"{request.method} is not allowed on {path}; it allows {allowed}"
     elif isinstance(error, NotFound):
         message = (
-            f"No operation at {request.path}: the mock answers the spec's paths"
+            f"No operation at {path}: the mock answers the spec's paths"
             f" under {base_path} (see /openapi.json)"
         )
     else:
-        message = error.description or error.name
+        message = abridged(error.description or error.name, _LONGEST_DETAIL)
     findings(request.environ).request.append(message)
     response = json_response(envelope([(code, message)]), code)
     if isinstance(error, MethodNotAllowed):

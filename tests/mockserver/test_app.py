@@ -709,6 +709,64 @@ def test_the_journal_is_answered_304_until_something_is_recorded_or_cleared(
     assert (cleared.status_code, cleared.get_json()) == (200, {"requests": []})
 
 
+@pytest.mark.parametrize(
+    ("method", "url", "expected"),
+    [
+        (
+            "GET",
+            "/__admin/requests?status=500",
+            "query parameter 'status' is not a parameter of GET /__admin/requests (it takes"
+            " format)",
+        ),
+        (
+            "GET",
+            "/__admin/requests?formt=har",
+            "query parameter 'formt' is not a parameter of GET /__admin/requests (it takes"
+            " format); did you mean 'format'?",
+        ),
+        (
+            "POST",
+            "/__admin/reset?hard=1",
+            "query parameter 'hard' is not a parameter of POST /__admin/reset (it takes none)",
+        ),
+    ],
+)
+def test_an_admin_endpoint_refuses_a_query_parameter_it_does_not_take_and_does_nothing(
+    client: FlaskClient, method: str, url: str, expected: str
+) -> None:
+    client.post("/v2/customers?source=INSTORE", json=registration(("mobile", "919000000071")))
+    response = client.open(url, method=method)
+    assert (response.status_code, [message for _, message in errors(response)]) == (
+        400,
+        [expected],
+    )
+    assert 316452956 in [c["id"] for c in client.get("/__admin/state").get_json()["customers"]]
+
+
+@pytest.mark.parametrize(
+    ("url", "echoed"),
+    [
+        ("/__admin/requests/" + "a" * 100_000, "The journal holds no exchange 'aaa"),
+        ("/__admin/requests?format=" + "x" * 100_000, "query parameter 'format' must be json"),
+        ("/v2/" + "n" * 100_000, "No operation at /v2/nnn"),
+    ],
+    ids=["exchange id", "journal format", "path"],
+)
+def test_a_long_value_is_echoed_with_its_middle_left_out(
+    client: FlaskClient, url: str, echoed: str
+) -> None:
+    [(_, message)] = errors(client.get(url))
+    assert message.startswith(echoed) and "characters]..." in message
+    assert len(message) < 500
+
+
+def test_a_long_chaos_setting_is_echoed_with_its_middle_left_out(client: FlaskClient) -> None:
+    response = client.put("/__admin/chaos", json={"latency": "x" * 100_000})
+    [(code, message)] = errors(response)
+    assert code == 400 and message.startswith("latency: expected a duration")
+    assert len(message) < 500
+
+
 def test_a_documented_message_that_names_a_field_names_it(client: FlaskClient) -> None:
     url = (
         "/v2/customers/lookup/promisedPointsSchedule?source=INSTORE&identifierName=mobile"
