@@ -265,6 +265,17 @@ def test_chaos_settings_nested_too_deep_to_read_are_a_400(client: FlaskClient) -
     )
 
 
+def test_a_path_or_method_of_no_operation_is_answered_at_once_and_meets_no_fault(
+    client: FlaskClient, plans: list[Plan | None]
+) -> None:
+    # What README says: the latency and faults are the API's; a 404 or 405 is the mock's.
+    client.put("/__admin/chaos", json={"latency": "2s", "faults": 1.0, "faultKinds": ["503"]})
+    assert client.get("/v2/nothing").status_code == 404
+    assert client.delete(CUSTOMER_306).status_code == 405
+    assert client.get(CUSTOMER_306).status_code == 503
+    assert plans[-3:] == [None, None, Plan(delay=2.0, fault="503")]  # after the PUT's
+
+
 def test_a_latency_of_one_operation_plans_its_requests_alone(
     client: FlaskClient, plans: list[Plan | None]
 ) -> None:
