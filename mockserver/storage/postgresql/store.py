@@ -159,6 +159,9 @@ class PostgresStore:
         self._listener = database.listener(_SETTINGS_CHANNEL)
         self._settings_lock = threading.Lock()
         self._settings: Blob | None = None
+        #: Whether _settings may be out of date: until they are first read, and from a change
+        #: heard of until a read succeeds.
+        self._settings_stale = True
 
     @contextmanager
     def read(self) -> Iterator[_Reading]:
@@ -176,12 +179,18 @@ class PostgresStore:
             transaction.save_all(list(customers))
 
     def shared_settings(self) -> Blob | None:
-        # Asked on every request: read again only when a replica notified a change.
+        # Asked on every request: read again only when a replica notified a change. The
+        # listener tells of a change once: a read that fails (the database down) leaves the
+        # settings stale, and the next request reads them, where it would have kept the old
+        # ones until the next change.
         with self._settings_lock:
             if self._listener.heard():
+                self._settings_stale = True
+            if self._settings_stale:
                 with self.database.session() as session:
                     found = session.rows(_SHARED_SETTINGS)
                 self._settings = _decode_settings(_text(found[0][0])) if found else None
+                self._settings_stale = False
             return self._settings
 
     def share_settings(self, settings: Blob | None) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import re
+import select
 import subprocess
 import sys
 import threading
@@ -688,6 +689,43 @@ def test_a_store_whose_database_stops_answering_refuses_in_seconds_and_comes_bac
                 holders(store)
             assert time.monotonic() - started < ANSWER_SECONDS + 1
     assert once_back(lambda: holders(store)) == [FIRST_NEW_ID]
+
+
+def test_settings_a_replica_heard_of_and_could_not_read_are_read_by_its_next_request(
+    url: str, postgresql_server: postgresql.Server, store_at: Callable[[str], PostgresStore]
+) -> None:
+    # A replica hears of a change once: were the notification forgotten when the read it calls
+    # for fails (the database paused), the replica would keep the settings the change replaced
+    # until the next change (a tester's replica rehearsed 503s for good after a DELETE).
+    store, other_replica = store_at(url), store_at(url)
+    store.share_settings({"faults": 1.0})
+    assert soon(lambda: other_replica.shared_settings() == {"faults": 1.0})
+    store.share_settings(None)
+    listening = other_replica._listener._connection
+    assert listening is not None
+    # The notification is on the replica's socket before the database stops answering.
+    assert soon(lambda: bool(select.select([listening.fileno()], [], [], 0)[0]))
+    with postgresql_server.paused():
+        with pytest.raises(StoreUnavailable, match=r"^PostgreSQL at .* cannot be reached"):
+            other_replica.shared_settings()
+    assert once_back(other_replica.shared_settings) is None
+
+
+def test_settings_changed_while_a_replica_s_listening_session_was_lost_are_read_again(
+    url: str, store_at: Callable[[str], PostgresStore]
+) -> None:
+    # A notification sent while the replica listened on no session reaches it on none: once
+    # it listens again, it reads the settings, whether or not they changed meanwhile.
+    store, other_replica = store_at(url), store_at(url)
+    assert other_replica.shared_settings() is None  # it listens from here on
+    listening = other_replica._listener._connection
+    assert listening is not None
+    ended = "SELECT pg_terminate_backend(%s, 5000)"  # returns once the session has ended
+    with connect(url) as administrator:
+        administrator.execute(ended, [listening.info.backend_pid])
+    store.share_settings({"faults": 0.5})
+    heard = soon(lambda: once_back(other_replica.shared_settings) == {"faults": 0.5}, seconds=15)
+    assert heard, "the change was not read"
 
 
 def test_a_server_paused_between_a_connection_and_its_listen_is_given_up_in_seconds(
