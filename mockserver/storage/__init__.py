@@ -160,5 +160,9 @@ class Store(Protocol):
         the clock), across every worker; return how many there were in it, this one included.
         A later window of KEY starts again from 1."""
 
+    def counted(self, key: str, window: int) -> int:
+        """How many of KEY were counted in WINDOW, counting none: 0 for a key not counted
+        since the last reset, or counted in another window."""
+
     def close(self) -> None:
         """Let go of this thread's connection; the store opens another when used again."""

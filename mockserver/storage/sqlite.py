@@ -178,6 +178,14 @@ class SqliteStore:
             connection.execute("PRAGMA synchronous=FULL")
         return int(value)
 
+    def counted(self, key: str, window: int) -> int:
+        row = (
+            self._connection()
+            .execute("SELECT value FROM counts WHERE key = ? AND period = ?", (key, window))
+            .fetchone()
+        )
+        return 0 if row is None else int(row[0])
+
     def close(self) -> None:
         connection = getattr(self._local, "connection", None)
         if connection is not None:

@@ -131,6 +131,7 @@ _COUNT = Query(
     " ELSE counts.value + 1 END, period = greatest(counts.period, excluded.period)"
     " RETURNING value"
 )
+_COUNTED = Query("SELECT value FROM capkit.counts WHERE key = sha256($1) AND period = $2")
 _FORGET_EVERYTHING = (
     Query("DELETE FROM capkit.customers"),  # their identifiers and terms too
     Query("DELETE FROM capkit.counts"),
@@ -207,6 +208,11 @@ class PostgresStore:
         with self.database.session() as session:
             ((value,),) = session.rows(_COUNT, utf8(key), int8(window))
         return integer(value)
+
+    def counted(self, key: str, window: int) -> int:
+        with self.database.session() as session:
+            found = session.rows(_COUNTED, utf8(key), int8(window))
+        return integer(found[0][0]) if found else 0
 
     def close(self) -> None:
         """Nothing to let go of: a transaction returns its connection to the pool."""

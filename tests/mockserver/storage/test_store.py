@@ -594,6 +594,20 @@ def test_counts_are_per_key_and_window_across_workers(
     assert [empty_store.count(long_key, 8), other_worker.count(long_key, 8)] == [1, 2]
 
 
+def test_what_was_counted_is_read_without_counting(
+    empty_store: Store, open_store_again: Callable[[], Store]
+) -> None:
+    store, other_worker = empty_store, open_store_again()
+    assert store.counted("requests", 0) == 0
+    store.count("requests", 0)
+    other_worker.count("requests", 0)
+    assert [store.counted("requests", 0), other_worker.counted("requests", 0)] == [2, 2]
+    assert store.counted("requests", 1) == 0  # another window
+    assert store.counted("till", 0) == 0
+    store.reset([])
+    assert other_worker.counted("requests", 0) == 0
+
+
 def test_concurrent_counts_from_threads_are_all_different(empty_store: Store) -> None:
     threads = 8
     barrier = threading.Barrier(threads)
