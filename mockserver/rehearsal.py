@@ -13,6 +13,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+import msgspec
+
 from mockserver.chaos import Chaos, ChaosError, Plan, Quota, RateLimit
 from mockserver.storage import Store
 
@@ -45,6 +47,34 @@ class Rehearsal:
         if shared != self._shared:
             self._in_force, self._shared = self.changed(shared), shared
         return self._in_force
+
+    def carried_over(self, store: Store) -> list[str]:
+        """What STORE holds of the rehearsal from before this process, for its start to say:
+        settings put at runtime, in force over the flags, and a sequence of requests under
+        way, which a chaos seed goes on from. A start leaves both as they are: it cannot tell
+        a restart from a process joining others on the state, whose settings they are too.
+        Raises StoreUnavailable."""
+        said = []
+        shared = store.shared_settings()
+        if shared is not None:
+            said.append(
+                "capkit mock: the state holds settings put at runtime (PUT /__admin/chaos), in"
+                f" force over the flags: {msgspec.json.encode(shared).decode()};"
+                " DELETE /__admin/chaos returns to the flags"
+            )
+        try:
+            seed = self.in_force(store).chaos_seed
+        except ChaosError as error:
+            said.append(f"capkit mock: settings put at runtime cannot be in force: {error}")
+            seed = None
+        place = store.counted(SEQUENCE, 0) if seed is not None else 0
+        if place:
+            said.append(
+                f"capkit mock: the state counted {place} requests of the sequence that chaos"
+                f" seed {seed} draws from: the next is number {place + 1};"
+                " POST /__admin/reset starts it again (and the customers from the seed)"
+            )
+        return said
 
     def changed(self, changes: Mapping[str, Any]) -> Chaos:
         """The flags with CHANGES (PUT /__admin/chaos's JSON) over them. Raises ChaosError

@@ -39,7 +39,8 @@ from gunicorn.app.base import BaseApplication
 from mockserver.app import create_app
 from mockserver.body import unreadable
 from mockserver.chaos import PLAN, Plan
-from mockserver.settings import Settings, SettingsError
+from mockserver.settings import Settings, SettingsError, flag
+from mockserver.storage import StoreUnavailable
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIApplication, WSGIEnvironment
@@ -91,6 +92,10 @@ def serve(settings: Settings) -> None:
         # Built once here to fail before any worker starts, and to seed the state once; its
         # connections are closed before the workers fork (each opens its own).
         mock = create_app(settings).extensions["capkit"]
+        try:
+            carried_over = mock.rehearsal.carried_over(mock.store)
+        except StoreUnavailable as error:
+            raise SettingsError("state", f"{flag('state')} cannot be used now: {error}") from None
         mock.close()
         # What the imports and the app built lives as long as the processes: frozen before
         # the workers fork, a worker's collections walk its own objects only (1 ms, against
@@ -113,6 +118,8 @@ def serve(settings: Settings) -> None:
             kept,
             "on" if settings.auth_required else "off",
         )
+        for line in carried_over:
+            log.warning(line)
         run_workers(
             app_from_environment,
             host=settings.host,

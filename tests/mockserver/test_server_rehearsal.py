@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import re
 import socket
 import subprocess
 import threading
@@ -225,6 +226,39 @@ def test_chaos_put_changes_every_worker_at_once_and_delete_returns_to_the_flags(
     server.request("DELETE", "/__admin/chaos")
     replies = in_parallel(8, lambda _: server.request("GET", CUSTOMER_306))
     assert {reply.status for reply in replies} == {200}
+
+
+def test_a_start_on_a_kept_state_says_what_it_goes_on_from_and_reset_repeats_the_run(
+    tmp_path: Path,
+) -> None:
+    # Settings put at runtime and the sequence a chaos seed draws from are the state's: a
+    # start leaves them to the processes that may serve it with it, and says they are there.
+    flags = ("--state", tmp_path / "state.db", "--chaos-seed", "7", "--faults", "0.5")
+    said = re.compile(r"^\[WARNING\] capkit mock: the state (?:holds|counted) .*$", re.MULTILINE)
+
+    def statuses(server: Server) -> list[int]:
+        return [server.request("GET", CUSTOMER_306).status for _ in range(12)]
+
+    with running(tmp_path, *flags, "--fault-kinds", "503") as first:
+        assert said.findall(first.output()) == []
+        first_run = statuses(first)
+        assert set(first_run) == {200, 503}
+        first.request("PUT", "/__admin/chaos", body={"rateLimit": "1000/m"})
+    with running(tmp_path, *flags, "--fault-kinds", "503") as second:
+        assert said.findall(second.output()) == [
+            "[WARNING] capkit mock: the state holds settings put at runtime (PUT"
+            ' /__admin/chaos), in force over the flags: {"rateLimit":"1000/m"}; DELETE'
+            " /__admin/chaos returns to the flags",
+            "[WARNING] capkit mock: the state counted 12 requests of the sequence that chaos"
+            " seed 7 draws from: the next is number 13; POST /__admin/reset starts it again"
+            " (and the customers from the seed)",
+        ]
+        assert second.request("POST", "/__admin/reset").status == 200
+        assert statuses(second) == first_run
+        assert second.request("DELETE", "/__admin/chaos").status == 200
+        assert second.request("POST", "/__admin/reset").status == 200
+    with running(tmp_path, *flags, "--fault-kinds", "503") as third:
+        assert said.findall(third.output()) == []
 
 
 # --- seed files at start --------------------------------------------------------------------
