@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from mockserver.domain.errors import CustomerNotFound, InvalidValue, NotAllowed
-from mockserver.domain.records import Blob, Customer, Identifier
+from mockserver.domain.records import MOBILE, Blob, Customer, Identifier
 from mockserver.storage import ReadTransaction
 
 #: Sources where an org has several accounts: a call must say which (accountId).
@@ -15,7 +15,6 @@ MULTI_ACCOUNT_SOURCES = frozenset({"WECHAT", "FACEBOOK", "LINE"})
 ALL = "ALL"
 
 #: Matched whole (fullmatch): `$` would also match before a final newline.
-_MOBILE = re.compile(r"\+?[0-9]{8,15}")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _SPACE = re.compile(r"\s")
 
@@ -42,7 +41,12 @@ def where(source: str, account_id: str) -> str:
 
 
 def identifier(item: Blob) -> Identifier:
-    """An identifier of a request body; a number stands for the string of its digits."""
+    """An identifier of a request body, in its canonical form (Identifier.canonical); a number
+    stands for the string of its digits."""
+    return _as_sent(item).canonical()
+
+
+def _as_sent(item: Blob) -> Identifier:
     return Identifier(item["type"], _digits(item["value"]))
 
 
@@ -57,10 +61,10 @@ def valid_identifier(
     item: Blob, *, invalid_mobile: int, invalid_email: int, invalid_external_id: int
 ) -> Identifier:
     """An identifier a write gives a customer, which every write checks alike: a mobile is 8
-    to 15 digits, an email an address, an externalId has no white space. Raises the code
-    given for each."""
-    found = identifier(item)
-    if found.type == "mobile" and not _MOBILE.fullmatch(found.value):
+    to 15 digits, an email an address, an externalId has no white space. It is given in its
+    canonical form (Identifier.canonical). Raises the code given for each."""
+    found = _as_sent(item)
+    if found.type == "mobile" and not MOBILE.fullmatch(found.value):
         raise InvalidValue(
             invalid_mobile,
             detail=f"mobile {found.value!r} is not 8 to 15 digits with an optional leading +",
@@ -71,14 +75,14 @@ def valid_identifier(
         raise InvalidValue(
             invalid_external_id, detail=f"externalId {found.value!r} contains white space"
         )
-    return found
+    return found.canonical()
 
 
 def comm_channel(item: Blob, *, invalid_mobile: int, invalid_email: int) -> Blob:
     """A communication channel a write gives a customer, in the shape Capillary answers with;
     every write checks mobiles and emails alike. Raises the code given for each."""
     value = _digits(item["value"])
-    if item["type"] == "mobile" and not _MOBILE.fullmatch(value):
+    if item["type"] == "mobile" and not MOBILE.fullmatch(value):
         raise InvalidValue(
             invalid_mobile, detail=f"mobile channel {value!r} is not a mobile number"
         )
@@ -139,10 +143,12 @@ def customer_by_identifier(
     not_found: int,
     elsewhere: int | None = None,
 ) -> Customer:
-    """The customer who holds WANTED in SOURCE (ALL: any) and ACCOUNT_ID (None: any).
+    """The customer who holds WANTED, in any spelling, in SOURCE (ALL: any) and ACCOUNT_ID
+    (None: any).
 
     Raises NOT_FOUND, or ELSEWHERE when the identifier is held but not where asked.
     """
+    wanted = wanted.canonical()
     if source == ALL:
         holdings = tx.holders(wanted)
     else:

@@ -7,15 +7,33 @@ stay in Capillary's own shape (camelCase dicts), so they are served as documente
 from __future__ import annotations
 
 import dataclasses
+import re
 from typing import Any
 
 Blob = dict[str, Any]
+
+#: A mobile number as the mock takes it: 8 to 15 digits with an optional leading +, matched
+#: whole (fullmatch: `$` would also match before a final newline).
+MOBILE = re.compile(r"\+?[0-9]{8,15}")
+#: The types of identifier that have spellings besides their canonical form.
+RESPELT_TYPES = ("email", "mobile")
 
 
 @dataclasses.dataclass(frozen=True)
 class Identifier:
     type: str
     value: str
+
+    def canonical(self) -> Identifier:
+        """This identifier in the one form the mock stores, compares, looks up and removes it
+        by: a mobile without its leading + (the documents write a mobile as its digits, the
+        country code first), an email lower-cased (the documents say nothing of case, and
+        mail providers take an address in any case); any other type as it is."""
+        if self.type == "mobile" and self.value.startswith("+") and MOBILE.fullmatch(self.value):
+            return Identifier(self.type, self.value[1:])
+        if self.type == "email" and self.value != (lowered := self.value.lower()):
+            return Identifier(self.type, lowered)
+        return self
 
 
 @dataclasses.dataclass(frozen=True)

@@ -830,3 +830,43 @@ def test_a_day_past_the_end_of_its_month_counts_on_into_the_next(client: FlaskCl
 )
 def test_dates_at_the_ends_of_the_calendar_are_answered(client: FlaskClient, url: str) -> None:
     assert client.get(url).status_code == 200
+
+
+# --- identifiers in any spelling ------------------------------------------------------------
+
+
+def test_the_reported_spellings_of_held_identifiers_are_the_held_identifiers(
+    client: FlaskClient,
+) -> None:
+    # What two testers sent: each made a second customer of one person in INSTORE.
+    for identifier, holder in [
+        ({"type": "email", "value": "HUCK.FINN@example.com"}, 342963216),
+        ({"type": "mobile", "value": "+919111111111"}, 306),
+    ]:
+        body = {
+            "loyaltyInfo": {"loyaltyType": "non_loyalty"},
+            "profiles": [{"firstName": "Imposter", "identifiers": [identifier]}],
+        }
+        response = client.post("/v2/customers?source=INSTORE", json=body)
+        [(code, message)] = errors(response)
+        assert (response.status_code, code) == (400, 8006) and str(holder) in message
+    response = client.post(
+        "/v2/customers/418/changeIdentifier?source=WECHAT&accountId=22232",
+        json={"add": [{"type": "email", "value": "TOM.SAWYER@example.com"}]},
+    )
+    [(code, message)] = errors(response)
+    assert (response.status_code, code) == (400, 8008) and "17742" in message
+    found = client.get(
+        "/v2/customers/lookup?source=WECHAT&accountId=22232&identifierName=email"
+        "&identifierValue=Tom.Sawyer%40example.com"
+    )
+    assert found.get_json() == {"entity": 17742, "warnings": []}
+    removed = client.post(
+        "/v2/customers/17742/changeIdentifier?source=WECHAT&accountId=22232",
+        json={"remove": [{"type": "email", "value": "Tom.Sawyer@Example.com"}]},
+    )
+    assert removed.get_json() == {"success": True, "warnings": []}
+    tom = client.get("/v2/customers/17742?source=WECHAT&accountId=22232").get_json()
+    assert {"type": "email", "value": "tom.sawyer@example.com"} not in tom["profiles"][0][
+        "identifiers"
+    ]
