@@ -78,6 +78,53 @@ def search_terms(customer: Customer) -> set[tuple[str, str, str]]:
     }
 
 
+def respelt(holdings: Iterable[Holding]) -> list[int]:
+    """The customers of HOLDINGS (every holding of a state, or every one of the types in
+    RESPELT_TYPES) that hold an identifier in another spelling than its canonical form, as a
+    capkit before canonical identifiers kept it, by id. Raises StateUnusable, naming them, for
+    two customers that hold one identifier in one source and account in two spellings: the
+    state cannot be brought up to date without taking it from one of them."""
+    holders: dict[tuple[str, str, Identifier], Holding] = {}
+    respelt: set[int] = set()
+    collisions: list[tuple[Holding, Holding]] = []
+    for holding in holdings:
+        canonical = holding.identifier.canonical()
+        if canonical != holding.identifier:
+            respelt.add(holding.customer_id)
+        first = holders.setdefault((holding.source, holding.account_id, canonical), holding)
+        if first.customer_id != holding.customer_id:
+            collisions.append((first, holding))
+    if collisions:
+        first, second = collisions[0]
+        canonical = first.identifier.canonical()
+        place = first.source + (f" account {first.account_id}" if first.account_id else "")
+        more = len(collisions) - 1
+        raise StateUnusable(
+            f"holds customers {first.customer_id} and {second.customer_id} with one"
+            f" {canonical.type}, {canonical.value!r}, in {place}, spelt"
+            f" {first.identifier.value!r} and {second.identifier.value!r}"
+            + (f" (and {more} more identifier(s) like it)" if more else "")
+            + ": this capkit keeps an identifier in one spelling, held by one customer; remove"
+            " it from one of them with the capkit that wrote this state (changeIdentifier),"
+            " then start this one again"
+        )
+    return sorted(respelt)
+
+
+def canonical_customer(customer: Customer) -> Customer:
+    """CUSTOMER with its identifiers in their canonical form, each once in a profile."""
+    return dataclasses.replace(
+        customer,
+        profiles=tuple(
+            dataclasses.replace(
+                profile,
+                identifiers=tuple(dict.fromkeys(i.canonical() for i in profile.identifiers)),
+            )
+            for profile in customer.profiles
+        ),
+    )
+
+
 @dataclasses.dataclass(frozen=True)
 class Found:
     """What a search found: how many customers match, and the page of them asked for."""

@@ -28,13 +28,15 @@ from typing import Any
 
 import msgspec
 
-from mockserver.domain.records import Blob, Customer, Identifier
+from mockserver.domain.records import RESPELT_TYPES, Blob, Customer, Identifier
 from mockserver.storage import (
     FIRST_NEW_ID,
     Found,
     Holding,
     IdentifierTaken,
     StateUnusable,
+    canonical_customer,
+    respelt,
     search_key,
     search_terms,
 )
@@ -73,8 +75,9 @@ CREATE TABLE IF NOT EXISTS shared_settings (id INTEGER PRIMARY KEY CHECK (id = 1
 """
 
 #: The version of the tables above, which a file keeps as its user_version: 1 keeps the source
-#: and account of each search term (0, those of a capkit before it, no version).
-_VERSION = 1
+#: and account of each search term (0, those of a capkit before it, no version); 2 holds each
+#: identifier in its canonical form (Identifier.canonical), where 1 kept it as sent.
+_VERSION = 2
 _encode = msgspec.json.Encoder().encode
 _decode = msgspec.json.Decoder(Customer).decode
 _decode_settings = msgspec.json.Decoder(dict[str, Any]).decode
@@ -111,10 +114,12 @@ class SqliteStore:
             # One statement at a time: executescript() would commit the transaction first.
             for statement in _SCHEMA.split(";"):
                 connection.execute(statement)
+            transaction = _Writing(connection)
             if version < 1:
-                transaction = _Writing(connection)
                 for customer in transaction.customers():
                     transaction.index_search_terms(customer)
+            if version < 2:
+                transaction.respell_identifiers()
             connection.execute(f"PRAGMA user_version = {_VERSION}")
             connection.execute(
                 "INSERT OR IGNORE INTO counters (name, value) VALUES ('next_id', ?)",
@@ -381,6 +386,24 @@ class _Writing(_Reading):
             "INSERT INTO search_terms (customer_id, source, account_id, term) VALUES (?, ?, ?, ?)",
             [(customer.id, *term) for term in sorted(search_terms(customer))],
         )
+
+    def respell_identifiers(self) -> None:
+        """Save again, in their canonical form, the customers that hold identifiers in another
+        spelling. Raises StateUnusable for two customers that would hold one identifier."""
+        kinds = ", ".join("?" for _ in RESPELT_TYPES)
+        rows = self._db.execute(  # noqa: S608 (a placeholder per type)
+            "SELECT customer_id, source, account_id, type, value FROM identifiers"
+            f" WHERE type IN ({kinds}) ORDER BY customer_id",
+            RESPELT_TYPES,
+        )
+        customers = respelt(
+            Holding(customer_id, source, account_id, Identifier(kind, value))
+            for customer_id, source, account_id, kind, value in rows
+        )
+        for customer_id in customers:
+            customer = self.customer(customer_id)
+            assert customer is not None, "the identifiers are of stored customers"
+            self.save(canonical_customer(customer))
 
     def new_id(self) -> int:
         (candidate,) = self._db.execute(

@@ -12,14 +12,21 @@ compares bytes, which sorts UTF-8 in the order of code points, as SQLite does.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import msgspec
 import psycopg
 
-from mockserver.domain.records import Customer
-from mockserver.storage import FIRST_NEW_ID, search_terms
+from mockserver.domain.records import RESPELT_TYPES, Customer, Identifier, Profile
+from mockserver.storage import (
+    FIRST_NEW_ID,
+    Holding,
+    StateUnusable,
+    canonical_customer,
+    respelt,
+    search_terms,
+)
 from mockserver.storage.postgresql.session import (
     Query,
     Session,
@@ -128,17 +135,45 @@ MIGRATIONS = (
     CREATE INDEX search_terms_by_term
         ON capkit.search_terms (substring(term FROM 1 FOR {TERM_PREFIX}));
     """,
+    # 7: each identifier in its canonical form (Identifier.canonical), where a capkit before it
+    # kept it as a request spelt it: no table changes, migrate() saves again the customers
+    # that hold another spelling
+    "-- 7: identifiers in their canonical form\n",
 )
 #: The search terms of customers ($1 ids, $2 sources, $3 accounts, $4 terms, in step), added.
 ADD_SEARCH_TERMS = Query(
     "INSERT INTO capkit.search_terms (customer_id, source, account_id, term)"
     " SELECT * FROM unnest($1::bigint[], $2::text[], $3::bytea[], $4::bytea[])"
 )
+#: Customers $1 with the documents $2, in step, in place of what they were, their identifiers
+#: and terms gone.
+_REPLACE = Query(
+    "WITH identifiers AS (DELETE FROM capkit.identifiers WHERE customer_id = ANY($1)),"
+    " terms AS (DELETE FROM capkit.search_terms WHERE customer_id = ANY($1))"
+    " INSERT INTO capkit.customers (id, doc) SELECT * FROM unnest($1::bigint[], $2::json[])"
+    " ON CONFLICT (id) DO UPDATE SET doc = excluded.doc"
+)
+#: The identifiers of customers ($1 their holders, $2 sources, $3 accounts, $4 types, $5
+#: values, in step).
+_INDEX = Query(
+    "INSERT INTO capkit.identifiers (customer_id, source, account_id, type, value)"
+    " SELECT * FROM unnest($1::bigint[], $2::text[], $3::bytea[], $4::text[], $5::bytea[])"
+)
 #: The next 500 customers by id after id $1.
 _CUSTOMERS_AFTER = Query("SELECT id, doc FROM capkit.customers WHERE id > $1 ORDER BY id LIMIT 500")
+#: The customers of ids $1.
+_CUSTOMERS_OF = Query("SELECT doc FROM capkit.customers WHERE id = ANY($1) ORDER BY id")
+#: Every holding of an identifier of types $1, by its holder's id.
+_HOLDINGS_OF_TYPES = Query(
+    "SELECT customer_id, source, account_id, type, value FROM capkit.identifiers"
+    " WHERE type = ANY($1) ORDER BY customer_id"
+)
 VERSION = len(MIGRATIONS)
 #: The version from which each search term has its place, indexed anew from the customers.
 _TERMS_PLACED = 6
+#: The version from which each identifier is in its canonical form.
+_CANONICAL = 7
+_encode = msgspec.json.Encoder().encode
 _decode = msgspec.json.Decoder(Customer).decode
 #: The oldest PostgreSQL (major version) whose SQL the migrations use: a column's COMPRESSION.
 OLDEST_SERVER = 14
@@ -232,6 +267,12 @@ def migrate(connection: psycopg.Connection[Any]) -> int:
     script(connection, "\n".join([*MIGRATIONS[found:], recorded, created]))
     if 0 < found < _TERMS_PLACED <= VERSION:
         _index_search_terms(Session(connection))
+    if 0 < found < _CANONICAL <= VERSION:
+        try:
+            _respell_identifiers(Session(connection))
+        except StateUnusable as error:
+            script(connection, "ROLLBACK")
+            raise Unfit(str(error)) from None
     script(connection, "COMMIT")
     return found
 
@@ -247,6 +288,59 @@ def search_term_rows(customers: Iterable[Customer]) -> list[bytes]:
         array([utf8(account_id) for *_, account_id, _ in rows], of="bytea"),
         array([utf8(term) for *_, term in rows], of="bytea"),
     ]
+
+
+def replace_customers(session: Session, customers: Sequence[Customer]) -> None:
+    """Queue CUSTOMERS's documents in place of what they were, their identifiers and search
+    terms gone."""
+    ids = array([int8(customer.id) for customer in customers], of="int8")
+    session.queue(_REPLACE, ids, array([_encode(c) for c in customers], of="json"))
+
+
+def index_customers(session: Session, customers: Sequence[Customer]) -> None:
+    """Queue the identifiers and search terms of CUSTOMERS, added."""
+    held = [(customer.id, *holding) for customer in customers for holding in customer.holdings()]
+    holders = array([int8(customer_id) for customer_id, _, _ in held], of="int8")
+    session.queue(_INDEX, holders, *held_arrays([(p, i) for _, p, i in held]))
+    session.queue(ADD_SEARCH_TERMS, *search_term_rows(customers))
+
+
+def held_arrays(held: list[tuple[Profile, Identifier]]) -> list[bytes]:
+    """HELD, (profile, identifier) pairs, as the four arrays of sources, accounts, types and
+    values in step that the statements of identifiers take."""
+    return [
+        array([utf8(profile.source) for profile, _ in held], of="text"),
+        array([utf8(profile.account_id) for profile, _ in held], of="bytea"),
+        array([utf8(identifier.type) for _, identifier in held], of="text"),
+        array([utf8(identifier.value) for _, identifier in held], of="bytea"),
+    ]
+
+
+def _respell_identifiers(session: Session) -> None:
+    """Save again, in their canonical form, the customers that hold identifiers in another
+    spelling, 500 a round trip. Raises StateUnusable for two customers that would hold one
+    identifier."""
+    kinds = array([utf8(kind) for kind in RESPELT_TYPES], of="text")
+    rows = session.rows(_HOLDINGS_OF_TYPES, kinds)
+    ids = respelt(
+        Holding(
+            integer(holder), _text(source), _text(account), Identifier(_text(kind), _text(value))
+        )
+        for holder, source, account, kind, value in rows
+    )
+    for start in range(0, len(ids), 500):
+        chunk = array([int8(customer_id) for customer_id in ids[start : start + 500]], of="int8")
+        customers = [
+            canonical_customer(_decode(doc)) for (doc,) in session.rows(_CUSTOMERS_OF, chunk) if doc
+        ]
+        replace_customers(session, customers)
+        index_customers(session, customers)
+    session.send()
+
+
+def _text(field: bytes | None) -> str:
+    assert field is not None
+    return field.decode("utf-8", "surrogatepass")
 
 
 def _index_search_terms(session: Session) -> None:

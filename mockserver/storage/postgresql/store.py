@@ -25,10 +25,15 @@ from contextlib import contextmanager
 
 import msgspec
 
-from mockserver.domain.records import Blob, Customer, Identifier, Profile
+from mockserver.domain.records import Blob, Customer, Identifier
 from mockserver.storage import FIRST_NEW_ID, Found, Holding, IdentifierTaken, search_key
 from mockserver.storage.postgresql.database import Database
-from mockserver.storage.postgresql.schema import ADD_SEARCH_TERMS, TERM_PREFIX, search_term_rows
+from mockserver.storage.postgresql.schema import (
+    TERM_PREFIX,
+    held_arrays,
+    index_customers,
+    replace_customers,
+)
 from mockserver.storage.postgresql.session import (
     Query,
     Row,
@@ -92,19 +97,6 @@ _TAKEN = Query(
     "  AND sha256(holding.value) = sha256(held.value) AND holding.value = held.value"
     "  AND holding.source = held.source AND holding.account_id = held.account_id"
     " WHERE customer_id <> ALL($1::bigint[]) LIMIT 1"
-)
-#: Customers $1 with the documents $2, in step, in place of what they were, their identifiers
-#: and terms gone.
-_REPLACE = Query(
-    "WITH identifiers AS (DELETE FROM capkit.identifiers WHERE customer_id = ANY($1)),"
-    " terms AS (DELETE FROM capkit.search_terms WHERE customer_id = ANY($1))"
-    " INSERT INTO capkit.customers (id, doc) SELECT * FROM unnest($1::bigint[], $2::json[])"
-    " ON CONFLICT (id) DO UPDATE SET doc = excluded.doc"
-)
-#: The identifiers of customers ($1 their holders, the others as _TAKEN's).
-_INDEX = Query(
-    "INSERT INTO capkit.identifiers (customer_id, source, account_id, type, value)"
-    " SELECT * FROM unnest($1::bigint[], $2::text[], $3::bytea[], $4::text[], $5::bytea[])"
 )
 _SAVEPOINT, _ROLLBACK_TO_SAVEPOINT, _RELEASE_SAVEPOINT = (
     Query(f"{command} capkit_save_all")
@@ -349,7 +341,7 @@ class _Writing(_Reading):
         # Their own identifiers gone, any holder of theirs is another customer.
         for chunk in chunks:
             held = [holding for customer in chunk for holding in customer.holdings()]
-            found = self._db.rows(_TAKEN, array([], of="int8"), *_held_arrays(held))
+            found = self._db.rows(_TAKEN, array([], of="int8"), *held_arrays(held))
             if found:
                 self._db.queue(_ROLLBACK_TO_SAVEPOINT)
                 raise IdentifierTaken(_holding(found[0]))
@@ -366,17 +358,11 @@ class _Writing(_Reading):
         self._free_id = None
 
     def _replace(self, customers: Sequence[Customer]) -> None:
-        ids = array([int8(customer.id) for customer in customers], of="int8")
-        self._db.queue(_REPLACE, ids, array([_encode(c) for c in customers], of="json"))
+        replace_customers(self._db, customers)
 
     def _add_index(self, customers: Sequence[Customer]) -> None:
         """Add the identifiers and search terms of CUSTOMERS."""
-        held = [
-            (customer.id, *holding) for customer in customers for holding in customer.holdings()
-        ]
-        holders = array([int8(customer_id) for customer_id, _, _ in held], of="int8")
-        self._db.queue(_INDEX, holders, *_held_arrays([(p, i) for _, p, i in held]))
-        self._db.queue(ADD_SEARCH_TERMS, *search_term_rows(customers))
+        index_customers(self._db, customers)
 
     def _taken(self, customer: Customer) -> Holding | None:
         """A holding of another customer that saving CUSTOMER would take. Writers hold the
@@ -385,7 +371,7 @@ class _Writing(_Reading):
         held = customer.holdings()
         if any(identifier not in self._holdings for _, identifier in held):
             mine = array([int8(customer.id)], of="int8")
-            taken = self._db.rows(_TAKEN, mine, *_held_arrays(held))
+            taken = self._db.rows(_TAKEN, mine, *held_arrays(held))
             return _holding(taken[0]) if taken else None
         for profile, identifier in held:
             for holding in self.holders(
@@ -412,17 +398,6 @@ class _Writing(_Reading):
         self._db.queue(customers)
         self._db.queue(counts)
         self._db.queue(ids, int8(FIRST_NEW_ID))
-
-
-def _held_arrays(held: list[tuple[Profile, Identifier]]) -> list[bytes]:
-    """HELD, the (profile, identifier) pairs of a customer, as the four arrays of _TAKEN's and
-    _INDEX's parameters."""
-    return [
-        array([utf8(profile.source) for profile, _ in held], of="text"),
-        array([utf8(profile.account_id) for profile, _ in held], of="bytea"),
-        array([utf8(identifier.type) for _, identifier in held], of="text"),
-        array([utf8(identifier.value) for _, identifier in held], of="bytea"),
-    ]
 
 
 def _holding(row: Row) -> Holding:

@@ -153,7 +153,7 @@ def test_a_database_of_an_older_version_is_migrated_keeping_its_customers(
         older_capkit.setattr(schema, "MIGRATIONS", schema.MIGRATIONS[:older])
         older_capkit.setattr(schema, "VERSION", older)
         store_at(url)
-        save_as_before_version_6(url, kept)
+        save_as_of_version(older, url, kept)
         assert schema_version(url) == older
     migrated = store_at(url)
     assert schema_version(url) == schema.VERSION
@@ -171,9 +171,10 @@ def test_a_database_of_an_older_version_is_migrated_keeping_its_customers(
     assert [e.url for e in replica.entries()] == ["/v2/after-the-migration"]
 
 
-def save_as_before_version_6(url: str, customers: list[Customer]) -> None:
-    """CUSTOMERS, saved in the database at URL as a capkit of schema 1 to 5 saved them: each
-    search term with no source."""
+def save_as_of_version(version: int, url: str, customers: list[Customer]) -> None:
+    """CUSTOMERS, saved in the database at URL as a capkit of schema VERSION saved them: each
+    identifier as given (spelt as a request spelt it, before version 7), and each search term
+    with no source before version 6."""
     with psycopg.connect(url) as connection, connection.cursor() as cursor:
         cursor.executemany(
             "INSERT INTO capkit.customers (id, doc) VALUES (%s, %s::json)",
@@ -188,14 +189,99 @@ def save_as_before_version_6(url: str, customers: list[Customer]) -> None:
                 for held, found in each.holdings()
             ],
         )
-        cursor.executemany(
-            "INSERT INTO capkit.search_terms (customer_id, term) VALUES (%s, %s)",
-            [(each.id, term.encode()) for each in customers for *_, term in search_terms(each)],
-        )
+        if version < 6:
+            cursor.executemany(
+                "INSERT INTO capkit.search_terms (customer_id, term) VALUES (%s, %s)",
+                [(each.id, term.encode()) for each in customers for *_, term in search_terms(each)],
+            )
+        else:
+            cursor.executemany(
+                "INSERT INTO capkit.search_terms (customer_id, source, account_id, term)"
+                " VALUES (%s, %s, %s, %s)",
+                [
+                    (each.id, source, account.encode(), term.encode())
+                    for each in customers
+                    for source, account, term in search_terms(each)
+                ],
+            )
         cursor.execute(
             "UPDATE capkit.counters SET value = %s WHERE name = 'next_id'",
             (max(each.id for each in customers) + 1,),
         )
+
+
+@pytest.mark.parametrize("older", range(1, schema.VERSION))
+def test_a_database_of_an_older_version_holds_its_identifiers_in_canonical_form_once_migrated(
+    url: str, older: int, monkeypatch: pytest.MonkeyPatch, store_at: Callable[[str], PostgresStore]
+) -> None:
+    plus, shouted = Identifier("mobile", "+919000000002"), Identifier("email", "Becky@Example.com")
+    becky = customer(FIRST_NEW_ID, plus, shouted)
+    # Two spellings in one profile of one customer: the identifier once, which loses nothing.
+    twice = customer(
+        FIRST_NEW_ID + 1, Identifier("email", "TOM@x.com"), Identifier("email", "tom@x.com")
+    )
+    kept = customer(FIRST_NEW_ID + 2, MOBILE, Identifier("externalId", "CaseKept"))
+    # More customers to respell than the migration saves in one round trip.
+    many = [
+        customer(FIRST_NEW_ID + n, Identifier("mobile", f"+9192{n:08d}")) for n in range(3, 1203)
+    ]
+    with monkeypatch.context() as older_capkit:
+        older_capkit.setattr(schema, "MIGRATIONS", schema.MIGRATIONS[:older])
+        older_capkit.setattr(schema, "VERSION", older)
+        store_at(url)
+        save_as_of_version(older, url, [becky, twice, kept, *many])
+    migrated = store_at(url)
+    assert schema_version(url) == schema.VERSION
+    canonical = (Identifier("mobile", "919000000002"), Identifier("email", "becky@example.com"))
+    with migrated.read() as tx:
+        found = tx.customers()
+        assert [c.profiles[0].identifiers for c in found[:3]] == [
+            canonical,
+            (Identifier("email", "tom@x.com"),),
+            kept.profiles[0].identifiers,
+        ]
+        assert found[-1].profiles[0].identifiers == (Identifier("mobile", "919200001202"),)
+        assert [h.customer_id for h in tx.holders(*canonical)] == [FIRST_NEW_ID] * 2
+        assert tx.holders(plus, shouted) == []
+        assert tx.search("91900000000").total == 2
+        assert tx.search("9192", source="INSTORE").total == 1200
+        assert tx.search("+919").total == 0
+        assert [c.id for c in tx.search("tom@", source="INSTORE").customers] == [FIRST_NEW_ID + 1]
+
+
+def test_a_database_where_two_customers_hold_one_identifier_in_two_spellings_is_refused_as_it_is(
+    url: str,
+    postgresql_server: postgresql.Server,
+    monkeypatch: pytest.MonkeyPatch,
+    store_at: Callable[[str], PostgresStore],
+) -> None:
+    older = schema.VERSION - 1
+    huck = customer(342963216, Identifier("email", "huck.finn@example.com"))
+    imposter = customer(FIRST_NEW_ID, Identifier("email", "HUCK.FINN@example.com"))
+    with monkeypatch.context() as older_capkit:
+        older_capkit.setattr(schema, "MIGRATIONS", schema.MIGRATIONS[:older])
+        older_capkit.setattr(schema, "VERSION", older)
+        store_at(url)
+        save_as_of_version(older, url, [huck, imposter])
+    assert refusal(url) == (
+        f"cannot be used: the database at capkit@127.0.0.1:{postgresql_server.port}"
+        f"/{url.rpartition('/')[2]} holds customers {FIRST_NEW_ID} and 342963216 with one"
+        " email, 'huck.finn@example.com', in INSTORE, spelt 'HUCK.FINN@example.com' and"
+        " 'huck.finn@example.com': this capkit keeps an identifier in one spelling, held by one"
+        " customer; remove it from one of them with the capkit that wrote this state"
+        " (changeIdentifier), then start this one again"
+    )
+    assert schema_version(url) == older
+    with psycopg.connect(url) as connection:
+        docs = connection.execute("SELECT doc FROM capkit.customers ORDER BY seq").fetchall()
+        values = connection.execute(
+            "SELECT value FROM capkit.identifiers ORDER BY value"
+        ).fetchall()
+    assert [msgspec.convert(doc, Customer) for (doc,) in docs] == [huck, imposter]
+    assert [bytes(value) for (value,) in values] == [
+        b"HUCK.FINN@example.com",
+        b"huck.finn@example.com",
+    ]
 
 
 def test_a_database_of_a_newer_version_is_refused_naming_both_versions(

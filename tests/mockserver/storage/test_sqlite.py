@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -87,13 +89,122 @@ def test_a_file_of_a_capkit_before_versions_is_found_by_search_in_each_source(
         reopened.close()
 
 
+def saved_as_version_1(path: Path, *customers: Customer) -> None:
+    """CUSTOMERS, saved in a file at PATH as a capkit of file version 1 saved them: each
+    identifier as a request spelt it (the store keeps what it is given)."""
+    store = SqliteStore(path)
+    with store.write() as tx:
+        tx.save_all(customers)
+    store.close()
+    with sqlite3.connect(path) as earlier:
+        earlier.execute("PRAGMA user_version = 1")
+    earlier.close()
+
+
+def user_version(path: Path) -> int:
+    with sqlite3.connect(path) as connection:
+        (version,) = connection.execute("PRAGMA user_version").fetchone()
+    connection.close()
+    return int(version)
+
+
+def test_a_file_of_version_1_holds_its_identifiers_in_their_canonical_form_once_opened(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "state.db"
+    plus, shouted = Identifier("mobile", "+919000000002"), Identifier("email", "Becky@Example.com")
+    becky = customer(FIRST_NEW_ID, plus, shouted, first_name="Becky")
+    # Two spellings in one profile of one customer: the identifier once, which loses nothing.
+    twice = customer(
+        FIRST_NEW_ID + 1, Identifier("email", "TOM@x.com"), Identifier("email", "tom@x.com")
+    )
+    kept = customer(FIRST_NEW_ID + 2, MOBILE, Identifier("externalId", "CaseKept"))
+    saved_as_version_1(path, becky, twice, kept)
+
+    reopened = SqliteStore(path)
+    try:
+        canonical = (Identifier("mobile", "919000000002"), Identifier("email", "becky@example.com"))
+        with reopened.read() as tx:
+            assert [c.profiles[0].identifiers for c in tx.customers()] == [
+                canonical,
+                (Identifier("email", "tom@x.com"),),
+                kept.profiles[0].identifiers,
+            ]
+            assert [h.customer_id for h in tx.holders(*canonical)] == [FIRST_NEW_ID] * 2
+            assert tx.holders(plus, shouted) == []
+            assert ids(tx.search("91900000000")) == [FIRST_NEW_ID, FIRST_NEW_ID + 2]
+            assert tx.search("+9190") == Found(0, [])
+            assert ids(tx.search("tom@", source="INSTORE")) == [FIRST_NEW_ID + 1]
+    finally:
+        reopened.close()
+    assert user_version(path) == 2
+
+
+def ids(found: Found) -> list[int]:
+    return [each.id for each in found.customers]
+
+
+def test_a_file_where_two_customers_hold_one_identifier_in_two_spellings_is_refused_as_it_is(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "state.db"
+    huck = customer(342963216, Identifier("email", "huck.finn@example.com"))
+    imposter = customer(FIRST_NEW_ID, Identifier("email", "HUCK.FINN@example.com"))
+    saved_as_version_1(path, huck, imposter)
+    before = path.read_bytes()
+    with pytest.raises(StateUnusable) as refused:
+        SqliteStore(path)
+    assert str(refused.value) == (
+        f"holds customers {FIRST_NEW_ID} and 342963216 with one email,"
+        " 'huck.finn@example.com', in INSTORE, spelt 'HUCK.FINN@example.com' and"
+        " 'huck.finn@example.com': this capkit keeps an identifier in one spelling, held by one"
+        " customer; remove it from one of them with the capkit that wrote this state"
+        " (changeIdentifier), then start this one again"
+    )
+    assert user_version(path) == 1 and path.read_bytes() == before
+
+
+def test_serve_refuses_such_a_file_in_one_line_and_exit_2(tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    saved_as_version_1(
+        path,
+        customer(306, Identifier("mobile", "919111111111")),
+        customer(FIRST_NEW_ID, Identifier("mobile", "+919111111111")),
+        customer(
+            FIRST_NEW_ID + 1, Identifier("email", "a@x.com"), Identifier("mobile", "+919111111112")
+        ),
+        customer(FIRST_NEW_ID + 2, Identifier("email", "A@x.com")),
+    )
+    serving = subprocess.Popen(
+        [Path(sys.executable).parent / "capkit", "serve", "--port", "0", "--state", path],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        _, error = serving.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(serving.pid, signal.SIGKILL)
+        serving.communicate()
+        raise AssertionError("the mock serves a state it cannot bring up to date") from None
+    assert serving.returncode == 2, error
+    assert error.splitlines()[-1] == (
+        "Error: --state holds customers 306 and 316452956 with one mobile, '919111111111', in"
+        " INSTORE, spelt '919111111111' and '+919111111111' (and 1 more identifier(s) like it):"
+        " this capkit keeps an identifier in one spelling, held by one customer; remove it from"
+        " one of them with the capkit that wrote this state (changeIdentifier), then start this"
+        " one again"
+    )
+
+
 def test_a_file_of_a_newer_capkit_is_refused_naming_both_versions(tmp_path: Path) -> None:
     path = tmp_path / "state.db"
     SqliteStore(path).close()
     with sqlite3.connect(path) as newer:
         newer.execute("PRAGMA user_version = 9")
     newer.close()
-    with pytest.raises(StateUnusable, match="version 9, newer than the version 1"):
+    with pytest.raises(StateUnusable, match="version 9, newer than the version 2"):
         SqliteStore(path)
 
 
