@@ -428,6 +428,21 @@ def test_writes_change_later_reads(client: FlaskClient) -> None:
     assert [hit["userId"] for hit in hits] == [created]
 
 
+def test_a_customer_is_looked_up_by_any_kind_of_identifier_a_registration_takes(
+    client: FlaskClient,
+) -> None:
+    kinds = client.get("/openapi.json").get_json()["components"]["schemas"]["IdentifierType"]
+    for number, kind in enumerate(kinds["enum"]):
+        value = f"91900000{number:04d}" if kind == "mobile" else f"{kind}.{number}@example.com"
+        created = client.post(
+            "/v2/customers?source=INSTORE", json=registration((kind, value))
+        ).get_json()["createdId"]
+        found = client.get(
+            f"/v2/customers/lookup?source=INSTORE&identifierName={kind}&identifierValue={value}"
+        )
+        assert found.get_json()["entity"] == created, (kind, found.get_json())
+
+
 def test_a_customer_is_found_in_the_source_it_was_registered_in(client: FlaskClient) -> None:
     # The public docs add MOBILE_APP to the register document's sources: every operation
     # takes it, as every operation takes the others.
