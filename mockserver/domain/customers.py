@@ -234,7 +234,10 @@ def get(
 def search(
     store: Store, *, q: str, source: str | None, account_id: str | None, limit: int, offset: int
 ) -> Blob:
-    """Customers whose first name, last name or an identifier starts with Q, a page of them."""
+    """Customers whose first name, last name or an identifier starts with Q, a page of them.
+    A mobile is kept without its leading +: +9191 finds what 9191 does."""
+    if q[1:].isdigit() and q.startswith("+"):
+        q = q[1:]
     place = None if source is None or source_of(source) == ALL else source_of(source)
     account = "" if place is None else account_of(place, account_id)
     with store.read() as tx:

@@ -658,6 +658,10 @@ def test_the_documented_search_for_tom(store: Store, example_of: ExampleOf) -> N
     assert answer["pagination"] == {"limit": 10, "offset": 0, "total": 6}
 
 
+def test_search_finds_a_mobile_by_its_digits_with_a_leading_plus(store: Store) -> None:
+    assert search(store, "+9191111")["data"] == search(store, "9191111")["data"] != []
+
+
 def test_search_pages_through_the_results(store: Store) -> None:
     every = [hit["userId"] for hit in search(store, "tom")["data"]]
     answer = search(store, "TOM", limit=2, offset=3)
