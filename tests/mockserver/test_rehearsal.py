@@ -285,6 +285,16 @@ def test_a_latency_of_one_operation_plans_its_requests_alone(
     assert plans[-2:] == [Plan(0.3), None]
 
 
+def test_settings_put_for_another_spec_leave_the_flags_in_force(
+    client: FlaskClient, plans: list[Plan | None]
+) -> None:
+    # A state kept from a mock of a spec with an operation this one lacks.
+    mock: Mock = client.application.extensions["capkit"]
+    mock.store.share_settings({"latency": ["retiredOperation=300ms"], "faults": 1})
+    assert client.get(CUSTOMER_306).status_code == 200
+    assert plans[-1] is None
+
+
 def test_random_faults_with_a_seed_come_again_after_a_reset(client: FlaskClient) -> None:
     def statuses() -> list[int]:
         client.post("/__admin/reset")
