@@ -13,7 +13,6 @@ import pytest
 
 from mockserver.domain import (
     customers,
-    partner_programs,
     points,
     seed,
     seed_files,
@@ -1084,75 +1083,6 @@ def test_a_merge_moves_the_victims_loyalty_points_fields_and_subscriptions_to_th
     added = {a: own[a] + victims_1219[a] for a in [*amounts, "cumulativePurchases"]}
     assert accounts[1] == own | added
     assert accounts[2] == victim_accounts["data"][2]
-
-
-SCHEDULE_OF_374844123: Blob = {
-    "source": "INSTORE",
-    "account_id": None,
-    "identifier_name": "mobile",
-    "identifier_value": "917752198768",
-    "program_id": None,
-    "entity_type": "CUSTOMER",
-    "all_programs": True,
-    "start_date": None,
-    "end_date": None,
-}
-
-
-def test_a_non_loyalty_survivor_of_a_loyalty_customer_is_loyalty_with_its_points(
-    store: Store,
-) -> None:
-    # 374844123, INSTORE mobile 917752198768: promised points in programs 973 and 2199.
-    schedule = points.promised_points(store, ORG, **SCHEDULE_OF_374844123)
-    survivor = register(store, "WEBSITE", ("email", "becky@example.com"), loyalty="non_loyalty")
-    change(store, 374844123, "INSTORE", add=(("email", "becky@example.com"),))
-    assert get(store, survivor)["loyaltyInfo"]["loyaltyType"] == "loyalty"
-    after = points.promised_points(store, ORG, **SCHEDULE_OF_374844123)
-    assert after == schedule | {"entityId": survivor}
-
-
-def test_a_merge_moves_partner_programs_and_transfers_named_by_the_survivor(store: Store) -> None:
-    def linking_updates(source: str, kind: str, value: str) -> Blob:
-        return partner_programs.activity_histories(
-            store,
-            source=source,
-            identifier_name=kind,
-            identifier_value=value,
-            activity_type="linkingUpdates",
-            start=None,
-            end=None,
-            partner_program_id=None,
-            partner_program_type=None,
-            limit=10,
-            offset=0,
-        )
-
-    programs = linking_updates("INSTORE", "externalId", "5c3c2dasc6b5f33c82fb71f679daf56dq")
-    register(store, "WEBSITE", ("email", "becky@example.com"), firstName="Becky")
-    change(store, 400000001, "INSTORE", add=(("email", "becky@example.com"),))
-    assert linking_updates("WEBSITE", "email", "becky@example.com") == programs
-    # 343015431 (Tom Sawyer) gave points to 343015432; merged, it is named as its survivor is.
-    transfers = points.transfers(store, customer_id=343015431)["data"]
-    other = register(store, "WEBSITE", ("email", "ben@example.com"), firstName="Ben")
-    change(store, 343015431, "INSTORE", add=(("email", "ben@example.com"),))
-    renamed = [
-        entry
-        | {
-            side: {"userId": 343015431, "firstName": "Ben"}
-            for side in ("transferredFrom", "transferredTo")
-            if entry[side]["userId"] == 343015431
-        }
-        for entry in transfers
-    ]
-    assert points.transfers(store, customer_id=other)["data"] == renamed
-    mirrored = points.transfers(store, customer_id=343015432)["data"]
-    named = [
-        entry[side]
-        for entry in mirrored
-        for side in ("transferredFrom", "transferredTo")
-        if entry[side]["userId"] == 343015431
-    ]
-    assert named and all(side == {"userId": 343015431, "firstName": "Ben"} for side in named)
 
 
 def test_a_survivor_merged_later_takes_its_victims_along(store: Store, refusal: Refusal) -> None:

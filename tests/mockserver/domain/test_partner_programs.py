@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 
 import spec
-from mockserver.domain import partner_programs
+from mockserver.domain import customers, partner_programs
 from mockserver.domain.errors import DomainError
-from mockserver.domain.records import Blob
+from mockserver.domain.records import Blob, Org
 from mockserver.storage import Store
 
 # The signatures of conftest's example_of and refusal fixtures.
@@ -300,3 +300,17 @@ def test_partner_programs_paged(store: Store, limit: int, offset: int, shown: li
     assert program_ids(answer) == shown
     assert answer["pagination"] == {"limit": limit, "offset": offset, "total": 3}
     assert (answer["warnings"], answer["errors"]) == ([], [])
+
+
+def test_a_merged_customer_s_programs_are_its_survivor_s(store: Store, org: Org) -> None:
+    programs = activity(store, "linkingUpdates")
+    registration = {
+        "loyaltyInfo": {"loyaltyType": "loyalty"},
+        "profiles": [{"identifiers": [{"type": "externalId", "value": "becky-1"}]}],
+    }
+    customers.register(store, org, source="WEBSITE", account_id=None, registration=registration)
+    change = {"add": [{"type": "externalId", "value": "becky-1"}]}
+    customers.change_identifiers(
+        store, customer_id=MEMBER, source="INSTORE", account_id=None, change=change
+    )
+    assert activity(store, "linkingUpdates", value="becky-1", source="website") == programs

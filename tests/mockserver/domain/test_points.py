@@ -77,6 +77,26 @@ def register(store: Store, mobile: str, loyalty: str) -> int:
     return created
 
 
+def merge(store: Store, victim: int, first_name: str, loyalty: str = "loyalty") -> int:
+    """Merge VICTIM, of INSTORE, into a customer registered now in WEBSITE; its id."""
+    email = f"{first_name.lower()}@example.com"
+    body = {
+        "loyaltyInfo": {"loyaltyType": loyalty},
+        "profiles": [{"firstName": first_name, "identifiers": [{"type": "email", "value": email}]}],
+    }
+    survivor: int = customers.register(
+        store, ORG, source="WEBSITE", account_id=None, registration=body
+    )["createdId"]
+    customers.change_identifiers(
+        store,
+        customer_id=victim,
+        source="INSTORE",
+        account_id=None,
+        change={"add": [{"type": "email", "value": email}]},
+    )
+    return survivor
+
+
 # --- loyalty details ------------------------------------------------------------------------
 
 
@@ -328,6 +348,20 @@ def test_the_schedule_in_a_window_of_redeemable_dates(
     assert [e["points"] for e in answer["promisedPointsScheduleList"]] == shown
 
 
+def test_a_non_loyalty_survivor_of_a_loyalty_customer_is_loyalty_with_its_points(
+    store: Store, org: Org
+) -> None:
+    schedule = promised(store, org, all_programs=True)
+    survivor = merge(store, 374844123, "Becky", loyalty="non_loyalty")
+    assert (
+        customers.get(store, org, customer_id=survivor, source="ALL", account_id=None, embed=[])[
+            "loyaltyInfo"
+        ]["loyaltyType"]
+        == "loyalty"
+    )
+    assert promised(store, org, all_programs=True) == schedule | {"entityId": survivor}
+
+
 def test_an_account_id_of_a_single_account_source_changes_nothing(store: Store, org: Org) -> None:
     # As lookup does: INSTORE has one account, whatever accountId says.
     answer = promised(store, org, account_id="22232", all_programs=True)
@@ -394,6 +428,32 @@ def test_transfers_name_each_side_as_it_is_named_now(store: Store) -> None:
         ]
         assert {"userId": 343015432, "firstName": "Jim", "lastName": "Thompson"} in sides
         assert all(side["firstName"] != "James" for side in sides)
+
+
+def test_transfers_of_a_merged_customer_are_its_survivors_and_name_it_as_the_survivor(
+    store: Store,
+) -> None:
+    # 343015431 (Tom Sawyer) gave points to 343015432.
+    transfers = points.transfers(store, customer_id=343015431)["data"]
+    survivor = merge(store, 343015431, "Ben")
+    renamed = [
+        entry
+        | {
+            side: {"userId": 343015431, "firstName": "Ben"}
+            for side in ("transferredFrom", "transferredTo")
+            if entry[side]["userId"] == 343015431
+        }
+        for entry in transfers
+    ]
+    assert points.transfers(store, customer_id=survivor)["data"] == renamed
+    mirrored = points.transfers(store, customer_id=343015432)["data"]
+    named = [
+        entry[side]
+        for entry in mirrored
+        for side in ("transferredFrom", "transferredTo")
+        if entry[side]["userId"] == 343015431
+    ]
+    assert named and all(side == {"userId": 343015431, "firstName": "Ben"} for side in named)
 
 
 @pytest.mark.parametrize("customer_id", [306, 9], ids=["no transfers", "unknown"])
