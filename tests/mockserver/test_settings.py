@@ -5,10 +5,7 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import socket
-import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -19,8 +16,7 @@ from click.testing import CliRunner
 import spec
 from capkit.cli import main
 from mockserver.settings import Settings, SettingsError
-
-CAPKIT = Path(sys.executable).parent / "capkit"
+from tests.processes import refused
 
 EVERY_FIELD = Settings(
     host="0.0.0.0",
@@ -266,27 +262,6 @@ def busy_port() -> Iterator[int]:
         listener.bind(("127.0.0.1", 0))
         listener.listen()
         yield listener.getsockname()[1]
-
-
-def refused(*arguments: str | Path, environ: dict[str, str] | None = None) -> str:
-    """What `capkit serve ARGUMENTS` says on stderr as it exits 2, having started nothing."""
-    process = subprocess.Popen(
-        [CAPKIT, "serve", *map(str, arguments)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=os.environ | (environ or {}),
-        start_new_session=True,
-    )
-    try:
-        out, err = process.communicate(timeout=30)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.communicate()
-        raise AssertionError(f"capkit serve {arguments} was not refused: it serves") from None
-    assert (process.returncode, out) == (2, ""), err
-    assert "Traceback" not in err
-    return err
 
 
 @pytest.mark.parametrize(

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
 import sqlite3
 import subprocess
 import sys
@@ -17,6 +15,7 @@ import pytest
 from mockserver.domain.records import Customer, Identifier, Profile
 from mockserver.storage import FIRST_NEW_ID, Found, IdentifierTaken, StateUnusable
 from mockserver.storage.sqlite import SqliteStore
+from tests.processes import refused
 
 MOBILE = Identifier("mobile", "919000000001")
 
@@ -175,20 +174,7 @@ def test_serve_refuses_such_a_file_in_one_line_and_exit_2(tmp_path: Path) -> Non
         ),
         customer(FIRST_NEW_ID + 2, Identifier("email", "A@x.com")),
     )
-    serving = subprocess.Popen(
-        [Path(sys.executable).parent / "capkit", "serve", "--port", "0", "--state", path],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
-    try:
-        _, error = serving.communicate(timeout=30)
-    except subprocess.TimeoutExpired:
-        os.killpg(serving.pid, signal.SIGKILL)
-        serving.communicate()
-        raise AssertionError("the mock serves a state it cannot bring up to date") from None
-    assert serving.returncode == 2, error
+    error = refused("--port", "0", "--state", path)
     assert error.splitlines()[-1] == (
         "Error: --state holds customers 306 and 316452956 with one mobile, '919111111111', in"
         " INSTORE, spelt '919111111111' and '+919111111111' (and 1 more identifier(s) like it):"
