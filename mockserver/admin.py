@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import difflib
 import hmac
-from collections.abc import Callable
 from typing import Any
 
 import msgspec
@@ -28,19 +27,6 @@ from spec import CAPKIT_VERSION
 def register(app: Flask, mock: Mock) -> None:
     """Add the admin endpoints of MOCK to APP; those that change something ask for the
     --admin-token, when the mock has one."""
-
-    def changes(view: Callable[[], Response]) -> Callable[[], Response]:
-        token = mock.settings.admin_token
-        if token is None:
-            return view
-
-        def guarded() -> Response:
-            sent = request.headers.get("Authorization", "")
-            if not hmac.compare_digest(sent.encode(), f"Bearer {token}".encode()):
-                return _unauthorized(request.method, request.path)
-            return view()
-
-        return guarded
 
     def reset() -> Response:
         mock.reset()
@@ -136,22 +122,32 @@ def register(app: Flask, mock: Mock) -> None:
         where = f"{request.method} {abridged(request.path, 80)}"
         return _refused([_not_taken(name, where, takes) for name in unknown]) if unknown else None
 
+    def asks_for_the_admin_token() -> Response | None:
+        """A 401 for a change asked without the --admin-token, before anything of the
+        request is looked at: who may not change the mock learns nothing of how to ask."""
+        token = mock.settings.admin_token
+        if token is None or request.endpoint not in _CHANGES:
+            return None
+        sent = request.headers.get("Authorization", "")
+        if hmac.compare_digest(sent.encode(), f"Bearer {token}".encode()):
+            return None
+        return _unauthorized(request.method, request.path)
+
+    app.before_request(asks_for_the_admin_token)
     app.before_request(takes_its_query_parameters)
-    app.add_url_rule("/__admin/reset", "admin_reset", changes(reset), methods=["POST"])
+    app.add_url_rule("/__admin/reset", "admin_reset", reset, methods=["POST"])
     app.add_url_rule("/__admin/state", "admin_state", state)
     app.add_url_rule("/__admin/requests", "admin_requests", requests)
     app.add_url_rule("/__admin/requests/<entry_id>", "admin_exchange", exchange)
     app.add_url_rule(
-        "/__admin/requests", "admin_forget_requests", changes(forget_requests), methods=["DELETE"]
+        "/__admin/requests", "admin_forget_requests", forget_requests, methods=["DELETE"]
     )
     app.add_url_rule("/__admin/health", "admin_health", health)
     app.add_url_rule("/__admin/seed", "admin_seed", seed)
-    app.add_url_rule("/__admin/seed", "admin_add_seed", changes(add_seed), methods=["POST"])
+    app.add_url_rule("/__admin/seed", "admin_add_seed", add_seed, methods=["POST"])
     app.add_url_rule("/__admin/chaos", "admin_chaos", chaos)
-    app.add_url_rule("/__admin/chaos", "admin_change_chaos", changes(change_chaos), methods=["PUT"])
-    app.add_url_rule(
-        "/__admin/chaos", "admin_forget_chaos", changes(forget_chaos), methods=["DELETE"]
-    )
+    app.add_url_rule("/__admin/chaos", "admin_change_chaos", change_chaos, methods=["PUT"])
+    app.add_url_rule("/__admin/chaos", "admin_forget_chaos", forget_chaos, methods=["DELETE"])
 
 
 def _json_body() -> Any:
@@ -196,6 +192,16 @@ def _unauthorized(method: str, path: str) -> Response:
     return response
 
 
+#: The endpoints that change the mock: those the --admin-token guards.
+_CHANGES = frozenset(
+    {
+        "admin_reset",
+        "admin_forget_requests",
+        "admin_add_seed",
+        "admin_change_chaos",
+        "admin_forget_chaos",
+    }
+)
 #: The journal's renderings: a list of summaries, or HAR 1.2 (what `capkit verify` reads).
 _FORMATS = ("json", "har")
 #: The endpoints of this module, by their names' prefix, and the query parameters each takes

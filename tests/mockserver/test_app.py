@@ -648,6 +648,23 @@ def test_with_an_admin_token_a_change_without_it_is_refused_in_the_envelope(
     assert allowed.status_code == 200
 
 
+@pytest.mark.parametrize(("method", "path", "body"), ADMIN_CHANGES)
+def test_with_an_admin_token_a_change_without_it_learns_nothing_of_its_parameters(
+    guarded: Flask, method: str, path: str, body: object
+) -> None:
+    client = guarded.test_client()
+    refused = client.open(f"{path}?bogus=1", method=method, json=body)
+    assert refused.status_code == 401
+    with_token = client.open(
+        f"{path}?bogus=1", method=method, json=body, headers={"Authorization": "Bearer s3cret"}
+    )
+    assert with_token.status_code == 400
+    assert (
+        "query parameter 'bogus' is not a parameter"
+        in with_token.get_json()["errors"][0]["message"]
+    )
+
+
 def test_with_an_admin_token_reading_needs_none(guarded: Flask) -> None:
     client = guarded.test_client()
     for path in ("/__admin/health", "/__admin/state", "/__admin/requests", "/__admin/seed"):
