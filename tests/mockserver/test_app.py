@@ -688,6 +688,8 @@ def test_a_state_that_cannot_be_reached_is_a_503_in_the_envelope(
     response = client.get(url)
     assert response.status_code == 503
     assert response.headers["Retry-After"] == "1"
+    # Sent as the spec declares it, for a client generated from the spec to read.
+    assert "Retry-After" in spec.load()["components"]["responses"]["Unavailable"]["headers"]
     pagination = {"pagination": {"limit": 0, "offset": 0, "total": 0}} if paged else {}
     assert response.get_json() == pagination | {
         "warnings": [],
