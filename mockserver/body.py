@@ -11,6 +11,10 @@ if TYPE_CHECKING:
 
 #: Where the body is kept in the environ once read: the journal reads it first, then the app.
 _READ = "capkit.body"
+#: The Content-Encodings capkit serve's server decodes (aiohttp's, one to a request); a body
+#: in one it decoded is marked so in the environ, under DECODED.
+CODINGS = ("gzip", "deflate", "br", "zstd")
+DECODED = "capkit.decoded"
 
 
 class BodyTooLarge(Exception):
@@ -25,6 +29,15 @@ def unreadable(environ: WSGIEnvironment, reason: str) -> None:
     """Say that the body of ENVIRON's request cannot be read, for REASON: read_body raises
     BodyUnreadable."""
     environ[_READ] = BodyUnreadable(reason)
+
+
+def encoded(environ: WSGIEnvironment) -> str | None:
+    """The Content-Encoding of ENVIRON's body as it reaches the app: None when it comes as it
+    is, or decoded by the server already."""
+    coding: str = environ.get("HTTP_CONTENT_ENCODING", "").strip()
+    if coding.lower() in ("", "identity") or environ.get(DECODED):
+        return None
+    return coding
 
 
 def read_body(environ: WSGIEnvironment, limit: int) -> bytes:

@@ -23,7 +23,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from mockserver import chaos
 from mockserver.auth import TOKEN_HEADER, Unauthenticated, authenticate
-from mockserver.body import BodyTooLarge, BodyUnreadable, read_body
+from mockserver.body import CODINGS, BodyTooLarge, BodyUnreadable, encoded, read_body
 from mockserver.chaos import PLAN, Chaos, ChaosError, Quota
 from mockserver.contract import INVALID_INPUT, Operation
 from mockserver.domain.errors import DomainError
@@ -37,6 +37,7 @@ from mockserver.validation import (
     Inputs,
     InvalidRequest,
     Problem,
+    abridged,
     read_inputs,
 )
 from mockserver.views import HANDLERS, Call
@@ -200,6 +201,17 @@ def read_request(incoming: OperationRequest) -> Response | None:
     except _UnsupportedMediaType as error:
         message = f"Content-Type must be application/json, got {error.args[0] or 'none'}"
         return refuse_items(operation, UNSUPPORTED_MEDIA_TYPE, [(UNSUPPORTED_MEDIA_TYPE, message)])
+    except _UnsupportedEncoding as error:
+        message = (
+            f"Content-Encoding must be {', '.join(CODINGS[:-1])} or {CODINGS[-1]} (or none),"
+            f" got {abridged(error.args[0], 80)!r}"
+        )
+        response = refuse_items(
+            operation, UNSUPPORTED_MEDIA_TYPE, [(UNSUPPORTED_MEDIA_TYPE, message)]
+        )
+        # RFC 9110 12.5.3: a 415 for the body's coding says which codings are taken.
+        response.headers["Accept-Encoding"] = ", ".join(CODINGS)
+        return response
     except InvalidRequest as error:
         return refuse(operation, 400, error.problems)
     return None
@@ -263,6 +275,10 @@ class _UnsupportedMediaType(Exception):
     pass
 
 
+class _UnsupportedEncoding(Exception):
+    pass
+
+
 def _body(operation: Operation, environ: WSGIEnvironment, limit: int) -> Any:
     """The request's JSON body, None when it has none; raise for a body that is not JSON or
     over LIMIT bytes."""
@@ -276,6 +292,9 @@ def _body(operation: Operation, environ: WSGIEnvironment, limit: int) -> Any:
         raise InvalidRequest([Problem(INVALID_INPUT, f"body: {error}")]) from None
     if not data:
         return None
+    coding = encoded(environ)
+    if coding is not None:
+        raise _UnsupportedEncoding(coding)
     content_type = environ.get("CONTENT_TYPE", "")
     if not _JSON.match(content_type):
         raise _UnsupportedMediaType(content_type)

@@ -37,7 +37,7 @@ from gunicorn import glogging
 from gunicorn.app.base import BaseApplication
 
 from mockserver.app import create_app
-from mockserver.body import unreadable
+from mockserver.body import CODINGS, DECODED, unreadable
 from mockserver.chaos import PLAN, Plan
 from mockserver.settings import Settings, SettingsError, flag
 from mockserver.storage import StoreUnavailable
@@ -235,9 +235,10 @@ async def _answer(wsgi: WSGIApplication, max_body: int, request: web.Request) ->
         undecodable = True
     else:
         environ = _environ(request, body or b"")
-        if body is not None and "Content-Encoding" in request.headers:
+        if body is not None and request.headers.get("Content-Encoding", "").lower() in CODINGS:
             # aiohttp decoded the body: the length sent is not the length read.
             environ.pop("CONTENT_LENGTH", None)
+            environ[DECODED] = True
     status, headers, content = _call(wsgi, environ)
     plan: Plan | None = environ.get(PLAN)
     if plan is not None and plan.delay:

@@ -21,6 +21,7 @@ import subprocess
 import sys
 import threading
 import time
+import zlib
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -29,11 +30,17 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
 
+import brotli
 import pytest
 from playwright.sync_api import Browser
 
 import spec
 from tests.ports import free_port
+
+if sys.version_info >= (3, 14):
+    from compression import zstd
+else:
+    from backports import zstd
 
 CAPKIT = Path(sys.executable).parent / "capkit"
 TILL = "Basic " + base64.b64encode(f"till:{hashlib.md5(b'secret').hexdigest()}".encode()).decode()
@@ -489,6 +496,49 @@ def test_a_gzip_body_is_read_decoded_and_over_the_limit_once_decoded(server: Ser
         "POST", "/v2/customers?source=INSTORE", data=bomb, headers={"Content-Encoding": "gzip"}
     )
     assert over.status == 413, over.body
+
+
+@pytest.mark.parametrize(
+    ("coding", "compress"),
+    [
+        ("br", brotli.compress),
+        ("zstd", zstd.compress),
+        ("deflate", zlib.compress),
+        ("GZIP", gzip.compress),
+        ("identity", bytes),
+    ],
+)
+def test_a_body_in_any_coding_http_clients_send_is_read(
+    server: Server, coding: str, compress: Callable[[bytes], bytes]
+) -> None:
+    mobile = f"91850001{sum(map(ord, coding)):04d}"
+    registered = server.request(
+        "POST",
+        "/v2/customers?source=INSTORE",
+        data=compress(padded_registration(mobile, 2_000)),
+        headers={"Content-Encoding": coding},
+    )
+    assert registered.status == 200, registered.body
+    assert lookup(server, mobile).body["entity"] == registered.body["createdId"]
+
+
+@pytest.mark.parametrize("coding", ["compress", "gzip, br", "x-custom"])
+def test_a_body_in_a_coding_the_mock_does_not_decode_is_a_415_saying_which_it_does(
+    server: Server, coding: str
+) -> None:
+    refused = server.request(
+        "POST",
+        "/v2/customers?source=INSTORE",
+        data=padded_registration("918500020001", 2_000),
+        headers={"Content-Encoding": coding},
+    )
+    assert refused.status == 415, refused.body
+    assert refused.headers["Accept-Encoding"] == "gzip, deflate, br, zstd"
+    [error] = refused.body["errors"]
+    assert error["message"] == (
+        f"Content-Encoding must be gzip, deflate, br or zstd (or none), got {coding!r}"
+    )
+    assert lookup(server, "918500020001").status == 400  # nobody was registered
 
 
 def test_a_body_its_content_encoding_does_not_decode_is_a_400_in_the_envelope(
