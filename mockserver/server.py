@@ -35,6 +35,7 @@ from urllib.parse import unquote_to_bytes
 from aiohttp import web
 from gunicorn import glogging
 from gunicorn.app.base import BaseApplication
+from yarl import URL
 
 from mockserver.app import create_app
 from mockserver.body import CODINGS, DECODED, unreadable
@@ -276,7 +277,13 @@ def _environ(request: web.BaseRequest, body: bytes) -> WSGIEnvironment:
     transport = request.transport
     host, port = transport.get_extra_info("sockname")[:2] if transport else ("", 0)
     # As sent: aiohttp's query_string is decoded already.
-    path, _, query = request.raw_path.partition("?")
+    target = request.raw_path
+    absolute = None if target.startswith("/") else URL(target)
+    if absolute is not None and absolute.absolute:
+        # absolute-form (RFC 9112 3.2.2), as a client sends it to a proxy (the mock as
+        # HTTP_PROXY): its path and query are the request's, its authority the Host.
+        target = absolute.raw_path_qs
+    path, _, query = target.partition("?")
     environ: dict[str, Any] = {
         "REQUEST_METHOD": request.method,
         "SCRIPT_NAME": "",
@@ -302,6 +309,8 @@ def _environ(request: web.BaseRequest, body: bytes) -> WSGIEnvironment:
         if key not in ("CONTENT_TYPE", "CONTENT_LENGTH"):
             key = "HTTP_" + key
         environ[key] = f"{environ[key]},{text}" if key in environ else text
+    if absolute is not None and absolute.absolute:
+        environ["HTTP_HOST"] = absolute.raw_authority
     return environ
 
 

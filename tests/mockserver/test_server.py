@@ -565,6 +565,16 @@ def test_a_body_its_content_encoding_does_not_decode_is_a_400_in_the_envelope(
     assert "Traceback" not in server.output()
 
 
+def test_a_request_in_absolute_form_is_answered_as_its_path(server: Server) -> None:
+    """As a client sends it to a proxy: an app whose HTTP_PROXY is the mock."""
+    url = "http://eu.api.capillarytech.com/v2/customers/306?source=ALL"
+    got = server.request("GET", url)
+    assert got.status == 200, got.body
+    assert got.body["id"] == 306
+    journal = server.request("GET", "/__admin/requests").body["requests"]
+    assert journal[-1]["url"] == url
+
+
 # --- any input, however long ----------------------------------------------------------------
 
 DOCUMENT = spec.load()
