@@ -107,6 +107,9 @@ def register(app: Flask, mock: Mock) -> None:
         try:
             with mock.store.read() as tx:
                 tx.customer(0)
+            # A state that reads but takes no write (a standby, a database set read-only)
+            # would answer every write 503: the mock is not up for a load balancer then.
+            mock.store.check_writable()
         except StoreUnavailable as error:
             return json_response({"status": "unavailable", "store": str(error), **body}, 503)
         return json_response({"status": "ok", "store": "ok", **body})

@@ -211,5 +211,9 @@ class Store(Protocol):
         """How many of KEY were counted in WINDOW, counting none: 0 for a key not counted
         since the last reset, or counted in another window."""
 
+    def check_writable(self) -> None:
+        """Raise StoreUnavailable, saying why, when the store would take no write now (a
+        database that is a standby, or set read-only; a file the mock may no longer write)."""
+
     def close(self) -> None:
         """Let go of this thread's connection; the store opens another when used again."""

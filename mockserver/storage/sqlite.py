@@ -35,6 +35,7 @@ from mockserver.storage import (
     Holding,
     IdentifierTaken,
     StateUnusable,
+    StoreUnavailable,
     canonical_customer,
     respelt,
     search_key,
@@ -190,6 +191,13 @@ class SqliteStore:
             .fetchone()
         )
         return 0 if row is None else int(row[0])
+
+    def check_writable(self) -> None:
+        try:
+            with self._writing(self._connection()):
+                pass
+        except sqlite3.OperationalError as error:
+            raise StoreUnavailable(f"SQLite file {self.path} takes no writes: {error}") from None
 
     def close(self) -> None:
         connection = getattr(self._local, "connection", None)

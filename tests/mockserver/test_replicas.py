@@ -360,6 +360,35 @@ def test_a_paused_database_answers_503_within_seconds_then_serves_again(
         assert soon(both_serve, seconds=10)
 
 
+def test_a_database_that_takes_no_writes_is_a_503_at_health_and_reads_go_on(
+    tmp_path: Path, postgresql_server: postgresql.Server
+) -> None:
+    name = f"read_only_{next(_databases)}"
+    url = postgresql_server.create_database(name)
+    with running(tmp_path, "--state", url) as replica, psycopg.connect(url) as owner:
+        owner.autocommit = True
+        assert replica.request("GET", "/__admin/health").status == 200
+        # Sessions begin read-only from now on, as a standby's do; the replica's end.
+        owner.execute(f"ALTER DATABASE {name} SET default_transaction_read_only = on")
+        owner.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = %s AND pid <> pg_backend_pid()",
+            [name],
+        )
+
+        def refused_at_health() -> bool:
+            return replica.request("GET", "/__admin/health").status == 503
+
+        assert soon(refused_at_health, seconds=10)
+        health = replica.request("GET", "/__admin/health").body
+        assert health["status"] == "unavailable"
+        assert "cannot execute UPDATE in a read-only transaction" in health["store"]
+        assert lookup(replica, "919111111111").status == 200
+        owner.execute(f"ALTER DATABASE {name} RESET default_transaction_read_only")
+        # The session refused at health was replaced: a new one may write.
+        assert soon(lambda: replica.request("GET", "/__admin/health").status == 200, seconds=10)
+
+
 def test_a_worker_restarted_while_the_database_is_down_answers_503_then_serves_again(
     tmp_path: Path, postgresql_server: postgresql.Server
 ) -> None:

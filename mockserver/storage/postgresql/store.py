@@ -129,6 +129,9 @@ _FORGET_EVERYTHING = (
     Query("DELETE FROM capkit.counts"),
     Query("UPDATE capkit.counters SET value = $1 WHERE name = 'next_id'"),
 )
+#: A write of no row, which the database refuses as it would any write (a standby, a database
+#: set read-only, a role that may not write), and takes no lock a write waits for.
+_WRITES_NOTHING = Query("UPDATE capkit.counters SET value = value WHERE false")
 _SETTINGS_CHANNEL = "capkit_shared_settings"
 _SHARED_SETTINGS = Query("SELECT doc FROM capkit.shared_settings")
 _UNSHARE_SETTINGS = Query("DELETE FROM capkit.shared_settings")
@@ -205,6 +208,10 @@ class PostgresStore:
         with self.database.session() as session:
             found = session.rows(_COUNTED, utf8(key), int8(window))
         return integer(found[0][0]) if found else 0
+
+    def check_writable(self) -> None:
+        with self.database.session() as session:
+            session.rows(_WRITES_NOTHING)
 
     def close(self) -> None:
         """Nothing to let go of: a transaction returns its connection to the pool."""

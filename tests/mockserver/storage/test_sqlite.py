@@ -13,7 +13,13 @@ from pathlib import Path
 import pytest
 
 from mockserver.domain.records import Customer, Identifier, Profile
-from mockserver.storage import FIRST_NEW_ID, Found, IdentifierTaken, StateUnusable
+from mockserver.storage import (
+    FIRST_NEW_ID,
+    Found,
+    IdentifierTaken,
+    StateUnusable,
+    StoreUnavailable,
+)
 from mockserver.storage.sqlite import SqliteStore
 from tests.processes import refused
 
@@ -34,6 +40,18 @@ def sqlite_store(tmp_path: Path) -> Iterator[SqliteStore]:
 
 
 # --- the file, shared -----------------------------------------------------------------------
+
+
+def test_a_file_that_takes_no_writes_is_unavailable_for_them_saying_why(
+    sqlite_store: SqliteStore,
+) -> None:
+    sqlite_store.check_writable()
+    # What a file the mock may no longer write does to the connection that reads it.
+    sqlite_store._connection().execute("PRAGMA query_only = ON")
+    with pytest.raises(
+        StoreUnavailable, match=r"^SQLite file .* takes no writes: attempt to write a readonly"
+    ):
+        sqlite_store.check_writable()
 
 
 def test_state_survives_closing_and_reopening(tmp_path: Path) -> None:
