@@ -141,8 +141,10 @@ class ReadTransaction(Protocol):
         self, *identifiers: Identifier, source: str | None = None, account_id: str | None = None
     ) -> list[Holding]:
         """Who holds any of IDENTIFIERS, in SOURCE/ACCOUNT_ID, or in any source or account if
-        None; the holders of each identifier together, in the order asked. (Asking for several
-        at once spares PostgreSQL a round trip each.)"""
+        None; the holders of each identifier together, in the order asked, and in the order
+        the customers were first stored, then by source and account (an identifier may be
+        held by several customers in several sources). (Asking for several at once spares
+        PostgreSQL a round trip each.)"""
 
     def search(
         self,

@@ -289,7 +289,8 @@ class _Reading:
         self, identifier: Identifier, source: str | None, account_id: str | None
     ) -> list[Holding]:
         query = (
-            "SELECT customer_id, source, account_id FROM identifiers WHERE type = ? AND value = ?"
+            "SELECT customer_id, source, account_id FROM identifiers"
+            " JOIN customers ON customers.id = customer_id WHERE type = ? AND value = ?"
         )
         arguments: list[str] = [identifier.type, identifier.value]
         if source is not None:
@@ -298,6 +299,7 @@ class _Reading:
         if account_id is not None:
             query += " AND account_id = ?"
             arguments.append(account_id)
+        query += " ORDER BY seq, source, account_id"
         return [
             Holding(customer_id, found_source, found_account, identifier)
             for customer_id, found_source, found_account in self._db.execute(query, arguments)

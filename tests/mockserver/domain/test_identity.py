@@ -287,3 +287,23 @@ def test_a_seed_file_customer_holding_one_identifier_in_two_spellings_is_refused
     [problem] = refused.value.problems
     assert problem.field == "profiles[0].identifiers[1]"
     assert "919900000001" in problem.expected
+
+
+def test_an_identifier_held_in_two_sources_is_found_in_all_as_its_first_stored_holder(
+    empty_store: Store,
+) -> None:
+    in_website = seed_customer(910001, ("mobile", "919700000001"))
+    in_website["profiles"][0]["source"] = "WEBSITE"
+    written = [in_website, seed_customer(910002, ("mobile", "919700000001"))]
+    with empty_store.write() as tx:
+        tx.save_all(seed_files.customers_of(written, ORG))
+    for _ in range(3):
+        assert lookup(empty_store, "ALL", "mobile", "919700000001") == 910001
+        customers.update(
+            empty_store,
+            ORG,
+            customer_id=910001,
+            source="WEBSITE",
+            account_id=None,
+            changes={"profiles": [{"firstName": "Saved again"}]},
+        )

@@ -145,6 +145,33 @@ def test_holders_by_source_and_account_or_anywhere(empty_store: Store) -> None:
         assert tx.holders(Identifier("email", WECHAT.value)) == []
 
 
+def test_holders_come_in_the_order_their_customers_were_first_stored(empty_store: Store) -> None:
+    """So that a lookup in any source finds the same customer on every backend, however
+    often the others are saved again."""
+    first = customer(9, WECHAT, source="WECHAT", account_id="b")
+    second = Customer(
+        1,
+        "loyalty",
+        profiles=(
+            Profile("WECHAT", "a", identifiers=(WECHAT,)),
+            Profile("INSTORE", identifiers=(WECHAT,)),
+            Profile("FACEBOOK", "z", identifiers=(WECHAT,)),
+        ),
+    )
+    save(empty_store, first, second)
+    expected = [
+        Holding(9, "WECHAT", "b", WECHAT),
+        Holding(1, "FACEBOOK", "z", WECHAT),
+        Holding(1, "INSTORE", "", WECHAT),
+        Holding(1, "WECHAT", "a", WECHAT),
+    ]
+    for _ in range(3):
+        with empty_store.read() as tx:
+            assert tx.holders(WECHAT) == expected
+            assert tx.holders(MOBILE, WECHAT) == expected
+        save(empty_store, customer(9, WECHAT, source="WECHAT", account_id="b", first_name="N"))
+
+
 def test_holders_of_several_identifiers_at_once(empty_store: Store) -> None:
     email = Identifier("email", "becky@example.com")
     save(
