@@ -32,12 +32,13 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Protocol
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, quote, urlsplit
 
 import msgspec
 
 from mockserver.body import BodyTooLarge, BodyUnreadable, read_body
 from mockserver.chaos import AS_IT_COMES, PLAN, Plan
+from mockserver.host import authority
 from spec import CAPKIT_VERSION, credentials
 
 if TYPE_CHECKING:
@@ -271,7 +272,9 @@ class Recording:
             if hasattr(chunks, "close"):
                 chunks.close()
         query = environ.get("QUERY_STRING", "")
-        url = f"{environ['wsgi.url_scheme']}://{environ.get('HTTP_HOST', '')}{path}"
+        # As sent (PATH_INFO is decoded: a %3F in it would end the URL's path).
+        sent = quote(path.encode("latin-1"))
+        target = environ.get("RAW_URI") or (f"{sent}?{query}" if query else sent)
         found: Findings = environ.get(FINDINGS) or Findings()
         plan: Plan = environ.get(PLAN, AS_IT_COMES)
         status, headers, text = int(answered[0].split(" ", 1)[0]), answered[1], content
@@ -283,7 +286,7 @@ class Recording:
                 # The server waits once the app has answered: the entry is written before.
                 duration_ms=(time.perf_counter() - clock + plan.delay) * 1000,
                 method=method,
-                url=f"{url}?{query}" if query else url,
+                url=f"{environ['wsgi.url_scheme']}://{authority(environ)}{target}",
                 request_headers=[
                     (key, credentials.masked(_header_name(key), value))
                     for key, value in environ.items()

@@ -27,6 +27,7 @@ from mockserver.body import CODINGS, BodyTooLarge, BodyUnreadable, encoded, read
 from mockserver.chaos import PLAN, Chaos, ChaosError, Quota
 from mockserver.contract import INVALID_INPUT, Operation
 from mockserver.domain.errors import DomainError
+from mockserver.host import host_problem
 from mockserver.journal import findings
 from mockserver.mock import Mock
 from mockserver.prefer import header_text, preferences
@@ -105,6 +106,15 @@ def _answer(incoming: OperationRequest) -> Response:
 
 
 # --- the steps, in their order --------------------------------------------------------------
+
+
+def check_host(incoming: OperationRequest) -> Response | None:
+    """A 400 for a request whose Host is no host, or missing in HTTP/1.1: an HTTP server must
+    refuse it (RFC 9112 3.2), and Capillary's front servers do."""
+    problem = host_problem(incoming.environ)
+    if problem is None:
+        return None
+    return refuse(incoming.operation, 400, [Problem(INVALID_INPUT, problem)])
 
 
 def rehearse(incoming: OperationRequest) -> Response | None:
@@ -248,6 +258,7 @@ def answer_preferred(incoming: OperationRequest) -> Response | None:
 #: What a request goes through before its handler, in order; the first step that answers
 #: ends its path.
 STEPS: tuple[Step, ...] = (
+    check_host,
     rehearse,
     authenticate_request,
     limit_rate,

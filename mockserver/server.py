@@ -290,6 +290,8 @@ def _environ(request: web.BaseRequest, body: bytes) -> WSGIEnvironment:
         # Decoded, in WSGI's "bytes as latin-1" strings (PEP 3333).
         "PATH_INFO": unquote_to_bytes(path).decode("latin-1"),
         "QUERY_STRING": query,
+        # The target as sent, for the journal's URL (as gunicorn's and werkzeug's servers do).
+        "RAW_URI": target,
         "SERVER_NAME": host,
         "SERVER_PORT": str(port),
         "SERVER_PROTOCOL": f"HTTP/{request.version.major}.{request.version.minor}",

@@ -575,6 +575,34 @@ def test_a_request_in_absolute_form_is_answered_as_its_path(server: Server) -> N
     assert journal[-1]["url"] == url
 
 
+@pytest.mark.parametrize(
+    "host", ["[::1", "a:99999", "a b", "a%zz", "[not-ipv6]", "a:" + "9" * 5000]
+)
+def test_a_host_that_is_no_host_is_a_400_in_the_envelope_journalled_under_the_mock_s_address(
+    server: Server, host: str
+) -> None:
+    mobile = f"91860000{len(host):04d}"
+    refused = server.request(
+        "POST",
+        "/v2/customers?source=INSTORE",
+        data=padded_registration(mobile, 500),
+        headers={"Host": host},
+    )
+    assert refused.status == 400, refused.body
+    [error] = refused.body["errors"]
+    assert "header 'Host' must be a host name or address and an optional port" in error["message"]
+    assert lookup(server, mobile).status == 400  # nobody was registered
+    journal = server.request("GET", "/__admin/requests").body["requests"]
+    assert journal[-2]["url"] == f"http://127.0.0.1:{server.port}/v2/customers?source=INSTORE"
+    assert "Traceback" not in server.output()
+
+
+def test_the_journal_names_a_request_by_its_target_as_sent(server: Server) -> None:
+    server.request("GET", "/v2/customers/%3F%23x?source=ALL", headers={"Host": "[::1]:8080"})
+    journal = server.request("GET", "/__admin/requests").body["requests"]
+    assert journal[-1]["url"] == "http://[::1]:8080/v2/customers/%3F%23x?source=ALL"
+
+
 # --- any input, however long ----------------------------------------------------------------
 
 DOCUMENT = spec.load()

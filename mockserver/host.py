@@ -1,0 +1,66 @@
+"""A request's Host header (RFC 9110 7.2, RFC 9112 3.2): what is wrong with it, and the
+authority the journal names a request by.
+
+A request sent to the mock with a Host that is no host (`a:99999`, `[::1`, `a b`) is refused,
+as an HTTP/1.1 server must; the journal still records it, under the address that answered it,
+so that every URL it lists parses (a browser's `new URL()` among the readers).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import WSGIEnvironment
+
+#: RFC 3986's host: an IP literal in brackets, or a name of its characters and %-escapes; then
+#: an optional port.
+_HOST = re.compile(
+    r"(?P<host>\[(?P<literal>[^\]]*)\]|(?:[\w\-.~!$&'()*+,;=]|%[0-9A-Fa-f]{2})*)"
+    r"(?::(?P<port>[0-9]*))?",
+    re.ASCII,
+)
+_LONGEST_ECHO = 80
+
+
+def host_problem(environ: WSGIEnvironment) -> str | None:
+    """What is wrong with the Host of ENVIRON's request; None when nothing is (HTTP/1.0 may
+    send none; aiohttp refuses an HTTP/1.1 request without one itself)."""
+    host = environ.get("HTTP_HOST")
+    if host is None or _valid(host):
+        return None
+    shown = host if len(host) <= _LONGEST_ECHO else f"{host[:_LONGEST_ECHO]}..."
+    return (
+        "header 'Host' must be a host name or address and an optional port up to 65535"
+        f" (RFC 9110 7.2), got {shown!r}"
+    )
+
+
+def authority(environ: WSGIEnvironment) -> str:
+    """The host and port ENVIRON's request was sent to: its Host, or where there is none or
+    it is no host, the address of the server that answered."""
+    host: str = environ.get("HTTP_HOST", "")
+    if host and _valid(host):
+        return host
+    name = environ.get("SERVER_NAME", "")
+    return (
+        f"[{name}]:{environ.get('SERVER_PORT', '')}"
+        if ":" in name
+        else f"{name}:{environ.get('SERVER_PORT', '')}"
+    )
+
+
+def _valid(host: str) -> bool:
+    match = _HOST.fullmatch(host)
+    port = match and match["port"]
+    if match is None or (port and (len(port) > 5 or int(port) > 65535)):
+        return False
+    if match["literal"] is None:
+        return True
+    try:
+        ipaddress.IPv6Address(match["literal"])
+    except ValueError:
+        return False
+    return True
