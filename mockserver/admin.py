@@ -136,6 +136,24 @@ def register(app: Flask, mock: Mock) -> None:
             return None
         return _unauthorized(request.method, request.path)
 
+    def refuses_pages_of_other_sites() -> Response | None:
+        """A 403 for a request that a browser sends from a page of another site (by its
+        Fetch Metadata): else any page a developer opens could read the journal, and reset or
+        reseed a mock on localhost. Pages of the mock's own site (the console, an app on
+        localhost:3000 for a mock on localhost:8080) and clients that are no page are served."""
+        if not (request.endpoint or "").startswith(_ENDPOINTS):
+            return None
+        if request.headers.get("Sec-Fetch-Site") != "cross-site":
+            return None
+        origin = abridged(request.headers.get("Origin", "unknown"), _LONGEST_ECHO)
+        message = (
+            f"{request.method} {abridged(request.path, 80)} comes from a page of another site"
+            f" ({origin}, Sec-Fetch-Site: cross-site): the admin endpoints answer pages of the"
+            " mock's own site and clients that are no browser page"
+        )
+        return _refused([message], 403)
+
+    app.before_request(refuses_pages_of_other_sites)
     app.before_request(asks_for_the_admin_token)
     app.before_request(takes_its_query_parameters)
     app.add_url_rule("/__admin/reset", "admin_reset", reset, methods=["POST"])

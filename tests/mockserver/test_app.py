@@ -665,6 +665,33 @@ def test_with_an_admin_token_a_change_without_it_learns_nothing_of_its_parameter
     )
 
 
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [*ADMIN_CHANGES, *[("GET", path, None) for path in ("/__admin/requests", "/__admin/state")]],
+)
+def test_an_admin_request_from_a_page_of_another_site_is_a_403_and_changes_nothing(
+    client: FlaskClient, method: str, path: str, body: object
+) -> None:
+    mock: Mock = client.application.extensions["capkit"]
+    mock.reset()
+    client.get(LOOKUP_306)
+    page = {"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"}
+    refused = client.open(path, method=method, json=body, headers=page)
+    assert refused.status_code == 403
+    [error] = refused.get_json()["errors"]
+    assert error["message"] == (
+        f"{method} {path} comes from a page of another site (https://evil.example,"
+        " Sec-Fetch-Site: cross-site): the admin endpoints answer pages of the mock's own site"
+        " and clients that are no browser page"
+    )
+    assert client.get("/__admin/requests").get_json()["requests"]  # not cleared, not reset
+    assert client.get("/__admin/chaos").get_json()["faults"] == 0
+    for site in ("same-origin", "same-site", "none"):
+        headers = {"Origin": "http://localhost:3000", "Sec-Fetch-Site": site}
+        assert client.open(path, method=method, json=body, headers=headers).status_code == 200
+    client.delete("/__admin/chaos")
+
+
 def test_with_an_admin_token_reading_needs_none(guarded: Flask) -> None:
     client = guarded.test_client()
     for path in ("/__admin/health", "/__admin/state", "/__admin/requests", "/__admin/seed"):

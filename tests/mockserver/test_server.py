@@ -307,6 +307,35 @@ def test_a_page_of_another_origin_reads_the_rate_limit_and_when_to_retry(
     assert reset is not None and retry_past is not None and 1 <= int(retry_past) <= 86400
 
 
+def test_a_page_of_another_site_cannot_reset_the_mock_nor_read_its_journal(
+    browser: Browser, server: Server
+) -> None:
+    """What a page a developer happens to open could otherwise do to a mock on localhost."""
+    context = browser.new_context()
+    page = context.new_page()
+    # localhost is another site than 127.0.0.1 (a host that is no registrable domain is a
+    # site of its own): the page's requests are cross-site.
+    page.goto(f"http://localhost:{server.port}/__admin/health")
+    mock = f"http://127.0.0.1:{server.port}"
+    answered = page.evaluate(
+        """async (mock) => [
+            (await fetch(`${mock}/__admin/reset`, {method: "POST"})).status,
+            (await fetch(`${mock}/__admin/requests`)).status,
+            (await fetch(`${mock}/v2/customers/306?source=ALL`,
+                {headers: {Authorization: "Basic dGlsbDpzZWNyZXQ="}})).status,
+        ]""",
+        mock,
+    )
+    # The console's own requests, of the mock's site, are served.
+    same_site = page.evaluate(
+        "async () => (await fetch('/__admin/requests')).status",
+    )
+    context.close()
+    assert answered[:2] == [403, 403]
+    assert answered[2] != 403  # the API is for pages of any site
+    assert same_site == 200
+
+
 def basic(credentials: str) -> str:
     return "Basic " + base64.b64encode(credentials.encode()).decode()
 
