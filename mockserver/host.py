@@ -12,17 +12,18 @@ import ipaddress
 import re
 from typing import TYPE_CHECKING
 
+from mockserver.validation import abridged
+
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIEnvironment
 
 #: RFC 3986's host: an IP literal in brackets, or a name of its characters and %-escapes; then
 #: an optional port.
 _HOST = re.compile(
-    r"(?P<host>\[(?P<literal>[^\]]*)\]|(?:[\w\-.~!$&'()*+,;=]|%[0-9A-Fa-f]{2})*)"
+    r"(?:\[(?P<literal>[^\]]*)\]|(?:[\w\-.~!$&'()*+,;=]|%[0-9A-Fa-f]{2})*)"
     r"(?::(?P<port>[0-9]*))?",
     re.ASCII,
 )
-_LONGEST_ECHO = 80
 
 
 def host_problem(environ: WSGIEnvironment) -> str | None:
@@ -31,10 +32,9 @@ def host_problem(environ: WSGIEnvironment) -> str | None:
     host = environ.get("HTTP_HOST")
     if host is None or _valid(host):
         return None
-    shown = host if len(host) <= _LONGEST_ECHO else f"{host[:_LONGEST_ECHO]}..."
     return (
         "header 'Host' must be a host name or address and an optional port up to 65535"
-        f" (RFC 9110 7.2), got {shown!r}"
+        f" (RFC 9110 7.2), got {abridged(host, 80)!r}"
     )
 
 
@@ -45,11 +45,8 @@ def authority(environ: WSGIEnvironment) -> str:
     if host and _valid(host):
         return host
     name = environ.get("SERVER_NAME", "")
-    return (
-        f"[{name}]:{environ.get('SERVER_PORT', '')}"
-        if ":" in name
-        else f"{name}:{environ.get('SERVER_PORT', '')}"
-    )
+    address = f"[{name}]" if ":" in name else name  # an IPv6 address goes in brackets
+    return f"{address}:{environ.get('SERVER_PORT', '')}"
 
 
 def _valid(host: str) -> bool:
