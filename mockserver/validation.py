@@ -259,6 +259,8 @@ def describe(
             return f"{subject} must be at most {limit}{got}"
         case Kind.ExclusiveMaximum(limit=limit):
             return f"{subject} must be less than {limit}{got}"
+        case Kind.MinProperties(limit=1) if fields := fields_at(list(error.instance_path)):
+            return f"{subject} must have {' or '.join(map(repr, fields))}"
         case Kind.MinLength(limit=1) | Kind.MinProperties(limit=1):
             return f"{subject} must not be empty"
         case Kind.MinLength(limit=limit):

@@ -345,11 +345,14 @@ def test_an_invalid_channel_in_an_update_is_8010_as_documented(client: FlaskClie
     assert code == 400
 
 
-def test_an_identifier_change_without_add_or_remove_names_both(client: FlaskClient) -> None:
+def test_a_change_or_an_update_of_nothing_names_what_it_may_hold(client: FlaskClient) -> None:
     response = client.post("/v2/customers/306/changeIdentifier?source=INSTORE", json={})
     [(code, message)] = errors(response)
     assert code == 400
     assert message.endswith(": body must have 'add' or 'remove'")
+    response = client.put("/v2/customers/306?source=INSTORE", json={})
+    [(code, message)] = errors(response)
+    assert message.endswith(": body must have 'profiles' or 'loyaltyInfo' or 'extendedFields'")
 
 
 def test_a_body_that_is_not_json_is_a_415(client: FlaskClient) -> None:

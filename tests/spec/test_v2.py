@@ -6,6 +6,7 @@ truncated spec fails every case instead of passing none.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -273,6 +274,26 @@ def test_spellings_that_differ_in_case_alone_are_named_apart() -> None:
         names = schema.get("x-enum-varnames", [])
         assert len(names) == len(schema["enum"]) == len(set(names)), at
     assert colliding == 3  # ActivitySource, activityType, SubscriptionChange.channel
+
+
+def test_no_schema_is_a_choice_of_required_fields_alone() -> None:
+    """An anyOf (or oneOf) whose branches only require fields leaves generated clients without a
+    type (openapi-python-client's Any, openapi-typescript's unknown): minProperties says "one
+    of them" of an object that holds nothing else."""
+
+    def choices(node: object, at: str) -> Iterator[str]:
+        if isinstance(node, dict):
+            for keyword in ("anyOf", "oneOf"):
+                branches = node.get(keyword, [])
+                if branches and all(set(branch) == {"required"} for branch in branches):
+                    yield f"{at}/{keyword}"
+            for key, value in node.items():
+                yield from choices(value, f"{at}/{key}")
+        elif isinstance(node, list):
+            for index, value in enumerate(node):
+                yield from choices(value, f"{at}/{index}")
+
+    assert list(choices(DOCUMENT, "#")) == []
 
 
 def test_info_names_a_contact_and_a_license() -> None:
