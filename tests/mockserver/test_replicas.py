@@ -35,6 +35,7 @@ from tests.mockserver.test_server import (
     register,
     running,
 )
+from tests.ports import free_port
 from tests.waiting import soon
 
 _databases = itertools.count()
@@ -263,7 +264,10 @@ def test_a_database_that_refuses_the_password_stops_serve_with_one_line_and_exit
 ) -> None:
     state = postgresql_server.url().replace(postgresql_server.password, "wrong-password")
     refused = subprocess.run(
-        [CAPKIT, "serve", "--state", state], capture_output=True, text=True, timeout=30
+        [CAPKIT, "serve", "--state", state, "--port", str(free_port())],
+        capture_output=True,
+        text=True,
+        timeout=30,
     )
     assert refused.returncode == 2, refused.stderr
     [said] = [line for line in refused.stderr.splitlines() if line.startswith("Error: ")]

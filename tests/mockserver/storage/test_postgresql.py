@@ -488,7 +488,8 @@ def test_without_the_driver_serve_says_how_to_install_it() -> None:
     program = (
         "import sys; sys.modules['psycopg'] = None\n"
         "from capkit.cli import main\n"
-        "main(['serve', '--state', 'postgresql://capkit@db.example/capkit'])\n"
+        "main(['serve', '--state', 'postgresql://capkit@db.example/capkit', '--port',"
+        f" '{free_port()}'])\n"
     )
     result = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True)
     assert result.returncode == 2
