@@ -88,12 +88,12 @@ UNFIT = {
         replaced(
             SEARCH + "/responses/401",
             {
-                "description": "Unauthorized, in a schema closed to what it does not name",
+                "description": "Unauthorized, in a schema that refuses a pagination",
                 "content": {
                     "application/json": {
                         "schema": {
                             "$ref": "#/components/schemas/ErrorEnvelope",
-                            "unevaluatedProperties": False,
+                            "not": {"required": ["pagination"]},
                         },
                         "examples": {
                             "unauthorized": {

@@ -157,3 +157,24 @@ def test_generated_client_keeps_every_documented_spelling(generated: Generated) 
     documented = spec.load()["components"]["parameters"]["activityActivityType"]["schema"]["enum"]
     assert spellings == set(documented)
     assert len(documented) > 1
+
+
+def test_generated_client_reads_an_identifier_change_and_a_list_endpoint_s_401(
+    generated: Generated, mock: Server
+) -> None:
+    models, customers_api = generated("models"), "api.customers"
+    change = models.IdentifierChange(
+        add=[models.Identifier(type_=models.IdentifierType.EMAIL, value="tom@example.com")]
+    )
+    with client(generated, mock) as customers:
+        changed = generated(f"{customers_api}.change_customer_identifier").sync(
+            306, client=customers, body=change, source=models.Source.INSTORE
+        )
+    assert isinstance(changed, models.IdentifierChangeResult), changed
+    anonymous = generated("client").Client(base_url=f"http://127.0.0.1:{mock.port}/v2")
+    with anonymous:
+        refused = generated(f"{customers_api}.search_customers").sync_detailed(
+            client=anonymous, q="Becky"
+        )
+    assert refused.status_code == 401
+    assert refused.parsed.pagination.to_dict() == {"limit": 0, "offset": 0, "total": 0}
