@@ -109,8 +109,8 @@ def _answer(incoming: OperationRequest) -> Response:
 
 
 def check_host(incoming: OperationRequest) -> Response | None:
-    """A 400 for a request whose Host is no host, or missing in HTTP/1.1: an HTTP server must
-    refuse it (RFC 9112 3.2), and Capillary's front servers do."""
+    """A 400 for a request whose Host is no host: an HTTP server must refuse it (RFC 9112
+    3.2), and Capillary's front servers do."""
     problem = host_problem(incoming.environ)
     if problem is None:
         return None
