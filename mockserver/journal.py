@@ -129,6 +129,9 @@ class Journal(Protocol):
     def clear(self) -> None:
         """Forget every entry recorded so far."""
 
+    def flush(self) -> None:
+        """Write what this process recorded and has not written yet, as it stops."""
+
 
 class FileJournal(Journal):
     """The journal in the folder DIRECTORY, created if missing."""
@@ -143,6 +146,9 @@ class FileJournal(Journal):
         self._written_bytes = 0
         # Closes _file when it is replaced, or when the journal goes (apps have no close).
         self._close: Callable[[], object] = lambda: None
+
+    def flush(self) -> None:
+        """Nothing is left: each entry is written as it is recorded."""
 
     def record(self, entry: Entry) -> None:
         line = _encode(entry) + b"\n"

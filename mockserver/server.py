@@ -48,6 +48,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+#: What a worker does as it stops, once it answers no more: set as its app is built.
+_AT_STOP: list[Callable[[], None]] = []
+
 #: Seconds a worker has to stop once asked before it is killed: stopping never hangs.
 STOP_TIMEOUT = 3
 #: Seconds an idle keep-alive connection stays open (aiohttp's default).
@@ -67,6 +70,9 @@ def app_from_environment() -> WSGIApplication:
     # down (one restarted after a crash) serves 503 until it is back, where failing to start
     # would make gunicorn stop the whole mock.
     app = create_app(Settings.load(), prepared=True)
+    # The entries a replica gathers for a moment before writing them (a rolling restart lost
+    # the last of each replica).
+    _AT_STOP.append(app.extensions["capkit"].journal.flush)
     gc.collect()
     gc.freeze()
     gc.enable()
@@ -214,7 +220,14 @@ async def _aiohttp_app(load: Callable[[], WSGIApplication], max_body: int) -> we
         handler_args={"max_line_size": _LONGEST_LINE, "max_field_size": _LONGEST_LINE}
     )
     served.router.add_route("*", "/{path:.*}", partial(_answer, wsgi, max_body))
+    served.on_cleanup.append(_stopped)
     return served
+
+
+async def _stopped(_: web.Application) -> None:
+    """What the worker's app asked to be done as it stops, once it answers no more."""
+    for then in _AT_STOP:
+        await asyncio.to_thread(then)
 
 
 #: The longest request line, or header, that the mock reads.

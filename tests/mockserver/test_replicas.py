@@ -279,6 +279,32 @@ def test_a_database_that_refuses_the_password_stops_serve_with_one_line_and_exit
     assert "wrong-password" not in refused.stderr
 
 
+def test_a_replica_stopped_under_load_has_written_the_journal_entries_of_all_it_answered(
+    tmp_path: Path, postgresql_server: postgresql.Server
+) -> None:
+    """As in a rolling restart: a replica gathers its entries a moment before writing them,
+    and writes what it gathered as it stops."""
+    url = postgresql_server.create_database(f"stopped_{next(_databases)}")
+    with replicas_of(tmp_path, url) as (stopped, staying), ThreadPoolExecutor() as pool:
+        answered: list[int] = []
+
+        def register_until_it_stops() -> None:
+            for number in itertools.count():
+                try:
+                    answered.append(register(stopped, f"9183{number:08d}").status)
+                except OSError:  # it stopped taking connections
+                    return
+
+        load = pool.submit(register_until_it_stops)
+        assert soon(lambda: len(answered) >= 20, seconds=10)
+        stopped.signal(signal.SIGTERM)
+        assert stopped.process.wait(timeout=30) == 0
+        load.result()
+        requests = staying.request("GET", "/__admin/requests").body["requests"]
+        assert set(answered) == {200}
+        assert len(requests) == len(answered)
+
+
 def test_a_write_acknowledged_by_a_replica_killed_at_once_is_served_by_the_other(
     tmp_path: Path, postgresql_server: postgresql.Server
 ) -> None:

@@ -118,6 +118,9 @@ class PostgresJournal(journal.Journal):
         with self.database.session() as session:
             session.rows(_CLEAR, repr(time.time()).encode())
 
+    def flush(self) -> None:
+        self._wait_until_written()
+
     def _start_writing(self) -> None:
         """The writing thread of this process, started once (a worker forked from a parent
         that recorded has the parent's queue, and no thread)."""
