@@ -107,11 +107,14 @@ def register(app: Flask, mock: Mock) -> None:
         try:
             with mock.store.read() as tx:
                 tx.customer(0)
-            # A state that reads but takes no write (a standby, a database set read-only)
-            # would answer every write 503: the mock is not up for a load balancer then.
-            mock.store.check_writable()
         except StoreUnavailable as error:
             return json_response({"status": "unavailable", "store": str(error), **body}, 503)
+        try:
+            mock.store.check_writable()
+        except StoreUnavailable as error:
+            # Up for the reads, which every replica of the state serves alike: a balancer that
+            # took them all out would answer its own 503 to reads too. The status says it.
+            return json_response({"status": "read-only", "store": str(error), **body})
         return json_response({"status": "ok", "store": "ok", **body})
 
     def takes_its_query_parameters() -> Response | None:
