@@ -24,10 +24,12 @@ from schemathesis.core.transforms import UNRESOLVABLE
 from schemathesis.generation.stateful.state_machine import StepOutput
 from schemathesis.specs.openapi.stateful.links import OpenApiLink
 
+from contracts.carried import carries_integers, fractional_integers
 from contracts.documented import error_codes
 from contracts.intent import intent_of
 
 __all__ = [
+    "carried_integer_literal",
     "created_resource_readable",
     "documented_error_code",
     "error_envelope",
@@ -124,6 +126,34 @@ def created_resource_readable(
 
 
 @schemathesis.check
+def carried_integer_literal(ctx: CheckContext, response: Response, case: Case[Any]) -> bool | None:
+    """An integer that the spec's links carry from this answer into another operation's integer
+    parameter is written as one: 306, not 306.0 (contracts.carried).
+
+    JSON Schema counts 306.0 as an integer, so response_schema_conformance passes it; carried
+    into the next request it goes as '306.0', which no integer parameter takes.
+    """
+    raw = case.operation.definition.raw
+    document = case.operation.schema.raw_schema
+    if not _asks_the_operation(case) or not carries_integers(document, raw, response.status_code):
+        return True
+    try:
+        body = response.json()
+    except (ValueError, UnicodeDecodeError):
+        return True  # not JSON: response_schema_conformance's finding
+    found = fractional_integers(document, raw, response.status_code, body)
+    if found:
+        first = found[0]
+        raise _failure(
+            f"`{first.field}` written as an integer, {first.whole}: {first.carried}",
+            f"{response.status_code} with `{first.field}` {first.value!r}, which goes there as"
+            f" {first.sent!r}, no integer (JSON Schema counts {first.value!r} as an integer:"
+            " the response's schema passes it)",
+        )
+    return None
+
+
+@schemathesis.check
 def valid_input_not_called_invalid(
     ctx: CheckContext, response: Response, case: Case[Any]
 ) -> bool | None:
@@ -134,10 +164,9 @@ def valid_input_not_called_invalid(
     """
     if response.status_code < 400 or not _asks_the_operation(case):
         return True
-    # Only what schemathesis generated and sent as valid is judged (contracts.intent): not a case
-    # made by hand, and not values a link carried over from another operation (the spec's
-    # register -> lookup link passes an identifier type that lookup's enum may not have).
-    if case.meta is None or ctx.internals.find_parent(case_id=case.id):
+    # Only what schemathesis generated and sent as valid is judged (contracts.intent), values a
+    # link carried from an earlier answer too; not a case made by hand.
+    if case.meta is None:
         return True
     if not intent_of(case, response.request.headers, authenticated=False).valid:
         return True

@@ -14,7 +14,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from schemathesis import Case
-from schemathesis.generation.meta import CONTENT_TYPE_PROBES, CoveragePhaseData
+from schemathesis.generation.meta import (
+    CONTENT_TYPE_PROBES,
+    CoveragePhaseData,
+    StatefulPhaseData,
+)
 from schemathesis.specs.openapi._auth_retry import INVALID_AUTH_HEADERS, INVALID_CREDENTIAL
 
 from spec import credentials
@@ -72,6 +76,12 @@ def intent_of(case: Case[Any], headers: Mapping[str, Any], *, authenticated: boo
     if empty is not None:
         # requests writes an empty list as `name=`, which reads back as one empty item.
         return Intent(False, f"{empty!r} empty: an empty array goes out as {empty}=")
+    fractional = _fractional_integer(case)
+    if fractional is not None:
+        # JSON Schema counts 306.0 as an integer; a link carries it from an answer that wrote it
+        # so (contracts.carried names that answer), and it goes out as '306.0'.
+        source = " (carried from an earlier answer)" if isinstance(data, StatefulPhaseData) else ""
+        return Intent(False, f"{fractional}{source}, which is no integer")
     return VALID
 
 
@@ -94,3 +104,23 @@ def _empty_array(case: Case[Any]) -> str | None:
         ),
         None,
     )
+
+
+def _fractional_integer(case: Case[Any]) -> str | None:
+    """The first integer parameter of CASE whose value is a number with a fraction (306.0), as
+    "path parameter customerId 306.0 goes out as '306.0'"; None when there is none."""
+    operation = case.operation
+    for parameters, values in (
+        (operation.path_parameters, case.path_parameters),
+        (operation.query, case.query),
+        (operation.headers, case.headers),
+    ):
+        for parameter in parameters:
+            value = (values or {}).get(parameter.name)
+            kind = parameter.definition.get("schema", {}).get("type")
+            if isinstance(value, float) and kind == "integer":
+                return (
+                    f"{parameter.location.value} parameter {parameter.name} {value!r} goes out"
+                    f" as {str(value)!r}"
+                )
+    return None

@@ -14,6 +14,10 @@ refused (413), and such a body, which the mock's journal does not keep, counts a
 and is skipped. Credentials are judged by their presence and scheme: a masked one
 (`Basic [Filtered]`, `[Filtered]`) counts as present.
 
+Beyond the schemas, an answer's integer that the spec's links carry into an integer parameter
+is judged as `capkit fuzz` judges it (contracts.carried): written with a fraction (306.0), which
+JSON Schema passes, it is a violation of the answer, which names where the links carry it.
+
 An entry of `capkit fuzz --har` says what the fuzzer meant by its request (contracts.intent): its
 response is judged whatever it was, its request only when it was sent as valid. Entries without
 that mark (a browser's, a proxy's, the journal's) are judged whole.
@@ -56,6 +60,7 @@ from openapi_spec_validator.validation.exceptions import OpenAPIValidationError
 from werkzeug.datastructures import Headers, ImmutableMultiDict
 
 import spec
+from contracts.carried import FractionalInteger, carries_integers, fractional_integers
 from contracts.errors import HarUnreadable, Unusable
 from spec import credentials
 
@@ -225,6 +230,12 @@ class _Contract:
         except OpenAPIValidationError as error:
             raise Unusable(f"the spec is not a valid OpenAPI document: {error.message}") from None
         self.finder = _PathFinder(self.api.spec)
+        self.document = document
+        self.operations = {
+            operation["operationId"]: operation
+            for _, _, operation in spec.operations(document)
+            if "operationId" in operation
+        }
         self.max_body = document.get("x-max-body-bytes")
         self.query_parameters = {
             operation["operationId"]: [
@@ -363,6 +374,9 @@ class _Exchange:
                 continue  # a HEAD answer has no body
             for field, message in _describe(error, side="response"):
                 yield self._violation("response", field, message)
+        if request.sent_method != "HEAD":
+            for found in _fractional_integers(contract, operation_id, response):
+                yield self._violation("response", f"body field {found.field!r}", found.violation())
 
     def _request_problems(
         self, contract: _Contract, request: _Request, operation_id: str
@@ -397,6 +411,21 @@ class _Exchange:
             field=field,
             message=message,
         )
+
+
+def _fractional_integers(
+    contract: _Contract, operation_id: str, response: _Response
+) -> list[FractionalInteger]:
+    """The integers of RESPONSE written with a fraction that the spec's links carry into an
+    integer parameter: JSON Schema passes them, their next request cannot take them."""
+    operation = contract.operations.get(operation_id, {})
+    if not carries_integers(contract.document, operation, response.status_code):
+        return []
+    try:
+        body = json.loads(response.data)
+    except (ValueError, RecursionError):
+        return []  # not JSON: the response's schema says so, where it has one
+    return fractional_integers(contract.document, operation, response.status_code, body)
 
 
 def _describe(error: Exception, *, side: str) -> Iterator[tuple[str, str]]:

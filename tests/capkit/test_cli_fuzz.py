@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import hashlib
+import http.client
 import json
 import os
 import re
@@ -18,6 +19,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
+from wsgiref.types import StartResponse, WSGIApplication
 
 import pytest
 from playwright.sync_api import Browser, expect
@@ -426,3 +429,114 @@ def test_the_mock_and_verify_give_each_request_of_the_run_the_same_verdict(
             disagreements.append(f"{index} {entry['request']['method']} {entry['request']['url']}")
     assert len(entries) > 1000
     assert not disagreements, disagreements[:20]
+
+
+#: Headers of one connection, which a proxy does not pass on (RFC 9110, 7.6.1).
+HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length"}
+
+
+def writing_entity_with_a_fraction(origin: str) -> WSGIApplication:
+    """A proxy in front of ORIGIN that writes lookup's `entity` with a fraction: 306 as 306.0,
+    which JSON Schema counts as an integer."""
+    upstream = urlsplit(origin)
+
+    def proxy(environ: dict[str, Any], start_response: StartResponse) -> list[bytes]:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        headers = {
+            name.removeprefix("HTTP_").replace("_", "-"): value
+            for name, value in environ.items()
+            # Plain bodies, so that the answer can be read and rewritten.
+            if name.startswith("HTTP_") and name not in ("HTTP_HOST", "HTTP_ACCEPT_ENCODING")
+        }
+        if environ.get("CONTENT_TYPE"):
+            headers["Content-Type"] = environ["CONTENT_TYPE"]
+        connection = http.client.HTTPConnection(upstream.hostname, upstream.port, timeout=60)
+        try:
+            connection.request(
+                environ["REQUEST_METHOD"],
+                environ["RAW_URI"],
+                body=environ["wsgi.input"].read(length) if length else None,
+                headers=headers,
+            )
+            answer = connection.getresponse()
+            content = answer.read()
+        finally:
+            connection.close()
+        if environ["PATH_INFO"] == "/v2/customers/lookup" and answer.status == 200 and content:
+            found = json.loads(content)
+            content = json.dumps(found | {"entity": float(found["entity"])}).encode()
+        start_response(
+            f"{answer.status} {answer.reason}",
+            [(name, value) for name, value in answer.getheaders() if name.lower() not in HOP_BY_HOP]
+            + [("Content-Length", str(len(content)))],
+        )
+        return [content]
+
+    return proxy
+
+
+def test_fuzz_and_verify_of_its_har_name_the_same_fault_an_integer_written_with_a_fraction(
+    tmp_path: Path,
+) -> None:
+    """A lookup that answers `entity` 306.0 passes its schema (JSON Schema counts 306.0 as an
+    integer), and the spec's link carries it into getCustomer's path as '306.0', which the
+    target refuses. Both commands name that answer, and neither blames the request the link
+    made of it."""
+    with (
+        capkit_serve(tmp_path, "--auth", AUTH) as origin,
+        serve_in_thread(writing_entity_with_a_fraction(origin)) as proxy,
+    ):
+        fuzzed = capkit(
+            "fuzz",
+            proxy,
+            "--auth",
+            AUTH,
+            *BOUNDED,
+            "--include-operation",
+            "getCustomer",
+            "--include-operation",
+            "lookupCustomer",
+            "--har",
+            "traffic.har",
+            cwd=tmp_path,
+        )
+    assert fuzzed.returncode == 1, fuzzed.stdout + fuzzed.stderr
+    [failure] = re.findall(r"\n1\. .*?(?=\n\n)", fuzzed.stdout, re.DOTALL)
+    assert failure.startswith("\n1. lookupCustomer  GET /customers/lookup\n")
+    assert "\n   check: carried_integer_literal\n" in failure
+    assert re.search(
+        r"\n   Actual:   200 with `entity` (\d+)\.0, which goes there as '\1\.0', no integer",
+        failure,
+    ), failure
+    assert "contract broken: 1 distinct failure(s) in 1 operation(s)" in fuzzed.stdout
+    # The link's steps carried it into getCustomer's path: none sent as valid, and why said.
+    entries = json.loads((tmp_path / "traffic.har").read_text())["log"]["entries"]
+    carried = [
+        entry["_capkit"]
+        for entry in entries
+        if re.search(r"/v2/customers/\d+\.0\b", entry["request"]["url"])
+    ]
+    assert carried and all(mark["sentAs"] == "invalid" for mark in carried), carried
+    assert any(
+        re.fullmatch(
+            r"path parameter customerId (\d+)\.0 goes out as '\1\.0' \(carried from an earlier"
+            r" answer\), which is no integer",
+            mark["invalid"],
+        )
+        for mark in carried
+    ), carried
+
+    verified = capkit("verify", "traffic.har", cwd=tmp_path)
+    assert verified.returncode == 1, verified.stdout + verified.stderr
+    lines = verified.stdout.splitlines()
+    # Each lookup answer that wrote it, and nothing else: the same fault, where fuzz put it.
+    assert lines and all(
+        re.fullmatch(
+            r"entries\[\d+\] GET \S+/v2/customers/lookup\?\S*: response body field 'entity':"
+            r" is (\d+)\.0, an integer written with a fraction: the spec's links carry it into the"
+            r" integer path parameter customerId of getCustomer, .*, where it goes as '\1\.0',"
+            r" which is no integer; expected \1",
+            line,
+        )
+        for line in lines
+    ), "\n".join(lines[:5])

@@ -11,11 +11,21 @@ import requests
 import schemathesis
 from schemathesis import Case, CheckContext, Response
 from schemathesis.config import ChecksConfig
+from schemathesis.engine.recorder import ScenarioRecorder
+from schemathesis.generation import GenerationMode
+from schemathesis.generation.meta import (
+    CaseMetadata,
+    GenerationInfo,
+    PhaseInfo,
+    StatefulPhaseData,
+    TestPhase,
+)
 from schemathesis.specs.openapi.schemas import OpenApiSchema
 
 import spec
 from contracts import Finding, Outcome
 from contracts.checks import (
+    carried_integer_literal,
     created_resource_readable,
     documented_error_code,
     error_envelope,
@@ -240,9 +250,71 @@ def test_created_resource_readable_asks_only_successful_posts(
     assert created_resource_readable(context, answer(200, {"entity": 1}), lookup(schema)) is True
 
 
+def test_carried_integer_literal(schema: OpenApiSchema, context: CheckContext) -> None:
+    # JSON Schema counts 306.0 as an integer: the schema passes it, a link cannot carry it.
+    fractional = answer(200, {"entity": 306.0, "warnings": []})
+    assert failure_of(carried_integer_literal, context, fractional, lookup(schema)) == (
+        "Expected: `entity` written as an integer, 306: the spec's links carry it into the"
+        " integer path parameter customerId of getCustomer, getSubscriptions, getLoyaltyDetails"
+        " and getPointsExpirySchedule\n"
+        "Actual:   200 with `entity` 306.0, which goes there as '306.0', no integer (JSON Schema"
+        " counts 306.0 as an integer: the response's schema passes it)"
+    )
+    whole = answer(200, {"entity": 306, "warnings": []})
+    assert carried_integer_literal(context, whole, lookup(schema)) is None
+    # Only where a link of the spec carries a value: not an error, not another method.
+    refused = answer(400, {"errors": [ERROR]})
+    assert carried_integer_literal(context, refused, lookup(schema)) is True
+    assert carried_integer_literal(context, fractional, lookup(schema, "PUT")) is True
+
+
 def test_valid_input_not_called_invalid_judges_only_generated_valid_input(
     schema: OpenApiSchema, context: CheckContext
 ) -> None:
     invalid = answer(400, {"errors": [{**ERROR, "code": 400}]})
     # Made by hand, the case has no generation metadata: nobody claimed it is valid.
     assert valid_input_not_called_invalid(context, invalid, lookup(schema)) is True
+
+
+def link_step(schema: OpenApiSchema, customer_id: Any) -> Case[Any]:
+    """getCustomer as the stateful phase sends it after a lookup: CUSTOMER_ID from its answer."""
+    meta = CaseMetadata(
+        generation=GenerationInfo(time=0.0, mode=GenerationMode.POSITIVE),
+        components={},
+        phase=PhaseInfo(
+            name=TestPhase.STATEFUL,
+            data=StatefulPhaseData(
+                description=None, parameter=None, parameter_location=None, location=None
+            ),
+        ),
+    )
+    return schema.find_operation_by_id("getCustomer").Case(
+        path_parameters={"customerId": customer_id}, query={"source": "ALL"}, _meta=meta
+    )
+
+
+def test_valid_input_not_called_invalid_judges_what_a_link_carried(schema: OpenApiSchema) -> None:
+    recorder = ScenarioRecorder(label="lookup -> getCustomer")
+    parent = lookup(schema)
+    recorder.record_case(parent_id=None, case=parent)
+    context = CheckContext(
+        override=None,
+        auth=None,
+        headers=None,
+        config=ChecksConfig(),
+        transport_kwargs=None,
+        recorder=recorder,
+        response_checks=None,
+    )
+    invalid = answer(400, {"errors": [{**ERROR, "code": 400, "message": "Input is invalid"}]})
+    carried = link_step(schema, 306)
+    recorder.record_case(parent_id=parent.id, case=carried)
+    assert failure_of(valid_input_not_called_invalid, context, invalid, carried) == (
+        "Expected: schema-valid input accepted: a 2xx, or a business error with a code of its own\n"
+        "Actual:   400 with code 400 ('Input is invalid')"
+    )
+    # 306.0 goes out as '306.0', no integer: refusing it is right (carried_integer_literal
+    # names the answer that wrote it).
+    fractional = link_step(schema, 306.0)
+    recorder.record_case(parent_id=parent.id, case=fractional)
+    assert valid_input_not_called_invalid(context, invalid, fractional) is True
