@@ -41,7 +41,7 @@ RUN: dict[str, Any] = {
     "checks": CHECKS,
     "generation": {
         "mode": "all",
-        # In memory: a run is reproduced by its seed, and leaves nothing in the directory.
+        # In memory: a run is reproduced by its seed (its other caches: contracts.runner).
         "database": ":memory:",
     },
     # Every distinct failure of an operation, not only the first one hypothesis meets (which it

@@ -9,10 +9,12 @@ to schemathesis' JUnit and HAR writers, and to a Listener for progress.
 from __future__ import annotations
 
 import ast
+import contextlib
 import copy
 import http.client
 import re
 import sys
+import tempfile
 import threading
 import urllib.error
 import urllib.request
@@ -21,6 +23,7 @@ from typing import Any, Protocol
 from urllib.parse import urlsplit
 from wsgiref.types import WSGIApplication
 
+import hypothesis.configuration
 import schemathesis
 from schemathesis.cli.commands.run.context import ExecutionContext
 from schemathesis.cli.commands.run.handlers.base import EventHandler
@@ -96,10 +99,29 @@ def fuzz(
     """
     options = options if options is not None else FuzzOptions()
     document = document if document is not None else spec.load()
-    if isinstance(target, str):
-        return _fuzz_origin(target, options, document, listener)
-    with serve_in_thread(target) as origin:
-        return _fuzz_origin(origin, options, document, listener)
+    with _hypothesis_storage_for_the_run():
+        if isinstance(target, str):
+            return _fuzz_origin(target, options, document, listener)
+        with serve_in_thread(target) as origin:
+            return _fuzz_origin(origin, options, document, listener)
+
+
+@contextlib.contextmanager
+def _hypothesis_storage_for_the_run() -> Iterator[None]:
+    """Hypothesis' storage in a temporary directory while the run lasts, then as it was.
+
+    Whatever its database (in memory here), hypothesis writes caches (the constants of the
+    sources it reads, its Unicode tables) to its storage, by default `.hypothesis` in the
+    working directory: a run would leave that behind. Afterwards the storage is what it was, so
+    a user's own hypothesis tests in the same process (pytest, with contract_test) keep theirs.
+    """
+    previous = getattr(hypothesis.configuration, "__hypothesis_home_directory", None)
+    with tempfile.TemporaryDirectory(prefix="capkit-hypothesis-") as directory:
+        hypothesis.configuration.set_hypothesis_home_dir(directory)
+        try:
+            yield
+        finally:
+            hypothesis.configuration.set_hypothesis_home_dir(previous)
 
 
 def _fuzz_origin(

@@ -540,3 +540,18 @@ def test_fuzz_and_verify_of_its_har_name_the_same_fault_an_integer_written_with_
         )
         for line in lines
     ), "\n".join(lines[:5])
+
+
+def test_a_run_leaves_nothing_in_the_working_directory(broken: str, tmp_path: Path) -> None:
+    result = capkit(
+        "fuzz",
+        broken,
+        "--auth",
+        AUTH,
+        *BOUNDED,
+        "--include-operation",
+        "getSubscriptions",
+        cwd=tmp_path,
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert sorted(path.name for path in tmp_path.iterdir()) == []

@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+import os
+import subprocess
+import sys
+from pathlib import Path
 
+import hypothesis.configuration
 import pytest
 from schemathesis.engine import StopReason
 
@@ -12,6 +17,8 @@ from tests.contracts import broken_target
 from tests.contracts.conftest import SEED
 
 AUTH = f"{broken_target.TILL}:{broken_target.PASSWORD}"
+#: The checkout, where `tests.contracts.broken_target` is imported from.
+ROOT = Path(__file__).resolve().parents[2]
 CONFORMING = Outcome(
     base_url="http://127.0.0.1:8080/v2",
     operations=(OperationResult("GET /customers/lookup", "lookupCustomer", 120, 0),),
@@ -80,3 +87,55 @@ def test_a_contract_test_with_nothing_to_test_fails() -> None:
 def test_an_option_it_cannot_take_fails_at_collection() -> None:
     with pytest.raises(BadOption, match="--max-examples has value 0"):
         contract_test("http://127.0.0.1:8080", max_examples=0)
+
+
+#: A user's suite, that holds the contract test.
+SUITE = f"""
+from contracts import contract_test
+from tests.contracts import broken_target
+
+test_contract = contract_test(
+    broken_target.create_app(),
+    auth={AUTH!r},
+    max_examples=3,
+    seed={SEED},
+    operations=("getPointsTransfers",),
+)
+"""
+
+
+def test_a_contract_test_leaves_nothing_in_the_working_directory(tmp_path: Path) -> None:
+    (tmp_path / "suite").mkdir()
+    (tmp_path / "suite" / "test_suite.py").write_text(SUITE)
+    (tmp_path / "run").mkdir()
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", str(tmp_path / "suite")],
+        cwd=tmp_path / "run",
+        env=os.environ | {"PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert "1 failed" in result.stdout, result.stdout + result.stderr
+    assert "check: warnings_on_success" in result.stdout
+    assert sorted(path.name for path in (tmp_path / "run").iterdir()) == []
+
+
+def test_a_contract_test_leaves_a_users_hypothesis_storage_as_it_was(tmp_path: Path) -> None:
+    theirs = tmp_path / "theirs"
+    hypothesis.configuration.set_hypothesis_home_dir(theirs)
+    try:
+        test = contract_test(
+            broken_target.create_app(),
+            auth=AUTH,
+            max_examples=3,
+            seed=SEED,
+            operations=("getPointsTransfers",),
+        )
+        with pytest.raises(pytest.fail.Exception):
+            test()
+        # The run's caches went elsewhere; their tests' storage is still theirs.
+        assert not theirs.exists()
+        assert hypothesis.configuration.storage_directory("examples").path == theirs / "examples"
+    finally:
+        hypothesis.configuration.set_hypothesis_home_dir(None)
