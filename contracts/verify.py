@@ -445,7 +445,10 @@ def _describe(error: Exception, *, side: str) -> Iterator[tuple[str, str]]:
     elif isinstance(error, SecurityValidationError):
         yield "credentials", f"none of the spec's security schemes is satisfied ({cause or error})"
     elif isinstance(error, ResponseNotFound) or isinstance(cause, ResponseNotFound):
-        yield "status", "is not one the operation documents"
+        missing = error if isinstance(error, ResponseNotFound) else cause
+        assert isinstance(missing, ResponseNotFound)
+        documented = ", ".join(map(str, missing.availableresponses)) or "none"
+        yield "status", f"is {missing.http_status}, not one the operation documents: {documented}"
     elif isinstance(error, MediaTypeNotFound) or isinstance(cause, MediaTypeNotFound):
         yield "Content-Type", str(cause or error)
     elif isinstance(error, HeaderValidationError):
