@@ -367,10 +367,6 @@ def fuzz(
         sys.exit(CONTRACT_BROKEN)
 
 
-#: What a report's extension says it is: a format, and the name of the option that takes it.
-_REPORTS = {".xml": ("JUnit XML", "junit"), ".html": ("a page", "html"), ".htm": ("a page", "html")}
-
-
 def _writable(option: str, path: Path) -> None:
     """Raise UsageError, before anything runs, for a PATH that OPTION cannot write to."""
     folder = path.parent
@@ -388,21 +384,13 @@ def _writable(option: str, path: Path) -> None:
 def _by_format(reports: tuple[Path, ...], formats: tuple[str, ...]) -> dict[str, Path]:
     """REPORTS by the option of their format, one of FORMATS; raise UsageError for another
     extension, or two reports of one format."""
-    chosen: dict[str, Path] = {}
-    for path in reports:
-        known = {suffix: kind for suffix, kind in _REPORTS.items() if kind[1] in formats}
-        kind = known.get(path.suffix.lower())
-        if kind is None:
-            expected = ", ".join(f"{suffix} ({kind[0]})" for suffix, kind in known.items())
-            raise click.UsageError(
-                f"--report has value '{path}'; expected a file ending in {expected}"
-            )
-        if kind[1] in chosen:
-            raise click.UsageError(
-                f"--report names two files of {kind[0]}: '{chosen[kind[1]]}' and '{path}'"
-            )
-        chosen[kind[1]] = path
-    return chosen
+    from contracts.errors import BadOption
+    from contracts.options import reports_by_format
+
+    try:
+        return reports_by_format(reports, formats)
+    except BadOption as error:
+        raise click.UsageError(str(error)) from None
 
 
 @main.command()

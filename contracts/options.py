@@ -9,7 +9,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,15 @@ from schemathesis.core.rate_limit import parse_units
 from contracts.errors import BadOption
 from spec import credentials
 
-__all__ = ["CHECKS", "RUN", "FuzzOptions", "parse_header", "schemathesis_config"]
+__all__ = [
+    "CHECKS",
+    "REPORTS",
+    "RUN",
+    "FuzzOptions",
+    "parse_header",
+    "reports_by_format",
+    "schemathesis_config",
+]
 
 #: schemathesis' checks, all of them on; only positive_data_acceptance needs configuration.
 #: Capillary answers business errors with HTTP 400 and a code of their own (unknown customer
@@ -125,6 +133,30 @@ def parse_header(text: str) -> tuple[str, str]:
     if not colon or not name.strip() or name != name.strip() or " " in name:
         raise BadOption(f"--header has value {text!r}; expected 'Name: value'")
     return name, value.strip()
+
+
+#: What a report's extension says it is: a format, and the field of FuzzOptions that takes it.
+REPORTS = {".xml": ("JUnit XML", "junit"), ".html": ("a page", "html"), ".htm": ("a page", "html")}
+
+
+def reports_by_format(
+    reports: Iterable[Path], formats: tuple[str, ...] = ("junit", "html")
+) -> dict[str, Path]:
+    """REPORTS (--report's files) by the field of their format, one of FORMATS; raise BadOption
+    for another extension, or two reports of one format."""
+    chosen: dict[str, Path] = {}
+    known = {suffix: kind for suffix, kind in REPORTS.items() if kind[1] in formats}
+    for path in map(Path, reports):
+        kind = known.get(path.suffix.lower())
+        if kind is None:
+            expected = ", ".join(f"{suffix} ({kind[0]})" for suffix, kind in known.items())
+            raise BadOption(f"--report has value '{path}'; expected a file ending in {expected}")
+        if kind[1] in chosen:
+            raise BadOption(
+                f"--report names two files of {kind[0]}: '{chosen[kind[1]]}' and '{path}'"
+            )
+        chosen[kind[1]] = path
+    return chosen
 
 
 def schemathesis_config(options: FuzzOptions, base_url: str) -> SchemathesisConfig:

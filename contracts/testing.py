@@ -3,36 +3,69 @@
     from contracts import contract_test
     from myservice import create_app
 
-    test_capillary_contract = contract_test(create_app(), auth="till:password", max_examples=20)
+    test_capillary_contract = contract_test(
+        create_app(), auth="till:password", max_examples=20, include_operation=["lookupCustomer"]
+    )
 
-`contract_test` makes the test; `assert_conforms` is the assertion, for a test of your own.
+The options are capkit fuzz's, each written with _ for - (include_operation for
+--include-operation); a repeatable one takes a list. `contract_test` makes the test;
+`assert_conforms` is the assertion, for a test of your own.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import difflib
+from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 import spec
-from contracts.options import FuzzOptions
+from contracts.errors import BadOption
+from contracts.options import FuzzOptions, parse_header, reports_by_format
 from contracts.outcome import Outcome
 from contracts.report import format_outcome
 from contracts.runner import Target, fuzz
 
-__all__ = ["assert_conforms", "contract_test", "nonconformance"]
+__all__ = ["OPTIONS", "assert_conforms", "contract_test", "nonconformance"]
+
+#: capkit fuzz's options, as contract_test takes them: each written with _ for -.
+OPTIONS = (
+    "auth",
+    "header",
+    "max_examples",
+    "max_time",
+    "workers",
+    "seed",
+    "rate_limit",
+    "read_only",
+    "include_operation",
+    "report",
+    "har",
+    "spec",
+)
+#: FuzzOptions' fields that no option of capkit fuzz is named as; contract_test takes them too.
+FIELDS = ("headers", "operations", "junit", "html")
 
 
 def contract_test(
     target: Target, *, document: spec.Document | None = None, **options: Any
 ) -> Callable[[], None]:
-    """A pytest test that fuzzes TARGET with OPTIONS (FuzzOptions' fields) against DOCUMENT
-    (default: the bundled spec) and fails with the report of every failure.
+    """A pytest test that fuzzes TARGET with OPTIONS, capkit fuzz's (OPTIONS), against DOCUMENT
+    (default: the bundled spec, or the file of the option `spec`) and fails with the report of
+    every failure. A repeatable option takes a list (include_operation=["lookupCustomer"],
+    header=["X-CAP-API-OAUTH-TOKEN: ..."], report=["report.html"]) or one value.
 
-    Raises BadOption at once (at collection) for an option the run cannot take.
+    Raises BadOption at once (at collection) for an option the run cannot take, naming it and
+    the ones it takes.
     """
-    fuzz_options = FuzzOptions(**options)
+    path = options.pop("spec", None)
+    if path is not None:
+        if document is not None:
+            raise BadOption("spec and document both give the spec: pass one")
+        document = spec.load(path)
+    fuzz_options = _fuzz_options(options)
 
     def test_contract() -> None:
         problem = nonconformance(fuzz(target, fuzz_options, document=document))
@@ -40,6 +73,44 @@ def contract_test(
             pytest.fail(problem, pytrace=False)
 
     return test_contract
+
+
+def _fuzz_options(options: Mapping[str, Any]) -> FuzzOptions:
+    fields: dict[str, Any] = {}
+
+    def put(name: str, field: str, value: Any) -> None:
+        if field in fields:
+            raise BadOption(f"{name} sets {field}, as another option of this test does: pass one")
+        fields[field] = value
+
+    for name, value in options.items():
+        if name == "header":
+            pairs = value.items() if isinstance(value, Mapping) else map(parse_header, _many(value))
+            put(name, "headers", dict(pairs))
+        elif name == "include_operation":
+            put(name, "operations", tuple(_many(value)))
+        elif name == "report":
+            for field, report in reports_by_format(map(Path, _many(value))).items():
+                put(name, field, report)
+        elif name == "har":
+            put(name, "har", None if value is None else Path(value))
+        elif name == "operations":
+            put(name, "operations", tuple(_many(value)))
+        elif name in OPTIONS or name in FIELDS:
+            put(name, name, value)
+        else:
+            close = difflib.get_close_matches(name, [*OPTIONS, *FIELDS], n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise BadOption(
+                f"contract_test has no option {name!r}{hint}; it takes capkit fuzz's, each"
+                f" written with _ for -: {', '.join(OPTIONS)}"
+            )
+    return FuzzOptions(**fields)
+
+
+def _many(value: Any) -> list[Any]:
+    """A repeatable option's values: a list of them, or one alone."""
+    return [value] if isinstance(value, str | Path) else list(value)
 
 
 def assert_conforms(outcome: Outcome) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import subprocess
 import sys
@@ -82,6 +83,46 @@ def test_a_contract_test_with_nothing_to_test_fails() -> None:
     )
     with pytest.raises(BadOption, match="no operation to test"):
         test()
+
+
+def test_it_takes_capkit_fuzz_options_written_with_underscores(tmp_path: Path) -> None:
+    test = contract_test(
+        broken_target.create_app(),
+        auth=AUTH,
+        max_examples=3,
+        seed=SEED,
+        include_operation=["getPointsTransfers"],
+        header=["X-Request-Id: contract-test"],
+        report=[tmp_path / "report.html", tmp_path / "junit.xml"],
+        har=tmp_path / "traffic.har",
+    )
+    with pytest.raises(pytest.fail.Exception) as failed:
+        test()
+    # Only the operation included was tested, and every report was written.
+    report = str(failed.value)
+    assert "getPointsTransfers" in report and "getSubscriptions" not in report
+    assert "contract broken:" in (tmp_path / "report.html").read_text()
+    assert "<failure" in (tmp_path / "junit.xml").read_text()
+    entries = json.loads((tmp_path / "traffic.har").read_text())["log"]["entries"]
+    headers = [
+        header["value"]
+        for entry in entries
+        if entry["_capkit"]["sentAs"] == "valid"
+        for header in entry["request"]["headers"]
+        if header["name"] == "X-Request-Id"
+    ]
+    assert headers and set(headers) == {"contract-test"}
+    assert {entry["_capkit"]["operationId"] for entry in entries} == {"getPointsTransfers"}
+
+
+def test_an_option_it_does_not_take_is_named_with_the_ones_it_takes() -> None:
+    with pytest.raises(BadOption) as refused:
+        contract_test("http://127.0.0.1:8080", auth=AUTH, include_operations=["lookupCustomer"])
+    assert str(refused.value) == (
+        "contract_test has no option 'include_operations' (did you mean 'include_operation'?);"
+        " it takes capkit fuzz's, each written with _ for -: auth, header, max_examples,"
+        " max_time, workers, seed, rate_limit, read_only, include_operation, report, har, spec"
+    )
 
 
 def test_an_option_it_cannot_take_fails_at_collection() -> None:
