@@ -35,12 +35,13 @@ import warnings
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urljoin, urlsplit
+from urllib.parse import parse_qsl, unquote, urljoin, urlsplit
 
 import jsonschema_rs
 from jsonschema.exceptions import ValidationError as SchemaError
 from jsonschema_path import SchemaPath
 from openapi_core import Config, OpenAPI
+from openapi_core.casting.schemas.exceptions import CastError
 from openapi_core.datatypes import RequestParameters
 from openapi_core.templating.media_types.exceptions import MediaTypeNotFound
 from openapi_core.templating.paths.datatypes import Path as MatchedPath
@@ -263,6 +264,26 @@ class _Contract:
             found.append(method.upper())
         return found
 
+    def path_parameters(self, request: _Request) -> dict[str, str]:
+        """REQUEST's path parameters as sent, percent-decoded: `%7BcustomerId%7D` is
+        '{customerId}'. openapi-core passes them on encoded, and takes a path that holds its
+        template literally (`/customers/{customerId}`, a client's id never filled in) for the
+        template itself, with no parameter at all."""
+        found = self.finder.find(request.method, urljoin(request.host_url, request.path))
+        template = found.path_result.pattern.lstrip("/").split("/")
+        sent = request.path.split("/")[-len(template) :]
+        parameters = {}
+        for part, value in zip(template, sent, strict=False):
+            name = part[1:-1] if part.startswith("{") and part.endswith("}") else None
+            if name is not None and "{" not in name and "}" not in name:
+                parameters[name] = unquote(value)
+            elif part != unquote(value) or len(sent) < len(template):
+                # A template of parts that are not whole segments: as openapi-core read it.
+                return {
+                    name: unquote(str(value)) for name, value in found.path_result.variables.items()
+                }
+        return parameters
+
     def operation_id(self, request: _Request) -> str:
         """The operationId of REQUEST's operation; raise PathError when none matches."""
         found = self.finder.find(request.method, urljoin(request.host_url, request.path))
@@ -385,6 +406,7 @@ class _Exchange:
             # openapi-core warns of each deprecated parameter a request uses; the spec's
             # deprecated spellings (retroRequest's Status, Type) are still valid input.
             warnings.filterwarnings("ignore", r".* parameter is deprecated", DeprecationWarning)
+            request.parameters.path = contract.path_parameters(request)
             errors = list(contract.api.iter_request_errors(request))
         for error in errors:
             if isinstance(error, MissingRequestBodyError) and request.body_unrecorded:
@@ -428,6 +450,10 @@ def _fractional_integers(
     return fractional_integers(contract.document, operation, response.status_code, body)
 
 
+#: A schema's type, as a message says what a value must be.
+_KINDS = {"integer": "an integer", "number": "a number", "boolean": "true or false"}
+
+
 def _describe(error: Exception, *, side: str) -> Iterator[tuple[str, str]]:
     """(field, message) for each thing ERROR says is wrong."""
     cause = error.__cause__
@@ -438,6 +464,13 @@ def _describe(error: Exception, *, side: str) -> Iterator[tuple[str, str]]:
             else "body"
         )
         yield from _schema_errors(where, cause.schema_errors)
+    elif isinstance(error, ParameterValidationError) and isinstance(cause, CastError):
+        # As the mock says it: what was expected, and what was sent (decoded).
+        expected = _KINDS.get(str(cause.type), f"of type {cause.type}")
+        yield (
+            f"{error.location} parameter {error.name!r}",
+            f"must be {expected}, got {cause.value!r}",
+        )
     elif isinstance(error, ParameterValidationError):
         yield f"{error.location} parameter {error.name!r}", str(cause or error)
     elif isinstance(error, MissingRequestBodyError):

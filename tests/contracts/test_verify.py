@@ -329,3 +329,31 @@ def test_a_deprecated_spelling_of_a_parameter_is_valid_input() -> None:
     url = "http://localhost/v2/customers/17742/retroRequest?Status=APPROVED&Type=GOODWILL"
     answer = {"pagination": {"limit": 0, "offset": 0, "total": 0}, **error(9050)}
     assert verify_har(har(entry("GET", url, 400, answer)), spec.load()) == []
+
+
+@pytest.mark.parametrize(
+    ("path", "refusal"),
+    [
+        # A generated client's id never filled in: the template itself, as sent and encoded.
+        ("/v2/customers/{customerId}?source=ALL", "must be an integer, got '{customerId}'"),
+        ("/v2/customers/%7BcustomerId%7D?source=ALL", "must be an integer, got '{customerId}'"),
+        ("/v2/customers/%7BcustomerId%7D/subscriptions", "must be an integer, got '{customerId}'"),
+        ("/v2/customers/306.0?source=ALL", "must be an integer, got '306.0'"),
+        ("/v2/customers/%31%37%37%34%32?source=ALL", None),
+    ],
+)
+def test_a_path_parameter_is_judged_as_sent_decoded_as_the_mock_says(
+    tmp_path: Path, path: str, refusal: str | None
+) -> None:
+    settings = Settings(state=str(tmp_path / "state.db"), journal=tmp_path / "journal")
+    client = create_app(settings).test_client()
+    reply = client.get(path, headers={BASIC["name"]: BASIC["value"]})
+    journal = client.get("/__admin/requests?format=har").get_json()
+    found = [(v.side, v.field, v.message) for v in verify_har(journal, spec.load())]
+    if refusal is None:
+        assert (reply.status_code, found) == (200, [])
+        return
+    assert reply.get_json()["errors"][0]["message"].endswith(
+        f"path parameter 'customerId' {refusal}"
+    )
+    assert found == [("request", "path parameter 'customerId'", refusal)]
