@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Page, Route, expect
 
 import spec
 from contracts import verify_har
@@ -139,6 +139,48 @@ def test_a_request_of_any_client_shows_in_the_traffic_and_opens_with_the_keyboar
         page.keyboard.press("Escape")
         expect(dialog).to_be_hidden()
         expect(bad).to_be_focused()
+
+
+def test_an_exchange_whose_url_does_not_parse_shows_its_target_and_the_traffic_goes_on(
+    browser: Browser, mock: Server
+) -> None:
+    """A journal's URL that is no URL (a request with a Host that is no host, or an HTTP/1.0 one
+    without any, recorded by a mock before they were named by the address that answered) is
+    listed by its target as written, and replays on this mock; later exchanges still come."""
+    mock.request("DELETE", "/__admin/requests")
+    origin = f"http://127.0.0.1:{mock.port}"
+    garbled = {
+        f"{origin}/v2/customers/306?source=ALL": "http:///v2/customers/306?source=ALL",
+        f"{origin}/v2/customers/307?source=ALL": "http://a:99999/v2/customers/307?source=ALL",
+    }
+
+    def served_garbled(route: Route) -> None:
+        response = route.fetch()
+        listed = response.json()
+        for entry in listed.get("requests", []):
+            entry["url"] = garbled.get(entry["url"], entry["url"])
+        if "request" in listed:
+            url = listed["request"]["url"]
+            listed["request"]["url"] = garbled.get(url, url)
+        route.fulfill(response=response, json=listed)
+
+    with visiting(browser, console(mock, "traffic"), screenshot="console-garbled-url") as page:
+        page.route("**/__admin/requests", served_garbled)
+        page.route("**/__admin/requests/*", served_garbled)
+        for path in ("/v2/customers/306?source=ALL", "/v2/customers/307?source=ALL"):
+            mock.request("GET", path)
+        paths = page.locator("#traffic-table tbody td.path")
+        expect(paths).to_have_text(["/v2/customers/307?source=ALL", "/v2/customers/306?source=ALL"])
+        mock.request("GET", LOOKUP_306)
+        expect(paths.first).to_have_text(LOOKUP_306)
+
+        traffic_row(page, "/v2/customers/306").click()
+        dialog = page.locator("#exchange")
+        expect(dialog.locator("h2")).to_have_text("GET /v2/customers/306?source=ALL → 200")
+        dialog.get_by_role("button", name="Copy curl").click()
+        expect(dialog.locator("pre.curl")).to_contain_text(
+            f"curl -X GET '{origin}/v2/customers/306?source=ALL'"
+        )
 
 
 def test_reset_removes_a_registered_customer(browser: Browser, mock: Server) -> None:

@@ -220,11 +220,15 @@ const traffic = {
       say("traffic-status", `The journal cannot be read: ${error.message}`);
     }
     if (turn !== this.turn) return;
-    if (requests) {
-      this.render(requests);
-      say("traffic-status", requests.length ? "" : `No request under ${config.basePath} yet.`);
+    try {
+      if (requests) {
+        this.render(requests);
+        say("traffic-status", requests.length ? "" : `No request under ${config.basePath} yet.`);
+      }
+    } finally {
+      // An exchange the page cannot show stops no later poll.
+      if (this.live && !document.hidden) this.timer = setTimeout(() => this.poll(), POLL_MS);
     }
-    if (this.live && !document.hidden) this.timer = setTimeout(() => this.poll(), POLL_MS);
   },
 
   render(requests) {
@@ -250,7 +254,7 @@ const traffic = {
   },
 
   row(summary) {
-    const url = new URL(summary.url);
+    const { target } = located(summary.url);
     const time = new Date(summary.time);
     const clock = time.toLocaleTimeString([], { hour12: false }) +
       `.${String(time.getMilliseconds()).padStart(3, "0")}`;
@@ -259,7 +263,7 @@ const traffic = {
       { tabIndex: 0, dataset: { id: summary.id }, className: `status-${String(summary.status)[0]}xx` },
       element("td", { className: "time" }, element("time", { dateTime: summary.time }, clock)),
       element("td", { className: "method" }, summary.method),
-      element("td", { className: "path" }, url.pathname + url.search),
+      element("td", { className: "path" }, target),
       element(
         "td",
         { className: "status" },
@@ -325,12 +329,26 @@ function unanswered(fault) {
   );
 }
 
+// An exchange's URL as the journal has it, in two parts: the target (path and query) as it was
+// sent, and the origin to send it to again. Of a URL that does not parse (a request with a Host
+// that is no host, `a:99999`, or an HTTP/1.0 one without any: `http:///v2/...`) the target is
+// kept as written, and the origin is this mock's, which answered it.
+function located(url) {
+  const [, origin = "", target = url] = /^([a-z][a-z\d+.-]*:\/\/[^/?#]*)(.*)$/is.exec(url) ?? [];
+  let address = null;
+  try {
+    address = new URL(origin);
+  } catch {
+    // no origin one can send to
+  }
+  return { target: target || "/", origin: address?.host ? origin : location.origin };
+}
+
 function showExchange(dialog, entry) {
   const { request, response } = entry;
   const found = entry._capkit ?? {};
-  const url = new URL(request.url);
   dialog.querySelector("h2").textContent =
-    `${request.method} ${url.pathname}${url.search} → ${response.status || "no answer"}`;
+    `${request.method} ${located(request.url).target} → ${response.status || "no answer"}`;
   const problems = dialog.querySelector(".problems");
   const fault = found.fault && `Rehearsed fault ${found.fault}${response.comment ? `: ${response.comment}` : "."}`;
   problems.replaceChildren(
@@ -388,7 +406,8 @@ function side(title, headers, body) {
 function curlOf(request) {
   const quote = (text) => `'${String(text).replace(/'/g, `'\\''`)}'`;
   const skipped = new Set(["host", "content-length", "connection", "accept-encoding"]);
-  const parts = ["curl", "-X", request.method, quote(request.url)];
+  const { origin, target } = located(request.url);
+  const parts = ["curl", "-X", request.method, quote(origin + target)];
   for (const { name, value } of request.headers) {
     if (!skipped.has(name.toLowerCase())) parts.push("-H", quote(`${name}: ${value}`));
   }
