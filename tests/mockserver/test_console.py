@@ -198,6 +198,49 @@ def test_reset_removes_a_registered_customer(browser: Browser, mock: Server) -> 
     assert created not in [customer["id"] for customer in customers]
 
 
+def test_with_many_customers_find_lists_a_bounded_number_and_says_how_many_matched(
+    browser: Browser, mock: Server
+) -> None:
+    many = 450
+    customers = [
+        {
+            "id": 700000 + n,
+            "loyaltyInfo": {"loyaltyType": "loyalty"},
+            "profiles": [
+                {
+                    "firstName": f"many{n}",
+                    "source": "INSTORE",
+                    "identifiers": [{"type": "mobile", "value": f"9190000{n:05d}"}],
+                }
+            ],
+        }
+        for n in range(many)
+    ]
+    assert mock.request("POST", "/__admin/seed", body={"customers": customers}).status == 200
+    held = len(mock.request("GET", "/__admin/state").body["customers"])
+    try:
+        with visiting(browser, console(mock, "state"), screenshot="console-many") as page:
+            rows, status = page.locator("#customers tbody tr"), page.locator("#state-status")
+            expect(status).to_have_text(
+                f"{held} of {held} customers; showing the first 200: refine the search."
+            )
+            expect(rows).to_have_count(200)
+
+            find = page.locator("#state-filter input[name=find]")
+            find.press_sequentially("many")
+            expect(status).to_have_text(
+                f"{many} of {held} customers; showing the first 200: refine the search."
+            )
+            expect(rows).to_have_count(200)
+            expect(rows.first.locator("td").nth(1)).to_have_text("many0")
+
+            find.press_sequentially("1")  # many1, many10-19, many100-199
+            expect(status).to_have_text(f"111 of {held} customers.")
+            expect(rows).to_have_count(111)
+    finally:
+        mock.request("POST", "/__admin/reset")
+
+
 def test_at_a_phone_width_every_panel_fits_and_the_keyboard_moves_between_them(
     browser: Browser, mock: Server
 ) -> None:
