@@ -311,6 +311,53 @@ def test_the_rehearsal_switches_to_slow_and_failing_and_back_to_the_flags(
         mock.request("DELETE", "/__admin/chaos")
 
 
+def test_settings_changed_elsewhere_show_on_reload_and_apply_changes_only_what_was_edited(
+    browser: Browser, mock: Server
+) -> None:
+    try:
+        with visiting(browser, console(mock, "state"), screenshot="console-elsewhere") as page:
+            form, status = page.locator("#rehearsal"), page.locator("#rehearsal-status")
+            expect(form.locator("#rehearsal-changed")).to_have_text(
+                "In force: the flags' settings."
+            )
+            # Changed elsewhere (curl, another console): Reload shows it.
+            assert mock.request("PUT", "/__admin/chaos", body={"chaosSeed": 7}).status == 200
+            page.get_by_role("button", name="Reload").click()
+            expect(form.locator("input[name=chaosSeed]")).to_have_value("7")
+            expect(form.locator("#rehearsal-changed")).to_have_text("Changed here: chaosSeed.")
+
+            # Changed elsewhere again, unseen: applying another setting keeps that change.
+            changed = {"chaosSeed": 7, "rateLimit": "100/m"}
+            assert mock.request("PUT", "/__admin/chaos", body=changed).status == 200
+            form.locator("input[name=latency]").fill("10ms")
+            form.get_by_role("button", name="Apply").click()
+            expect(status).to_have_text(
+                "In force in every worker from now: latency."
+                " Changed elsewhere meanwhile, kept: rateLimit."
+            )
+            expect(form.locator("input[name=rateLimit]")).to_have_value("100/m")
+            settings = mock.request("GET", "/__admin/chaos").body
+            assert (settings["latency"], settings["rateLimit"], settings["chaosSeed"]) == (
+                ["10ms"],
+                "100/m",
+                7,
+            )
+
+            # A setting edited here that was changed elsewhere meanwhile is not overwritten.
+            changed = {"chaosSeed": 7, "rateLimit": "100/m", "latency": "10ms", "faults": 0.2}
+            assert mock.request("PUT", "/__admin/chaos", body=changed).status == 200
+            form.locator("input[name=faults]").fill("0.5")
+            form.get_by_role("button", name="Apply").click()
+            expect(status).to_have_text(
+                "Not changed: faults changed elsewhere since shown;"
+                " the form shows the settings in force now."
+            )
+            expect(form.locator("input[name=faults]")).to_have_value("0.2")
+            assert mock.request("GET", "/__admin/chaos").body["faults"] == 0.2
+    finally:
+        mock.request("DELETE", "/__admin/chaos")
+
+
 def test_the_seed_downloads_and_an_uploaded_one_adds_its_customers(
     browser: Browser, mock: Server, tmp_path: Path
 ) -> None:

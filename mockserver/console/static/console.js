@@ -435,7 +435,10 @@ const state = {
         this.typing = setTimeout(() => this.render(), FIND_MS);
       });
       this.filter.addEventListener("submit", (event) => event.preventDefault());
-      document.getElementById("state-reload").addEventListener("click", () => this.load());
+      document.getElementById("state-reload").addEventListener("click", () => {
+        this.load();
+        rehearsal.load();
+      });
       document.getElementById("state-reset").addEventListener("click", () => this.reset());
       opensRows(this.body, (row) => this.open(row));
       seed.start();
@@ -597,20 +600,37 @@ const rehearsal = {
     };
   },
 
-  // A PUT replaces what was changed before: it carries what differs from what was read, and
-  // what had been changed already.
+  // What the user changed in the form is applied, and nothing else: a PUT replaces every
+  // setting changed before, so it carries too what is changed at runtime now, as the mock has
+  // it now (changed elsewhere, by curl or another console, since the form was filled). A setting
+  // the user changed that was changed elsewhere in between is not overwritten unseen.
   async apply() {
     const wanted = this.read();
-    const changes = Object.fromEntries(
-      Object.entries(wanted).filter(
-        ([name, value]) =>
-          this.shown.changedAtRuntime.includes(name) || !same(value, this.comparable(name)),
-      ),
-    );
-    if (!Object.keys(changes).length) {
+    const names = Object.keys(wanted);
+    const edited = names.filter((name) => !same(wanted[name], comparable(this.shown, name)));
+    if (!edited.length) {
       say("rehearsal-status", "Nothing to change.");
       return;
     }
+    let now;
+    try {
+      now = await getJson("/__admin/chaos");
+    } catch (error) {
+      say("rehearsal-status", `Not changed: ${error.message}`);
+      return;
+    }
+    const elsewhere = names.filter((name) => !same(comparable(now, name), comparable(this.shown, name)));
+    const clashing = elsewhere.filter((name) => edited.includes(name) && !same(comparable(now, name), wanted[name]));
+    if (clashing.length) {
+      this.fill(now);
+      say(
+        "rehearsal-status",
+        `Not changed: ${clashing.join(", ")} changed elsewhere since shown; the form shows the settings in force now.`,
+      );
+      return;
+    }
+    const changes = Object.fromEntries(now.changedAtRuntime.map((name) => [name, now[name]]));
+    for (const name of edited) changes[name] = wanted[name];
     const response = await change("/__admin/chaos", {
       method: "PUT",
       headers: { "Content-Type": "application/json" },
@@ -628,13 +648,12 @@ const rehearsal = {
       return;
     }
     this.fill(body);
-    say("rehearsal-status", `In force in every worker from now: ${Object.keys(changes).join(", ")}.`);
-  },
-
-  // The setting NAME as read, in the form's terms (no latency is an empty field).
-  comparable(name) {
-    const value = this.shown[name];
-    return name === "latency" && !value.length ? null : value;
+    const kept = elsewhere.filter((name) => !edited.includes(name));
+    say(
+      "rehearsal-status",
+      `In force in every worker from now: ${edited.join(", ")}.` +
+        (kept.length ? ` Changed elsewhere meanwhile, kept: ${kept.join(", ")}.` : ""),
+    );
   },
 
   async back() {
@@ -647,6 +666,13 @@ const rehearsal = {
     say("rehearsal-status", "Back to the flags' settings.");
   },
 };
+
+// The setting NAME of SETTINGS (as /__admin/chaos has them) in the form's terms: no latency
+// is an empty field.
+function comparable(settings, name) {
+  const value = settings[name];
+  return name === "latency" && !value.length ? null : value;
+}
 
 // Whether two settings are the same, a list's order aside (fault kinds).
 function same(one, other) {
