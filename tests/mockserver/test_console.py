@@ -358,6 +358,83 @@ def test_settings_changed_elsewhere_show_on_reload_and_apply_changes_only_what_w
         mock.request("DELETE", "/__admin/chaos")
 
 
+def test_whole_numbers_beyond_2_to_the_53_show_and_go_back_exact(
+    browser: Browser, mock: Server, tmp_path: Path
+) -> None:
+    """A chaos seed or a customer id of more digits than a JavaScript Number holds exactly
+    (9007199254740993 is ...992 as one) is shown, opened and sent back as its digits."""
+    big = 2**53 + 1
+
+    def customer(number: int, name: str) -> dict[str, object]:
+        mobile = [{"type": "mobile", "value": f"91900{number % 10**7:07d}"}]
+        return BECKY | {
+            "id": number,
+            "profiles": [{"firstName": name, "source": "INSTORE", "identifiers": mobile}],
+        }
+
+    assert mock.request("PUT", "/__admin/chaos", body={"chaosSeed": big}).status == 200
+    seeded = {"customers": [customer(big - 1, "Bigeven")]}
+    assert mock.request("POST", "/__admin/seed", body=seeded).status == 200
+    upload = tmp_path / "bigodd.json"
+    upload.write_text(json.dumps({"customers": [customer(big, "Bigodd")]}))
+    try:
+        with visiting(browser, console(mock, "state"), screenshot="console-big") as page:
+            form, status = page.locator("#rehearsal"), page.locator("#rehearsal-status")
+            seed = form.locator("input[name=chaosSeed]")
+            expect(seed).to_have_value(str(big))
+            page.get_by_label("Upload seed…").set_input_files(upload)
+            expect(page.locator("#seed-status")).to_contain_text(
+                f"bigodd.json: added 1 customer(s), {big}, until"
+            )
+
+            page.fill("#state-filter input[name=find]", "bigodd")
+            rows = page.locator("#customers tbody tr")
+            expect(rows.locator("td").first).to_have_text(str(big))
+            page.fill("#state-filter input[name=find]", "big")
+            expect(rows).to_have_count(2)
+            assert sorted(rows.locator("td:first-child").all_inner_texts()) == [
+                str(big - 1),
+                str(big),
+            ]
+            rows.filter(has_text="Bigodd").click()
+            dialog = page.locator("#customer")
+            expect(dialog.locator("h2")).to_have_text(f"Customer {big}")
+            expect(dialog.locator(".json")).to_contain_text(f'"id": {big},')
+            page.keyboard.press("Escape")
+
+            # Another setting applied leaves the seed as it was.
+            form.locator("input[name=latency]").fill("10ms")
+            form.get_by_role("button", name="Apply").click()
+            expect(status).to_have_text("In force in every worker from now: latency.")
+            assert mock.request("GET", "/__admin/chaos").body["chaosSeed"] == big
+
+            # A seed of 24 digits is kept too, as JSON's whole number.
+            huge = 10**23
+            changed = {"chaosSeed": huge, "latency": "10ms"}
+            assert mock.request("PUT", "/__admin/chaos", body=changed).status == 200
+            page.get_by_role("button", name="Reload").click()
+            expect(seed).to_have_value(str(huge))
+            form.locator("input[name=latency]").fill("20ms")
+            form.get_by_role("button", name="Apply").click()
+            expect(status).to_have_text("In force in every worker from now: latency.")
+            settings = mock.request("GET", "/__admin/chaos").body
+            assert (settings["chaosSeed"], settings["latency"]) == (huge, ["20ms"])
+            seed.fill(str(big + 2))
+            form.get_by_role("button", name="Apply").click()
+            expect(status).to_have_text("In force in every worker from now: chaosSeed.")
+            assert mock.request("GET", "/__admin/chaos").body["chaosSeed"] == big + 2
+
+            # The traffic shows the mock's answer as it was sent.
+            assert mock.request("GET", f"/v2/customers/{big}?source=INSTORE").status == 200
+            page.get_by_role("tab", name="Traffic").click()
+            traffic_row(page, f"/v2/customers/{big}").click()
+            response = page.locator("#exchange .sides section").last
+            expect(response.locator("pre")).to_contain_text(f'"id": {big},')
+    finally:
+        mock.request("DELETE", "/__admin/chaos")
+        mock.request("POST", "/__admin/reset")
+
+
 def test_the_seed_downloads_and_an_uploaded_one_adds_its_customers(
     browser: Browser, mock: Server, tmp_path: Path
 ) -> None:

@@ -60,7 +60,7 @@ function element(tag, properties = {}, ...children) {
 
 async function getJson(url, options, send = fetch) {
   const response = await send(url, options);
-  const body = await response.json();
+  const body = await jsonOf(response);
   if (!response.ok) {
     const message = body?.errors?.[0]?.message ?? `${response.status} ${response.statusText}`;
     throw new Error(message);
@@ -91,13 +91,42 @@ async function change(url, options = {}) {
   return response;
 }
 
+// JSON as the mock writes it, its integers beyond 2^53 kept as their digits (JSON.rawJSON, which
+// JSON.stringify writes back as they are): a chaos seed, or customer id, 9007199254740993 read
+// as a Number is ...992, and one of 1e23 would be sent back as 1e+23, no whole number.
+function parsed(text) {
+  const exact = (key, value, context) =>
+    typeof value === "number" && !Number.isSafeInteger(value) && /^-?\d+$/.test(context?.source ?? "")
+      ? JSON.rawJSON(context.source)
+      : value;
+  // Only a text with 16 digits in a row can hold such a number; the reviver slows a big state.
+  // A browser without JSON.rawJSON (Chromium before 114, Firefox before 135) rounds them.
+  return JSON.rawJSON && /\d{16}/.test(text) ? JSON.parse(text, exact) : JSON.parse(text);
+}
+
+async function jsonOf(response) {
+  return parsed(await response.text());
+}
+
+// A whole number as its digits, one kept exact too.
+function digits(value) {
+  return JSON.isRawJSON?.(value) ? value.rawJSON : String(value);
+}
+
+// The whole number written TEXT, exact: a Number where one holds it, else its digits.
+function whole(text) {
+  const plain = text.replace(/^(-?)0+(?=\d)/, "$1");
+  const exact = JSON.rawJSON && /^-?\d+$/.test(plain) && !Number.isSafeInteger(Number(plain));
+  return exact ? JSON.rawJSON(plain) : Number(plain);
+}
+
 function say(id, text) {
   document.getElementById(id).textContent = text;
 }
 
 function pretty(text) {
   try {
-    return JSON.stringify(JSON.parse(text), null, 2);
+    return JSON.stringify(parsed(text), null, 2);
   } catch {
     return text;
   }
@@ -481,13 +510,13 @@ const state = {
         const named = profiles.find((profile) => profile.first_name || profile.last_name) ?? {};
         return element(
           "tr",
-          { tabIndex: 0, dataset: { id: customer.id } },
-          element("td", { className: "number" }, String(customer.id)),
+          { tabIndex: 0, dataset: { id: digits(customer.id) } },
+          element("td", { className: "number" }, digits(customer.id)),
           element("td", {}, [named.first_name, named.last_name].filter(Boolean).join(" ")),
           element("td", { className: "identifiers" }, identifiers(customer).join(", ")),
           element("td", {}, [...new Set(profiles.map((profile) => profile.source))].join(", ")),
           element("td", {}, customer.loyalty_type ?? ""),
-          element("td", { className: "number" }, customer.merged_into == null ? "" : String(customer.merged_into)),
+          element("td", { className: "number" }, customer.merged_into == null ? "" : digits(customer.merged_into)),
         );
       }),
     );
@@ -499,9 +528,9 @@ const state = {
   },
 
   open(row) {
-    const customer = this.customers.find((each) => String(each.id) === row.dataset.id);
+    const customer = this.customers.find((each) => digits(each.id) === row.dataset.id);
     const dialog = document.getElementById("customer");
-    dialog.querySelector("h2").textContent = `Customer ${customer.id}`;
+    dialog.querySelector("h2").textContent = `Customer ${digits(customer.id)}`;
     dialog.querySelector(".json").textContent = JSON.stringify(customer, null, 2);
     openDialog(dialog);
   },
@@ -528,7 +557,7 @@ const seed = {
       headers: { "Content-Type": yaml ? "application/yaml" : "application/json" },
       body: await file.text(),
     });
-    const body = await response.json();
+    const body = await jsonOf(response);
     if (!response.ok) {
       const problems = (body.errors ?? []).map((error) => error.message);
       status.replaceChildren(
@@ -538,7 +567,7 @@ const seed = {
       return;
     }
     status.replaceChildren(
-      element("p", {}, `${file.name}: added ${body.seeded.length} customer(s), ${body.seeded.join(", ")}, until the next reset.`),
+      element("p", {}, `${file.name}: added ${body.seeded.length} customer(s), ${body.seeded.map(digits).join(", ")}, until the next reset.`),
     );
     await state.load();
   },
@@ -575,7 +604,7 @@ const rehearsal = {
       box.checked = settings.faultKinds.includes(box.value);
     }
     fields.faultHold.value = settings.faultHold;
-    fields.chaosSeed.value = settings.chaosSeed ?? "";
+    fields.chaosSeed.value = settings.chaosSeed === null ? "" : digits(settings.chaosSeed);
     fields.rateLimit.value = settings.rateLimit ?? "";
     for (const field of this.form.querySelectorAll("[aria-invalid]")) field.removeAttribute("aria-invalid");
     const changed = settings.changedAtRuntime;
@@ -595,7 +624,7 @@ const rehearsal = {
       faults: text("faults") ? Number(text("faults")) : null,
       faultKinds: kinds.length ? kinds : null,
       faultHold: text("faultHold") || null,
-      chaosSeed: text("chaosSeed") ? Number(text("chaosSeed")) : null,
+      chaosSeed: text("chaosSeed") ? whole(text("chaosSeed")) : null,
       rateLimit: text("rateLimit") || null,
     };
   },
@@ -605,6 +634,7 @@ const rehearsal = {
   // it now (changed elsewhere, by curl or another console, since the form was filled). A setting
   // the user changed that was changed elsewhere in between is not overwritten unseen.
   async apply() {
+    say("rehearsal-status", ""); // a message of the last Apply is not this one's
     const wanted = this.read();
     const names = Object.keys(wanted);
     const edited = names.filter((name) => !same(wanted[name], comparable(this.shown, name)));
@@ -636,7 +666,7 @@ const rehearsal = {
       headers: { "Content-Type": "application/json" },
       body: JSON.stringify(changes),
     });
-    const body = await response.json();
+    const body = await jsonOf(response);
     if (!response.ok) {
       const message = body.errors?.[0]?.message ?? `${response.status}`;
       const field = this.form.elements[message.split(":")[0]];
@@ -689,7 +719,7 @@ function identifiers(customer) {
 // What Find looks in for CUSTOMER: its id, identifiers and names, each on a line, lowercase.
 function searched(customer) {
   const names = (customer.profiles ?? []).map((p) => `${p.first_name ?? ""} ${p.last_name ?? ""}`);
-  return [String(customer.id), ...identifiers(customer), ...names].join("\n").toLowerCase();
+  return [digits(customer.id), ...identifiers(customer), ...names].join("\n").toLowerCase();
 }
 
 // --- start ----------------------------------------------------------------------------------
