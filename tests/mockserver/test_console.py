@@ -358,6 +358,28 @@ def test_settings_changed_elsewhere_show_on_reload_and_apply_changes_only_what_w
         mock.request("DELETE", "/__admin/chaos")
 
 
+def test_apply_refuses_no_fault_kind_at_all(browser: Browser, mock: Server) -> None:
+    """The mock takes no kinds (null) for all six: none ticked is refused in the form."""
+    try:
+        with visiting(browser, console(mock, "state"), screenshot="console-no-kind") as page:
+            form = page.locator("#rehearsal")
+            expect(form.locator("#rehearsal-changed")).to_have_text(
+                "In force: the flags' settings."
+            )
+            form.locator("input[name=faults]").fill("1")
+            for kind in FAULT_KINDS:
+                form.get_by_label(kind, exact=True).uncheck()
+            form.get_by_role("button", name="Apply").click()
+            expect(form.locator("#rehearsal-status")).to_have_text(
+                "Not changed: faultKinds: tick one kind at least (Faults at 0 turns faults off)."
+            )
+            expect(form.get_by_label(FAULT_KINDS[0], exact=True)).to_be_focused()
+            settings = mock.request("GET", "/__admin/chaos").body
+            assert (settings["faults"], settings["changedAtRuntime"]) == (0, [])
+    finally:
+        mock.request("DELETE", "/__admin/chaos")
+
+
 def test_whole_numbers_beyond_2_to_the_53_show_and_go_back_exact(
     browser: Browser, mock: Server, tmp_path: Path
 ) -> None:

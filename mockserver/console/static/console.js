@@ -622,7 +622,7 @@ const rehearsal = {
     return {
       latency: text("latency") ? text("latency").split(/\s*,\s*/).filter(Boolean) : null,
       faults: text("faults") ? Number(text("faults")) : null,
-      faultKinds: kinds.length ? kinds : null,
+      faultKinds: kinds, // none is refused: the mock takes a null for all of them
       faultHold: text("faultHold") || null,
       chaosSeed: text("chaosSeed") ? whole(text("chaosSeed")) : null,
       rateLimit: text("rateLimit") || null,
@@ -636,6 +636,11 @@ const rehearsal = {
   async apply() {
     say("rehearsal-status", ""); // a message of the last Apply is not this one's
     const wanted = this.read();
+    if (!wanted.faultKinds.length) {
+      this.form.querySelector("[name=faultKinds]").focus();
+      say("rehearsal-status", "Not changed: faultKinds: tick one kind at least (Faults at 0 turns faults off).");
+      return;
+    }
     const names = Object.keys(wanted);
     const edited = names.filter((name) => !same(wanted[name], comparable(this.shown, name)));
     if (!edited.length) {
