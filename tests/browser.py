@@ -66,11 +66,13 @@ def visiting(
     screenshot: str,
     viewport: dict[str, int] = LAPTOP,
     refused: tuple[int, ...] = (),
+    unreachable: bool = False,
 ) -> Iterator[Page]:
     """A fresh page at URL. On the way out its screenshot is saved as SCREENSHOT.png, and the
     test fails if the page asked another origin for anything or logged an error; the browser's
-    own line for an answer of a status in REFUSED (bad input the test sends on purpose) is no
-    error of the page."""
+    own line for an answer of a status in REFUSED (bad input the test sends on purpose), or,
+    where UNREACHABLE (the test stops the server), for a request no server took, is no error
+    of the page."""
     context = browser.new_context(viewport=viewport, accept_downloads=True)  # type: ignore[arg-type]
     foreign: list[str] = []
     errors: list[str] = []
@@ -81,6 +83,8 @@ def visiting(
     page = context.new_page()
 
     def logged(message: ConsoleMessage) -> None:
+        if unreachable and message.text.startswith(_UNREACHABLE):
+            return
         if message.type == "error" and _status_logged(message.text) not in refused:
             errors.append(f"console.error: {message.text}")
 
@@ -95,6 +99,11 @@ def visiting(
         context.close()
     assert not foreign, f"the page of {url} asked elsewhere: {foreign}"
     assert not errors, f"the browser's console says: {errors}"
+
+
+#: The browser's line for a request that no server answered: none took it (ERR_CONNECTION_
+#: REFUSED), or the one stopping dropped it (ERR_CONNECTION_RESET, ERR_EMPTY_RESPONSE, ...).
+_UNREACHABLE = "Failed to load resource: net::ERR_"
 
 
 def _status_logged(text: str) -> int | None:

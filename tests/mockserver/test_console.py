@@ -502,6 +502,52 @@ def test_the_seed_downloads_and_an_uploaded_one_adds_its_customers(
         mock.request("POST", "/__admin/reset")
 
 
+def test_with_the_mock_stopped_changes_say_so_and_the_reference_loads_once_it_is_back(
+    browser: Browser, tmp_path: Path
+) -> None:
+    upload = tmp_path / "becky.json"
+    upload.write_text(json.dumps({"customers": [BECKY]}))
+
+    def put_refused(route: Route) -> None:
+        if route.request.method == "PUT":
+            route.abort("connectionrefused")
+        else:
+            route.continue_()
+
+    with running(tmp_path) as stopped:
+        with visiting(
+            browser, console(stopped, "state"), screenshot="console-stopped", unreachable=True
+        ) as page:
+            form, status = page.locator("#rehearsal"), page.locator("#rehearsal-status")
+            expect(form.locator("input[name=faults]")).to_have_value("0")
+            # The mock stops between Apply's read of the settings and its change.
+            page.route("**/__admin/chaos", put_refused)
+            form.locator("input[name=latency]").fill("10ms")
+            form.get_by_role("button", name="Apply").click()
+            expect(status).to_have_text("Not changed: Failed to fetch")
+            page.unroute("**/__admin/chaos")
+
+            stopped.kill()
+            form.get_by_role("button", name="Apply").click()
+            expect(status).to_have_text("Not changed: Failed to fetch")
+            page.get_by_label("Upload seed…").set_input_files(upload)
+            expect(page.locator("#seed-status")).to_have_text(
+                "Not added: becky.json: Failed to fetch"
+            )
+            api = page.get_by_role("tab", name="API")
+            api.click()
+            expect(page.locator("#api-status")).to_have_text(
+                "The API reference cannot be loaded: Failed to fetch."
+                " Select the API tab to try again."
+            )
+
+            with running(tmp_path, port=stopped.port):
+                page.get_by_role("tab", name="Traffic").click()
+                api.click()
+                expect(page.locator(".opblock").first).to_be_visible()
+                expect(page.locator("#api-status")).to_be_hidden()
+
+
 def test_with_an_admin_token_a_reset_waits_for_the_token_entered_once(
     browser: Browser, tmp_path: Path
 ) -> None:

@@ -169,23 +169,48 @@ function openDialog(dialog) {
 // --- the API: Swagger UI on the served spec, "try it" against this mock ----------------------
 
 // Swagger UI's script is loaded when the panel is first shown: a page opened on another panel
-// does not pay for it.
+// does not pay for it. A script that cannot be loaded leaves no element: it is asked for again.
 function loadScript(src) {
   return new Promise((resolve, reject) => {
     const script = element("script", { src });
     script.addEventListener("load", resolve);
-    script.addEventListener("error", () => reject(new Error(`cannot load ${src}`)));
+    script.addEventListener("error", () => {
+      script.remove();
+      reject(new Error(`cannot load ${src}`));
+    });
     document.head.append(script);
   });
 }
 
 const api = {
-  async show(first) {
-    if (!first) return;
-    const [spec] = await Promise.all([
-      getJson("/openapi.json"),
-      loadScript(`${config.assets}/swagger-ui/swagger-ui-bundle.js`),
-    ]);
+  loaded: false,
+  loading: null,
+  script: null, // Swagger UI's script, once asked for
+
+  // Each time the tab is selected until the reference is drawn: a mock that was down when it
+  // was first selected is asked again.
+  show() {
+    if (this.loaded || this.loading) return;
+    say("api-status", "Loading the API reference…");
+    this.loading = this.load()
+      .then(() => say("api-status", ""))
+      .catch((error) =>
+        say("api-status", `The API reference cannot be loaded: ${error.message}. Select the API tab to try again.`),
+      )
+      .finally(() => {
+        this.loading = null;
+      });
+  },
+
+  async load() {
+    this.script ??= loadScript(`${config.assets}/swagger-ui/swagger-ui-bundle.js`).catch((error) => {
+      this.script = null;
+      throw error;
+    });
+    // Both asked for at once; of two failures, the spec's is told (the same each time).
+    const [read, loaded] = await Promise.allSettled([getJson("/openapi.json"), this.script]);
+    for (const each of [read, loaded]) if (each.status === "rejected") throw each.reason;
+    const spec = read.value;
     // The spec names Capillary's clusters; "try it" calls this mock instead.
     spec.servers = [{ url: location.origin + config.basePath, description: "this capkit mock" }];
     window.ui = SwaggerUIBundle({
@@ -203,6 +228,7 @@ const api = {
       // Swagger UI would ask validator.swagger.io for a badge: the console talks to the mock only.
       validatorUrl: null,
     });
+    this.loaded = true;
   },
 };
 
@@ -552,12 +578,18 @@ const seed = {
     const status = document.getElementById("seed-status");
     // As capkit serve --seed reads a file: YAML by its name, else JSON.
     const yaml = /\.ya?ml$/i.test(file.name);
-    const response = await change("/__admin/seed", {
-      method: "POST",
-      headers: { "Content-Type": yaml ? "application/yaml" : "application/json" },
-      body: await file.text(),
-    });
-    const body = await jsonOf(response);
+    let response, body;
+    try {
+      response = await change("/__admin/seed", {
+        method: "POST",
+        headers: { "Content-Type": yaml ? "application/yaml" : "application/json" },
+        body: await file.text(),
+      });
+      body = await jsonOf(response);
+    } catch (error) {
+      status.replaceChildren(element("p", { className: "broken" }, `Not added: ${file.name}: ${error.message}`));
+      return;
+    }
     if (!response.ok) {
       const problems = (body.errors ?? []).map((error) => error.message);
       status.replaceChildren(
@@ -666,12 +698,18 @@ const rehearsal = {
     }
     const changes = Object.fromEntries(now.changedAtRuntime.map((name) => [name, now[name]]));
     for (const name of edited) changes[name] = wanted[name];
-    const response = await change("/__admin/chaos", {
-      method: "PUT",
-      headers: { "Content-Type": "application/json" },
-      body: JSON.stringify(changes),
-    });
-    const body = await jsonOf(response);
+    let response, body;
+    try {
+      response = await change("/__admin/chaos", {
+        method: "PUT",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify(changes),
+      });
+      body = await jsonOf(response);
+    } catch (error) {
+      say("rehearsal-status", `Not changed: ${error.message}`);
+      return;
+    }
     if (!response.ok) {
       const message = body.errors?.[0]?.message ?? `${response.status}`;
       const field = this.form.elements[message.split(":")[0]];
