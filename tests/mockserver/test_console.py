@@ -576,6 +576,26 @@ def test_with_an_admin_token_a_reset_waits_for_the_token_entered_once(
         assert created not in [customer["id"] for customer in customers]
 
 
+def test_with_an_admin_token_a_refused_clear_is_said_until_the_user_acts(
+    browser: Browser, tmp_path: Path
+) -> None:
+    with running(tmp_path, "--admin-token", "s3cret") as guarded:
+        with visiting(
+            browser, console(guarded, "traffic"), screenshot="console-clear", refused=(401,)
+        ) as page:
+            status = page.locator("#traffic-status")
+            expect(status).to_have_text("No request under /v2 yet.")
+            page.get_by_role("button", name="Clear").click()
+            expect(status).to_contain_text("Not cleared: DELETE /__admin/requests")
+            # The traffic goes on, and the refusal is still said.
+            assert guarded.request("GET", LOOKUP_306).status == 200
+            expect(traffic_row(page, "source=INSTORE")).to_be_visible()
+            expect(status).to_contain_text("Not cleared: DELETE /__admin/requests")
+
+            page.fill("#traffic-filter input[name=path]", "lookup")
+            expect(status).to_have_text("")
+
+
 def test_without_an_admin_token_the_console_asks_for_none(browser: Browser, mock: Server) -> None:
     with visiting(browser, console(mock, "state"), screenshot="console-no-token") as page:
         expect(page.locator("#customers tbody tr").first).to_be_visible()

@@ -237,6 +237,8 @@ const api = {
 const traffic = {
   rows: new Map(), // exchange id -> its row
   summaries: new Map(),
+  polled: "", // what the last poll has to say
+  told: "", // the outcome of what the user did (Clear refused): said until they act again
   live: true,
   timer: null,
   turn: 0,
@@ -256,10 +258,18 @@ const traffic = {
       try {
         await getJson("/__admin/requests", { method: "DELETE" }, change);
       } catch (error) {
-        say("traffic-status", `Not cleared: ${error.message}`);
+        this.tell(`Not cleared: ${error.message}`);
         return;
       }
       this.poll();
+    });
+    // What the user was told stays over the polls, until they act again in the panel.
+    const panel = document.getElementById("traffic");
+    const acted = () => this.tell("");
+    panel.addEventListener("click", acted);
+    panel.addEventListener("input", acted);
+    panel.addEventListener("keydown", (event) => {
+      if (event.key === "Enter" || event.key === " ") acted();
     });
     opensRows(this.body, (row) => this.openRow(row));
     this.poll();
@@ -269,6 +279,15 @@ const traffic = {
     this.poll();
   },
 
+  tell(text) {
+    this.told = text;
+    this.status();
+  },
+
+  status() {
+    say("traffic-status", [this.told, this.polled].filter(Boolean).join(" "));
+  },
+
   async poll() {
     clearTimeout(this.timer);
     const turn = ++this.turn; // a later poll takes over from this one
@@ -276,13 +295,15 @@ const traffic = {
     try {
       ({ requests } = await getJson("/__admin/requests"));
     } catch (error) {
-      say("traffic-status", `The journal cannot be read: ${error.message}`);
+      this.polled = `The journal cannot be read: ${error.message}`;
+      this.status();
     }
     if (turn !== this.turn) return;
     try {
       if (requests) {
         this.render(requests);
-        say("traffic-status", requests.length ? "" : `No request under ${config.basePath} yet.`);
+        this.polled = requests.length ? "" : `No request under ${config.basePath} yet.`;
+        this.status();
       }
     } finally {
       // An exchange the page cannot show stops no later poll.
@@ -359,7 +380,7 @@ const traffic = {
       showExchange(dialog, entry);
       openDialog(dialog);
     } catch (error) {
-      say("traffic-status", error.message);
+      this.tell(error.message);
     }
   },
 };
