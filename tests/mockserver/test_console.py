@@ -3,11 +3,14 @@ reference with "try it", the live traffic, the state; at a laptop's and a phone'
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
+import shlex
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 import yaml
@@ -18,7 +21,15 @@ from contracts import verify_har
 from mockserver.chaos import FAULT_KINDS
 from tests.browser import PHONE, visiting
 from tests.mockserver.test_rehearsal import BECKY
-from tests.mockserver.test_server import LOOKUP_306, Server, register, running
+from tests.mockserver.test_server import (
+    LOOKUP_306,
+    Reply,
+    Server,
+    register,
+    registration,
+    running,
+)
+from tests.mockserver.test_server import TILL as CREDENTIALS
 
 #: The till the mock is pinned to, and what Capillary takes for its password: the md5.
 TILL, PASSWORD = "till", "secret"
@@ -181,6 +192,48 @@ def test_an_exchange_whose_url_does_not_parse_shows_its_target_and_the_traffic_g
         expect(dialog.locator("pre.curl")).to_contain_text(
             f"curl -X GET '{origin}/v2/customers/306?source=ALL'"
         )
+
+
+def replayed(mock: Server, command: str) -> Reply:
+    """What MOCK answers the curl COMMAND (of Copy curl: -X, a URL, -H, --data-raw), sent as
+    curl sends it, with the credentials the journal masks given as a user gives them."""
+    words = shlex.split(command)
+    assert words[:2] == ["curl", "-X"], command
+    method, url, options = words[2], urlsplit(words[3]), words[4:]
+    assert url.netloc == f"127.0.0.1:{mock.port}", command
+    headers, data = {}, None
+    for option, value in zip(options[::2], options[1::2], strict=True):
+        if option == "-H":
+            name, _, text = value.partition(": ")
+            headers[name] = CREDENTIALS if name == "Authorization" else text
+        else:
+            assert option == "--data-raw", command
+            data = value.encode()
+    target = f"{url.path}?{url.query}" if url.query else url.path
+    return mock.request(method, target, data=data, headers=headers, authorization=None)
+
+
+def test_the_curl_of_a_gzipped_request_replays_it(browser: Browser, mock: Server) -> None:
+    mobile = "919000015017"
+    mock.request("DELETE", "/__admin/requests")
+    with visiting(browser, console(mock, "traffic"), screenshot="console-gzip-curl") as page:
+        body = gzip.compress(json.dumps(registration(mobile)).encode())
+        path = "/v2/customers?source=INSTORE"
+        sent = mock.request("POST", path, data=body, headers={"Content-Encoding": "gzip"})
+        assert sent.status == 200
+        traffic_row(page, "/v2/customers?source=INSTORE").click()
+        dialog = page.locator("#exchange")
+        dialog.get_by_role("button", name="Copy curl").click()
+        command = dialog.locator("pre.curl").inner_text()
+        assert "Content-Encoding" not in command
+        # Sent again, the registration is read as the first was: the mobile is now taken.
+        again = replayed(mock, command)
+        assert (again.status, again.body["errors"][0]["code"]) == (400, 8006)
+        assert (
+            f"mobile '{mobile}' is registered to customer {sent.body['createdId']}"
+            in (again.body["errors"][0]["message"])
+        )
+    mock.request("POST", "/__admin/reset")
 
 
 def test_reset_removes_a_registered_customer(browser: Browser, mock: Server) -> None:

@@ -482,10 +482,19 @@ function side(title, headers, body) {
   );
 }
 
-// The request as curl, its credentials as the journal keeps them: masked.
+// The request as curl, its credentials as the journal keeps them: masked. The journal keeps the
+// body as the mock read it, decoded: its Content-Encoding (gzip) and the framing of what was
+// sent (Content-Length, Transfer-Encoding) would not be true of it; curl sets its own.
 function curlOf(request) {
   const quote = (text) => `'${String(text).replace(/'/g, `'\\''`)}'`;
-  const skipped = new Set(["host", "content-length", "connection", "accept-encoding"]);
+  const skipped = new Set([
+    "host",
+    "content-length",
+    "content-encoding",
+    "transfer-encoding",
+    "connection",
+    "accept-encoding",
+  ]);
   const { origin, target } = located(request.url);
   const parts = ["curl", "-X", request.method, quote(origin + target)];
   for (const { name, value } of request.headers) {
