@@ -301,11 +301,33 @@ def test_at_a_phone_width_every_panel_fits_and_the_keyboard_moves_between_them(
         page.wait_for_selector(".opblock")
         page.get_by_role("tab", name="API").focus()
         for panel, following in (("api", "traffic"), ("traffic", "state"), ("state", "api")):
-            expect(page.locator(f"#{panel}")).to_be_visible()
+            expect(page.locator(f"#{panel}-panel")).to_be_visible()
             assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"], panel
             page.keyboard.press("ArrowRight")
-            expect(page.locator(f"#{following}")).to_be_visible()
+            expect(page.locator(f"#{following}-panel")).to_be_visible()
             expect(page.get_by_role("tab", selected=True)).to_be_focused()
+
+
+def test_the_first_tab_of_the_keyboard_reaches_the_tabs_on_any_panel_opened_by_its_link(
+    browser: Browser, tmp_path: Path
+) -> None:
+    with running(tmp_path, "--admin-token", "s3cret") as guarded:
+        for panel, opened in (("", "API"), ("state", "State"), ("traffic", "Traffic")):
+            with visiting(browser, console(guarded, panel), screenshot="console-tab") as page:
+                tab = page.get_by_role("tab", name=opened)
+                expect(tab).to_have_attribute("aria-selected", "true")
+                if not panel:
+                    page.wait_for_selector(".opblock")
+                page.keyboard.press("Tab")
+                expect(tab).to_be_focused()
+                page.keyboard.press("Tab")
+                expect(page.get_by_label("Admin token")).to_be_focused()
+                # Another panel's link followed from this page opens that panel.
+                other, named = ("traffic", "Traffic") if panel == "state" else ("state", "State")
+                page.goto(console(guarded, other))
+                expect(page.get_by_role("tab", name=named)).to_have_attribute(
+                    "aria-selected", "true"
+                )
 
 
 def test_the_rehearsal_switches_to_slow_and_failing_and_back_to_the_flags(

@@ -14,6 +14,13 @@ const FIND_MS = 150;
 const tabs = [...document.querySelectorAll('[role="tab"]')];
 const shown = new Set(); // panels opened once: each starts its work on first show
 
+// A panel's name, which the URL's fragment gives (/#state). It is no element's id: a fragment
+// that is one makes the browser start the keyboard's Tab order inside that element, past the
+// tabs and the admin token.
+function panelOf(tab) {
+  return tab.getAttribute("aria-controls").replace(/-panel$/, "");
+}
+
 function select(tab, { focus = false } = {}) {
   for (const other of tabs) {
     const selected = other === tab;
@@ -22,10 +29,15 @@ function select(tab, { focus = false } = {}) {
     document.getElementById(other.getAttribute("aria-controls")).hidden = !selected;
   }
   if (focus) tab.focus();
-  const panel = tab.getAttribute("aria-controls");
+  const panel = panelOf(tab);
   if (location.hash !== `#${panel}`) history.replaceState(null, "", `#${panel}`);
   panels[panel].show(!shown.has(panel));
   shown.add(panel);
+}
+
+// The panel of the URL's fragment; the first without one.
+function tabOfLocation() {
+  return tabs.find((tab) => `#${panelOf(tab)}` === location.hash) ?? tabs[0];
 }
 
 for (const tab of tabs) {
@@ -264,7 +276,7 @@ const traffic = {
       this.poll();
     });
     // What the user was told stays over the polls, until they act again in the panel.
-    const panel = document.getElementById("traffic");
+    const panel = document.getElementById("traffic-panel");
     const acted = () => this.tell("");
     panel.addEventListener("click", acted);
     panel.addEventListener("input", acted);
@@ -802,5 +814,5 @@ document.addEventListener("visibilitychange", () => {
   if (!document.hidden && traffic.live) traffic.poll();
 });
 traffic.start();
-const start = tabs.find((tab) => `#${tab.getAttribute("aria-controls")}` === location.hash);
-select(start ?? tabs[0]);
+window.addEventListener("hashchange", () => select(tabOfLocation()));
+select(tabOfLocation());
