@@ -51,8 +51,11 @@ log = logging.getLogger(__name__)
 #: What a worker does as it stops, once it answers no more: set as its app is built.
 _AT_STOP: list[Callable[[], None]] = []
 
-#: Seconds a worker has to stop once asked before it is killed: stopping never hangs.
-STOP_TIMEOUT = 3
+#: Seconds a worker told to stop by SIGTERM (a rolling restart, a process manager) has to answer
+#: the requests it took, waits and held faults included, before it is killed: stopping never
+#: hangs, and ends within the 30 s a Kubernetes pod is given. Ctrl-C (SIGINT, then gunicorn's
+#: SIGQUIT) stops the workers at once.
+STOP_TIMEOUT = 25
 #: Seconds an idle keep-alive connection stays open (aiohttp's default).
 KEEP_ALIVE = 75
 #: SO_LINGER on, for 0 seconds: closing the socket resets the connection (RST), with no FIN.

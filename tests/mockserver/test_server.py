@@ -941,6 +941,24 @@ def test_ctrl_c_while_its_workers_start_stops_it_too(tmp_path: Path) -> None:
     assert list((tmp_path / "tmp").iterdir()) == []
 
 
+def test_sigterm_answers_the_requests_in_flight_then_stops(tmp_path: Path) -> None:
+    """As a process manager or a rolling restart stops the mock: a request taken before, which
+    waits longer than a moment (`Prefer: delay`, `--latency`), still gets its answer."""
+    with running(tmp_path) as server, ThreadPoolExecutor() as pool:
+        waiting = pool.submit(
+            server.request,
+            "POST",
+            "/v2/customers?source=INSTORE",
+            body=registration("919000013014"),
+            headers={"Prefer": "delay=4000"},
+        )
+        time.sleep(0.5)  # the request is in, its answer waits
+        os.kill(server.process.pid, signal.SIGTERM)  # the arbiter alone, as systemd or k8s
+        assert waiting.result().status == 200
+        assert server.process.wait(timeout=30) == 0, server.output()
+        assert "SIGKILL" not in server.output()
+
+
 def test_a_worker_that_ends_leaves_the_state_to_the_others_and_its_successor(
     tmp_path: Path,
 ) -> None:
