@@ -339,6 +339,13 @@ def test_a_deprecated_spelling_of_a_parameter_is_valid_input() -> None:
         ("/v2/customers/%7BcustomerId%7D?source=ALL", "must be an integer, got '{customerId}'"),
         ("/v2/customers/%7BcustomerId%7D/subscriptions", "must be an integer, got '{customerId}'"),
         ("/v2/customers/306.0?source=ALL", "must be an integer, got '306.0'"),
+        # What Python's int() reads, and an integer is not.
+        ("/v2/customers/%20306?source=ALL", "must be an integer, got ' 306'"),
+        (
+            "/v2/customers/%EF%BC%93%EF%BC%90%EF%BC%96?source=ALL",
+            "must be an integer, got '３０６'",
+        ),
+        ("/v2/customers/3_06?source=ALL", "must be an integer, got '3_06'"),
         ("/v2/customers/%31%37%37%34%32?source=ALL", None),
     ],
 )
