@@ -132,7 +132,8 @@ def register(app: Flask, mock: Mock) -> None:
         """A 401 for a change asked without the --admin-token, before anything of the
         request is looked at: who may not change the mock learns nothing of how to ask."""
         token = mock.settings.admin_token
-        if token is None or request.endpoint not in _CHANGES:
+        # A browser's CORS preflight (OPTIONS) never carries credentials.
+        if token is None or request.endpoint not in _CHANGES or request.method == "OPTIONS":
             return None
         sent = request.headers.get("Authorization", "")
         if hmac.compare_digest(sent.encode(), f"Bearer {token}".encode()):

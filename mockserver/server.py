@@ -328,7 +328,8 @@ def _environ(request: web.BaseRequest, body: bytes) -> WSGIEnvironment:
             key = "HTTP_" + key
         environ[key] = f"{environ[key]},{text}" if key in environ else text
     if absolute is not None and absolute.absolute:
-        environ["HTTP_HOST"] = absolute.raw_authority
+        # Its host and port: userinfo (a password) is no part of the Host.
+        environ["HTTP_HOST"] = absolute.raw_authority.rpartition("@")[2]
     return environ
 
 

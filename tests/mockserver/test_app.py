@@ -652,6 +652,23 @@ def test_with_an_admin_token_a_change_without_it_is_refused_in_the_envelope(
 
 
 @pytest.mark.parametrize(("method", "path", "body"), ADMIN_CHANGES)
+def test_with_an_admin_token_a_page_s_preflight_of_a_change_is_answered(
+    guarded: Flask, method: str, path: str, body: object
+) -> None:
+    """A browser asks before it sends the token (CORS): the preflight carries none."""
+    preflight = guarded.test_client().options(
+        path,
+        headers={
+            "Origin": "http://localhost:3000",
+            "Access-Control-Request-Method": method,
+            "Access-Control-Request-Headers": "authorization, content-type",
+        },
+    )
+    assert preflight.status_code == 200
+    assert method in preflight.headers["Access-Control-Allow-Methods"]
+
+
+@pytest.mark.parametrize(("method", "path", "body"), ADMIN_CHANGES)
 def test_with_an_admin_token_a_change_without_it_learns_nothing_of_its_parameters(
     guarded: Flask, method: str, path: str, body: object
 ) -> None:

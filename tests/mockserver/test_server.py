@@ -626,6 +626,14 @@ def test_a_host_that_is_no_host_is_a_400_in_the_envelope_journalled_under_the_mo
     assert "Traceback" not in server.output()
 
 
+def test_a_request_in_absolute_form_with_userinfo_keeps_it_out_of_its_host(server: Server) -> None:
+    url = "http://user:s3cret@eu.api.capillarytech.com/v2/customers/306?source=ALL"
+    got = server.request("GET", url, headers={"Host": "eu.api.capillarytech.com"})
+    assert got.status == 200, got.body
+    journal = server.request("GET", "/__admin/requests?format=har").body["log"]["entries"]
+    assert "s3cret" not in json.dumps(journal[-1])
+
+
 def test_the_journal_names_a_request_by_its_target_as_sent(server: Server) -> None:
     server.request("GET", "/v2/customers/%3F%23x?source=ALL", headers={"Host": "[::1]:8080"})
     journal = server.request("GET", "/__admin/requests").body["requests"]
