@@ -940,6 +940,18 @@ def test_ctrl_c_stops_every_worker_gracefully_and_removes_the_temporary_state(
     assert list((tmp_path / "tmp").iterdir()) == []
 
 
+def test_ctrl_c_stops_at_once_what_sigterm_would_wait_for(tmp_path: Path) -> None:
+    """A request waiting (`Prefer: delay`, a held fault) holds a SIGTERM, not a Ctrl-C."""
+    with running(tmp_path) as server, ThreadPoolExecutor() as pool:
+        waiting = pool.submit(server.request, "GET", LOOKUP_306, headers={"Prefer": "delay=20000"})
+        time.sleep(0.5)  # the request is in, its answer waits
+        server.signal(signal.SIGINT)
+        assert server.process.wait(timeout=15) == 0, server.output()
+        assert "SIGKILL" not in server.output()  # each worker stopped when asked
+        with pytest.raises(OSError):  # left without an answer, as Ctrl-C does
+            waiting.result()
+
+
 def test_ctrl_c_while_its_workers_start_stops_it_too(tmp_path: Path) -> None:
     with running(tmp_path, "--workers", "2", until=spawns_its_workers) as server:
         started = time.monotonic()
