@@ -42,6 +42,9 @@ from mockserver.storage import (
     search_terms,
 )
 
+#: How long a statement waits for another process's lock on the file.
+_BUSY_SECONDS = 30
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS customers (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -193,11 +196,20 @@ class SqliteStore:
         return 0 if row is None else int(row[0])
 
     def check_writable(self) -> None:
+        # Neither behind the writers' lock nor waiting for one (a health check answers at
+        # once): a write under way (busy) shows that writes are taken.
+        connection = self._connection()
+        connection.execute("PRAGMA busy_timeout = 0")
         try:
-            with self._writing(self._connection()):
-                pass
+            connection.execute("BEGIN IMMEDIATE")
+            connection.execute("ROLLBACK")
         except sqlite3.OperationalError as error:
-            raise StoreUnavailable(f"SQLite file {self.path} takes no writes: {error}") from None
+            if error.sqlite_errorname not in ("SQLITE_BUSY", "SQLITE_LOCKED"):
+                raise StoreUnavailable(
+                    f"SQLite file {self.path} takes no writes: {error}"
+                ) from None
+        finally:
+            connection.execute(f"PRAGMA busy_timeout = {_BUSY_SECONDS * 1000}")
 
     def close(self) -> None:
         connection = getattr(self._local, "connection", None)
@@ -224,7 +236,7 @@ class SqliteStore:
         connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
         if connection is None:
             # isolation_level=None: transactions are the explicit BEGINs above.
-            connection = sqlite3.connect(self.path, isolation_level=None, timeout=30)
+            connection = sqlite3.connect(self.path, isolation_level=None, timeout=_BUSY_SECONDS)
             connection.execute("PRAGMA journal_mode=WAL")
             connection.execute("PRAGMA synchronous=FULL")
             self._local.connection = connection

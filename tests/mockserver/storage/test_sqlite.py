@@ -54,6 +54,17 @@ def test_a_file_that_takes_no_writes_is_unavailable_for_them_saying_why(
         sqlite_store.check_writable()
 
 
+def test_a_file_being_written_is_writable_at_once(sqlite_store: SqliteStore) -> None:
+    """What a health check asks: a write under way, in another process, is no refusal."""
+    writer = sqlite3.connect(sqlite_store.path, isolation_level=None)
+    writer.execute("BEGIN EXCLUSIVE")
+    try:
+        sqlite_store.check_writable()  # neither waits for the lock nor says read-only
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+
+
 def test_state_survives_closing_and_reopening(tmp_path: Path) -> None:
     path = tmp_path / "state.db"
     store = SqliteStore(path)
