@@ -236,6 +236,24 @@ def test_the_curl_of_a_gzipped_request_replays_it(browser: Browser, mock: Server
     mock.request("POST", "/__admin/reset")
 
 
+def test_the_curl_of_a_request_in_a_coding_the_mock_refused_is_refused_again(
+    browser: Browser, mock: Server
+) -> None:
+    mock.request("DELETE", "/__admin/requests")
+    with visiting(browser, console(mock, "traffic"), screenshot="console-refused-coding") as page:
+        path = "/v2/customers?source=INSTORE"
+        body = json.dumps(registration("919000015018")).encode()
+        sent = mock.request("POST", path, data=body, headers={"Content-Encoding": "compress"})
+        assert sent.status == 415
+        traffic_row(page, path).click()
+        dialog = page.locator("#exchange")
+        dialog.get_by_role("button", name="Copy curl").click()
+        command = dialog.locator("pre.curl").inner_text()
+        assert "-H 'Content-Encoding: compress'" in command
+        assert replayed(mock, command).status == 415
+    mock.request("POST", "/__admin/reset")
+
+
 def test_reset_removes_a_registered_customer(browser: Browser, mock: Server) -> None:
     created = register(mock, "919000015015").body["createdId"]
     with visiting(browser, console(mock, "state"), screenshot="console-state") as page:

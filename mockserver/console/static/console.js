@@ -495,22 +495,22 @@ function side(title, headers, body) {
 }
 
 // The request as curl, its credentials as the journal keeps them: masked. The journal keeps the
-// body as the mock read it, decoded: its Content-Encoding (gzip) and the framing of what was
-// sent (Content-Length, Transfer-Encoding) would not be true of it; curl sets its own.
+// body as the mock read it: decoded, where it came in a coding the mock decodes, so that that
+// Content-Encoding would not be true of it (one the mock refused, 415, is kept, to be refused
+// again), nor the framing of what was sent (Content-Length, Transfer-Encoding): curl sets its own.
+const DECODED = new Set(["gzip", "deflate", "br", "zstd"]);
+
 function curlOf(request) {
   const quote = (text) => `'${String(text).replace(/'/g, `'\\''`)}'`;
-  const skipped = new Set([
-    "host",
-    "content-length",
-    "content-encoding",
-    "transfer-encoding",
-    "connection",
-    "accept-encoding",
-  ]);
+  const skipped = new Set(["host", "content-length", "transfer-encoding", "connection", "accept-encoding"]);
+  const decoded = (name, value) =>
+    name.toLowerCase() === "content-encoding" && DECODED.has(value.trim().toLowerCase());
   const { origin, target } = located(request.url);
   const parts = ["curl", "-X", request.method, quote(origin + target)];
   for (const { name, value } of request.headers) {
-    if (!skipped.has(name.toLowerCase())) parts.push("-H", quote(`${name}: ${value}`));
+    if (!skipped.has(name.toLowerCase()) && !decoded(name, value)) {
+      parts.push("-H", quote(`${name}: ${value}`));
+    }
   }
   if (request.postData?.text) parts.push("--data-raw", quote(request.postData.text));
   return parts.join(" ");
