@@ -36,13 +36,13 @@ from playwright.sync_api import Browser
 
 import spec
 from tests.ports import free_port
+from tests.processes import CAPKIT, refused
 
 if sys.version_info >= (3, 14):
     from compression import zstd
 else:
     from backports import zstd
 
-CAPKIT = Path(sys.executable).parent / "capkit"
 TILL = "Basic " + base64.b64encode(f"till:{hashlib.md5(b'secret').hexdigest()}".encode()).decode()
 LOOKUP_306 = (
     "/v2/customers/lookup?source=INSTORE&identifierName=mobile&identifierValue=919111111111"
@@ -232,20 +232,7 @@ def test_one_identifier_registered_by_many_clients_at_once_is_taken_once(server:
 
 def test_a_second_mock_on_the_same_port_is_refused(server: Server) -> None:
     # With SO_REUSEPORT, the second would share the port: two states behind one URL.
-    second = subprocess.Popen(
-        [CAPKIT, "serve", "--port", str(server.port)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
-    try:
-        _, error = second.communicate(timeout=30)
-    except subprocess.TimeoutExpired:
-        os.killpg(second.pid, signal.SIGKILL)
-        second.communicate()
-        raise AssertionError("a second mock serves on the port of the first") from None
-    assert second.returncode == 2, error
+    error = refused("--port", server.port)
     assert f"port {server.port}: Address already in use" in error
 
 
