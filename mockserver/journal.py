@@ -279,8 +279,7 @@ class Recording:
                 chunks.close()
         query = environ.get("QUERY_STRING", "")
         # As sent (PATH_INFO is decoded: a %3F in it would end the URL's path).
-        sent = quote(path.encode("latin-1"))
-        target = environ.get("RAW_URI") or (f"{sent}?{query}" if query else sent)
+        target = environ.get("RAW_URI") or _target(path, query)
         found: Findings = environ.get(FINDINGS) or Findings()
         plan: Plan = environ.get(PLAN, AS_IT_COMES)
         status, headers, text = int(answered[0].split(" ", 1)[0]), answered[1], content
@@ -379,6 +378,12 @@ def har(entries: list[Entry]) -> dict[str, Any]:
             "entries": [har_entry(entry) for entry in entries],
         }
     }
+
+
+def _target(path: str, query: str) -> str:
+    """The request target of PATH_INFO and QUERY_STRING, where the server gave no RAW_URI."""
+    sent = quote(path.encode("latin-1"))
+    return f"{sent}?{query}" if query else sent
 
 
 def har_entry(entry: Entry) -> dict[str, Any]:

@@ -305,12 +305,13 @@ def _environ(request: web.BaseRequest, body: bytes) -> WSGIEnvironment:
     transport = request.transport
     host, port = transport.get_extra_info("sockname")[:2] if transport else ("", 0)
     # As sent: aiohttp's query_string is decoded already.
-    target = request.raw_path
+    target, authority = request.raw_path, None
     absolute = None if target.startswith("/") else URL(target)
     if absolute is not None and absolute.absolute:
         # absolute-form (RFC 9112 3.2.2), as a client sends it to a proxy (the mock as
-        # HTTP_PROXY): its path and query are the request's, its authority the Host.
-        target = absolute.raw_path_qs
+        # HTTP_PROXY): its path and query are the request's, its host and port (no userinfo,
+        # a password) the Host.
+        target, authority = absolute.raw_path_qs, absolute.raw_authority.rpartition("@")[2]
     path, _, query = target.partition("?")
     environ: dict[str, Any] = {
         "REQUEST_METHOD": request.method,
@@ -339,9 +340,8 @@ def _environ(request: web.BaseRequest, body: bytes) -> WSGIEnvironment:
         if key not in ("CONTENT_TYPE", "CONTENT_LENGTH"):
             key = "HTTP_" + key
         environ[key] = f"{environ[key]},{text}" if key in environ else text
-    if absolute is not None and absolute.absolute:
-        # Its host and port: userinfo (a password) is no part of the Host.
-        environ["HTTP_HOST"] = absolute.raw_authority.rpartition("@")[2]
+    if authority is not None:
+        environ["HTTP_HOST"] = authority
     return environ
 
 
