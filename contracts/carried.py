@@ -23,7 +23,13 @@ from urllib.parse import unquote
 import spec
 from contracts.documented import response_for
 
-__all__ = ["Destination", "FractionalInteger", "carries_integers", "fractional_integers"]
+__all__ = [
+    "Destination",
+    "FractionalInteger",
+    "carries_integers",
+    "fractional_integers",
+    "is_integer",
+]
 
 #: schemathesis marks the links it infers with this extension: they are not the spec's.
 _INFERRED = "x-schemathesis"
@@ -134,7 +140,7 @@ def _carried_integers(
             for parameter in declared:
                 if parameter.get("name") != name or location not in ("", parameter.get("in")):
                     continue
-                if _is_integer(document, parameter.get("schema")):
+                if is_integer(document, parameter.get("schema")):
                     pointer = expression.removeprefix(_BODY)
                     yield pointer, Destination(operation_id, str(parameter.get("in")), name)
 
@@ -162,7 +168,7 @@ def _target(
     return None
 
 
-def _is_integer(document: Mapping[str, Any], schema: Any) -> bool:
+def is_integer(document: Mapping[str, Any], schema: Any) -> bool:
     """SCHEMA takes integers and no other text: '306.0' is none of its values."""
     schema = _resolved(document, schema)
     if not isinstance(schema, Mapping):

@@ -62,7 +62,12 @@ from openapi_spec_validator.validation.exceptions import OpenAPIValidationError
 from werkzeug.datastructures import Headers, ImmutableMultiDict
 
 import spec
-from contracts.carried import FractionalInteger, carries_integers, fractional_integers
+from contracts.carried import (
+    FractionalInteger,
+    carries_integers,
+    fractional_integers,
+    is_integer,
+)
 from contracts.errors import HarUnreadable, Unusable
 from spec import credentials
 
@@ -239,27 +244,27 @@ class _Contract:
             if "operationId" in operation
         }
         self.max_body = document.get("x-max-body-bytes")
-        self.query_parameters = {
+        declared = {
             operation["operationId"]: [
-                declared["name"]
+                spec.follow(document, parameter)[1]
                 for parameter in document["paths"][path].get("parameters", [])
                 + operation.get("parameters", [])
-                if (declared := spec.follow(document, parameter)[1]).get("in") == "query"
             ]
             for path, _, operation in spec.operations(document)
             if "operationId" in operation
         }
+        self.query_parameters = {
+            operation_id: [p["name"] for p in parameters if p.get("in") == "query"]
+            for operation_id, parameters in declared.items()
+        }
         #: The integer path parameters of each operation, by name.
         self.integer_path_parameters = {
-            operation["operationId"]: {
-                declared["name"]
-                for parameter in document["paths"][path].get("parameters", [])
-                + operation.get("parameters", [])
-                if (declared := spec.follow(document, parameter)[1]).get("in") == "path"
-                and spec.follow(document, declared.get("schema", {}))[1].get("type") == "integer"
+            operation_id: {
+                p["name"]
+                for p in parameters
+                if p.get("in") == "path" and is_integer(document, p.get("schema"))
             }
-            for path, _, operation in spec.operations(document)
-            if "operationId" in operation
+            for operation_id, parameters in declared.items()
         }
         schemes = document.get("components", {}).get("securitySchemes", {}).values()
         http = [s.get("scheme", "basic") for s in schemes if s.get("type") == "http"]
