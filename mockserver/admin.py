@@ -132,8 +132,8 @@ def register(app: Flask, mock: Mock) -> None:
         """A 401 for a change asked without the --admin-token, before anything of the
         request is looked at: who may not change the mock learns nothing of how to ask."""
         token = mock.settings.admin_token
-        # A browser's CORS preflight (OPTIONS) never carries credentials.
-        if token is None or request.endpoint not in _CHANGES or request.method == "OPTIONS":
+        admin = (request.endpoint or "").startswith(_ENDPOINTS)
+        if token is None or not admin or request.method in _READS:
             return None
         sent = request.headers.get("Authorization", "")
         if hmac.compare_digest(sent.encode(), f"Bearer {token}".encode()):
@@ -217,21 +217,14 @@ def _unauthorized(method: str, path: str) -> Response:
     return response
 
 
-#: The endpoints that change the mock: those the --admin-token guards.
-_CHANGES = frozenset(
-    {
-        "admin_reset",
-        "admin_forget_requests",
-        "admin_add_seed",
-        "admin_change_chaos",
-        "admin_forget_chaos",
-    }
-)
 #: The journal's renderings: a list of summaries, or HAR 1.2 (what `capkit verify` reads).
 _FORMATS = ("json", "har")
 #: The endpoints of this module, by their names' prefix, and the query parameters each takes
 #: (none where it is not named).
 _ENDPOINTS = "admin_"
+#: The methods of the admin endpoints that change nothing (any other changes the mock); a
+#: browser's CORS preflight (OPTIONS) never carries credentials.
+_READS = ("GET", "HEAD", "OPTIONS")
 _QUERY_PARAMETERS = {"admin_requests": ("format",)}
 #: Characters of a problem said in full, and of a value echoed in full: a 100,000-character
 #: value echoed whole would bury what the message says about it.
