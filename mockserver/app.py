@@ -24,7 +24,14 @@ from mockserver.journal import Recording
 from mockserver.mock import Mock
 from mockserver.rehearsal import Rehearsal
 from mockserver.request_log import log_exchange
-from mockserver.responses import allow_any_origin, bug, http_error, json_response, unavailable
+from mockserver.responses import (
+    allow_any_origin,
+    bug,
+    http_error,
+    json_response,
+    refuse_empty_segments,
+    unavailable,
+)
 from mockserver.seeding import Seeding
 from mockserver.settings import Settings, SettingsError, flag
 from mockserver.storage import StateUnusable, Store, StoreUnavailable
@@ -98,6 +105,7 @@ def create_app(settings: Settings | None = None, *, prepared: bool = False) -> F
     admin.register(app, mock)
     oauth.register(app, mock)
     console.register(app, mock)
+    app.before_request(refuse_empty_segments)
     app.after_request(request_path.show_quota)
     app.after_request(allow_any_origin)
     app.register_error_handler(

@@ -97,7 +97,7 @@ def _item(operation: Operation, problem: Problem) -> tuple[int, str]:
 def http_error(error: HTTPException, *, max_body: int, base_path: str) -> Response:
     """404, 405, 413 and the like, in Capillary's envelope."""
     code = error.code or 400
-    path = abridged(request.path, _LONGEST_PATH)
+    path = abridged(_path_as_sent(), _LONGEST_PATH)
     if isinstance(error, RequestEntityTooLarge):
         length = request.content_length
         size = f" {length} bytes," if length is not None else ""
@@ -117,6 +117,20 @@ def http_error(error: HTTPException, *, max_body: int, base_path: str) -> Respon
     if isinstance(error, MethodNotAllowed):
         response.headers["Allow"] = ", ".join(error.valid_methods or [])
     return response
+
+
+def refuse_empty_segments() -> None:
+    """A path with an empty segment (`//v2/...`, `/v2//...`) is none of the spec's: 404, where
+    werkzeug would merge the slashes (serving `//v2/...` outside the journal, answering
+    `/v2//...` with an HTML redirect), and a client's doubled slash would pass unseen."""
+    if "//" in request.environ.get("PATH_INFO", ""):
+        raise NotFound()
+
+
+def _path_as_sent() -> str:
+    """The request's path, decoded, its slashes as sent (request.path merges leading ones)."""
+    path: str = request.environ.get("PATH_INFO", "")
+    return path.encode("latin-1").decode("utf-8", "replace")
 
 
 def unavailable(error: StoreUnavailable, *, operations: Mapping[str, Operation]) -> Response:

@@ -114,6 +114,19 @@ def test_unknown_path_is_a_404_envelope(client: FlaskClient) -> None:
     assert code == 404 and "/v2/customer/lookup" in message
 
 
+@pytest.mark.parametrize(
+    "path", ["//v2/customers/306", "/v2//customers/306", "/v2/customers//306", "//__admin/state"]
+)
+def test_a_path_with_an_empty_segment_is_no_operation(client: FlaskClient, path: str) -> None:
+    # PATH_INFO set as a server gives it: the test client would read "//v2" as a host.
+    response = client.get("/", environ_overrides={"PATH_INFO": path, "RAW_URI": path})
+    assert response.status_code == 404
+    [(code, message)] = errors(response)
+    assert code == 404 and message.startswith(f"No operation at {path}:")
+    journalled = [entry["url"] for entry in client.get("/__admin/requests").get_json()["requests"]]
+    assert journalled == ([f"http://localhost{path}"] if path.startswith("/v2/") else [])
+
+
 def test_wrong_method_is_a_405_with_allow(client: FlaskClient) -> None:
     response = client.delete("/v2/customers/lookup")
     assert response.status_code == 405
