@@ -123,7 +123,7 @@ class Customer:
     extended_fields: Blob = dataclasses.field(default_factory=dict)
     segments: Blob = dataclasses.field(default_factory=dict)
     loyalty_attribution: Blob | None = None
-    lifetime_purchases: float | None = None
+    lifetime_purchases: int | float | None = None
     #: The survivor this customer was merged into; a merged customer answers 8069.
     merged_into: int | None = None
     subscriptions: tuple[Subscription, ...] = ()

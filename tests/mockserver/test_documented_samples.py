@@ -8,6 +8,7 @@ as soon as it is added.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -201,6 +202,13 @@ def test_a_documented_request_answers_its_documented_response(app: Flask, sample
         DIFFERENCES[sample](response.get_json(), documented)
     else:
         assert response.get_json() == documented
+        assert as_written(response.get_json()) == as_written(documented)
+
+
+def as_written(value: Any) -> str:
+    """VALUE as JSON text, its keys sorted: 230 and 230.0, equal as values, differ there (as
+    they do to a client that decodes the number into an integer)."""
+    return json.dumps(value, sort_keys=True)
 
 
 # --- every read of a customer's points, for every customer ----------------------------------
