@@ -168,10 +168,11 @@ def authenticate_request(incoming: OperationRequest) -> Response | None:
 
 def limit_rate(incoming: OperationRequest) -> Response | None:
     """A 429 once the request's credentials are past the rate limit in force, counted in
-    every worker; the quota goes in the headers of the request's answer (show_quota)."""
+    every worker; the quota goes in the headers of the request's answer (show_quota). An
+    operation that declares no 429 is not rate limited: it is neither counted nor refused."""
     assert incoming.rehearsal is not None, "rehearse is a step before limit_rate"
     limit = incoming.rehearsal.rate_limit
-    if limit is None:
+    if limit is None or 429 not in incoming.operation.responses:
         return None
     quota = chaos.quota(limit, _credential(incoming), time.time(), incoming.mock.store.count)
     incoming.environ[QUOTA] = quota

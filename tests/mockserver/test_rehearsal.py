@@ -365,6 +365,18 @@ def test_the_rate_limit_counts_the_requests_that_reach_the_api_and_shows_each_it
     assert client.get(CUSTOMER_306).headers["RateLimit-Remaining"] == "6"
 
 
+def test_an_operation_capillary_does_not_rate_limit_is_neither_counted_nor_refused(
+    client: FlaskClient,
+) -> None:
+    # Its document says "Rate Limited? No"; the spec declares it no 429.
+    client.put("/__admin/chaos", json={"rateLimit": "1/d"})  # a window that outlasts the test
+    transfers = [client.get("/v2/customers/343015431/pointsTransfers") for _ in range(3)]
+    assert [answer.status_code for answer in transfers] == [200, 200, 200]
+    assert all("RateLimit-Remaining" not in answer.headers for answer in transfers)
+    assert client.get(CUSTOMER_306).headers["RateLimit-Remaining"] == "0"
+    assert client.get(CUSTOMER_306).status_code == 429
+
+
 def test_a_documented_429_under_a_rate_limit_carries_the_real_quota_once(
     client: FlaskClient,
 ) -> None:
