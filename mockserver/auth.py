@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import hmac
 
@@ -44,7 +43,7 @@ def authenticate(
         till, colon, password = (
             base64.b64decode(encoded.strip(), validate=True).decode().partition(":")
         )
-    except (binascii.Error, UnicodeDecodeError):
+    except ValueError:  # binascii.Error, UnicodeDecodeError, and a str beyond ASCII
         raise Unauthenticated(
             f"Authorization: Basic is not base64 of till:password: {HOW}."
         ) from None

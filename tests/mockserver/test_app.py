@@ -163,7 +163,12 @@ def test_no_credentials_is_a_401_with_www_authenticate(app: Flask) -> None:
 
 @pytest.mark.parametrize(
     "authorization",
-    ["Bearer abc", "Basic not-base64!", "Basic " + base64.b64encode(b"no-colon").decode()],
+    [
+        "Bearer abc",
+        "Basic not-base64!",
+        "Basic \xe9",  # a byte beyond ASCII, which base64 decoding refused with a 500
+        "Basic " + base64.b64encode(b"no-colon").decode(),
+    ],
 )
 def test_malformed_credentials_are_a_401(app: Flask, authorization: str) -> None:
     response = app.test_client().get(LOOKUP_306, headers={"Authorization": authorization})
