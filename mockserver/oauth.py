@@ -19,6 +19,7 @@ import secrets
 import time
 from typing import Any
 
+import msgspec
 from flask import Flask, Response, request
 
 from mockserver.auth import TOKEN_HEADER
@@ -33,7 +34,7 @@ _SIGNING_KEY = secrets.token_bytes(32)
 
 def register(app: Flask, mock: Mock) -> None:
     def generate() -> Response:
-        body = request.get_json(silent=True, force=True)
+        body = _json_body()
         problems = _problems(body)
         if problems or not isinstance(body, dict):
             return _refused(400, problems)
@@ -54,6 +55,15 @@ def register(app: Flask, mock: Mock) -> None:
         )
 
     app.add_url_rule(PATH, "oauth_token", generate, methods=["POST"])
+
+
+def _json_body() -> Any:
+    """The request's body as JSON; None for one that is not (or is nested deeper than Python's
+    recursion limit, which a JSON parser in Python raises a RecursionError for)."""
+    try:
+        return msgspec.json.decode(request.get_data())
+    except (msgspec.DecodeError, RecursionError):
+        return None
 
 
 def _problems(body: Any) -> list[str]:

@@ -35,7 +35,7 @@ _TYPE_NAMES = {
 #: More problems than this in one request are summarised: nobody reads the 200th.
 _MOST_PROBLEMS = 20
 #: What a body nested deeper than the mock reads or validates is told.
-NESTED_TOO_DEEP = "body is nested too deep; no request of this API is"
+NESTED_TOO_DEEP = "body is nested deeper than any request of this API"
 
 
 @dataclasses.dataclass(frozen=True)

@@ -76,6 +76,17 @@ def test_a_login_without_key_and_secret_is_a_400_naming_them(
     assert answer.get_json() == {"data": None, "errors": [{"code": 400, "message": message}]}
 
 
+@pytest.mark.parametrize(
+    "body", [b"{not json", b"[" * 5000 + b"]" * 5000, b'{"key":' * 1500 + b"1" + b"}" * 1500]
+)
+def test_a_login_whose_body_is_no_json_object_is_a_400(tmp_path: Path, body: bytes) -> None:
+    client = make_app(tmp_path).test_client()
+    answer = client.post(GENERATE, data=body, content_type="application/json")
+    assert answer.status_code == 400
+    message = 'body must be a JSON object: {"key": "...", "secret": "..."}'
+    assert answer.get_json() == {"data": None, "errors": [{"code": 400, "message": message}]}
+
+
 def test_a_browser_app_may_log_in_from_another_origin(tmp_path: Path) -> None:
     client = make_app(tmp_path).test_client()
     origin = {"Origin": "http://localhost:5173"}
