@@ -40,6 +40,7 @@ from mockserver.validation import (
     Problem,
     abridged,
     read_inputs,
+    whole_numbers_as_integers,
 )
 from mockserver.views import HANDLERS, Call
 
@@ -311,7 +312,7 @@ def _body(operation: Operation, environ: WSGIEnvironment, limit: int) -> Any:
     if not _JSON.match(content_type):
         raise _UnsupportedMediaType(content_type)
     try:
-        return _decode_json(data)
+        return whole_numbers_as_integers(_decode_json(data))
     except msgspec.DecodeError as error:
         detail = f"body is not valid JSON: {error}"
     except RecursionError:  # nesting as deep as Python's recursion limit

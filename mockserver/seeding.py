@@ -20,7 +20,12 @@ from mockserver.contract import schema_validator, spec_ref
 from mockserver.domain import seed_files
 from mockserver.domain.records import Customer, Org
 from mockserver.domain.seed_files import InvalidSeed, Problem
-from mockserver.validation import TooDeepToValidate, describe, schema_errors
+from mockserver.validation import (
+    TooDeepToValidate,
+    describe,
+    schema_errors,
+    whole_numbers_as_integers,
+)
 from spec import Document, field_path, load_yaml
 
 
@@ -161,12 +166,11 @@ def read(path: Path) -> Any:
 def decode(text: bytes, *, is_yaml: bool) -> Any:
     """TEXT, a seed file, as the JSON it is or the YAML it is if IS_YAML. Raises ValueError
     (msgspec's DecodeError, UnicodeDecodeError, YAML's) saying why it is not."""
-    if is_yaml:
-        return load_yaml(text.decode())
     try:
-        return msgspec.json.decode(text)
+        written = load_yaml(text.decode()) if is_yaml else msgspec.json.decode(text)
     except RecursionError:  # nesting as deep as Python's recursion limit
         raise ValueError("it is nested too deep to be read") from None
+    return whole_numbers_as_integers(written)
 
 
 def _problem(written: Any, error: jsonschema_rs.ValidationError) -> Problem:

@@ -38,6 +38,26 @@ _MOST_PROBLEMS = 20
 NESTED_TOO_DEEP = "body is nested deeper than any request of this API"
 
 
+def whole_numbers_as_integers(value: Any) -> Any:
+    """VALUE, decoded JSON or YAML, with each whole number written with a fraction or an
+    exponent (`1.0`, `1e3`) made an int, in place: JSON Schema's integer, which the spec's
+    schemas take, is then an int where the mock keeps it (a customer id 1.0 was stored, and
+    failed to read back) and answers it (`1`, as Capillary's server reads `1.0` for an int).
+    A loop, not a recursion: the value may be nested as deep as its decoder allows."""
+    if isinstance(value, float):
+        return int(value) if value.is_integer() else value
+    nodes = [value] if isinstance(value, (dict, list)) else []
+    while nodes:
+        node = nodes.pop()
+        items = node.items() if isinstance(node, dict) else enumerate(node)
+        for key, item in items:
+            if isinstance(item, float) and item.is_integer():
+                node[key] = int(item)
+            elif isinstance(item, (dict, list)):
+                nodes.append(item)
+    return value
+
+
 @dataclasses.dataclass(frozen=True)
 class Problem:
     """One thing wrong with a request: the code to answer, what to say, and the field's

@@ -445,6 +445,32 @@ def test_a_seed_posted_adds_customers_until_the_next_reset(client: FlaskClient) 
     assert client.get("/v2/customers/900001?source=ALL").status_code == 400
 
 
+@pytest.mark.parametrize(
+    ("media_type", "written"),
+    [
+        ("application/json", b'{"customers": [%s]}'),
+        ("application/yaml", b"customers: [%s]"),
+    ],
+)
+def test_a_whole_number_with_a_fraction_or_exponent_is_an_integer(
+    client: FlaskClient, media_type: str, written: bytes
+) -> None:
+    # JSON Schema's integer; a customer id 1.0 was stored, then every read of it was a 500.
+    becky = json.dumps(BECKY | {"id": 900001.0}).encode()
+    seeded = client.post("/__admin/seed", data=written % becky, content_type=media_type)
+    assert seeded.get_json() == {"seeded": [900001]}
+    assert '"id":900001,' in client.get("/v2/customers/900001?source=ALL").text
+    assert client.get("/__admin/seed").status_code == 200
+    subscriptions = [{"channel": "EMAIL", "type": "OPTIN", "priority": "BULK"}]
+    subscribed = client.post(
+        "/v2/customers/900001/subscriptions",
+        data=json.dumps({"subscriptions": subscriptions, "campaignId": 1e3}),
+        content_type="application/json",
+    )
+    assert subscribed.status_code == 200, subscribed.get_json()
+    assert '"campaignId":1000,' in subscribed.text
+
+
 #: RFC 3339 (the spec's date-time) admits each, as a seed file may write them; Python's
 #: fromisoformat reads none of them.
 ODD_MOMENTS = ["2023-06-30T23:59:60Z", "2023-06-01t10:00:00z", "0000-07-22T15:48:15+05:30"]
