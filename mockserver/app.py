@@ -10,10 +10,11 @@ import re
 import tempfile
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 from flask import Flask
 from werkzeug.exceptions import HTTPException
-from werkzeug.routing import BaseConverter, Map
+from werkzeug.routing import BaseConverter, Map, MapAdapter
 
 import spec
 from mockserver import admin, console, oauth, request_path
@@ -90,6 +91,7 @@ def create_app(settings: Settings | None = None, *, prepared: bool = False) -> F
     )
 
     app = Flask("mockserver", static_folder=None)
+    app.url_map = _HttpMap()
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body
     app.extensions["capkit"] = mock
     app.url_map.converters["segment"] = _Segment
@@ -123,6 +125,19 @@ def create_app(settings: Settings | None = None, *, prepared: bool = False) -> F
         then=log_exchange,
     )
     return app
+
+
+class _HttpMap(Map):
+    """werkzeug's Map, matching a request that asks to be upgraded to WebSocket as the HTTP
+    request it also is: the mock speaks no WebSocket, and a server may ignore Upgrade (RFC
+    9110 7.8), where werkzeug matched it to no route (a bare 400, or a 405 naming the methods
+    of some other operation)."""
+
+    def bind_to_environ(self, environ: Any, *args: Any, **kwargs: Any) -> MapAdapter:
+        adapter = super().bind_to_environ(environ, *args, **kwargs)
+        adapter.url_scheme = environ["wsgi.url_scheme"]
+        adapter.websocket = False
+        return adapter
 
 
 class _Segment(BaseConverter):

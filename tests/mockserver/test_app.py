@@ -127,6 +127,17 @@ def test_a_path_with_an_empty_segment_is_no_operation(client: FlaskClient, path:
     assert journalled == ([f"http://localhost{path}"] if path.startswith("/v2/") else [])
 
 
+@pytest.mark.parametrize("url", [LOOKUP_306, "/v2/customers/306?source=ALL", "/__admin/health"])
+def test_a_request_to_upgrade_to_websocket_is_answered_as_http(app: Flask, url: str) -> None:
+    # A server may ignore Upgrade (RFC 9110 7.8); werkzeug matched such a request to no route.
+    upgrade = {"Connection": "Upgrade", "Upgrade": "websocket"}
+    client = app.test_client()
+    plain = client.get(url, headers=TILL)
+    asked = client.get(url, headers=TILL | upgrade)
+    assert (asked.status_code, asked.get_json()) == (plain.status_code, plain.get_json())
+    assert asked.status_code == 200
+
+
 def test_wrong_method_is_a_405_with_allow(client: FlaskClient) -> None:
     response = client.delete("/v2/customers/lookup")
     assert response.status_code == 405
