@@ -58,7 +58,8 @@ _AT_STOP: list[Callable[[], None]] = []
 #: hangs, and ends within the 30 s a Kubernetes pod is given. Ctrl-C (SIGINT, then gunicorn's
 #: SIGQUIT) stops the workers at once.
 STOP_TIMEOUT = 25
-#: Seconds an idle keep-alive connection stays open (aiohttp's default).
+#: Seconds an idle keep-alive connection stays open (aiohttp's default), and a request's body
+#: may pause before the mock gives up on it.
 KEEP_ALIVE = 75
 #: SO_LINGER on, for 0 seconds: closing the socket resets the connection (RST), with no FIN.
 _RESET = struct.pack("ii", 1, 0)
@@ -254,13 +255,19 @@ async def _answer(wsgi: WSGIApplication, max_body: int, request: web.Request) ->
     undecodable = False
     try:
         body = await _body(request, max_body)
-    except web.RequestPayloadError as error:
-        # Data that its Content-Encoding does not decode: the app answers 400 for the body,
-        # and the connection closes after it (the rest cannot be read either); aiohttp would
-        # read on to its end first, and log the same error as unhandled.
+    except (web.RequestPayloadError, TimeoutError) as error:
+        # Data that its Content-Encoding does not decode, or a body that stopped coming: the
+        # app answers 400 for the body, and the connection closes after it (the rest cannot
+        # be read either); aiohttp would read on to its end first, and log the same error as
+        # unhandled, or wait for the rest for as long as the client keeps the connection.
         request.content.feed_eof()
         environ = _environ(request, b"")
-        unreadable(environ, getattr(error.__cause__, "message", None) or str(error))
+        reason = (
+            f"it stopped coming: no more of it arrived within {KEEP_ALIVE:g} s"
+            if isinstance(error, TimeoutError)
+            else getattr(error.__cause__, "message", None) or str(error)
+        )
+        unreadable(environ, reason)
         undecodable = True
     else:
         environ = _environ(request, body or b"")
@@ -290,11 +297,16 @@ async def _answer(wsgi: WSGIApplication, max_body: int, request: web.Request) ->
 
 async def _body(request: web.BaseRequest, limit: int) -> bytes | None:
     """The request's body, up to one byte past LIMIT (the app answers 413 for that); None,
-    unread, when its Content-Length is over LIMIT already."""
+    unread, when its Content-Length is over LIMIT already. Raises TimeoutError for a body of
+    which nothing more came for KEEP_ALIVE seconds."""
     if request.content_length is not None and request.content_length > limit:
         return None
     pieces, size = [], 0
-    while size <= limit and (piece := await request.content.read(limit + 1 - size)):
+    while size <= limit:
+        async with asyncio.timeout(KEEP_ALIVE):  # as long as an idle connection is kept
+            piece = await request.content.read(limit + 1 - size)
+        if not piece:
+            break
         pieces.append(piece)
         size += len(piece)
     return b"".join(pieces)

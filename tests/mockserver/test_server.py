@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import dataclasses
 import gzip
@@ -32,9 +33,12 @@ from urllib.parse import quote, urlencode
 
 import brotli
 import pytest
+from aiohttp import web
 from playwright.sync_api import Browser
 
 import spec
+from mockserver import Settings, create_app
+from mockserver import server as server_module
 from tests.ports import free_port
 from tests.processes import CAPKIT, refused
 
@@ -579,6 +583,40 @@ def test_a_body_its_content_encoding_does_not_decode_is_a_400_in_the_envelope(
     )
     assert got.status == 200, got.body
     assert "Traceback" not in server.output()
+
+
+def test_a_body_that_stops_coming_is_a_400_and_its_connection_closed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A worker's own aiohttp app, in this process, so that the wait can be made short: a
+    # stalled body held its connection for as long as the client kept it open.
+    monkeypatch.setattr(server_module, "KEEP_ALIVE", 0.2)
+    settings = Settings(
+        state=str(tmp_path / "state.db"), journal=tmp_path / "journal", auth_required=False
+    )
+
+    async def exchange() -> bytes:
+        app = await server_module._aiohttp_app(lambda: create_app(settings), 1024 * 1024)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", 0).start()
+        try:
+            reader, writer = await asyncio.open_connection(*runner.addresses[0])
+            writer.write(
+                b"POST /v2/customers?source=INSTORE HTTP/1.1\r\nHost: mock\r\n"
+                b'Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{"pro'
+            )
+            answer = await asyncio.wait_for(reader.read(), 10)  # up to the close
+            writer.close()
+            return answer
+        finally:
+            await runner.cleanup()
+
+    with ThreadPoolExecutor(1) as thread:  # of its own: Playwright's loop may run in this one
+        head, _, body = thread.submit(asyncio.run, exchange()).result().partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400 ")
+    [error] = json.loads(body)["errors"]
+    assert error["message"].endswith("body: it stopped coming: no more of it arrived within 0.2 s")
 
 
 def test_a_request_in_absolute_form_is_answered_as_its_path(server: Server) -> None:
