@@ -301,6 +301,8 @@ async def _body(request: web.BaseRequest, limit: int) -> bytes | None:
     which nothing more came for KEEP_ALIVE seconds."""
     if request.content_length is not None and request.content_length > limit:
         return None
+    if not request.body_exists:
+        return b""
     pieces, size = [], 0
     while size <= limit:
         async with asyncio.timeout(KEEP_ALIVE):  # as long as an idle connection is kept
