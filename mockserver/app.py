@@ -30,7 +30,7 @@ from mockserver.responses import (
     bug,
     http_error,
     json_response,
-    refuse_empty_segments,
+    refuse_paths_of_no_operation,
     unavailable,
 )
 from mockserver.seeding import Seeding
@@ -107,7 +107,7 @@ def create_app(settings: Settings | None = None, *, prepared: bool = False) -> F
     admin.register(app, mock)
     oauth.register(app, mock)
     console.register(app, mock)
-    app.before_request(refuse_empty_segments)
+    app.before_request(refuse_paths_of_no_operation)
     app.after_request(request_path.show_quota)
     app.after_request(allow_any_origin)
     app.register_error_handler(

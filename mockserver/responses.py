@@ -119,18 +119,28 @@ def http_error(error: HTTPException, *, max_body: int, base_path: str) -> Respon
     return response
 
 
-def refuse_empty_segments() -> None:
-    """A path with an empty segment (`//v2/...`, `/v2//...`) is none of the spec's: 404, where
-    werkzeug would merge the slashes (serving `//v2/...` outside the journal, answering
-    `/v2//...` with an HTML redirect), and a client's doubled slash would pass unseen."""
-    if "//" in request.environ.get("PATH_INFO", ""):
+def refuse_paths_of_no_operation() -> None:
+    """404 for a path that is none of the spec's, however a server would read it: one with an
+    empty segment (`//v2/...`, `/v2//...`), where werkzeug merges the slashes (serving
+    `//v2/...` outside the journal, answering `/v2//...` with an HTML redirect) and a client's
+    doubled slash would pass unseen; and one with an encoded slash (`/__admin%2Freset`), which
+    the path a WSGI app is given reads as a slash, past a proxy's rule for `/__admin/`."""
+    path = request.environ.get("PATH_INFO", "")
+    if "//" in path or "%2f" in _raw_path().lower():
         raise NotFound()
 
 
 def _path_as_sent() -> str:
-    """The request's path, decoded, its slashes as sent (request.path merges leading ones)."""
+    """The request's path as sent, %-escapes and all, where the server says (RAW_URI); else
+    decoded, its slashes as sent (request.path merges leading ones)."""
     path: str = request.environ.get("PATH_INFO", "")
-    return path.encode("latin-1").decode("utf-8", "replace")
+    return _raw_path() or path.encode("latin-1").decode("utf-8", "replace")
+
+
+def _raw_path() -> str:
+    """The path of the request target as sent; "" where the server does not say."""
+    target: str = request.environ.get("RAW_URI", "")
+    return target.partition("?")[0]
 
 
 def unavailable(error: StoreUnavailable, *, operations: Mapping[str, Operation]) -> Response:

@@ -1044,3 +1044,21 @@ def test_a_path_and_query_reach_the_mock_as_sent(server: Server) -> None:
     assert error["code"] == 8013 and "'€+1'" in error["message"]
     reply = server.request("GET", "/v2/customers/%33%30%36?source=ALL")
     assert reply.body["id"] == 306
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "mobile"),
+    [
+        ("POST", "/__admin%2Freset", "919000021001"),
+        ("POST", "/__admin%2freset", "919000021002"),
+        ("GET", "/v2%2Fcustomers/306", "919000021003"),
+    ],
+)
+def test_an_encoded_slash_is_no_slash(server: Server, method: str, path: str, mobile: str) -> None:
+    # Read as a slash, it passed a proxy's rule for /__admin/ (one that keeps others out).
+    assert register(server, mobile).status == 200
+    reply = server.request(method, path)
+    assert reply.status == 404
+    [error] = reply.body["errors"]
+    assert error["message"].startswith(f"No operation at {path}: ")
+    assert lookup(server, mobile).status == 200
