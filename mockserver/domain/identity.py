@@ -15,7 +15,8 @@ MULTI_ACCOUNT_SOURCES = frozenset({"WECHAT", "FACEBOOK", "LINE"})
 ALL = "ALL"
 
 #: Matched whole (fullmatch): `$` would also match before a final newline.
-_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+#: An address: no white space, and no control character (a NUL, a DEL), around one @.
+_EMAIL = re.compile(r"[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+\.[^@\s\x00-\x1f\x7f]+")
 _SPACE = re.compile(r"\s")
 
 

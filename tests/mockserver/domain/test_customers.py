@@ -453,6 +453,8 @@ def test_identifiers_of_two_customers_cannot_combine_into_one(
         (("email", "notanemail"), 8055),
         (("email", "becky@example"), 8055),
         (("email", "becky@example.com\n"), 8055),
+        (("email", "becky@example.com\x00"), 8055),
+        (("email", "becky\x7f@example.com"), 8055),
         (("externalId", "becky 1"), 8064),
     ],
 )
