@@ -58,6 +58,13 @@ def main() -> None:
     help="Require 'Authorization: Bearer TOKEN' of every /__admin request that changes"
     " something (reset, clearing the journal, a seed, chaos).",
 )
+@click.option(
+    "--allowed-host",
+    multiple=True,
+    metavar="NAME",
+    help="Answer /__admin requests whose Host is NAME too, beside IP addresses, localhost and"
+    " --host: a name a proxy or balancer passes on; * for any (repeatable).",
+)
 @click.option("--lenient", is_flag=True, default=None, help="Accept undeclared query parameters.")
 @click.option(
     "--max-body", type=int, metavar="BYTES", help="Largest request body.  [default: 1 MB]"

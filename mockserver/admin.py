@@ -16,6 +16,7 @@ from mockserver.chaos import ChaosError
 from mockserver.contract import envelope
 from mockserver.domain import seed_files
 from mockserver.domain.seed_files import InvalidSeed
+from mockserver.host import host_problem, name, names_this_machine
 from mockserver.mock import Mock
 from mockserver.responses import json_response
 from mockserver.seeding import YAML_TYPES, decode
@@ -140,6 +141,28 @@ def register(app: Flask, mock: Mock) -> None:
             return None
         return _unauthorized(request.method, request.path)
 
+    allowed = {name(host) for host in (*mock.settings.allowed_host, mock.settings.host)}
+
+    def answers_names_of_this_machine() -> Response | None:
+        """A 403 for a request whose Host names no host of this machine (an IP address,
+        localhost, the --host) nor an --allowed-host: a page whose site's name an attacker
+        points at 127.0.0.1 once it has loaded (DNS rebinding) is of the mock's site to the
+        browser, and could else read the journal, and reset or reseed a mock on localhost."""
+        host = request.headers.get("Host", "")
+        admin = (request.endpoint or "").startswith(_ENDPOINTS)
+        if not admin or names_this_machine(host, allowed):
+            return None
+        problem = host_problem(request.environ)
+        if problem is not None:
+            return _refused([problem])
+        message = (
+            f"Host {_shown(host)} is not a name this mock answers admin requests for (a"
+            " page whose site name leads to this machine could use it: DNS rebinding); start"
+            f" the mock with --allowed-host {abridged(name(host), _LONGEST_ECHO)} to"
+            " allow it"
+        )
+        return _refused([message], 403)
+
     def refuses_pages_of_other_sites() -> Response | None:
         """A 403 for a request that a browser sends from a page of another site (by its
         Fetch Metadata): else any page a developer opens could read the journal, and reset or
@@ -157,6 +180,9 @@ def register(app: Flask, mock: Mock) -> None:
         )
         return _refused([message], 403)
 
+    # Who may not ask is refused before anything else is looked at: a page learns nothing,
+    # not even whether a change needs the --admin-token, nor which parameters an endpoint takes.
+    app.before_request(answers_names_of_this_machine)
     app.before_request(refuses_pages_of_other_sites)
     app.before_request(asks_for_the_admin_token)
     app.before_request(takes_its_query_parameters)

@@ -1,5 +1,6 @@
-"""A request's Host header (RFC 9110 7.2, RFC 9112 3.2): what is wrong with it, and the
-authority the journal names a request by.
+"""A request's Host header (RFC 9110 7.2, RFC 9112 3.2): what is wrong with it, the
+authority the journal names a request by, and whether it names this machine (the admin
+endpoints answer no other: mockserver/admin.py).
 
 A request sent to the mock with a Host that is no host (`a:99999`, `[::1`, `a b`) is refused,
 as an HTTP/1.1 server must; the journal still records it, under the address that answered it,
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Collection
 from typing import TYPE_CHECKING
 
 from mockserver.validation import abridged
@@ -47,6 +49,34 @@ def authority(environ: WSGIEnvironment) -> str:
     name = environ.get("SERVER_NAME", "")
     address = f"[{name}]" if ":" in name else name  # an IPv6 address goes in brackets
     return f"{address}:{environ.get('SERVER_PORT', '')}"
+
+
+def name(host: str) -> str:
+    """The host that HOST, a Host header's value, names: without the port and a trailing dot,
+    in lower case, as names compare (`LocalHost.:8080` -> `localhost`, `[::1]:80` -> `[::1]`)."""
+    match = _HOST.fullmatch(host)
+    if match is not None and match["port"] is not None:
+        host = host[: match.start("port") - 1]
+    return host.rstrip(".").lower()
+
+
+def names_this_machine(host: str, allowed: Collection[str]) -> bool:
+    """Whether HOST, a request's Host ('': it sent none, as HTTP/1.0 may), names this
+    machine, by an IP address or localhost (always the loopback, RFC 6761), or is one of the
+    ALLOWED names (`*`: any). A page's request, which can name a host that DNS has just pointed
+    here, cannot send no Host, nor an empty one."""
+    if not host or "*" in allowed:
+        return True
+    if not _valid(host):
+        return False
+    named = name(host)
+    if named.startswith("["):  # a valid literal is an IPv6 address
+        return True
+    try:
+        ipaddress.IPv4Address(named)
+    except ValueError:
+        return named == "localhost" or named.endswith(".localhost") or named in allowed
+    return True
 
 
 def _valid(host: str) -> bool:

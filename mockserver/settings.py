@@ -15,6 +15,9 @@ from mockserver import chaos
 ENV_PREFIX = "CAPKIT_"
 #: RFC 6750's b64token: what an Authorization: Bearer header can carry.
 _TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
+#: A host name as a Host header carries it (RFC 1123's labels; _ too, as container names have
+#: it), an optional trailing dot; or *, any.
+_HOST_NAME = re.compile(r"(?:[A-Za-z0-9_-]+\.)*[A-Za-z0-9_-]+\.?|\*")
 
 
 class SettingsError(ValueError):
@@ -66,6 +69,9 @@ class Settings:
     #: What an /__admin request that changes something must carry (Authorization: Bearer);
     #: None: any may.
     admin_token: str | None = None
+    #: Names that the Host of an /__admin request may name, beside IP addresses, localhost and
+    #: the --host (mockserver/host.py); "*": any. CAPKIT_ALLOWED_HOST separates them with ','.
+    allowed_host: tuple[str, ...] = ()
     #: Accept query parameters the spec does not declare.
     lenient: bool = False
     max_body: int = 1024 * 1024
@@ -108,6 +114,13 @@ class Settings:
                 "must be letters, digits and -._~+/ (what a Bearer token may hold)",
                 self.admin_token,
             )
+        for name in self.allowed_host:
+            if not _HOST_NAME.fullmatch(name):
+                raise _invalid(
+                    "allowed_host",
+                    "must be a host name, without a scheme or a port (mock.internal), or * for any",
+                    name,
+                )
         if self.max_body < 1:
             raise _invalid("max_body", "must be at least 1 (bytes)", self.max_body)
         if not 0 <= self.port <= 65535:

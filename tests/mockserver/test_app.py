@@ -741,6 +741,103 @@ def test_an_admin_request_from_a_page_of_another_site_is_a_403_and_changes_nothi
     client.delete("/__admin/chaos")
 
 
+#: Every admin request, the reads of the journal and the state among them.
+ADMIN_REQUESTS = [
+    *ADMIN_CHANGES,
+    *[("GET", path, None) for path in ("/__admin/requests", "/__admin/state")],
+]
+
+
+def rebound_host_refusal(host: str, name: str) -> str:
+    return (
+        f"Host '{host}' is not a name this mock answers admin requests for (a page whose site"
+        " name leads to this machine could use it: DNS rebinding); start the mock with"
+        f" --allowed-host {name} to allow it"
+    )
+
+
+@pytest.mark.parametrize(("method", "path", "body"), ADMIN_REQUESTS)
+def test_an_admin_request_whose_host_names_another_machine_is_a_403_and_changes_nothing(
+    client: FlaskClient, method: str, path: str, body: object
+) -> None:
+    """What a page reaches the mock by once its site's name leads to 127.0.0.1 (DNS
+    rebinding): the browser takes it for the page's own site."""
+    mock: Mock = client.application.extensions["capkit"]
+    mock.reset()
+    client.get(LOOKUP_306)
+    rebound = {"Host": "evil.example:8080", "Sec-Fetch-Site": "same-origin"}
+    refused = client.open(path, method=method, json=body, headers=rebound)
+    assert refused.status_code == 403
+    assert errors(refused) == [(403, rebound_host_refusal("evil.example:8080", "evil.example"))]
+    assert client.get("/__admin/requests").get_json()["requests"]  # not cleared, not reset
+    assert client.get("/__admin/chaos").get_json()["faults"] == 0
+    state = [customer["id"] for customer in client.get("/__admin/state").get_json()["customers"]]
+    assert BECKY["id"] not in state
+
+
+@pytest.mark.parametrize(("method", "path", "body"), ADMIN_CHANGES)
+def test_an_admin_request_whose_host_names_another_machine_learns_nothing_else(
+    guarded: Flask, method: str, path: str, body: object
+) -> None:
+    """Not whether a change needs the --admin-token, nor which parameters it takes."""
+    client = guarded.test_client()
+    refused = client.open(f"{path}?bogus=1", method=method, json=body, headers={"Host": "Evil."})
+    assert errors(refused) == [(403, rebound_host_refusal("Evil.", "evil"))]
+
+
+def test_an_admin_request_whose_host_names_this_machine_is_served(client: FlaskClient) -> None:
+    """By an IP address, or localhost: what no DNS answer can lead a page's name to."""
+    for host in ("127.0.0.1:8080", "[::1]:8080", "localhost", "LOCALHOST.", "app.localhost:8080"):
+        assert client.post("/__admin/reset", headers={"Host": host}).status_code == 200, host
+        assert client.get("/__admin/requests", headers={"Host": host}).status_code == 200, host
+    for host in ("localhost.example", "127.0.0.1.example", "notlocalhost"):
+        assert client.post("/__admin/reset", headers={"Host": host}).status_code == 403, host
+
+
+@pytest.mark.parametrize(
+    ("settings", "served", "refused"),
+    [
+        ({"allowed_host": ("mock.internal",)}, ["mock.internal:8080", "MOCK.internal"], "other"),
+        ({"allowed_host": ("Mock.Internal.",)}, ["mock.internal"], "internal"),
+        ({"host": "devbox"}, ["devbox:8080", "DevBox."], "devbox.example"),
+        ({"allowed_host": ("*",)}, ["evil.example:8080", "anything"], None),
+    ],
+    ids=["allowed-host", "allowed-host-as-written", "host", "any"],
+)
+def test_an_admin_request_whose_host_the_mock_was_told_of_is_served(
+    tmp_path: Path, settings: dict[str, Any], served: list[str], refused: str | None
+) -> None:
+    client = make_app(tmp_path, **settings).test_client()
+    for host in served:
+        assert client.post("/__admin/reset", headers={"Host": host}).status_code == 200, host
+    if refused is not None:
+        assert client.post("/__admin/reset", headers={"Host": refused}).status_code == 403
+
+
+def test_an_admin_request_whose_host_is_no_host_is_a_400_naming_it(client: FlaskClient) -> None:
+    refused = client.post("/__admin/reset", headers={"Host": "a b"})
+    assert errors(refused) == [
+        (
+            400,
+            "header 'Host' must be a host name or address and an optional port up to 65535"
+            " (RFC 9110 7.2), got 'a b'",
+        )
+    ]
+
+
+def test_the_api_the_spec_and_the_console_answer_a_host_the_admin_endpoints_refuse(
+    client: FlaskClient,
+) -> None:
+    """A page of any site may call the API (CORS allows any origin); the console's page is no
+    secret, and its requests to /__admin are what is checked."""
+    rebound = {"Host": "evil.example:8080"}
+    for path in (LOOKUP_306, "/openapi.json", "/"):
+        answered = client.get(path, headers=rebound)
+        assert answered.status_code == 200, path
+        assert answered.data == client.get(path).data, path
+    assert client.get("/__admin/health", headers=rebound).status_code == 403
+
+
 def test_with_an_admin_token_reading_needs_none(guarded: Flask) -> None:
     client = guarded.test_client()
     for path in ("/__admin/health", "/__admin/state", "/__admin/requests", "/__admin/seed"):

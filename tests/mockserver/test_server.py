@@ -416,6 +416,38 @@ def test_health_and_the_har_creator_carry_the_package_version(server: Server) ->
     )
 
 
+def test_a_page_whose_site_name_leads_here_cannot_reset_the_mock_nor_read_its_journal(
+    server: Server,
+) -> None:
+    """DNS rebinding: the browser sends the page's own name as the Host, and as the target's
+    host to a proxy (a browser whose proxy is the mock)."""
+    for target in ("/__admin/reset", "http://evil.example:8080/__admin/reset"):
+        refused = server.request("POST", target, headers={"Host": "evil.example:8080"})
+        assert refused.status == 403, target
+        [error] = refused.body["errors"]
+        assert error["message"].startswith("Host 'evil.example:8080' is not a name this mock")
+        assert error["message"].endswith(
+            "start the mock with --allowed-host evil.example to allow it"
+        )
+    assert (
+        server.request("GET", "/__admin/requests", headers={"Host": "evil.example"}).status == 403
+    )
+    for path in (LOOKUP_306, "/openapi.json"):
+        assert server.request("GET", path, headers={"Host": "evil.example"}).status == 200
+
+
+def test_a_request_without_a_host_reaches_the_admin_endpoints(server: Server) -> None:
+    """HTTP/1.0 may send none; a page's request always sends one."""
+    answered = []
+    for host in (b"", b"Host: evil.example\r\n"):
+        with socket.create_connection(("127.0.0.1", server.port), timeout=30) as client:
+            client.sendall(b"GET /__admin/requests HTTP/1.0\r\n" + host + b"\r\n")
+            response = http.client.HTTPResponse(client)
+            response.begin()
+            answered.append((response.status, list(json.loads(response.read()))))
+    assert answered == [(200, ["requests"]), (403, ["warnings", "errors"])]
+
+
 # --- bodies over the limit -----------------------------------------------------------------
 
 LIMIT = 1024 * 1024  # --max-body's default

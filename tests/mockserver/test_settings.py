@@ -31,6 +31,7 @@ EVERY_FIELD = Settings(
     spec=Path("/specs/v2.yaml"),
     db_pool=5,
     admin_token="s3cret-token",
+    allowed_host=("mock.internal", "*"),
     seed=(Path("/seeds/a.json"), Path("/seeds/b.yaml")),
     documented_seed=False,
     latency=("100ms-2s", "getCustomer=1s"),
@@ -115,6 +116,12 @@ def test_without_environ_the_process_environment_is_read(monkeypatch: pytest.Mon
             "soon",
             "--latency: expected a duration such as 300ms or 2s (a bare number is ms), got 'soon'",
         ),
+        (
+            "CAPKIT_ALLOWED_HOST",
+            "mock.internal,https://mock.internal",
+            "--allowed-host must be a host name, without a scheme or a port (mock.internal), or *"
+            " for any, got 'https://mock.internal'",
+        ),
     ],
 )
 def test_a_variable_that_does_not_parse_is_named_with_its_flag_and_value(
@@ -175,6 +182,14 @@ def test_environ_leaves_out_what_is_unset_and_writes_booleans_as_load_reads_them
             "--admin-token must be letters, digits and -._~+/ (what a Bearer token may hold),"
             " got 'two words'",
         ),
+        *[
+            (
+                {"allowed_host": ("mock.internal", name)},
+                "--allowed-host must be a host name, without a scheme or a port (mock.internal),"
+                f" or * for any, got {name!r}",
+            )
+            for name in ("", "mock.internal:8080", "http://mock.internal", "[::1]", "a b", "*.a")
+        ],
     ],
 )
 def test_a_value_the_mock_cannot_take_is_refused_naming_it(
@@ -236,6 +251,16 @@ def served(monkeypatch: pytest.MonkeyPatch) -> list[Settings]:
             Settings(latency=("300ms", "getCustomer=1s"), faults=0.1),
         ),
         (
+            ["--allowed-host", "mock.internal", "--allowed-host", "*"],
+            {"CAPKIT_ALLOWED_HOST": "other.internal"},
+            Settings(allowed_host=("mock.internal", "*")),
+        ),
+        (
+            [],
+            {"CAPKIT_ALLOWED_HOST": "mock.internal, Proxy.internal."},
+            Settings(allowed_host=("mock.internal", "Proxy.internal.")),
+        ),
+        (
             ["--fault-kinds", "503,reset", "--fault-hold", "1s", "--chaos-seed", "3"],
             {"CAPKIT_RATE_LIMIT": "100/m"},
             Settings(
@@ -289,6 +314,18 @@ def busy_port() -> Iterator[int]:
         ),
         (["--latency", "getCustomr=1s", "--port", "0"], {}, "--latency: expected operationIds"),
         (["--faults", "2"], {}, "--faults: expected a fraction of requests from 0 to 1, got 2.0"),
+        (
+            ["--allowed-host", "mock.internal:8080"],
+            {},
+            "Error: --allowed-host must be a host name, without a scheme or a port"
+            " (mock.internal), or * for any, got 'mock.internal:8080'\n",
+        ),
+        (
+            [],
+            {"CAPKIT_ALLOWED_HOST": "http://mock.internal"},
+            "Error: --allowed-host must be a host name, without a scheme or a port"
+            " (mock.internal), or * for any, got 'http://mock.internal' from CAPKIT_ALLOWED_HOST\n",
+        ),
     ],
 )
 def test_serve_refuses_a_bad_value_naming_it(
