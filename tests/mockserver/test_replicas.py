@@ -60,8 +60,14 @@ def replicas(
 ) -> Iterator[tuple[Server, Server]]:
     """Two replicas on a database of their own, for the module's tests, which reset it."""
     url = postgresql_server.create_database("replicas")
+    # The README's deployment allows the name its commands reach the mock by.
     with replicas_of(
-        tmp_path_factory.mktemp("replicas"), url, "--admin-token", ADMIN_TOKEN
+        tmp_path_factory.mktemp("replicas"),
+        url,
+        "--admin-token",
+        ADMIN_TOKEN,
+        "--allowed-host",
+        "mock.internal",
     ) as pair:
         yield pair
 
@@ -208,7 +214,10 @@ def test_the_readme_deployment_s_admin_commands_work_as_written(
     commands = re.findall(r"^\$ (curl .* -X .+)\n(.*)", README.read_text(), re.MULTILINE)
     assert len(commands) == 2
     for command, shown in commands:
-        local = command.replace("http://mock.internal:8080", f"http://127.0.0.1:{reset[1].port}")
+        # Sent to a replica as written, with mock.internal's Host.
+        local = command.replace(
+            "curl ", f"curl --connect-to mock.internal:8080:127.0.0.1:{reset[1].port} ", 1
+        )
         sent = subprocess.run(
             ["bash", "-c", local],
             env=os.environ | {"CAPKIT_ADMIN_TOKEN": ADMIN_TOKEN},
