@@ -137,8 +137,9 @@ def register(app: Flask, mock: Mock) -> None:
         admin = (request.endpoint or "").startswith(_ENDPOINTS)
         if token is None or not admin or request.method in _READS:
             return None
-        sent = request.headers.get("Authorization", "")
-        if hmac.compare_digest(sent.encode(), f"Bearer {token}".encode()):
+        scheme, _, sent = request.headers.get("Authorization", "").partition(" ")
+        # The scheme in any case (RFC 9110 11.1); the token as it is, compared in constant time.
+        if scheme.lower() == "bearer" and hmac.compare_digest(sent.encode(), token.encode()):
             return None
         return _unauthorized(request.method, request.path)
 

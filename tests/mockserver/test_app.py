@@ -674,8 +674,9 @@ def test_with_an_admin_token_a_change_without_it_is_refused_in_the_envelope(
     assert 316452956 in state and BECKY["id"] not in state
     assert client.get("/__admin/requests").get_json()["requests"]
     assert client.get("/__admin/chaos").get_json()["faults"] == 0
+    # The scheme in any case, as HTTP has it.
     allowed = client.open(
-        path, method=method, json=body, headers={"Authorization": "Bearer s3cret"}
+        path, method=method, json=body, headers={"Authorization": "bearer s3cret"}
     )
     assert allowed.status_code == 200
 
