@@ -11,11 +11,34 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 import click
+from click.core import ParameterSource
 
 import spec
 
 # Exit codes shared by every subcommand.
 OK, CONTRACT_BROKEN, UNUSABLE = 0, 1, 2
+
+
+class _Option(click.Option):
+    """An option that click reads from a CAPKIT_* variable itself (one that is no Setting): a
+    value it cannot take is refused naming the flag and the variable, as Settings refuses
+    theirs (`--no-auth must be true or false, got 'maybe' from CAPKIT_NO_AUTH`)."""
+
+    def process_value(self, ctx: click.Context, value: Any) -> Any:
+        try:
+            return super().process_value(ctx, value)
+        except click.BadParameter:
+            if ctx.get_parameter_source(str(self.name)) is not ParameterSource.ENVIRONMENT:
+                raise
+            expected = (
+                f"one of {', '.join(self.type.choices)}"
+                if isinstance(self.type, click.Choice)
+                else "true or false"
+            )
+            flag = max(self.opts, key=len)
+            raise click.UsageError(
+                f"{flag} must be {expected}, got {value!r} from {self.envvar}"
+            ) from None
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -46,6 +69,7 @@ def main() -> None:
     is_flag=True,
     default=None,
     envvar="CAPKIT_NO_AUTH",
+    cls=_Option,
     help="Accept requests without credentials.",
 )
 @click.option(
@@ -87,6 +111,7 @@ def main() -> None:
     is_flag=True,
     default=None,
     envvar="CAPKIT_NO_DOCUMENTED_SEED",
+    cls=_Option,
     help="Start from the seed files' customers alone.",
 )
 @click.option(
@@ -129,6 +154,7 @@ def main() -> None:
     "-q",
     is_flag=True,
     envvar="CAPKIT_QUIET",
+    cls=_Option,
     help="Print no line per request (the request log).",
 )
 @click.option(
@@ -137,6 +163,7 @@ def main() -> None:
     default="text",
     show_default=True,
     envvar="CAPKIT_LOG_FORMAT",
+    cls=_Option,
     help="The console's lines as text for people, or as JSON lines for machines.",
 )
 def serve(quiet: bool, log_format: str, **flags: object) -> None:

@@ -299,7 +299,27 @@ def busy_port() -> Iterator[int]:
         (["--workers", "two"], {}, "'two' is not a valid integer"),
         ([], {"CAPKIT_PORT": "abc"}, "--port must be an integer, got 'abc' from CAPKIT_PORT\n"),
         ([], {"CAPKIT_WORKERS": "0"}, "--workers must be at least 1, got 0 from CAPKIT_WORKERS\n"),
-        ([], {"CAPKIT_NO_AUTH": "maybe"}, "'--no-auth': 'maybe' is not a valid boolean"),
+        (
+            [],
+            {"CAPKIT_NO_AUTH": "maybe"},
+            "Error: --no-auth must be true or false, got 'maybe' from CAPKIT_NO_AUTH\n",
+        ),
+        (
+            [],
+            {"CAPKIT_NO_DOCUMENTED_SEED": "maybe"},
+            "Error: --no-documented-seed must be true or false, got 'maybe' from"
+            " CAPKIT_NO_DOCUMENTED_SEED\n",
+        ),
+        (
+            [],
+            {"CAPKIT_QUIET": "2"},
+            "Error: --quiet must be true or false, got '2' from CAPKIT_QUIET\n",
+        ),
+        (
+            [],
+            {"CAPKIT_LOG_FORMAT": "xml"},
+            "Error: --log-format must be one of text, json, got 'xml' from CAPKIT_LOG_FORMAT\n",
+        ),
         (["--spec", "/nowhere/v2.json"], {}, "cannot read /nowhere/v2.json"),
         # The store is opened after the port is probed: --port 0 is free wherever this runs.
         (
