@@ -8,7 +8,7 @@ subscriptions the spec's Subscription, its loyaltyDetails the LoyaltyProgramDeta
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -119,6 +119,19 @@ class Seeding:
     def __init__(self, document: Document, org: Org) -> None:
         self.validator = schema_validator(document, SEED_FILE)
         self.org = org
+        profile = document["components"]["schemas"]["Profile"]
+        #: The fields a seed file takes at a path in it: at its top, in a customer, a profile.
+        self._fields = {
+            0: tuple(SEED_FILE["properties"]),
+            2: tuple(SEED_FILE["properties"]["customers"]["items"]["properties"]),
+            4: tuple(profile.get("properties", ())),
+        }
+
+    def _fields_at(self, path: Sequence[str | int]) -> Sequence[str]:
+        """The fields a seed file takes at PATH: at its top, in a customer, in a profile."""
+        if len(path) == 4 and path[2] != "profiles":  # another list of a customer's
+            return ()
+        return self._fields.get(len(path), ())
 
     def start(self, paths: Sequence[Path], documented: Iterable[Customer]) -> list[Customer]:
         """The customers a mock starts from: DOCUMENTED, then those of each file of PATHS in
@@ -143,7 +156,8 @@ class Seeding:
             errors = schema_errors(self.validator, written)
         except TooDeepToValidate:
             raise InvalidSeed([Problem("the seed file", "", "is nested too deep")]) from None
-        problems = [_problem(written, error) for error in errors] + _shared_ids(written)
+        problems = [_problem(written, error, self._fields_at) for error in errors]
+        problems += _shared_ids(written)
         if problems:
             raise InvalidSeed(problems)
         return seed_files.customers_of(written["customers"], self.org, alongside=alongside)
@@ -173,13 +187,17 @@ def decode(text: bytes, *, is_yaml: bool) -> Any:
     return whole_numbers_as_integers(written)
 
 
-def _problem(written: Any, error: jsonschema_rs.ValidationError) -> Problem:
+def _problem(
+    written: Any,
+    error: jsonschema_rs.ValidationError,
+    fields_at: Callable[[Sequence[str | int]], Sequence[str]],
+) -> Problem:
     """ERROR of a seed file's shapes as a problem of the customer it is in."""
     path = list(error.instance_path)
     if len(path) < 2 or path[0] != "customers":
         if isinstance(error.kind, Kind.Required):
             path = [*path, error.kind.property]
-        return Problem("the seed file", field_path(path), _expected(error))
+        return Problem("the seed file", field_path(path), _expected(error, fields_at))
     index = path[1]
     assert isinstance(index, int)
     found = written["customers"][index]
@@ -188,7 +206,7 @@ def _problem(written: Any, error: jsonschema_rs.ValidationError) -> Problem:
     field = path[2:]
     if isinstance(error.kind, Kind.Required):
         field = [*field, error.kind.property]
-    return Problem(label, field_path(field), _expected(error))
+    return Problem(label, field_path(field), _expected(error, fields_at))
 
 
 def _shared_ids(written: Any) -> list[Problem]:
@@ -214,16 +232,10 @@ def _shared_ids(written: Any) -> list[Problem]:
     return problems
 
 
-def _expected(error: jsonschema_rs.ValidationError) -> str:
+def _expected(
+    error: jsonschema_rs.ValidationError,
+    fields_at: Callable[[Sequence[str | int]], Sequence[str]],
+) -> str:
     if isinstance(error.kind, Kind.Required):
         return "is required"
-    return describe(error, "", _fields_at).strip()
-
-
-def _fields_at(path: Sequence[str | int]) -> Sequence[str]:
-    """The fields a seed file takes at PATH: at its top, and in a customer."""
-    if not path:
-        return list(SEED_FILE["properties"])
-    if len(path) == 2:
-        return list(SEED_FILE["properties"]["customers"]["items"]["properties"])
-    return ()
+    return describe(error, "", fields_at).strip()

@@ -268,7 +268,10 @@ def describe(
             return f"{subject} must be one of {', '.join(map(str, options))}{got}"
         case Kind.Type(types=types):
             return f"{subject} must be {' or '.join(_TYPE_NAMES.get(t, t) for t in types)}{got}"
-        case Kind.AdditionalProperties(unexpected=unexpected):
+        case (
+            Kind.AdditionalProperties(unexpected=unexpected)
+            | Kind.UnevaluatedProperties(unexpected=unexpected)
+        ):
             allowed = fields_at(list(error.instance_path))
             return "; ".join(_unexpected(subject, name, allowed) for name in unexpected)
         case Kind.Minimum(limit=limit):
@@ -310,7 +313,8 @@ def describe(
 def _unexpected(subject: str, name: str, allowed: Sequence[str]) -> str:
     close = difflib.get_close_matches(name, allowed, n=1, cutoff=0.6)
     hint = f"; did you mean '{close[0]}'?" if close else ""
-    return f"{subject} does not take '{name}' (it takes {', '.join(allowed)}){hint}"
+    takes = f" (it takes {', '.join(allowed)})" if allowed else ""
+    return f"{subject} does not take '{name}'{takes}{hint}"
 
 
 def _shown(value: Any) -> str:

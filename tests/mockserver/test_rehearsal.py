@@ -615,6 +615,11 @@ def test_a_bad_seed_posted_is_refused_with_every_problem_and_changes_nothing(
             BECKY | {"id": 900002, "profiles": [BECKY["profiles"][0] | {"source": "MYSPACE"}]},
             {"id": 900003, "loyaltyInfo": {"loyaltyType": "loyalty"}, "profils": []},
             BECKY | {"id": 2**63, "mergedInto": 2**64},  # ids are 64 bits, as in the API
+            BECKY
+            | {
+                "id": 900004,
+                "profiles": [{"firstNme": "B", "source": "INSTORE", "identifiers": []}],
+            },
         ]
     }
     response = client.post("/__admin/seed", json=bad)
@@ -632,6 +637,9 @@ def test_a_bad_seed_posted_is_refused_with_every_problem_and_changes_nothing(
         " got 9223372036854775808",
         "customer 9223372036854775808: mergedInto: must be at most 9223372036854775807,"
         " got 18446744073709551616",
+        "customer 900004: profiles[0]: does not take 'firstNme' (it takes firstName, lastName,"
+        " attribution, fields, identifiers, commChannels, source, accountId, userId,"
+        " conflictingProfileList, autoUpdateTime); did you mean 'firstName'?",
     ]
     taken = {"customers": [BECKY, BECKY | {"id": 900002}]}
     assert client.post("/__admin/seed", json=taken).status_code == 400
