@@ -220,17 +220,23 @@ def _latencies(value: Any) -> dict[str, Any]:
         raise ChaosError(
             "latency", f"expected a wait such as 300ms, or a list of them, got {value!r}"
         )
-    every: Latency | None = None
-    per_operation: dict[str, Latency] = {}
+    waits: dict[str, tuple[str, Latency]] = {}  # by operation, "" for every one
     for item in items:
         operation, equals, wait = item.rpartition("=")
-        if equals:
-            if not re.fullmatch(r"[A-Za-z_][\w.-]*", operation.strip()):
-                raise ChaosError("latency", f"expected operationId=wait, got {item!r}")
-            per_operation[operation.strip()] = Latency.parse(wait, field="latency")
-        else:
-            every = Latency.parse(wait, field="latency")
-    return {"latency": every, "latency_of": per_operation}
+        operation = operation.strip()
+        if equals and not re.fullmatch(r"[A-Za-z_][\w.-]*", operation):
+            raise ChaosError("latency", f"expected operationId=wait, got {item!r}")
+        if operation in waits:  # which of the two was meant is not the mock's to guess
+            which = f"for {operation}" if operation else "for every operation"
+            raise ChaosError(
+                "latency", f"expected one wait {which}, got {waits[operation][0]!r} and {item!r}"
+            )
+        waits[operation] = (item, Latency.parse(wait, field="latency"))
+    every = waits.pop("", None)
+    return {
+        "latency": every and every[1],
+        "latency_of": {operation: latency for operation, (_, latency) in waits.items()},
+    }
 
 
 def _faults(value: Any) -> dict[str, Any]:

@@ -122,6 +122,16 @@ def test_settings_from_the_flags() -> None:
     [
         ({"latency": ["soon"]}, "latency", "expected a duration"),
         ({"latency": ["get customer=1s"]}, "latency", "expected operationId=wait"),
+        (
+            {"latency": ["1s", "getCustomer=3s", "2s"]},
+            "latency",
+            "expected one wait for every operation, got '1s' and '2s'",
+        ),
+        (
+            {"latency": ["getCustomer=1s", "getCustomer =2s"]},
+            "latency",
+            "expected one wait for getCustomer, got 'getCustomer=1s' and 'getCustomer =2s'",
+        ),
         ({"faults": 1.5}, "faults", "from 0 to 1"),
         ({"fault_kinds": ["503", "crash"]}, "faultKinds", "got 'crash'"),
         ({"fault_hold": "forever"}, "faultHold", "expected a duration"),
