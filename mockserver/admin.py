@@ -120,15 +120,21 @@ def register(app: Flask, mock: Mock) -> None:
         return json_response({"status": "ok", "store": "ok", **body})
 
     def takes_its_query_parameters() -> Response | None:
-        """A 400 naming each query parameter an admin endpoint does not take, as the API's
-        operations refuse theirs; nothing else is done."""
+        """A 400 naming each query parameter an admin endpoint does not take, or that is given
+        more than once, as the API's operations refuse theirs; nothing else is done."""
         endpoint = request.endpoint or ""
         if not endpoint.startswith(_ENDPOINTS) or not request.args:
             return None
         takes = _QUERY_PARAMETERS.get(endpoint, ())
-        unknown = [name for name in request.args if name not in takes]
         where = f"{request.method} {abridged(request.path, 80)}"
-        return _refused([_not_taken(name, where, takes) for name in unknown]) if unknown else None
+        problems = [_not_taken(name, where, takes) for name in request.args if name not in takes]
+        problems += [
+            f"query parameter {abridged(name, _LONGEST_ECHO)!r} is given {len(values)} times;"
+            " expected once"
+            for name, values in request.args.lists()
+            if name in takes and len(values) > 1
+        ]
+        return _refused(problems) if problems else None
 
     def asks_for_the_admin_token() -> Response | None:
         """A 401 for a change asked without the --admin-token, before anything of the

@@ -963,6 +963,11 @@ def test_the_journal_is_answered_304_until_something_is_recorded_or_cleared(
             "/__admin/reset?hard=1",
             "query parameter 'hard' is not a parameter of POST /__admin/reset (it takes none)",
         ),
+        (
+            "GET",
+            "/__admin/requests?format=har&format=json",
+            "query parameter 'format' is given 2 times; expected once",
+        ),
     ],
 )
 def test_an_admin_endpoint_refuses_a_query_parameter_it_does_not_take_and_does_nothing(
