@@ -104,10 +104,11 @@ def create_app(settings: Settings | None = None, *, prepared: bool = False) -> F
             methods=[operation.method],
         )
     app.add_url_rule("/openapi.json", "openapi", lambda: json_response(document))
+    # First: a path of no operation is not an admin endpoint's either (no 401 for a token).
+    app.before_request(refuse_paths_of_no_operation)
     admin.register(app, mock)
     oauth.register(app, mock)
     console.register(app, mock)
-    app.before_request(refuse_paths_of_no_operation)
     app.after_request(request_path.show_quota)
     app.after_request(allow_any_origin)
     app.register_error_handler(

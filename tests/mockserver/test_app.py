@@ -641,6 +641,15 @@ ADMIN_CHANGES = [
 ]
 
 
+def test_with_an_admin_token_a_path_of_no_operation_is_a_404_still(guarded: Flask) -> None:
+    # Read as a slash, %2F made /__admin/reset of it: a path of no endpoint asks for no token.
+    sent = {"PATH_INFO": "/__admin/reset", "RAW_URI": "/__admin%2Freset"}
+    response = guarded.test_client().post("/", environ_overrides=sent)
+    assert response.status_code == 404
+    [(_, message)] = errors(response)
+    assert message.startswith("No operation at /__admin%2Freset:")
+
+
 @pytest.mark.parametrize(("method", "path", "body"), ADMIN_CHANGES)
 def test_with_an_admin_token_a_change_without_it_is_refused_in_the_envelope(
     guarded: Flask, method: str, path: str, body: object
