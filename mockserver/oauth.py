@@ -70,10 +70,18 @@ def _problems(body: Any) -> list[str]:
     if not isinstance(body, dict):
         return ['body must be a JSON object: {"key": "...", "secret": "..."}']
     return [
-        f"body field '{name}' must be a non-empty string, got {body.get(name)!r}"[:200]
+        f"body field '{name}' must be a non-empty string, got {_shown(body.get(name))}"
         for name in ("key", "secret")
         if not isinstance(body.get(name), str) or not body[name].strip()
     ]
+
+
+def _shown(value: Any) -> str:
+    """VALUE, as a problem names what was sent: an object or a list by its kind (its repr
+    may be megabytes, or nested deeper than repr can go)."""
+    if isinstance(value, (dict, list)):
+        return "an object" if isinstance(value, dict) else "a list"
+    return repr(value)[:100]
 
 
 def _refused(status: int, messages: list[str]) -> Response:

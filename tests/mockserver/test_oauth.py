@@ -65,6 +65,10 @@ def test_with_a_pinned_till_alone_no_token_is_given(tmp_path: Path) -> None:
         ({"key": "k"}, "body field 'secret' must be a non-empty string, got None"),
         ({"key": " ", "secret": "s"}, "body field 'key' must be a non-empty string, got ' '"),
         ({"key": 1, "secret": "s"}, "body field 'key' must be a non-empty string, got 1"),
+        (
+            {"key": {"key": {}}, "secret": "s"},
+            "body field 'key' must be a non-empty string, got an object",
+        ),
         (["k", "s"], 'body must be a JSON object: {"key": "...", "secret": "..."}'),
     ],
 )
@@ -77,7 +81,9 @@ def test_a_login_without_key_and_secret_is_a_400_naming_them(
 
 
 @pytest.mark.parametrize(
-    "body", [b"{not json", b"[" * 5000 + b"]" * 5000, b'{"key":' * 1500 + b"1" + b"}" * 1500]
+    "body",
+    [b"{not json", b"[" * 100_000 + b"]" * 100_000, b'{"key":' * 100_000 + b"1" + b"}" * 100_000],
+    ids=["malformed", "a list nested 100,000 deep", "an object nested 100,000 deep"],
 )
 def test_a_login_whose_body_is_no_json_object_is_a_400(tmp_path: Path, body: bytes) -> None:
     client = make_app(tmp_path).test_client()
