@@ -109,10 +109,14 @@ class Outcome:
                 " (auth= in Python) or a credentials header"
             )
         if self.unauthenticated:
+            check = (
+                "check the token"
+                if self.by_token
+                else "check them (the password goes as its md5, as Capillary takes it)"
+            )
             return (
                 f"every request was answered 401: the target refused the credentials of this run"
-                f" ({self.credentials}), so nothing was tested past authentication; check them"
-                " (the password goes as its md5, as Capillary takes it)"
+                f" ({self.credentials}), so nothing was tested past authentication; {check}"
             )
         if self.target_stopped:
             return "the run ended early: the target stopped answering"
@@ -121,6 +125,13 @@ class Outcome:
         if not self.cases:
             return "no case was run: no request of the selected operations reached the target"
         return None
+
+    @property
+    def by_token(self) -> bool:
+        """The run's credentials are a token header (X-CAP-API-OAUTH-TOKEN), not Basic ones:
+        `credentials` names a header other than Authorization."""
+        kind, _, name = (self.credentials or "").partition(" ")
+        return kind == "header" and name.lower() != "authorization"
 
     @property
     def cases_per_second(self) -> float:

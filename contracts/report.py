@@ -75,16 +75,16 @@ def verdict(outcome: Outcome) -> str:
     )
 
 
-#: What ignored_auth's findings say about the target, by their title, and what to do.
+#: What ignored_auth's findings say about the target, by their title, and what to do: {pin} is
+#: how to serve the mock pinned to the run's credentials.
 _AUTH_ADVICE = {
     "API accepts invalid authentication": (
         "the target took credentials it cannot know (made up by ignored_auth): it accepts any."
-        " capkit's mock does unless it is pinned: serve it with `capkit serve --auth"
-        " till:password`, this run's credentials, and only those pass."
+        " capkit's mock does unless it is pinned: serve it with {pin}, and nothing else passes."
     ),
     "API accepts requests without authentication": (
         "the target answered requests that carried no credentials. capkit's mock does with"
-        " --no-auth: serve it pinned, `capkit serve --auth till:password`, this run's credentials."
+        " --no-auth: serve it pinned, {pin}."
     ),
 }
 
@@ -92,8 +92,13 @@ _AUTH_ADVICE = {
 def advice(outcome: Outcome) -> list[str]:
     """Notes on what the findings say about the target, and what to do."""
     titles = {finding.title for finding in outcome.findings if finding.check == "ignored_auth"}
+    pin = (
+        "`capkit serve --token TOKEN`, this run's token"
+        if outcome.by_token
+        else "`capkit serve --auth till:password`, this run's credentials"
+    )
     return [
-        f"Note on ignored_auth: {advice}"
+        f"Note on ignored_auth: {advice.format(pin=pin)}"
         for title, advice in _AUTH_ADVICE.items()
         if title in titles
     ]

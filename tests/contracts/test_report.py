@@ -8,7 +8,7 @@ import io
 from schemathesis.engine import StopReason
 
 from contracts import Finding, OperationResult, Outcome, RunError
-from contracts.report import ProgressPrinter, format_outcome, verdict
+from contracts.report import ProgressPrinter, advice, format_outcome, verdict
 
 FINDING = Finding(
     operation="GET /customers/lookup",
@@ -108,4 +108,38 @@ def test_a_run_that_ended_early_without_failures_is_inconclusive() -> None:
     assert verdict(stopped) == (
         "inconclusive: the run ended early; no failures in 128 cases against"
         " http://127.0.0.1:8080/v2 in 2.0 s (64 cases/s)"
+    )
+
+
+IGNORED_AUTH = dataclasses.replace(
+    FINDING,
+    check="ignored_auth",
+    title="API accepts requests without authentication",
+    message="Expected 401 or 403, got `200 OK` for `GET /customers/lookup`",
+)
+
+
+def test_the_note_on_ignored_auth_pins_the_mock_to_the_runs_kind_of_credentials() -> None:
+    basic = "`capkit serve --auth till:password`, this run's credentials"
+    token = "`capkit serve --token TOKEN`, this run's token"
+    for credentials, pin in [
+        ("--auth till 'till'", basic),
+        ("header Authorization", basic),
+        ("header X-CAP-API-OAUTH-TOKEN", token),
+    ]:
+        outcome = dataclasses.replace(BROKEN, findings=(IGNORED_AUTH,), credentials=credentials)
+        assert advice(outcome) == [
+            "Note on ignored_auth: the target answered requests that carried no credentials."
+            f" capkit's mock does with --no-auth: serve it pinned, {pin}."
+        ], credentials
+
+
+def test_refused_credentials_say_what_to_check_the_md5_for_a_password_alone() -> None:
+    refused = dataclasses.replace(CONFORMING, unauthenticated=True)
+    token = dataclasses.replace(refused, credentials="header X-CAP-API-OAUTH-TOKEN")
+    basic = dataclasses.replace(refused, credentials="--auth till 'till'")
+    assert token.inconclusive is not None and token.inconclusive.endswith("; check the token")
+    assert "md5" not in token.inconclusive
+    assert basic.inconclusive is not None and basic.inconclusive.endswith(
+        "; check them (the password goes as its md5, as Capillary takes it)"
     )
