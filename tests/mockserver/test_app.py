@@ -1117,3 +1117,23 @@ def test_the_reported_spellings_of_held_identifiers_are_the_held_identifiers(
     assert {"type": "email", "value": "tom.sawyer@example.com"} not in tom["profiles"][0][
         "identifiers"
     ]
+
+
+@pytest.mark.parametrize(
+    ("sent", "expected"),
+    [
+        (2**63, "must be at most 9223372036854775807, got 9223372036854775808"),
+        (-(2**63) - 1, "must be at least -9223372036854775808, got -9223372036854775809"),
+    ],
+)
+def test_a_campaign_id_is_a_64_bit_integer(client: FlaskClient, sent: int, expected: str) -> None:
+    # Capillary's ids are Java longs: one past them was taken, and answered back.
+    subscriptions = [{"channel": "EMAIL", "type": "OPTIN", "priority": "BULK"}]
+    body = {"subscriptions": subscriptions, "campaignId": sent}
+    refused = client.post("/v2/customers/306/subscriptions", json=body)
+    assert [message for _, message in errors(refused)] == [
+        f"Input is invalid. Please check request parameters or input xml/json: body field"
+        f" 'campaignId' {expected}"
+    ]
+    taken = client.post("/v2/customers/306/subscriptions", json=body | {"campaignId": -1})
+    assert taken.get_json()["campaignId"] == -1
