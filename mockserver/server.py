@@ -252,7 +252,7 @@ _LONGEST_LINE = 1024 * 1024
 
 async def _answer(wsgi: WSGIApplication, max_body: int, request: web.Request) -> web.StreamResponse:
     """WSGI's answer to REQUEST, after the wait its plan asks for, or the fault instead."""
-    undecodable = False
+    cut_short = False
     try:
         body = await _body(request, max_body)
     except (web.RequestPayloadError, TimeoutError) as error:
@@ -268,7 +268,7 @@ async def _answer(wsgi: WSGIApplication, max_body: int, request: web.Request) ->
             else getattr(error.__cause__, "message", None) or str(error)
         )
         unreadable(environ, reason)
-        undecodable = True
+        cut_short = True
     else:
         environ = _environ(request, body or b"")
         if body is not None and request.headers.get("Content-Encoding", "").lower() in CODINGS:
@@ -281,7 +281,7 @@ async def _answer(wsgi: WSGIApplication, max_body: int, request: web.Request) ->
         await asyncio.sleep(plan.delay)
     if plan is None or plan.answered:
         response = _response(status, headers, content)
-        if undecodable:
+        if cut_short:
             response.force_close()
         return response
     transport = request.transport
