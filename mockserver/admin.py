@@ -6,7 +6,6 @@ from __future__ import annotations
 import difflib
 import hmac
 from typing import Any
-from urllib.parse import urlsplit
 
 import msgspec
 from flask import Flask, Response, request
@@ -172,28 +171,18 @@ def register(app: Flask, mock: Mock) -> None:
         return _refused([message], 403)
 
     def refuses_pages_of_other_sites() -> Response | None:
-        """A 403 for a request that a browser sends from a page of another site: else any page
-        a developer opens could read the journal, and reset or reseed a mock on localhost.
-        Pages of the mock's own site (the console, an app on localhost:3000 for a mock on
-        localhost:8080) and clients that are no page are served. A browser says where a
-        request comes from by its Fetch Metadata, which it sends to secure origins alone
-        (https, localhost); to a mock at http://mock.internal, by the Origin it sends with
-        every request that changes something, or whose answer a page's script may read."""
+        """A 403 for a request that a browser sends from a page of another site (by its
+        Fetch Metadata): else any page a developer opens could read the journal, and reset or
+        reseed a mock on localhost. Pages of the mock's own site (the console, an app on
+        localhost:3000 for a mock on localhost:8080) and clients that are no page are served."""
         if not (request.endpoint or "").startswith(_ENDPOINTS):
             return None
-        fetched_from = request.headers.get("Sec-Fetch-Site")
-        origin = request.headers.get("Origin")
-        if fetched_from is not None:
-            if fetched_from != "cross-site":
-                return None
-            told = f"{origin or 'unknown'}, Sec-Fetch-Site: cross-site"
-        else:
-            if origin is None or _names_the_host(origin, request.headers.get("Host", "")):
-                return None
-            told = f"{origin}, for a mock at {request.headers.get('Host', 'no Host')}"
+        if request.headers.get("Sec-Fetch-Site") != "cross-site":
+            return None
+        origin = abridged(request.headers.get("Origin", "unknown"), _LONGEST_ECHO)
         message = (
             f"{request.method} {abridged(request.path, 80)} comes from a page of another site"
-            f" ({abridged(told, _LONGEST_ECHO)}): the admin endpoints answer pages of the"
+            f" ({origin}, Sec-Fetch-Site: cross-site): the admin endpoints answer pages of the"
             " mock's own site and clients that are no browser page"
         )
         return _refused([message], 403)
@@ -227,17 +216,6 @@ def _json_body() -> Any:
         raise BadRequest(f"body: expected JSON, got what JSON cannot read: {error}") from None
     except RecursionError:  # nesting as deep as Python's recursion limit
         raise BadRequest("body: expected JSON, got JSON nested too deep to be read") from None
-
-
-def _names_the_host(origin: str, host: str) -> bool:
-    """Whether ORIGIN, a page's (`http://localhost:3000`; `null` for a page of no site: a
-    file, a sandbox), is of the host that HOST, the request's, names, on any port: the
-    mock's own site, as browsers count the site of a host that is no registrable domain."""
-    try:
-        page = urlsplit(origin).hostname
-    except ValueError:
-        return False
-    return page is not None and page == name(host).strip("[]")
 
 
 def _refused(problems: list[str], status: int = 400) -> Response:
