@@ -724,10 +724,14 @@ def test_with_an_admin_token_a_change_without_it_learns_nothing_of_its_parameter
     )
 
 
-@pytest.mark.parametrize(
-    ("method", "path", "body"),
-    [*ADMIN_CHANGES, *[("GET", path, None) for path in ("/__admin/requests", "/__admin/state")]],
-)
+#: Every admin request, the reads of the journal and the state among them.
+ADMIN_REQUESTS = [
+    *ADMIN_CHANGES,
+    *[("GET", path, None) for path in ("/__admin/requests", "/__admin/state")],
+]
+
+
+@pytest.mark.parametrize(("method", "path", "body"), ADMIN_REQUESTS)
 def test_an_admin_request_from_a_page_of_another_site_is_a_403_and_changes_nothing(
     client: FlaskClient, method: str, path: str, body: object
 ) -> None:
@@ -749,13 +753,6 @@ def test_an_admin_request_from_a_page_of_another_site_is_a_403_and_changes_nothi
         headers = {"Origin": "http://localhost:3000", "Sec-Fetch-Site": site}
         assert client.open(path, method=method, json=body, headers=headers).status_code == 200
     client.delete("/__admin/chaos")
-
-
-#: Every admin request, the reads of the journal and the state among them.
-ADMIN_REQUESTS = [
-    *ADMIN_CHANGES,
-    *[("GET", path, None) for path in ("/__admin/requests", "/__admin/state")],
-]
 
 
 def rebound_host_refusal(host: str, name: str) -> str:
