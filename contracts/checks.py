@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import schemathesis
-from schemathesis import Case, CheckContext, Response
+from schemathesis import Case, CheckContext, Response, auths
 from schemathesis.core.errors import InvalidTransition
 from schemathesis.core.result import Ok
 from schemathesis.core.transforms import UNRESOLVABLE
@@ -281,6 +281,10 @@ def _probe(link: OpenApiLink, case: Case[Any], response: Response) -> Case[Any] 
 
 def _send(ctx: CheckContext, case: Case[Any], probe: Case[Any]) -> Response:
     """Send PROBE as the run sends its requests (credentials included), recorded as CASE's child."""
+    # A credential of the spec's schemes ([auth.openapi]) goes on each case as it is generated,
+    # not in the transport's arguments; a case made here gets it the same way.
+    context = auths.AuthContext(operation=probe.operation, app=case.operation.app)
+    auths.set_on_case(probe, context, None)
     kwargs = dict(ctx.internals.transport_kwargs or {})
     if case.operation.app is not None:
         kwargs.setdefault("app", case.operation.app)

@@ -17,6 +17,7 @@ from schemathesis.config import SchemathesisConfig
 from schemathesis.core.errors import InvalidRateLimit
 from schemathesis.core.rate_limit import parse_units
 
+import spec
 from contracts.errors import BadOption
 from spec import credentials
 
@@ -159,14 +160,21 @@ def reports_by_format(
     return chosen
 
 
-def schemathesis_config(options: FuzzOptions, base_url: str) -> SchemathesisConfig:
-    """The schemathesis configuration of a run of OPTIONS against BASE_URL (origin + /v2)."""
+def schemathesis_config(
+    options: FuzzOptions, base_url: str, document: spec.Document | None = None
+) -> SchemathesisConfig:
+    """The schemathesis configuration of a run of OPTIONS against BASE_URL (origin + /v2) of
+    DOCUMENT (default: the bundled spec), whose security schemes say which headers are
+    credentials."""
+    headers, api_keys = _credential_headers(
+        options, document if document is not None else spec.load()
+    )
     data: dict[str, Any] = copy.deepcopy(RUN) | {"base-url": base_url, "workers": options.workers}
     optional = {
         "seed": options.seed,
         "max-time": options.max_time,
         "rate-limit": options.rate_limit,
-        "headers": dict(options.headers) or None,
+        "headers": headers or None,
     }
     data.update({key: value for key, value in optional.items() if value is not None})
     if options.max_examples is not None:
@@ -174,6 +182,40 @@ def schemathesis_config(options: FuzzOptions, base_url: str) -> SchemathesisConf
     credentials = options.basic_credentials
     if credentials is not None:
         data["auth"] = {"basic": {"username": credentials[0], "password": credentials[1]}}
+    elif api_keys:
+        data["auth"] = {"openapi": api_keys}
     if options.read_only:
         data["phases"] = {"coverage": {"unexpected-methods": list(SAFE_METHODS)}}
     return SchemathesisConfig.from_dict(data)
+
+
+def _credential_headers(
+    options: FuzzOptions, document: spec.Document
+) -> tuple[dict[str, str], dict[str, dict[str, str]]]:
+    """OPTIONS' headers for schemathesis: (those it sends as given, the spec's apiKey schemes it
+    authenticates with, {scheme: {"api_key": value}}).
+
+    ignored_auth takes a token sent as a plain header for one it generated, and its probes left
+    it on the request; as its scheme's key, a probe drops it or makes it invalid. Beside --auth
+    (schemathesis takes one kind of auth) it stays a header, spelled as the spec spells it: the
+    name the probes strip it by.
+    """
+    schemes = document.get("components", {}).get("securitySchemes", {})
+    spelled: dict[str, tuple[str | None, str]] = {}
+    for scheme, definition in schemes.items() if isinstance(schemes, dict) else ():
+        if not isinstance(definition, dict):
+            continue
+        if definition.get("type") == "http":
+            spelled["authorization"] = (None, "Authorization")
+        elif definition.get("type") == "apiKey" and definition.get("in") == "header":
+            name = str(definition.get("name", ""))
+            spelled[name.lower()] = (scheme, name)
+    headers: dict[str, str] = {}
+    api_keys: dict[str, dict[str, str]] = {}
+    for name, value in options.headers.items():
+        scheme, spelling = spelled.get(name.lower(), (None, name))
+        if scheme is not None and options.auth is None:
+            api_keys[scheme] = {"api_key": value}
+        else:
+            headers[spelling] = value
+    return headers, api_keys

@@ -194,7 +194,7 @@ def _origin(url: str) -> str:
 
 def _schema(document: spec.Document, base_url: str, options: FuzzOptions) -> BaseSchema:
     try:
-        config = schemathesis_config(options, base_url)
+        config = schemathesis_config(options, base_url, document)
         # schemathesis writes into the document (inferred links), so it gets a copy.
         schema: BaseSchema = schemathesis.openapi.from_dict(copy.deepcopy(document), config=config)
     except ConfigError as error:

@@ -379,6 +379,31 @@ def test_fuzzing_a_mock_that_takes_any_credentials_says_to_pin_it(tmp_path: Path
     assert base64.b64encode(real.encode()).decode() not in result.stdout
 
 
+def test_a_run_with_the_token_by_header_conforms_against_a_mock_pinned_with_it(
+    tmp_path: Path,
+) -> None:
+    # ignored_auth's probes must make the token invalid: the valid one left on took them. A
+    # registration's read-back (created_resource_readable) must carry the token too.
+    with capkit_serve(tmp_path, "--token", "TOK123") as origin:
+        result = capkit(
+            "fuzz",
+            origin,
+            "--header",
+            "X-CAP-API-OAUTH-TOKEN: TOK123",
+            "--max-examples",
+            "5",
+            "--seed",
+            "1",
+            "--include-operation",
+            "lookupCustomer",
+            "--include-operation",
+            "registerCustomer",
+            cwd=tmp_path,
+        )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.splitlines()[-1].startswith("conforms: ")
+
+
 #: What the mock refuses a request with, as a request it cannot take (not a business error).
 REFUSALS = {401, 404, 405, 413, 415}
 

@@ -110,6 +110,22 @@ def test_the_options_reach_schemathesis() -> None:
     assert project.rate_limit is not None
 
 
+@pytest.mark.parametrize("name", ["X-CAP-API-OAUTH-TOKEN", "x-cap-api-oauth-token"])
+def test_a_token_header_is_the_specs_api_key_which_ignored_auth_can_alter(name: str) -> None:
+    options = FuzzOptions(headers={name: "t", "X-Note": "n"})
+    project = schemathesis_config(options, BASE_URL).projects.get_default()
+    assert project.auth.openapi.schemes["oauthToken"].api_key == "t"
+    assert project.headers == {"X-Note": "n"}
+
+
+def test_beside_auth_a_credentials_header_goes_as_the_spec_names_it() -> None:
+    # schemathesis takes one kind of auth; its probes strip a header by the spec's name.
+    options = FuzzOptions(auth="till:pw", headers={"x-cap-api-oauth-token": "t"})
+    project = schemathesis_config(options, BASE_URL).projects.get_default()
+    assert project.headers == {"X-CAP-API-OAUTH-TOKEN": "t"}
+    assert not project.auth.openapi.is_defined
+
+
 def test_read_only_keeps_the_probe_for_undeclared_methods_to_safe_ones() -> None:
     read_only = schemathesis_config(FuzzOptions(read_only=True), BASE_URL).projects.get_default()
     everything = schemathesis_config(FuzzOptions(), BASE_URL).projects.get_default()

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import ast
+import base64
 import gc
+import hashlib
 import json
 import socket
 import sys
@@ -18,6 +20,7 @@ import pytest
 
 import spec
 from contracts import BadOption, FuzzOptions, TargetUnreachable, assert_conforms, fuzz
+from contracts.report import format_outcome
 from mockserver import Settings, create_app
 from tests.contracts import broken_target
 from tests.contracts.conftest import EXAMPLES, SEED
@@ -109,6 +112,41 @@ def test_include_operation_tests_only_those() -> None:
     tested = {operation.operation_id: operation.cases for operation in outcome.operations}
     assert set(tested) == {"getSubscriptions", "getCustomer"}
     assert all(tested.values())
+
+
+def taking_any_token(app: WSGIApplication) -> WSGIApplication:
+    """APP, which checks Basic credentials, behind a gate that lets any X-CAP-API-OAUTH-TOKEN in
+    as the valid till: a target that ignores which token it is sent."""
+    password = hashlib.md5(broken_target.PASSWORD.encode()).hexdigest()
+    valid = base64.b64encode(f"{broken_target.TILL}:{password}".encode())
+
+    def gate(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        if environ.pop("HTTP_X_CAP_API_OAUTH_TOKEN", None) is not None:
+            environ["HTTP_AUTHORIZATION"] = f"Basic {valid.decode()}"
+        return app(environ, start_response)
+
+    return gate
+
+
+def test_a_target_that_takes_any_token_is_caught_by_the_made_up_token() -> None:
+    options = FuzzOptions(
+        headers={"X-CAP-API-OAUTH-TOKEN": "TOK123"},
+        max_examples=3,
+        seed=SEED,
+        operations=("getSubscriptions",),
+    )
+    outcome = fuzz(taking_any_token(broken_target.create_app()), options)
+    (finding,) = [finding for finding in outcome.findings if finding.check == "ignored_auth"]
+    assert finding.title == "API accepts invalid authentication"
+    # The probe altered the token (the run's one masked, the made-up one shown), not only Basic.
+    run, probe = finding.reproduce
+    assert "-H 'X-CAP-API-OAUTH-TOKEN: [Filtered]'" in run
+    assert "-H 'X-CAP-API-OAUTH-TOKEN: SCHEMATHESIS-INVALID-VALUE'" in probe
+    assert "Authorization" not in probe
+    assert probe.endswith("  # invalid credentials (made up by ignored_auth)")
+    report = format_outcome(outcome)
+    assert "serve it with `capkit serve --token TOKEN`, this run's token" in report
+    assert "TOK123" not in report
 
 
 class Phases:
