@@ -6,6 +6,7 @@ from __future__ import annotations
 import difflib
 import hmac
 from typing import Any
+from urllib.parse import urlsplit
 
 import msgspec
 from flask import Flask, Response, request
@@ -171,19 +172,40 @@ def register(app: Flask, mock: Mock) -> None:
         return _refused([message], 403)
 
     def refuses_pages_of_other_sites() -> Response | None:
-        """A 403 for a request that a browser sends from a page of another site (by its
-        Fetch Metadata): else any page a developer opens could read the journal, and reset or
-        reseed a mock on localhost. Pages of the mock's own site (the console, an app on
-        localhost:3000 for a mock on localhost:8080) and clients that are no page are served."""
+        """A 403 for a request that a browser sends from a page of another site: else any page
+        a developer opens could read the journal, and reset or reseed a mock on localhost or
+        on a staging host. Pages of the mock's own site (the console, an app on localhost:3000
+        for a mock on localhost:8080) and clients that are no page are served. A browser names
+        the page's site by its Fetch Metadata, which it sends to secure origins alone (https,
+        localhost); to a mock at http://mock.internal, by the Origin it sends with every
+        request that changes something or whose answer the page's script reads."""
         if not (request.endpoint or "").startswith(_ENDPOINTS):
             return None
-        if request.headers.get("Sec-Fetch-Site") != "cross-site":
-            return None
-        origin = abridged(request.headers.get("Origin", "unknown"), _LONGEST_ECHO)
+        fetched_from = request.headers.get("Sec-Fetch-Site")
+        origin = request.headers.get("Origin")
+        if fetched_from is not None:
+            if fetched_from != "cross-site":
+                return None
+            told = abridged(origin or "unknown", _LONGEST_ECHO)
+            page = f"a page of another site ({told}, Sec-Fetch-Site: cross-site)"
+            remedy = ""
+        else:
+            host = request.headers.get("Host", "")
+            page_host = _host_of(origin) if origin is not None else None
+            if origin is None or page_host in {name(host), *allowed}:
+                return None
+            page = f"a page of another host ({_shown(origin)}, for a mock at {_shown(host)})"
+            remedy = (
+                "; if that page is the mock's own (its console behind a proxy that sends the"
+                " mock another Host), start the mock with --allowed-host"
+                f" {abridged(page_host, _LONGEST_ECHO)}"
+                if page_host
+                else ""
+            )
         message = (
-            f"{request.method} {abridged(request.path, 80)} comes from a page of another site"
-            f" ({origin}, Sec-Fetch-Site: cross-site): the admin endpoints answer pages of the"
-            " mock's own site and clients that are no browser page"
+            f"{request.method} {abridged(request.path, 80)} comes from {page}: the admin"
+            " endpoints answer pages of the mock's own site and clients that are no browser"
+            f" page{remedy}"
         )
         return _refused([message], 403)
 
@@ -216,6 +238,18 @@ def _json_body() -> Any:
         raise BadRequest(f"body: expected JSON, got what JSON cannot read: {error}") from None
     except RecursionError:  # nesting as deep as Python's recursion limit
         raise BadRequest("body: expected JSON, got JSON nested too deep to be read") from None
+
+
+def _host_of(origin: str) -> str | None:
+    """The host of ORIGIN, a page's (`http://LocalHost.:3000` -> `localhost`), as a Host's
+    name() spells it; None for a page of no site (`null`: a file, a sandbox)."""
+    try:
+        page = urlsplit(origin).hostname
+    except ValueError:
+        return None
+    if not page:
+        return None
+    return f"[{page}]" if ":" in page else page.rstrip(".")
 
 
 def _refused(problems: list[str], status: int = 400) -> Response:

@@ -731,28 +731,91 @@ ADMIN_REQUESTS = [
 ]
 
 
+#: Pages of another site, as a browser tells them: by its Fetch Metadata, or where it sends
+#: none (to a mock on plain http at a name other than localhost), by their Origin; and how the
+#: refusal names them.
+PAGES_OF_ANOTHER_SITE = {
+    "fetch metadata": (
+        {"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"},
+        "a page of another site (https://evil.example, Sec-Fetch-Site: cross-site)",
+        "",
+    ),
+    "origin": (
+        {"Origin": "http://evil.example", "Host": "10.0.3.7:8080"},
+        "a page of another host ('http://evil.example', for a mock at '10.0.3.7:8080')",
+        "evil.example",
+    ),
+    "no site": (
+        {"Origin": "null", "Host": "localhost"},
+        "a page of another host ('null', for a mock at 'localhost')",
+        None,
+    ),
+    "localhost as a subdomain": (
+        {"Origin": "http://localhost.evil.example:8080"},
+        "a page of another host ('http://localhost.evil.example:8080', for a mock at 'localhost')",
+        "localhost.evil.example",
+    ),
+}
+#: Pages of the mock's own site (a host that is no registrable domain is a site of its own).
+PAGES_OF_THE_SITE = [
+    *(
+        {"Origin": "http://localhost:3000", "Sec-Fetch-Site": site}
+        for site in ("same-origin", "same-site", "none")
+    ),
+    {"Origin": "http://localhost:3000"},
+    {"Origin": "https://LOCALHOST"},
+    {"Origin": "http://localhost.:3000", "Host": "LocalHost:8080"},
+    {"Origin": "http://10.0.3.7:3000", "Host": "10.0.3.7:8080"},
+    {"Origin": "http://[::1]:3000", "Host": "[::1]:8080"},
+]
+
+
+@pytest.mark.parametrize("page", PAGES_OF_ANOTHER_SITE)
 @pytest.mark.parametrize(("method", "path", "body"), ADMIN_REQUESTS)
 def test_an_admin_request_from_a_page_of_another_site_is_a_403_and_changes_nothing(
-    client: FlaskClient, method: str, path: str, body: object
+    client: FlaskClient, method: str, path: str, body: object, page: str
 ) -> None:
     mock: Mock = client.application.extensions["capkit"]
     mock.reset()
     client.get(LOOKUP_306)
-    page = {"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"}
-    refused = client.open(path, method=method, json=body, headers=page)
+    headers, named, allowed = PAGES_OF_ANOTHER_SITE[page]
+    refused = client.open(path, method=method, json=body, headers=headers)
     assert refused.status_code == 403
-    [error] = refused.get_json()["errors"]
-    assert error["message"] == (
-        f"{method} {path} comes from a page of another site (https://evil.example,"
-        " Sec-Fetch-Site: cross-site): the admin endpoints answer pages of the mock's own site"
-        " and clients that are no browser page"
+    remedy = (
+        "; if that page is the mock's own (its console behind a proxy that sends the mock"
+        f" another Host), start the mock with --allowed-host {allowed}"
+        if allowed
+        else ""
     )
+    assert errors(refused) == [
+        (
+            403,
+            f"{method} {path} comes from {named}: the admin endpoints answer pages of the"
+            f" mock's own site and clients that are no browser page{remedy}",
+        )
+    ]
     assert client.get("/__admin/requests").get_json()["requests"]  # not cleared, not reset
     assert client.get("/__admin/chaos").get_json()["faults"] == 0
-    for site in ("same-origin", "same-site", "none"):
-        headers = {"Origin": "http://localhost:3000", "Sec-Fetch-Site": site}
-        assert client.open(path, method=method, json=body, headers=headers).status_code == 200
+    for headers in PAGES_OF_THE_SITE:
+        served = client.open(path, method=method, json=body, headers=headers)
+        assert served.status_code == 200, headers
     client.delete("/__admin/chaos")
+
+
+def test_a_page_of_the_mocks_site_behind_a_proxy_is_served_once_its_host_is_allowed(
+    tmp_path: Path,
+) -> None:
+    """The console at https://capkit.staging.example, behind a proxy that sends the mock its
+    own name for it: the Origin a browser sends to a plain-http mock names another host."""
+    console = {"Origin": "https://capkit.staging.example", "Host": "mock:8080"}
+    for folder in ("allowed", "proxy"):
+        (tmp_path / folder).mkdir()
+    allowed = make_app(tmp_path / "allowed", allowed_host=("mock", "capkit.staging.example"))
+    assert allowed.test_client().post("/__admin/reset", headers=console).status_code == 200
+    only_the_proxys = make_app(tmp_path / "proxy", allowed_host=("mock",)).test_client()
+    refused = only_the_proxys.post("/__admin/reset", headers=console)
+    assert refused.status_code == 403
+    assert "--allowed-host capkit.staging.example" in errors(refused)[0][1]
 
 
 def rebound_host_refusal(host: str, name: str) -> str:
