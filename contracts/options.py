@@ -105,12 +105,15 @@ class FuzzOptions:
                 )
         if self.rate_limit is not None:
             try:
-                parse_units(self.rate_limit)
+                # schemathesis' limiter asserts a count of at least one.
+                valid = parse_units(self.rate_limit)[0] >= 1
             except InvalidRateLimit:
+                valid = False
+            if not valid:
                 raise BadOption(
                     f"--rate-limit has value {self.rate_limit!r}; expected requests/unit"
-                    " with a unit of s, m, h or d, as in 100/m"
-                ) from None
+                    " (at least 1 request, a unit of s, m, h or d), as in 100/m"
+                )
 
     @property
     def authenticated(self) -> bool:

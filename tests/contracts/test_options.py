@@ -22,7 +22,9 @@ BASE_URL = "http://127.0.0.1:8080/v2"
         ({"max_time": -5}, "--max-time has value -5; expected at least 1"),
         ({"workers": 0}, "--workers has value 0; expected at least 1"),
         ({"rate_limit": "fast"}, "--rate-limit has value 'fast'; expected requests/unit"),
-        ({"rate_limit": "100/week"}, "a unit of s, m, h or d, as in 100/m"),
+        ({"rate_limit": "100/week"}, "(at least 1 request, a unit of s, m, h or d), as in 100/m"),
+        ({"rate_limit": "0/m"}, "--rate-limit has value '0/m'; expected requests/unit"),
+        ({"rate_limit": "-5/s"}, "--rate-limit has value '-5/s'; expected requests/unit"),
     ],
 )
 def test_an_option_the_run_cannot_take_says_which_and_why(
