@@ -97,6 +97,8 @@ class _MarkedHarWriter(HarWriter):
             for header in entry["request"]["headers"]:
                 if header["name"].lower() in credentials.HEADERS:
                     header["value"] = shown[header["name"]]
+            # HAR 1.2 requires it; schemathesis' writer leaves it out, and validators refuse it.
+            entry.setdefault("cache", {})
             meta = case.meta
             entry[MARK] = {
                 "operationId": case.operation.definition.raw.get("operationId"),

@@ -29,6 +29,7 @@ import spec
 from contracts import verify_har
 from contracts.coverage import operations_of
 from contracts.serving import serve_in_thread
+from tests import har as har_1_2
 from tests.browser import visiting
 from tests.contracts import broken_target
 from tests.ports import free_port
@@ -139,6 +140,12 @@ def test_the_run_says_how_much_of_the_spec_it_reached(pinned_mock_run: Run) -> N
     assert int(reached[2]) > int(reached[1]) > int(reached[2]) / 2
     page = pinned_mock_run.page.read_text()
     assert coverage in page and "conforms: " in page
+
+
+def test_its_har_is_har_1_2_with_every_field_it_requires(pinned_mock_run: Run) -> None:
+    har = json.loads(pinned_mock_run.har.read_text())
+    assert har["log"]["entries"]
+    assert har_1_2.missing(har) == []
 
 
 def test_its_har_passes_verify_which_reaches_the_same_coverage(pinned_mock_run: Run) -> None:

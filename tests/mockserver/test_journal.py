@@ -13,6 +13,7 @@ import pytest
 
 from mockserver import Settings, create_app, journal
 from mockserver.journal import Entry, FileJournal
+from tests import har as har_1_2
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -147,6 +148,16 @@ def test_har_names_headers_and_carries_bodies() -> None:
         "mimeType": "application/json",
         "text": "{}",
     }
+
+
+def test_the_journal_as_har_is_har_1_2_with_every_field_it_requires(tmp_path: Path) -> None:
+    settings = Settings(state=str(tmp_path / "state.db"), journal=tmp_path / "journal")
+    client = create_app(settings).test_client()
+    client.get("/v2/customers/17742/subscriptions")
+    client.post("/v2/customers", data="{", content_type="application/json")
+    har = client.get("/__admin/requests?format=har").get_json()
+    assert len(har["log"]["entries"]) == 2
+    assert har_1_2.missing(har) == []
 
 
 def test_credentials_are_masked_before_anything_is_written(tmp_path: Path) -> None:
