@@ -204,6 +204,15 @@ def test_a_pinned_till_needs_the_md5_of_its_password(tmp_path: Path) -> None:
     assert status("eastTill", digest) == 401
     token = client.get(LOOKUP_306, headers={"X-CAP-API-OAUTH-TOKEN": "eyJ.any.token"})
     assert token.status_code == 401
+    # Beside the pinned till too: the token is judged, and the mock takes none.
+    credentials = base64.b64encode(f"westTill:{digest}".encode()).decode()
+    both = {"X-CAP-API-OAUTH-TOKEN": "eyJ.any.token", "Authorization": f"Basic {credentials}"}
+    [(_, message)] = errors(client.get(LOOKUP_306, headers=both))
+    assert message.endswith(
+        "This mock takes no X-CAP-API-OAUTH-TOKEN: it was started with --auth alone, and a"
+        " request with a token is judged by the token; send Authorization: Basic"
+        " base64(till:md5(password)) without it."
+    )
 
 
 def test_a_pinned_token_is_the_only_token_and_needs_no_till(tmp_path: Path) -> None:
