@@ -46,8 +46,14 @@ class Listener:
             return False
         pgconn = connection.pgconn
         try:
-            pgconn.consume_input()
-        except psycopg.OperationalError:  # the server ended the session (a restart)
+            # Until the socket holds nothing more: a session the server ended (a restart,
+            # pg_terminate_backend) reads as its error message first, without raising, and
+            # raises at the end of the stream that follows it.
+            while True:
+                pgconn.consume_input()
+                if not select.select([connection.fileno()], [], [], 0)[0]:
+                    break
+        except psycopg.OperationalError:
             connection.close()
             self._listen()
             return True
