@@ -145,11 +145,11 @@ def _raw_path() -> str:
 
 def unavailable(error: StoreUnavailable, *, operations: Mapping[str, Operation]) -> Response:
     """503 in Capillary's envelope (the operation's, of OPERATIONS by id, for a request to
-    one), while the state cannot be reached (a database down): nothing was changed, and the
-    request may be sent again."""
+    one), while the state cannot be used (a database down, or busy past the time a request
+    may wait): nothing was changed, and the request may be sent again."""
     item = (
         UNAVAILABLE,
-        f"The mock cannot reach its state now; nothing was changed, try again: {error}",
+        f"The mock cannot use its state now; nothing was changed, try again: {error}",
     )
     operation = operations.get(request.endpoint or "")
     body = envelope([item]) if operation is None else operation.envelope([item])

@@ -949,7 +949,7 @@ def test_a_state_that_cannot_be_reached_is_a_503_in_the_envelope(
             {
                 "status": False,
                 "code": 503,
-                "message": "The mock cannot reach its state now; nothing was changed, try again:"
+                "message": "The mock cannot use its state now; nothing was changed, try again:"
                 " PostgreSQL at capkit@db:5432/capkit cannot be reached: timeout",
             }
         ],

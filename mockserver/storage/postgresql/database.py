@@ -51,8 +51,8 @@ RETRY_SECONDS = 0.5
 #: sequential scan, which the setting above prices at ten billion, made PostgreSQL load LLVM
 #: and compile a read of a one-row table: 26-38 ms, the first time on each connection.
 _SESSION = {
-    "statement_timeout": "2s",
-    "lock_timeout": "2s",
+    "statement_timeout": f"{WAIT_SECONDS}s",
+    "lock_timeout": f"{WAIT_SECONDS}s",
     "idle_in_transaction_session_timeout": "10s",
     "enable_seqscan": "off",
     "enable_mergejoin": "off",
@@ -272,7 +272,12 @@ class Database:
                 self._next_try = time.monotonic() + RETRY_SECONDS
             return StoreUnavailable(message)
         if isinstance(error, _TIMEOUTS):
-            return StoreUnavailable(f"PostgreSQL at {self.where} did not answer in time: {reason}")
+            return StoreUnavailable(
+                f"PostgreSQL at {self.where} did not answer in time: {reason} (a statement runs"
+                f" for at most {WAIT_SECONDS} s, and a write waits as long for the writes of"
+                " every replica before it: one of thousands of customers or identifiers may"
+                " hold the others that long)"
+            )
         return StoreUnavailable(f"PostgreSQL at {self.where} failed: {reason}")
 
     def _up(self) -> None:
