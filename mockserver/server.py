@@ -173,6 +173,12 @@ class Worker(GunicornUVLoopWebWorker):
         super().handle_quit(sig, frame)
         sys.exit(0)
 
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        """SIGTERM: stop taking connections now; aiohttp's worker, told only to stop, looked
+        at that once a second and took connections meanwhile."""
+        super().handle_exit(sig, frame)
+        self._notify_waiter_done()
+
 
 class _Workers(BaseApplication):  # type: ignore[misc]  # gunicorn ships no type information
     """gunicorn run from Python, with OPTIONS (its settings) and no command line of its own."""

@@ -1031,6 +1031,11 @@ def test_sigterm_answers_the_requests_in_flight_then_stops(tmp_path: Path) -> No
         )
         time.sleep(0.5)  # the request is in, its answer waits
         os.kill(server.process.pid, signal.SIGTERM)  # the arbiter alone, as systemd or k8s
+        # It takes no more connections, while the request waits (a balancer's next goes to
+        # another replica); aiohttp's worker looked at the signal once a second.
+        time.sleep(0.3)
+        with pytest.raises(ConnectionRefusedError):
+            socket.create_connection(("127.0.0.1", server.port), timeout=1).close()
         assert waiting.result().status == 200
         assert server.process.wait(timeout=30) == 0, server.output()
         assert "SIGKILL" not in server.output()
