@@ -6,8 +6,9 @@ writes what was queued in the last 50 ms as one row, its entries as JSON lines. 
 its own entries as soon as it has answered, another replica's within a tenth of a second. The
 table is UNLOGGED and written through connections of its own that do not wait for the disk
 (synchronous_commit off): the journal is a record for people, and a crash of the database
-empties it, never losing a customer. Entries that cannot be written while the database is
-down are lost.
+empties it, never losing a customer. Entries that cannot be written (the database down, or
+taking no writes) are kept, the journal's capacity of the most recent, and written once it
+takes them: the journal is where one looks for what the clients met meanwhile.
 
 A row per entry cost the database 18-23 us per entry in the bench's read mix (to insert it
 and its two index entries, and to delete the old ones, walking past those deleted before), as
@@ -29,7 +30,7 @@ import msgspec
 from mockserver import journal
 from mockserver.journal import Entry
 from mockserver.storage import StoreUnavailable
-from mockserver.storage.postgresql.database import Database
+from mockserver.storage.postgresql.database import RETRY_SECONDS, Database
 from mockserver.storage.postgresql.session import Query, int8, integer
 
 log = logging.getLogger(__name__)
@@ -80,6 +81,7 @@ class PostgresJournal(journal.Journal):
         self._changed = threading.Condition()
         self._queued: list[Entry] = []
         self._writing = 0  # entries taken from the queue, not yet written
+        self._failures = 0  # writes that failed, in all
         #: Entries, and their bytes, that this process wrote since it last trimmed.
         self._untrimmed = self._untrimmed_bytes = 0
 
@@ -144,7 +146,11 @@ class PostgresJournal(journal.Journal):
             try:
                 self._insert(batch)
             except StoreUnavailable:
-                pass  # the answers stand; only their entries are lost
+                with self._changed:
+                    kept = [(entry, len(_encode(entry))) for entry in batch + self._queued]
+                    self._queued = journal.most_recent(kept)
+                    self._failures += 1
+                time.sleep(RETRY_SECONDS)
             except Exception:  # a bug: said, and the thread goes on writing
                 log.exception("capkit mock bug: %d entries of the journal lost", len(batch))
             finally:
@@ -170,7 +176,12 @@ class PostgresJournal(journal.Journal):
                 self._untrimmed = self._untrimmed_bytes = 0
 
     def _wait_until_written(self) -> None:
-        """Until what this process recorded is in the database (or could not be written)."""
+        """Until what this process recorded is in the database, or a write of it failed."""
         with self._changed:
-            while self._owner == os.getpid() and (self._queued or self._writing):
+            failures = self._failures
+            while (
+                self._owner == os.getpid()
+                and (self._queued or self._writing)
+                and self._failures == failures
+            ):
                 self._changed.wait()
