@@ -22,7 +22,7 @@ from contracts.coverage import Coverage, CoverageCounter, operations_of
 from contracts.options import FuzzOptions
 from contracts.outcome import Outcome
 from contracts.report import advice, verdict
-from contracts.verify import Checked
+from contracts.verify import Checked, har_text
 from spec import credentials
 
 __all__ = ["Failure", "Page", "Row", "fuzz_page", "render", "verify_page", "write_page"]
@@ -280,7 +280,7 @@ def _matrix(coverage: Coverage) -> list[dict[str, Any]]:
 
 def _body(response: Mapping[str, Any]) -> str:
     content = response.get("content", {})
-    return str(content.get("text", "")) if isinstance(content, Mapping) else ""
+    return har_text(content) if isinstance(content, Mapping) else ""
 
 
 def _excerpt(text: str) -> str:

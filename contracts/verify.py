@@ -71,7 +71,7 @@ from contracts.carried import (
 from contracts.errors import HarUnreadable, Unusable
 from spec import credentials
 
-__all__ = ["MARK", "Checked", "Violation", "check_har", "load_har", "verify_har"]
+__all__ = ["MARK", "Checked", "Violation", "check_har", "har_text", "load_har", "verify_har"]
 
 #: The custom field of an entry of `capkit fuzz --har` (contracts.har): what its request meant.
 MARK = "_capkit"
@@ -353,7 +353,7 @@ class _Request:
             ),
         )
         post = request.get("postData")
-        self.body = _text(post).encode() if isinstance(post, Mapping) else None
+        self.body = har_text(post).encode() if isinstance(post, Mapping) else None
         self.content_type = str(headers.get("Content-Type") or "").lower()
         size = request.get("bodySize")
         #: The body's size in bytes, from the HAR or the body itself; 0 when there was none.
@@ -369,7 +369,7 @@ class _Response:
         self.status_code = int(response.get("status", 0))
         self.headers = _headers(response.get("headers", []))
         self.content_type = str(self.headers.get("Content-Type") or "").lower()
-        self.data = _text(response.get("content", {})).encode()
+        self.data = har_text(response.get("content", {})).encode()
 
 
 class _Exchange:
@@ -544,7 +544,7 @@ def _headers(pairs: Iterable[Mapping[str, Any]]) -> Headers:
     return Headers([(str(pair.get("name", "")), str(pair.get("value", ""))) for pair in pairs])
 
 
-def _text(content: Mapping[str, Any]) -> str:
+def har_text(content: Mapping[str, Any]) -> str:
     """A HAR content or postData's text, decoded when the HAR stores it as base64."""
     text = str(content.get("text", ""))
     if content.get("encoding") == "base64":

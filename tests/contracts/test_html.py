@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import json
 from html.parser import HTMLParser
@@ -139,3 +140,17 @@ def test_verify_counts_exchanges_per_operation_and_shows_each_broken_one_with_cu
         f"curl -X GET -H 'Authorization: Basic [Filtered]' '{lookup}&source=MYSPACE'",
     )
     assert nowhere.message == "exchange: matches no operation of the spec"
+
+
+def test_verify_reads_a_body_stored_as_base64_for_the_codes_it_reached() -> None:
+    answer = json.dumps({"warnings": [], "errors": [{"status": False, "code": 8015}]}).encode()
+    stored = {
+        "request": {"method": "GET", "url": "http://m/v2/customers/lookup", "headers": []},
+        "response": {
+            "status": 400,
+            "headers": [{"name": "Content-Type", "value": "application/json"}],
+            "content": {"encoding": "base64", "text": base64.b64encode(answer).decode()},
+        },
+    }
+    page = verify_page("journal.har", check_har({"log": {"entries": [stored]}}, DOCUMENT), DOCUMENT)
+    assert page.coverage.reached_codes == 1
