@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import hashlib
+import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -65,6 +66,30 @@ RUN: dict[str, Any] = {
 SAFE_METHODS = ("GET", "OPTIONS", "TRACE")
 UNSAFE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 
+#: Headers the HTTP client writes itself, for each request: they frame the message, route it or
+#: manage the connection, so one given as an option breaks the run (a Content-Length: 5 on
+#: bodiless requests left the target waiting for bytes that never came, 45 s).
+CLIENT_HEADERS = frozenset(
+    {
+        "content-length",
+        "transfer-encoding",
+        "host",
+        "connection",
+        "keep-alive",
+        "proxy-connection",
+        "te",
+        "trailer",
+        "upgrade",
+        "expect",
+    }
+)
+#: What HTTP cannot carry in a header value (RFC 9110, 5.5): control characters but the tab.
+#: Sent anyway, requests refused a CR or LF case by case (the run sent nothing, and called its
+#: errors a broken contract), and http.client a character past Latin-1 (capkit fuzz crashed).
+_UNSENDABLE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]|[^\x00-\xff]")
+#: A header's name is a token (RFC 9110, 5.1).
+_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class FuzzOptions:
@@ -103,6 +128,8 @@ class FuzzOptions:
                 raise BadOption(
                     f"--{name.replace('_', '-')} has value {value}; expected at least 1"
                 )
+        for name, value in self.headers.items():
+            _check_header(name, value)
         if self.rate_limit is not None:
             try:
                 # schemathesis' limiter asserts a count of at least one.
@@ -137,6 +164,24 @@ def parse_header(text: str) -> tuple[str, str]:
     if not colon or not name.strip() or name != name.strip() or " " in name:
         raise BadOption(f"--header has value {text!r}; expected 'Name: value'")
     return name, value.strip()
+
+
+def _check_header(name: str, value: str) -> None:
+    """Raise BadOption for a header that no request of the run could send as given."""
+    given = f"--header has value {f'{name}: {value}'!r}"
+    if not _TOKEN.fullmatch(name):
+        raise BadOption(f"{given}; expected 'Name: value'")
+    if name.lower() in CLIENT_HEADERS:
+        raise BadOption(
+            f"{given}; the HTTP client sets {name} itself on each request: drop it"
+            + (" (the URL gives the host)" if name.lower() == "host" else "")
+        )
+    unsendable = _UNSENDABLE.search(value)
+    if unsendable is not None:
+        raise BadOption(
+            f"{given}; a header value cannot hold {unsendable.group()!r}: expected printable"
+            " Latin-1 characters"
+        )
 
 
 #: What a report's extension says it is: a format, and the field of FuzzOptions that takes it.

@@ -269,6 +269,10 @@ def test_an_unreachable_target_exits_2_saying_so(tmp_path: Path) -> None:
     [
         (("--rate-limit", "fast"), "Error: --rate-limit has value 'fast'; expected requests/unit"),
         (("--header", "no colon"), "Error: --header has value 'no colon'; expected 'Name: value'"),
+        # Refused, not sent: a control character made every case an error and the run sent
+        # none; a Content-Length of its own left the target waiting for a body.
+        (("--header", "X-Bad: a\rb"), "Error: --header has value 'X-Bad: a\\rb'; a header value"),
+        (("--header", "Content-Length: 5"), "the HTTP client sets Content-Length itself"),
         (("--auth", "till"), "Error: --auth has value 'till'; expected 'till:password'"),
         (("--max-examples", "many"), "Error: Invalid value for '--max-examples'"),
         (("--max-exmaples", "5"), "No such option '--max-exmaples'. (Did you mean one of"),

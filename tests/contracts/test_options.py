@@ -35,6 +35,37 @@ def test_an_option_the_run_cannot_take_says_which_and_why(
     assert message in str(raised.value)
 
 
+@pytest.mark.parametrize(
+    ("headers", "message"),
+    [
+        ({"X-Bad": "a\rb"}, "--header has value 'X-Bad: a\\rb'; a header value cannot hold '\\r'"),
+        ({"X-Bad": "a\nb"}, "a header value cannot hold '\\n'"),
+        ({"X-Bad": "a\x00b"}, "a header value cannot hold '\\x00'"),
+        ({"X-Euro": "\u20ac"}, "expected printable Latin-1 characters"),
+        ({"Content-Length": "5"}, "the HTTP client sets Content-Length itself on each request"),
+        ({"transfer-encoding": "chunked"}, "the HTTP client sets transfer-encoding itself"),
+        ({"Connection": "close"}, "the HTTP client sets Connection itself"),
+        ({"Host": "example.com"}, "drop it (the URL gives the host)"),
+        # contract_test takes headers as a mapping, which no parse_header saw.
+        ({"X\rY": "1"}, "expected 'Name: value'"),
+    ],
+)
+def test_a_header_no_request_can_send_as_given_is_refused(
+    headers: dict[str, str], message: str
+) -> None:
+    with pytest.raises(BadOption) as raised:
+        FuzzOptions(headers=headers)
+    assert message in str(raised.value)
+    assert "\n" not in str(raised.value)
+
+
+def test_a_tab_and_latin_1_are_a_header_values_to_send() -> None:
+    assert (
+        FuzzOptions(headers={"X-Note": "caf\u00e9\tau lait"}).headers["X-Note"]
+        == "caf\u00e9\tau lait"
+    )
+
+
 def test_the_password_goes_as_capillary_takes_it_its_md5() -> None:
     credentials = FuzzOptions(auth="west.till:s3cret:with:colons").basic_credentials
     assert credentials == ("west.till", hashlib.md5(b"s3cret:with:colons").hexdigest())
