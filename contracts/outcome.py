@@ -99,9 +99,14 @@ class Outcome:
 
     @property
     def inconclusive(self) -> str | None:
-        """Why a run without failures could not judge the target, or None when it could."""
-        if not self.conforms:
+        """Why a run without failures could not judge the target, or None when it could.
+
+        Errors alone leave it unjudged: a case that could not run to its end (the target went
+        away, a timeout) tested nothing, and says nothing of the contract."""
+        if self.findings:
             return None
+        named = "; ".join(f"{error.label}: {error.title}" for error in self.errors)
+        errors = f" ({named})" if named else ""
         if self.unauthenticated and self.credentials is None:
             return (
                 "every request was answered 401: the target wants credentials and the run sent"
@@ -119,9 +124,15 @@ class Outcome:
                 f" ({self.credentials}), so nothing was tested past authentication; {check}"
             )
         if self.target_stopped:
-            return "the run ended early: the target stopped answering"
+            return f"the run ended early: the target stopped answering{errors}"
         if self.interrupted:
-            return "the run ended early: it was interrupted"
+            return f"the run ended early: it was interrupted{errors}"
+        if self.errors:
+            return (
+                f"{len(self.errors)} error(s), cases that could not run to their end: {named};"
+                " they tested nothing, and the run found no failure to call the contract broken;"
+                " fix what stopped them (the errors above) and run again"
+            )
         if not self.cases:
             return "no case was run: no request of the selected operations reached the target"
         return None

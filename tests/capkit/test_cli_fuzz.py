@@ -29,9 +29,11 @@ import spec
 from contracts import verify_har
 from contracts.coverage import operations_of
 from contracts.serving import serve_in_thread
+from mockserver import Settings, create_app
 from tests import har as har_1_2
 from tests.browser import visiting
 from tests.contracts import broken_target
+from tests.contracts.dying_target import dying
 from tests.ports import free_port
 
 CAPKIT = Path(sys.executable).parent / "capkit"
@@ -262,6 +264,28 @@ def test_an_unreachable_target_exits_2_saying_so(tmp_path: Path) -> None:
     assert result.stderr == (
         f"capkit fuzz: cannot reach {origin}/v2: connection refused; is the target running there?\n"
     )
+
+
+def test_a_target_that_goes_away_mid_run_exits_2_naming_the_errors(tmp_path: Path) -> None:
+    settings = Settings(auth=AUTH, state=str(tmp_path / "state.db"), journal=tmp_path / "j.db")
+    with dying(create_app(settings), answers=30) as origin:
+        result = capkit(
+            "fuzz",
+            origin,
+            "--auth",
+            AUTH,
+            *BOUNDED,
+            "--include-operation",
+            "getCustomer",
+            cwd=tmp_path,
+        )
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "Errors (" in result.stdout
+    assert result.stdout.splitlines()[-1].startswith(
+        "inconclusive: the run ended early; no failures in "
+    )
+    assert "capkit fuzz: the run ended early: the target stopped answering (" in result.stderr
+    assert "Server: Server Unavailable)" in result.stderr
 
 
 @pytest.mark.parametrize(

@@ -80,14 +80,32 @@ def test_a_builtin_checks_title_says_what_it_found() -> None:
     assert "   check: not_a_server_error: Server error\n   answer: 500 " in report
 
 
-def test_errors_are_listed_and_counted() -> None:
-    error = RunError("GET /customers/lookup", "Timeout", "No answer within 10 s")
-    outcome = dataclasses.replace(CONFORMING, errors=(error,))
+TIMEOUT = RunError("GET /customers/lookup", "Timeout", "No answer within 10 s")
+
+
+def test_errors_are_listed_and_counted_beside_failures() -> None:
+    outcome = dataclasses.replace(BROKEN, errors=(TIMEOUT,))
     report = format_outcome(outcome)
     assert "Errors (1): cases that could not run to their end\n\n" in report
     assert "- GET /customers/lookup: Timeout\n   No answer within 10 s" in report
+    assert outcome.inconclusive is None
     assert verdict(outcome).startswith(
-        "contract broken: 0 distinct failure(s) in 0 operation(s), 1 error(s);"
+        "contract broken: 1 distinct failure(s) in 1 operation(s), 1 error(s);"
+    )
+
+
+def test_errors_without_a_failure_are_inconclusive_naming_them() -> None:
+    reset = RunError("POST /customers", "Network Error", "Connection reset by peer")
+    outcome = dataclasses.replace(CONFORMING, errors=(TIMEOUT, reset))
+    assert "Errors (2): cases that could not run to their end\n\n" in format_outcome(outcome)
+    assert verdict(outcome) == (
+        "inconclusive: 2 error(s), cases that could not run to their end; no failures in 128"
+        " cases against http://127.0.0.1:8080/v2 in 2.0 s (64 cases/s)"
+    )
+    assert outcome.inconclusive is not None
+    assert outcome.inconclusive.startswith(
+        "2 error(s), cases that could not run to their end: GET /customers/lookup: Timeout;"
+        " POST /customers: Network Error; they tested nothing"
     )
 
 
@@ -108,6 +126,19 @@ def test_a_run_that_ended_early_without_failures_is_inconclusive() -> None:
     assert verdict(stopped) == (
         "inconclusive: the run ended early; no failures in 128 cases against"
         " http://127.0.0.1:8080/v2 in 2.0 s (64 cases/s)"
+    )
+
+
+def test_a_target_that_went_away_is_inconclusive_with_the_errors_it_left() -> None:
+    # schemathesis stops when the target stops answering, with an error of the case it cut.
+    gone = RunError("Server", "Server Unavailable", "http://127.0.0.1:8080 stopped responding")
+    stopped = dataclasses.replace(
+        CONFORMING, stop_reason=StopReason.SERVER_UNAVAILABLE, errors=(TIMEOUT, gone)
+    )
+    assert verdict(stopped).startswith("inconclusive: the run ended early; no failures in 128")
+    assert stopped.inconclusive == (
+        "the run ended early: the target stopped answering (GET /customers/lookup: Timeout;"
+        " Server: Server Unavailable)"
     )
 
 
