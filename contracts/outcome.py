@@ -23,6 +23,7 @@ __all__ = ["Collector", "Finding", "OperationResult", "Outcome", "RunError"]
 
 _BODY_EXCERPT = 300
 UNAUTHORIZED = 401
+TOO_MANY_REQUESTS = 429
 #: This many answers, all 401, at the start of a run: the credentials are refused, or missing.
 REFUSED_AFTER = 5
 
@@ -50,6 +51,9 @@ class OperationResult:
     operation_id: str | None
     cases: int
     failures: int
+    #: The cases that got an answer, and of those the ones answered 429 (Too Many Requests).
+    answers: int = 0
+    throttled: int = 0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -81,6 +85,14 @@ class Outcome:
     @property
     def cases(self) -> int:
         return sum(operation.cases for operation in self.operations)
+
+    @property
+    def answers(self) -> int:
+        return sum(operation.answers for operation in self.operations)
+
+    @property
+    def throttled(self) -> int:
+        return sum(operation.throttled for operation in self.operations)
 
     @property
     def conforms(self) -> bool:
@@ -127,6 +139,9 @@ class Outcome:
             return f"the run ended early: the target stopped answering{errors}"
         if self.interrupted:
             return f"the run ended early: it was interrupted{errors}"
+        throttled = self._throttled
+        if throttled is not None:
+            return throttled
         if self.errors:
             return (
                 f"{len(self.errors)} error(s), cases that could not run to their end: {named};"
@@ -136,6 +151,29 @@ class Outcome:
         if not self.cases:
             return "no case was run: no request of the selected operations reached the target"
         return None
+
+    @property
+    def _throttled(self) -> str | None:
+        """Why the target's rate limit left the run unjudged: a 429 tested nothing but the rate
+        limit. More than half the answers 429, or every answer of an operation: a few 429s in a
+        long run are the limit working, and the rest judged the target."""
+        refused_throughout = [
+            operation.operation_id or operation.label
+            for operation in self.operations
+            if operation.answers and operation.throttled == operation.answers
+        ]
+        if 2 * self.throttled > self.answers:
+            refused = "most of the run's requests, so most of the contract went untested"
+        elif refused_throughout:
+            refused = f"every request of {', '.join(refused_throughout)}, which went untested"
+        else:
+            return None
+        return (
+            f"{self.throttled} of {self.answers} answers were 429 (Too Many Requests): the"
+            f" target's rate limit refused {refused}; send the requests slower than the target's"
+            " limit with --rate-limit (rate_limit= in Python), e.g. --rate-limit 90/m against"
+            " Capillary's demo cluster, which allows 100 a minute per API key"
+        )
 
     @property
     def by_token(self) -> bool:
@@ -171,6 +209,8 @@ class Collector:
         self.findings: dict[tuple[str, Failure], Finding] = {}
         self.errors: dict[tuple[str, str], RunError] = {}
         self.statuses: set[int] = set()
+        self.answered: Counter[str] = Counter()
+        self.throttled: Counter[str] = Counter()
         self.answers = 0
         self.stop_reason = StopReason.INTERRUPTED
         self.elapsed = 0.0
@@ -195,7 +235,14 @@ class Collector:
         return Outcome(
             base_url=self.base_url,
             operations=tuple(
-                OperationResult(label, operation_id, self.cases[label], failures[label])
+                OperationResult(
+                    label,
+                    operation_id,
+                    self.cases[label],
+                    failures[label],
+                    answers=self.answered[label],
+                    throttled=self.throttled[label],
+                )
                 for label, operation_id in self.operation_ids.items()
             ),
             findings=tuple(self.findings.values()),
@@ -225,9 +272,14 @@ class Collector:
                 continue
             case = node.value
             self.cases[case.operation.label] += 1
+            response = interaction.response
+            if response is not None:
+                # A rate limit refuses a request whatever its method: every answer counts.
+                self.answered[case.operation.label] += 1
+                if response.status_code == TOO_MANY_REQUESTS:
+                    self.throttled[case.operation.label] += 1
             # The answers to other methods (schemathesis expects 405s there) are not the
             # operation's: they say nothing of auth, and cover nothing of it.
-            response = interaction.response
             if response is not None and case.method == case.operation.method.upper():
                 self.statuses.add(response.status_code)
                 self.answers += 1

@@ -174,3 +174,44 @@ def test_refused_credentials_say_what_to_check_the_md5_for_a_password_alone() ->
     assert basic.inconclusive is not None and basic.inconclusive.endswith(
         "; check them (the password goes as its md5, as Capillary takes it)"
     )
+
+
+def throttled(lookup: tuple[int, int], register: tuple[int, int]) -> Outcome:
+    """CONFORMING, its operations answered (answers, of which 429) as given."""
+    return dataclasses.replace(
+        CONFORMING,
+        operations=(
+            OperationResult("GET /customers/lookup", "lookupCustomer", 120, 0, *lookup),
+            OperationResult("POST /customers", "registerCustomer", 8, 0, *register),
+        ),
+    )
+
+
+def test_a_run_answered_mostly_429_is_inconclusive_saying_to_slow_down() -> None:
+    outcome = throttled(lookup=(120, 70), register=(8, 0))
+    assert verdict(outcome) == (
+        "inconclusive: 70 of 128 answers were 429 (Too Many Requests); no failures in 128 cases"
+        " against http://127.0.0.1:8080/v2 in 2.0 s (64 cases/s)"
+    )
+    assert outcome.inconclusive is not None
+    assert "the target's rate limit refused most of the run's requests" in outcome.inconclusive
+    assert outcome.inconclusive.endswith(
+        "; send the requests slower than the target's limit with --rate-limit (rate_limit= in"
+        " Python), e.g. --rate-limit 90/m against Capillary's demo cluster, which allows 100 a"
+        " minute per API key"
+    )
+
+
+def test_an_operation_answered_only_429_went_untested() -> None:
+    outcome = throttled(lookup=(120, 3), register=(8, 8))
+    assert outcome.inconclusive is not None
+    assert outcome.inconclusive.startswith(
+        "11 of 128 answers were 429 (Too Many Requests): the target's rate limit refused every"
+        " request of registerCustomer, which went untested; "
+    )
+
+
+def test_a_few_429s_among_many_answers_still_conform() -> None:
+    for outcome in (throttled(lookup=(120, 5), register=(8, 1)), throttled((120, 64), (8, 0))):
+        assert outcome.inconclusive is None
+        assert verdict(outcome).startswith("conforms: 128 cases against ")

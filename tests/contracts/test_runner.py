@@ -196,6 +196,25 @@ def test_a_run_whose_first_answers_are_all_401_stops_at_once(auth: str | None, r
     assert ("started", "fuzzing") not in phases.heard
 
 
+def test_a_run_its_targets_rate_limit_mostly_refused_is_inconclusive(tmp_path: Path) -> None:
+    settings = Settings(
+        auth=AUTH,
+        state=str(tmp_path / "state.db"),
+        journal=tmp_path / "journal.db",
+        rate_limit="30/m",
+    )
+    options = FuzzOptions(
+        auth=AUTH, max_examples=5, seed=SEED, operations=("getCustomer", "lookupCustomer")
+    )
+    outcome = fuzz(create_app(settings), options)
+    # Some 200 cases in a few seconds: past the 30th of the minute (60th, when the run spans
+    # two of the limit's windows), each answer is 429.
+    assert outcome.conforms and outcome.answers > 150, format_outcome(outcome)
+    assert 2 * outcome.throttled > outcome.answers
+    with pytest.raises(AssertionError, match=f"{outcome.throttled} of {outcome.answers} answers"):
+        assert_conforms(outcome)
+
+
 def test_a_read_only_run_of_write_operations_alone_has_nothing_to_test() -> None:
     options = FuzzOptions(auth=AUTH, read_only=True, operations=("registerCustomer",))
     with pytest.raises(BadOption, match="no operation to test: --read-only sends no POST"):
