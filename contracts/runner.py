@@ -167,10 +167,26 @@ def _run(
                 _tell(listener, event)
             if collector.refused_at_once:
                 stream.stop()
+        outcome = collector.outcome()
+        for handler in reports:
+            if isinstance(handler, JunitXMLHandler):
+                _record_verdict(handler, outcome)
     finally:
         for handler in reports:
             handler.shutdown(context)
-    return collector.outcome()
+    return outcome
+
+
+#: The test case of a JUnit report that carries an inconclusive run's verdict.
+VERDICT_TEST = "capkit verdict"
+
+
+def _record_verdict(junit: JunitXMLHandler, outcome: Outcome) -> None:
+    """An inconclusive run's verdict as an error of the JUnit report: its operations passed
+    there (all 401, cut short, mostly 429), and a dashboard that reads it showed green while
+    the run exited 2. A conforming or broken run's report says so by itself."""
+    if outcome.inconclusive is not None:
+        junit.writer.record_error(VERDICT_TEST, f"inconclusive: {outcome.inconclusive}")
 
 
 def _origin(url: str) -> str:

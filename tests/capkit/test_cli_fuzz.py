@@ -277,6 +277,8 @@ def test_a_target_that_goes_away_mid_run_exits_2_naming_the_errors(tmp_path: Pat
             *BOUNDED,
             "--include-operation",
             "getCustomer",
+            "--report",
+            "junit.xml",
             cwd=tmp_path,
         )
     assert result.returncode == 2, result.stdout + result.stderr
@@ -286,6 +288,14 @@ def test_a_target_that_goes_away_mid_run_exits_2_naming_the_errors(tmp_path: Pat
     )
     assert "capkit fuzz: the run ended early: the target stopped answering (" in result.stderr
     assert "Server: Server Unavailable)" in result.stderr
+    verdicts = [
+        case.find("error")
+        for case in ElementTree.parse(tmp_path / "junit.xml").getroot().iter("testcase")
+        if case.get("name") == "capkit verdict"
+    ]
+    assert [error.text for error in verdicts if error is not None] == [
+        f"inconclusive: {result.stderr.splitlines()[-1].removeprefix('capkit fuzz: ')}"
+    ]
 
 
 @pytest.mark.parametrize(
@@ -376,7 +386,14 @@ def test_a_run_answered_only_401_stops_and_exits_2_saying_why(
     broken: str, tmp_path: Path, auth: tuple[str, ...], reason: str
 ) -> None:
     result = capkit(
-        "fuzz", broken, *auth, *BOUNDED, *only_the_broken_targets_operations(), cwd=tmp_path
+        "fuzz",
+        broken,
+        *auth,
+        *BOUNDED,
+        *only_the_broken_targets_operations(),
+        "--report",
+        "junit.xml",
+        cwd=tmp_path,
     )
     assert result.returncode == 2, result.stdout + result.stderr
     assert "conforms" not in result.stdout
@@ -384,6 +401,9 @@ def test_a_run_answered_only_401_stops_and_exits_2_saying_why(
         "inconclusive: every request was answered 401; no failures in "
     )
     assert reason in result.stderr
+    # CI reads the JUnit report: it must not show green for a run that exits 2.
+    (error,) = ElementTree.parse(tmp_path / "junit.xml").getroot().iter("error")
+    assert error.text is not None and reason in error.text
     # It stopped at once: the fuzzing phase never started.
     assert "fuzzing" not in result.stderr
 

@@ -204,7 +204,11 @@ def test_a_run_its_targets_rate_limit_mostly_refused_is_inconclusive(tmp_path: P
         rate_limit="30/m",
     )
     options = FuzzOptions(
-        auth=AUTH, max_examples=5, seed=SEED, operations=("getCustomer", "lookupCustomer")
+        auth=AUTH,
+        max_examples=5,
+        seed=SEED,
+        operations=("getCustomer", "lookupCustomer"),
+        junit=tmp_path / "junit.xml",
     )
     outcome = fuzz(create_app(settings), options)
     # Some 200 cases in a few seconds: past the 30th of the minute (60th, when the run spans
@@ -213,6 +217,8 @@ def test_a_run_its_targets_rate_limit_mostly_refused_is_inconclusive(tmp_path: P
     assert 2 * outcome.throttled > outcome.answers
     with pytest.raises(AssertionError, match=f"{outcome.throttled} of {outcome.answers} answers"):
         assert_conforms(outcome)
+    (error,) = ElementTree.parse(tmp_path / "junit.xml").getroot().iter("error")
+    assert error.text == f"inconclusive: {outcome.inconclusive}"
 
 
 def test_a_read_only_run_of_write_operations_alone_has_nothing_to_test() -> None:
@@ -240,6 +246,39 @@ def test_reports_junit_xml_and_har(tmp_path: Path) -> None:
     assert {entry["request"]["url"].split("?")[0].rsplit("/", 1)[-1] for entry in entries} == {
         "pointsTransfers"
     }
+
+
+def test_the_junit_xml_of_an_inconclusive_run_carries_its_verdict_as_an_error(
+    tmp_path: Path,
+) -> None:
+    # No credentials: every answer is 401, and each operation "passed".
+    options = FuzzOptions(
+        max_examples=3, seed=SEED, operations=("getSubscriptions",), junit=tmp_path / "junit.xml"
+    )
+    outcome = fuzz(broken_target.create_app(), options)
+    assert outcome.inconclusive is not None
+    suites = ElementTree.parse(tmp_path / "junit.xml").getroot()
+    (suite,) = suites.iter("testsuite")
+    for counted in (suites, suite):
+        assert (counted.get("failures"), counted.get("errors")) == ("0", "1")
+    (error,) = suites.iter("error")
+    assert error.text == f"inconclusive: {outcome.inconclusive}"
+    assert [case.get("name") for case in suite if case.find("error") is not None] == [
+        "capkit verdict"
+    ]
+
+
+def test_the_junit_xml_of_a_conforming_run_is_schemathesis_own(tmp_path: Path) -> None:
+    settings = Settings(
+        auth=AUTH, state=str(tmp_path / "state.db"), journal=tmp_path / "journal.db"
+    )
+    options = FuzzOptions(
+        auth=AUTH, max_examples=3, seed=SEED, operations=("getCustomer",), junit=tmp_path / "j.xml"
+    )
+    assert_conforms(fuzz(create_app(settings), options))
+    suites = ElementTree.parse(tmp_path / "j.xml").getroot()
+    assert (suites.get("failures"), suites.get("errors")) == ("0", "0")
+    assert [case.get("name") for case in suites.iter("testcase")] == ["GET /customers/{customerId}"]
 
 
 def test_an_origin_where_nothing_answers_is_unreachable() -> None:
