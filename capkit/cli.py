@@ -364,7 +364,8 @@ def fuzz(
     Runs schemathesis' phases (examples, coverage, fuzzing, stateful through the spec's links)
     with all its checks and Capillary's. Prints progress, a table per operation and each
     distinct failure with a curl command; exits 0 when the target conforms, 1 on any contract
-    failure, 2 for a usage error or a target it cannot reach.
+    failure, 2 for a usage error, a target it cannot reach or a run that could not judge it
+    (inconclusive: all 401, mostly 429, errors alone, ended early).
     """
     from contracts.errors import BadOption, Unusable
     from contracts.options import FuzzOptions, parse_header
