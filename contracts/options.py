@@ -66,14 +66,14 @@ RUN: dict[str, Any] = {
 SAFE_METHODS = ("GET", "OPTIONS", "TRACE")
 UNSAFE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 
-#: Headers the HTTP client writes itself, for each request: they frame the message, route it or
-#: manage the connection, so one given as an option breaks the run (a Content-Length: 5 on
-#: bodiless requests left the target waiting for bytes that never came, 45 s).
+#: Headers the HTTP client writes itself, for each request: they frame the message or manage
+#: the connection, so one given as an option breaks the run (a Content-Length: 5 on bodiless
+#: requests left the target waiting for bytes that never came, 45 s). Host is not one: the
+#: client sends the one given, for a target reached by its address that serves by name.
 CLIENT_HEADERS = frozenset(
     {
         "content-length",
         "transfer-encoding",
-        "host",
         "connection",
         "keep-alive",
         "proxy-connection",
@@ -172,10 +172,7 @@ def _check_header(name: str, value: str) -> None:
     if not _TOKEN.fullmatch(name):
         raise BadOption(f"{given}; expected 'Name: value'")
     if name.lower() in CLIENT_HEADERS:
-        raise BadOption(
-            f"{given}; the HTTP client sets {name} itself on each request: drop it"
-            + (" (the URL gives the host)" if name.lower() == "host" else "")
-        )
+        raise BadOption(f"{given}; the HTTP client sets {name} itself on each request: drop it")
     unsendable = _UNSENDABLE.search(value)
     if unsendable is not None:
         raise BadOption(

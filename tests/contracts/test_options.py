@@ -45,7 +45,6 @@ def test_an_option_the_run_cannot_take_says_which_and_why(
         ({"Content-Length": "5"}, "the HTTP client sets Content-Length itself on each request"),
         ({"transfer-encoding": "chunked"}, "the HTTP client sets transfer-encoding itself"),
         ({"Connection": "close"}, "the HTTP client sets Connection itself"),
-        ({"Host": "example.com"}, "drop it (the URL gives the host)"),
         # contract_test takes headers as a mapping, which no parse_header saw.
         ({"X\rY": "1"}, "expected 'Name: value'"),
     ],
@@ -57,6 +56,12 @@ def test_a_header_no_request_can_send_as_given_is_refused(
         FuzzOptions(headers=headers)
     assert message in str(raised.value)
     assert "\n" not in str(raised.value)
+
+
+def test_a_host_header_is_sent_as_given_for_a_target_that_serves_by_name() -> None:
+    options = FuzzOptions(headers={"Host": "mock.internal"})
+    project = schemathesis_config(options, BASE_URL).projects.get_default()
+    assert project.headers == {"Host": "mock.internal"}
 
 
 def test_a_tab_and_latin_1_are_a_header_values_to_send() -> None:
