@@ -20,6 +20,7 @@ entry left out may have started a few milliseconds after the oldest one listed.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import threading
@@ -67,6 +68,20 @@ _encode = msgspec.json.Encoder().encode
 _decode = msgspec.json.Decoder(Entry).decode
 
 
+def _once(listed: list[tuple[Entry, int]]) -> list[tuple[Entry, int]]:
+    """LISTED with each entry once: a batch whose write went unanswered (the database paused
+    while it committed) is written again, and may then be in two rows."""
+    seen: set[str] = set()
+    kept = []
+    for entry, size in listed:
+        if entry.id in seen:
+            continue
+        if entry.id:
+            seen.add(entry.id)
+        kept.append((entry, size))
+    return kept
+
+
 def _capacity() -> tuple[bytes, bytes]:
     """The journal's capacity, as _FIRST_LISTED's parameters."""
     return int8(journal.CAPACITY), int8(journal.CAPACITY_BYTES)
@@ -99,7 +114,9 @@ class PostgresJournal(journal.Journal):
             found = session.rows(_ENTRIES, *_capacity())
         batches = [entries for size, entries in found if entries and integer(size)]
         clears = [float(when) for size, when in found if when and not integer(size)]
-        listed = [(_decode(line), len(line)) for rows in batches for line in rows.split(b"\n")]
+        listed = _once(
+            [(_decode(line), len(line)) for rows in batches for line in rows.split(b"\n")]
+        )
         if clears:
             since = max(clears)
             listed = [(entry, size) for entry, size in listed if entry.started > since]
@@ -159,19 +176,22 @@ class PostgresJournal(journal.Journal):
                     self._changed.notify_all()
 
     def _insert(self, batch: list[Entry]) -> None:
+        """Write BATCH; raises StoreUnavailable when it may not have been written."""
+        entries = b"\n".join(map(_encode, batch))
         with self.database.session() as session:
-            entries = b"\n".join(map(_encode, batch))
             session.rows(_RECORD, int8(len(batch)), entries)
-            # Rows no longer listed are deleted once this process wrote a tenth of the
-            # journal's capacity (in entries or bytes) since it last did: the table holds at
-            # most that much more per process, and a steady trickle of one-entry rows is not
-            # walked on each.
-            self._untrimmed += len(batch)
-            self._untrimmed_bytes += len(entries)
-            if (
-                self._untrimmed >= journal.CAPACITY // 10
-                or self._untrimmed_bytes >= journal.CAPACITY_BYTES // 10
-            ):
+        # Rows no longer listed are deleted once this process wrote a tenth of the journal's
+        # capacity (in entries or bytes) since it last did: the table holds at most that much
+        # more per process, and a steady trickle of one-entry rows is not walked on each.
+        self._untrimmed += len(batch)
+        self._untrimmed_bytes += len(entries)
+        if (
+            self._untrimmed >= journal.CAPACITY // 10
+            or self._untrimmed_bytes >= journal.CAPACITY_BYTES // 10
+        ):
+            # Apart from the insert, which is written: a trim that fails is tried again with
+            # the next batch, where failing with the insert had it written twice.
+            with contextlib.suppress(StoreUnavailable), self.database.session() as session:
                 session.rows(_TRIM, *_capacity())
                 self._untrimmed = self._untrimmed_bytes = 0
 

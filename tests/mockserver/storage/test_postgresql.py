@@ -691,6 +691,34 @@ def test_the_journal_keeps_the_most_recent_entries(
     assert kept <= 5  # older entries are deleted, not only hidden
 
 
+def test_a_batch_written_twice_is_listed_once(
+    journals: tuple[PostgresJournal, PostgresJournal],
+) -> None:
+    """As a batch is whose write went unanswered (the database paused while it committed):
+    the writer cannot tell, and writes it again."""
+    mine, theirs = journals
+    batch = [dataclasses.replace(entry(f"/v2/{n}", float(n)), id=f"id{n}") for n in range(3)]
+    mine._insert(batch)
+    mine._insert(batch)
+    assert theirs.entries() == batch
+
+
+def test_a_batch_whose_trim_fails_is_written_and_not_to_be_written_again(
+    journals: tuple[PostgresJournal, PostgresJournal], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(journal, "CAPACITY", 3)  # each batch trims what is past 3 entries
+    mine, _ = journals
+    first, *later = [entry(f"/v2/{n}", float(n)) for n in range(4)]
+    mine._insert([first])
+    with psycopg.connect(mine.database.url) as holder:
+        holder.execute("SELECT seq FROM capkit.requests FOR UPDATE")  # the trim waits, then fails
+        for one in later:
+            mine._insert([one])  # raised, after its insert had been written, and was retried
+    with psycopg.connect(mine.database.url) as connection:
+        (kept,) = connection.execute("SELECT sum(size) FROM capkit.requests").fetchone() or (0,)
+    assert kept == 4
+
+
 def test_the_journal_keeps_fewer_big_entries_within_its_bytes(
     journals: tuple[PostgresJournal, PostgresJournal], monkeypatch: pytest.MonkeyPatch
 ) -> None:
