@@ -126,11 +126,15 @@ class Outcome:
                 " (auth= in Python) or a credentials header"
             )
         if self.unauthenticated:
-            check = (
-                "check the token"
-                if self.by_token
-                else "check them (the password goes as its md5, as Capillary takes it)"
-            )
+            if self.by_token:
+                check = "check the token"
+            elif self.token_beside_basic:
+                check = (
+                    "check them: a request with a token is judged by the token (as Capillary"
+                    " does), so the target must take this one (capkit's mock: --token)"
+                )
+            else:
+                check = "check them (the password goes as its md5, as Capillary takes it)"
             return (
                 f"every request was answered 401: the target refused the credentials of this run"
                 f" ({self.credentials}), so nothing was tested past authentication; {check}"
@@ -177,14 +181,35 @@ class Outcome:
 
     @property
     def by_token(self) -> bool:
-        """The run's credentials are a token header (X-CAP-API-OAUTH-TOKEN), not Basic ones:
-        `credentials` names a header other than Authorization."""
-        kind, _, name = (self.credentials or "").partition(" ")
-        return kind == "header" and name.lower() != "authorization"
+        """The run's credentials are a token header (X-CAP-API-OAUTH-TOKEN) alone."""
+        return self._sends_token and not self._sends_basic
+
+    @property
+    def token_beside_basic(self) -> bool:
+        """The run sends a token header and Basic credentials: a target judges it by its token
+        (as a Capillary cluster, and capkit's mock, do)."""
+        return self._sends_token and self._sends_basic
+
+    @property
+    def _sends_token(self) -> bool:
+        return any(named.startswith("header ") for named in self._named if not _basic(named))
+
+    @property
+    def _sends_basic(self) -> bool:
+        return any(_basic(named) for named in self._named)
+
+    @property
+    def _named(self) -> list[str]:
+        # As `credentials` names them: "--auth till 'x'", "header NAME", joined by " and ".
+        return (self.credentials or "").split(" and ")
 
     @property
     def cases_per_second(self) -> float:
         return self.cases / self.elapsed if self.elapsed > 0 else 0.0
+
+
+def _basic(named: str) -> bool:
+    return named.startswith("--auth ") or named.lower() == "header authorization"
 
 
 class Collector:

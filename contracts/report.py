@@ -92,11 +92,12 @@ _AUTH_ADVICE = {
 def advice(outcome: Outcome) -> list[str]:
     """Notes on what the findings say about the target, and what to do."""
     titles = {finding.title for finding in outcome.findings if finding.check == "ignored_auth"}
-    pin = (
-        "`capkit serve --token TOKEN`, this run's token"
-        if outcome.by_token
-        else "`capkit serve --auth till:password`, this run's credentials"
-    )
+    if outcome.by_token:
+        pin = "`capkit serve --token TOKEN`, this run's token"
+    elif outcome.token_beside_basic:
+        pin = "`capkit serve --auth till:password --token TOKEN`, this run's credentials"
+    else:
+        pin = "`capkit serve --auth till:password`, this run's credentials"
     return [
         f"Note on ignored_auth: {advice.format(pin=pin)}"
         for title, advice in _AUTH_ADVICE.items()

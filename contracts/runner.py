@@ -239,10 +239,9 @@ def _schema(document: spec.Document, base_url: str, options: FuzzOptions) -> Bas
 
 def _credentials(options: FuzzOptions) -> str | None:
     """The credentials OPTIONS send, as a report names them: no secret."""
-    if options.auth is not None:
-        return f"--auth till {options.auth.partition(':')[0]!r}"
-    names = [name for name in options.headers if name.lower() in credentials.HEADERS]
-    return f"header {names[0]}" if names else None
+    named = [f"--auth till {options.auth.partition(':')[0]!r}"] if options.auth else []
+    named += [f"header {name}" for name in options.headers if name.lower() in credentials.HEADERS]
+    return " and ".join(named) or None
 
 
 def _check_operation_ids(document: spec.Document, wanted: tuple[str, ...]) -> None:

@@ -434,6 +434,31 @@ def test_fuzzing_a_mock_that_takes_any_credentials_says_to_pin_it(tmp_path: Path
     assert base64.b64encode(real.encode()).decode() not in result.stdout
 
 
+def test_a_run_with_a_till_and_a_token_against_a_mock_that_takes_no_token_says_why(
+    tmp_path: Path,
+) -> None:
+    # A request with a token is judged by its token: the till does not help it.
+    with capkit_serve(tmp_path, "--auth", AUTH) as origin:
+        result = capkit(
+            "fuzz",
+            origin,
+            "--auth",
+            AUTH,
+            "--header",
+            "X-CAP-API-OAUTH-TOKEN: TOK123",
+            *BOUNDED,
+            "--include-operation",
+            "getSubscriptions",
+            cwd=tmp_path,
+        )
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert (
+        "the target refused the credentials of this run (--auth till 'till' and header"
+        " X-CAP-API-OAUTH-TOKEN), so nothing was tested past authentication; check them: a"
+        " request with a token is judged by the token" in result.stderr
+    )
+
+
 def test_a_run_with_the_token_by_header_conforms_against_a_mock_pinned_with_it(
     tmp_path: Path,
 ) -> None:

@@ -157,6 +157,10 @@ def test_the_note_on_ignored_auth_pins_the_mock_to_the_runs_kind_of_credentials(
         ("--auth till 'till'", basic),
         ("header Authorization", basic),
         ("header X-CAP-API-OAUTH-TOKEN", token),
+        (
+            "--auth till 'till' and header X-CAP-API-OAUTH-TOKEN",
+            "`capkit serve --auth till:password --token TOKEN`, this run's credentials",
+        ),
     ]:
         outcome = dataclasses.replace(BROKEN, findings=(IGNORED_AUTH,), credentials=credentials)
         assert advice(outcome) == [
@@ -173,6 +177,13 @@ def test_refused_credentials_say_what_to_check_the_md5_for_a_password_alone() ->
     assert "md5" not in token.inconclusive
     assert basic.inconclusive is not None and basic.inconclusive.endswith(
         "; check them (the password goes as its md5, as Capillary takes it)"
+    )
+    both = dataclasses.replace(
+        refused, credentials="--auth till 'till' and header X-CAP-API-OAUTH-TOKEN"
+    )
+    assert both.inconclusive is not None and both.inconclusive.endswith(
+        "; check them: a request with a token is judged by the token (as Capillary does), so"
+        " the target must take this one (capkit's mock: --token)"
     )
 
 
