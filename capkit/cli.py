@@ -87,7 +87,8 @@ def main() -> None:
     multiple=True,
     metavar="NAME",
     help="Answer /__admin requests whose Host is NAME too, beside IP addresses, localhost and"
-    " --host: a name a proxy or balancer passes on; * for any (repeatable).",
+    " --host: a name a proxy or balancer passes on; * for any (repeatable). Pages at NAME"
+    " (an address too) may send them where the Host differs.",
 )
 @click.option("--lenient", is_flag=True, default=None, help="Accept undeclared query parameters.")
 @click.option(

@@ -149,7 +149,7 @@ def register(app: Flask, mock: Mock) -> None:
             return None
         return _unauthorized(request.method, request.path)
 
-    allowed = {name(host) for host in (*mock.settings.allowed_host, mock.settings.host)}
+    allowed = {name(_bracketed(host)) for host in (*mock.settings.allowed_host, mock.settings.host)}
 
     def answers_names_of_this_machine() -> Response | None:
         """A 403 for a request whose Host names no host of this machine (an IP address,
@@ -240,6 +240,11 @@ def _json_body() -> Any:
         raise BadRequest("body: expected JSON, got JSON nested too deep to be read") from None
 
 
+def _bracketed(host: str) -> str:
+    """HOST, a name or an address, as a Host header spells it: an IPv6 address in brackets."""
+    return f"[{host}]" if ":" in host and not host.startswith("[") else host
+
+
 def _host_of(origin: str) -> str | None:
     """The host of ORIGIN, a page's (`http://LocalHost.:3000` -> `localhost`), as a Host's
     name() spells it; None for a page of no site (`null`: a file, a sandbox)."""
@@ -247,9 +252,7 @@ def _host_of(origin: str) -> str | None:
         page = urlsplit(origin).hostname
     except ValueError:
         return None
-    if not page:
-        return None
-    return f"[{page}]" if ":" in page else page.rstrip(".")
+    return name(_bracketed(page)) if page else None
 
 
 def _refused(problems: list[str], status: int = 400) -> Response:

@@ -53,10 +53,16 @@ def authority(environ: WSGIEnvironment) -> str:
 
 def name(host: str) -> str:
     """The host that HOST, a Host header's value, names: without the port and a trailing dot,
-    in lower case, as names compare (`LocalHost.:8080` -> `localhost`, `[::1]:80` -> `[::1]`)."""
+    in lower case, as names compare (`LocalHost.:8080` -> `localhost`, `[0::1]:80` -> `[::1]`)."""
     match = _HOST.fullmatch(host)
     if match is not None and match["port"] is not None:
         host = host[: match.start("port") - 1]
+    if match is not None and match["literal"] is not None:
+        # One address has many spellings ([FD00::0002], [fd00::2]): named by its shortest.
+        try:
+            return f"[{ipaddress.IPv6Address(match['literal']).compressed}]"
+        except ValueError:
+            pass
     return host.rstrip(".").lower()
 
 

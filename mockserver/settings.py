@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
 import re
 import typing
@@ -30,6 +31,15 @@ class SettingsError(ValueError):
     def from_variable(self, variable: str) -> SettingsError:
         """This error, saying that the value came from the environment variable VARIABLE."""
         return SettingsError(self.name, f"{self} from {variable}")
+
+
+def _ipv6(host: str) -> bool:
+    """Whether HOST is an IPv6 address, in brackets (as a URL has it) or not."""
+    try:
+        ipaddress.IPv6Address(host.removeprefix("[").removesuffix("]"))
+    except ValueError:
+        return False
+    return True
 
 
 def _invalid(name: str, requirement: str, value: object) -> SettingsError:
@@ -115,10 +125,11 @@ class Settings:
                 self.admin_token,
             )
         for name in self.allowed_host:
-            if not _HOST_NAME.fullmatch(name):
+            if not (_HOST_NAME.fullmatch(name) or _ipv6(name)):
                 raise _invalid(
                     "allowed_host",
-                    "must be a host name, without a scheme or a port (mock.internal), or * for any",
+                    "must be a host name or address, without a scheme or a port"
+                    " (mock.internal, [fd00::2]), or * for any",
                     name,
                 )
         if self.max_body < 1:

@@ -811,6 +811,20 @@ def test_an_admin_request_from_a_page_of_another_site_is_a_403_and_changes_nothi
     client.delete("/__admin/chaos")
 
 
+def test_a_page_at_an_address_behind_a_proxy_is_served_once_that_address_is_allowed(
+    tmp_path: Path,
+) -> None:
+    console = {"Origin": "http://[fd00::2]:8080", "Host": "127.0.0.1:8080"}
+    for folder in ("allowed", "proxy"):
+        (tmp_path / folder).mkdir()
+    refused = make_app(tmp_path / "proxy").test_client().post("/__admin/reset", headers=console)
+    assert errors(refused)[0][1].endswith("start the mock with --allowed-host [fd00::2]")
+    # As the refusal says, or in any of the address's spellings.
+    for spelled in ("[fd00::2]", "FD00:0::0002"):
+        allowed = make_app(tmp_path / "allowed", allowed_host=(spelled,)).test_client()
+        assert allowed.post("/__admin/reset", headers=console).status_code == 200, spelled
+
+
 def test_a_page_of_the_mocks_site_behind_a_proxy_is_served_once_its_host_is_allowed(
     tmp_path: Path,
 ) -> None:

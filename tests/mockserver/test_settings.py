@@ -119,8 +119,8 @@ def test_without_environ_the_process_environment_is_read(monkeypatch: pytest.Mon
         (
             "CAPKIT_ALLOWED_HOST",
             "mock.internal,https://mock.internal",
-            "--allowed-host must be a host name, without a scheme or a port (mock.internal), or *"
-            " for any, got 'https://mock.internal'",
+            "--allowed-host must be a host name or address, without a scheme or a port"
+            " (mock.internal, [fd00::2]), or * for any, got 'https://mock.internal'",
         ),
     ],
 )
@@ -185,10 +185,11 @@ def test_environ_leaves_out_what_is_unset_and_writes_booleans_as_load_reads_them
         *[
             (
                 {"allowed_host": ("mock.internal", name)},
-                "--allowed-host must be a host name, without a scheme or a port (mock.internal),"
-                f" or * for any, got {name!r}",
+                "--allowed-host must be a host name or address, without a scheme or a port"
+                f" (mock.internal, [fd00::2]), or * for any, got {name!r}",
             )
-            for name in ("", "mock.internal:8080", "http://mock.internal", "[::1]", "a b", "*.a")
+            for name in ("", "mock.internal:8080", "http://mock.internal", "[::1]:80", "[::g]")
+            + ("a b", "*.a")
         ],
     ],
 )
@@ -337,14 +338,15 @@ def busy_port() -> Iterator[int]:
         (
             ["--allowed-host", "mock.internal:8080"],
             {},
-            "Error: --allowed-host must be a host name, without a scheme or a port"
-            " (mock.internal), or * for any, got 'mock.internal:8080'\n",
+            "Error: --allowed-host must be a host name or address, without a scheme or a port"
+            " (mock.internal, [fd00::2]), or * for any, got 'mock.internal:8080'\n",
         ),
         (
             [],
             {"CAPKIT_ALLOWED_HOST": "http://mock.internal"},
-            "Error: --allowed-host must be a host name, without a scheme or a port"
-            " (mock.internal), or * for any, got 'http://mock.internal' from CAPKIT_ALLOWED_HOST\n",
+            "Error: --allowed-host must be a host name or address, without a scheme or a port"
+            " (mock.internal, [fd00::2]), or * for any, got 'http://mock.internal' from"
+            " CAPKIT_ALLOWED_HOST\n",
         ),
     ],
 )
