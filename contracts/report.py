@@ -75,6 +75,7 @@ def verdict(outcome: Outcome) -> str:
     )
 
 
+NOT_FOUND = 404
 #: What ignored_auth's findings say about the target, by their title, and what to do: {pin} is
 #: how to serve the mock pinned to the run's credentials.
 _AUTH_ADVICE = {
@@ -98,11 +99,23 @@ def advice(outcome: Outcome) -> list[str]:
         pin = "`capkit serve --auth till:password --token TOKEN`, this run's credentials"
     else:
         pin = "`capkit serve --auth till:password`, this run's credentials"
-    return [
+    notes = [
         f"Note on ignored_auth: {advice.format(pin=pin)}"
         for title, advice in _AUTH_ADVICE.items()
         if title in titles
     ]
+    received = {
+        status
+        for operation in outcome.coverage.operations
+        for status in operation.received_statuses
+    }
+    if received == {NOT_FOUND}:
+        notes.append(
+            f"Note: every answer was 404: {outcome.base_url} serves none of the spec's paths. Is"
+            " it where the target serves the API (the spec's server path, appended to the origin"
+            " given)?"
+        )
+    return notes
 
 
 def _table(outcome: Outcome) -> str:

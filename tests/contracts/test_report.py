@@ -7,7 +7,9 @@ import io
 
 from schemathesis.engine import StopReason
 
+import spec
 from contracts import Finding, OperationResult, Outcome, RunError
+from contracts.coverage import CoverageCounter
 from contracts.report import ProgressPrinter, advice, format_outcome, verdict
 
 FINDING = Finding(
@@ -226,3 +228,17 @@ def test_a_few_429s_among_many_answers_still_conform() -> None:
     for outcome in (throttled(lookup=(120, 5), register=(8, 1)), throttled((120, 64), (8, 0))):
         assert outcome.inconclusive is None
         assert verdict(outcome).startswith("conforms: 128 cases against ")
+
+
+def test_a_run_answered_404_throughout_asks_whether_the_url_serves_the_api() -> None:
+    counter = CoverageCounter(spec.load())
+    counter.add("GET /customers/lookup", 404, "Not Found")
+    counter.add("POST /customers", 404, "Not Found")
+    nowhere = dataclasses.replace(BROKEN, coverage=counter.coverage())
+    assert advice(nowhere) == [
+        "Note: every answer was 404: http://127.0.0.1:8080/v2 serves none of the spec's paths."
+        " Is it where the target serves the API (the spec's server path, appended to the origin"
+        " given)?"
+    ]
+    counter.add("GET /customers/lookup", 200, "{}")
+    assert advice(dataclasses.replace(BROKEN, coverage=counter.coverage())) == []
