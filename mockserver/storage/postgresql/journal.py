@@ -96,7 +96,8 @@ class PostgresJournal(journal.Journal):
         self._changed = threading.Condition()
         self._queued: list[Entry] = []
         self._writing = 0  # entries taken from the queue, not yet written
-        self._failures = 0  # writes that failed, in all
+        #: The last write failed: the database is down, or takes no writes.
+        self._failing = False
         #: Entries, and their bytes, that this process wrote since it last trimmed.
         self._untrimmed = self._untrimmed_bytes = 0
 
@@ -160,20 +161,23 @@ class PostgresJournal(journal.Journal):
             with self._changed:
                 batch, self._queued = self._queued[:_BATCH], self._queued[_BATCH:]
                 self._writing = len(batch)
+            failed = False
             try:
                 self._insert(batch)
             except StoreUnavailable:
+                failed = True
                 with self._changed:
                     kept = [(entry, len(_encode(entry))) for entry in batch + self._queued]
                     self._queued = journal.most_recent(kept)
-                    self._failures += 1
-                time.sleep(RETRY_SECONDS)
             except Exception:  # a bug: said, and the thread goes on writing
                 log.exception("capkit mock bug: %d entries of the journal lost", len(batch))
             finally:
                 with self._changed:
                     self._writing = 0
+                    self._failing = failed
                     self._changed.notify_all()
+            if failed:
+                time.sleep(RETRY_SECONDS)
 
     def _insert(self, batch: list[Entry]) -> None:
         """Write BATCH; raises StoreUnavailable when it may not have been written."""
@@ -196,12 +200,10 @@ class PostgresJournal(journal.Journal):
                 self._untrimmed = self._untrimmed_bytes = 0
 
     def _wait_until_written(self) -> None:
-        """Until what this process recorded is in the database, or a write of it failed."""
+        """Until what this process recorded is in the database, or a write of it failed: a
+        reader waits for no retry, which takes as long to fail as its own read."""
         with self._changed:
-            failures = self._failures
             while (
-                self._owner == os.getpid()
-                and (self._queued or self._writing)
-                and self._failures == failures
+                self._owner == os.getpid() and (self._queued or self._writing) and not self._failing
             ):
                 self._changed.wait()

@@ -807,6 +807,24 @@ def test_a_store_whose_database_stops_answering_refuses_in_seconds_and_comes_bac
     assert once_back(lambda: holders(store)) == [FIRST_NEW_ID]
 
 
+def test_the_journal_of_a_database_that_stops_answering_refuses_in_seconds_and_comes_back(
+    url: str,
+    postgresql_server: postgresql.Server,
+    journal_at: Callable[[str], PostgresJournal],
+) -> None:
+    recorded = journal_at(url)
+    with postgresql_server.paused():
+        # Each read is one wait for the database: none waits for the writer's tries besides.
+        for number in range(4):
+            recorded.record(entry(f"/v2/{number}", float(number)))
+            started = time.monotonic()
+            with pytest.raises(StoreUnavailable):
+                recorded.entries()
+            assert time.monotonic() - started < ANSWER_SECONDS + 1
+    expected = [entry(f"/v2/{number}", float(number)) for number in range(4)]
+    assert soon(lambda: once_back(recorded.entries) == expected, seconds=10)
+
+
 def test_settings_a_replica_heard_of_and_could_not_read_are_read_by_its_next_request(
     url: str, postgresql_server: postgresql.Server, store_at: Callable[[str], PostgresStore]
 ) -> None:
