@@ -135,8 +135,7 @@ class Database:
         """
         if durable:
             begin += (_ASYNCHRONOUS,)
-        with self.session() as autocommit:
-            session = Session(autocommit.connection, *begin)
+        with self.session(*begin) as session:
             try:
                 yield session
             except BaseException:
@@ -152,8 +151,9 @@ class Database:
                 session.send()
 
     @contextmanager
-    def session(self) -> Iterator[Session]:
-        """A session on a connection of the pool, in autocommit, for the block.
+    def session(self, *begin: Query) -> Iterator[Session]:
+        """A session on a connection of the pool for the block, in autocommit, or in the
+        transaction that the BEGIN statements start (which Session sends, and the caller ends).
 
         Raises StoreUnavailable when the database cannot be reached in time, or a statement
         of the block fails for it (the connection lost, a timeout).
@@ -161,12 +161,15 @@ class Database:
         pool = self._pool_of_this_process()
         self._admit()
         connection = self._connection(pool, time.monotonic() + WAIT_SECONDS)
+        session = Session(connection, *begin)
+        unreachable = False
         try:
-            yield Session(connection)
+            yield session
         except psycopg.Error as error:
             # A statement run straight through libpq on a lost connection raises a bare
             # DatabaseError (no SQLSTATE to class it by): the connection says it is broken.
             if isinstance(error, psycopg.OperationalError) or connection.broken:
+                unreachable = _unreachable(error, connection)
                 raise self._unavailable(error, connection) from error
             if isinstance(error, _REFUSALS):
                 # A session opened anew may be allowed: after a failover, the host's name
@@ -178,7 +181,13 @@ class Database:
             raise
         finally:
             pool.putconn(connection)
-        self._up()
+            # The database answered: it is up, whatever the block raised after (no customer
+            # has the identifier looked up, it is taken, a lock was not had in time). Were it
+            # marked up only by a block that raised nothing, the one request let through every
+            # RETRY_SECONDS to try it again could keep a replica that only looked up unknown
+            # customers answering 503 to all others for good.
+            if session.answered and not unreachable:
+                self._up()
 
     def own_connection(self) -> psycopg.Connection[Any]:
         """A connection outside the pool, in autocommit, set as the pool's are, for the
@@ -263,7 +272,7 @@ class Database:
         connection to be had, the one used is lost, or the server no longer answers on it),
         the database is marked down."""
         reason = _first_line(error)
-        if connection is None or connection.broken or isinstance(error, NoAnswer):
+        if _unreachable(error, connection):
             message = f"PostgreSQL at {self.where} cannot be reached: {reason}"
             with self._lock:
                 if self._down is None:
@@ -287,6 +296,12 @@ class Database:
             if self._down is not None:
                 log.warning("capkit mock: PostgreSQL at %s is back", self.where)
             self._down = None
+
+
+def _unreachable(error: Exception, connection: psycopg.Connection[Any] | None) -> bool:
+    """Whether ERROR says the database cannot be reached: no connection to be had, the one
+    used lost, or the server no longer answering on it."""
+    return connection is None or connection.broken or isinstance(error, NoAnswer)
 
 
 def _closed_by_server(connection: psycopg.Connection[Any]) -> bool:

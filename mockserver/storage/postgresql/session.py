@@ -53,10 +53,12 @@ class Session:
     def __init__(self, connection: psycopg.Connection[Any], *opening: Query) -> None:
         self.connection = connection
         self._queued: list[tuple[Query, tuple[bytes, ...]]] = [(query, ()) for query in opening]
-        #: Whether a statement has been given (the transaction begins with the first), and
-        #: whether one has been sent.
+        #: Whether a statement has been given (the transaction begins with the first),
+        #: whether one has been sent, and whether the server has answered one (if only with
+        #: an error of the statement's): it is up.
         self.begun = not opening
         self.sent = False
+        self.answered = False
 
     def rows(self, query: Query, *parameters: bytes) -> list[Row]:
         """The rows QUERY gives for PARAMETERS (encoded by the functions below), each field in
@@ -95,7 +97,9 @@ class Session:
             for query, _ in queued:
                 if query.name not in prepared:
                     pgconn.send_prepare(query.name, query.sql.encode())
-                    _checked(_result(pgconn))
+                    preparation = _result(pgconn)
+                    self.answered = True
+                    _checked(preparation)
                     prepared.add(query.name)
             if len(queued) == 1:
                 ((query, parameters),) = queued
@@ -109,6 +113,7 @@ class Session:
             # follow on it. Closed, the pool puts a new one in its place.
             self.connection.close()
             raise
+        self.answered = True
         for result in results:
             _checked(result)
         return results

@@ -27,6 +27,7 @@ from mockserver.domain.records import Customer, Identifier, Profile
 from mockserver.journal import Entry
 from mockserver.storage import (
     FIRST_NEW_ID,
+    IdentifierTaken,
     StateUnusable,
     Store,
     StoreUnavailable,
@@ -823,6 +824,54 @@ def test_the_journal_of_a_database_that_stops_answering_refuses_in_seconds_and_c
             assert time.monotonic() - started < ANSWER_SECONDS + 1
     expected = [entry(f"/v2/{number}", float(number)) for number in range(4)]
     assert soon(lambda: once_back(recorded.entries) == expected, seconds=10)
+
+
+class _NoSuchCustomer(Exception):
+    """What the API's 8015 is to the store: an error of the request's own, raised in the read
+    from what the database answered."""
+
+
+def _look_up_no_one(store: Store) -> None:
+    with store.read() as tx:
+        if not tx.holders(Identifier("mobile", "919000000009")):
+            raise _NoSuchCustomer
+
+
+def _register_taken(store: Store) -> None:
+    register(store)  # MOBILE is held already: IdentifierTaken, the write rolled back
+
+
+@pytest.mark.parametrize(
+    "request_raising",
+    [_look_up_no_one, _register_taken],
+    ids=["a lookup of no customer", "a registration of a taken identifier"],
+)
+def test_a_store_back_from_an_outage_serves_whatever_the_request_that_tried_it_raised(
+    url: str,
+    postgresql_server: postgresql.Server,
+    store_at: Callable[[str], PostgresStore],
+    request_raising: Callable[[Store], None],
+) -> None:
+    # The request that tries the database again (one every RETRY_SECONDS) may raise an error of
+    # its own from the database's answer: it was marked back only by a request that raised
+    # nothing, and a replica whose traffic was lookups of unknown customers answered 503 "no
+    # answer from the server" at once to all but one request every half second, for good.
+    store = store_at(url)
+    register(store)
+    with postgresql_server.paused():
+        with pytest.raises(StoreUnavailable, match=r"^PostgreSQL at .* cannot be reached"):
+            holders(store)
+
+    def tried() -> bool:
+        try:
+            request_raising(store)
+        except (_NoSuchCustomer, IdentifierTaken):
+            return True  # the database answered it
+        return False
+
+    assert once_back(tried)
+    for _ in range(3):  # at once: within RETRY_SECONDS of the try
+        assert holders(store) == [FIRST_NEW_ID]
 
 
 def test_settings_a_replica_heard_of_and_could_not_read_are_read_by_its_next_request(
