@@ -18,7 +18,7 @@ import tempfile
 import threading
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 from wsgiref.types import WSGIApplication
@@ -129,7 +129,7 @@ def _fuzz_origin(
 ) -> Outcome:
     base_url = _origin(origin) + spec.server_path(document)
     schema = _schema(document, base_url, options)
-    _ensure_reachable(base_url)
+    _ensure_reachable(base_url, options.headers)
     outcome = _run(schema, base_url, options, listener, CoverageCounter(document))
     if options.html is not None:
         write_page(options.html, fuzz_page(outcome, options, document))
@@ -267,9 +267,11 @@ def _selected(schema: BaseSchema) -> Iterator[tuple[str, str | None]]:
             yield operation.label, operation.definition.raw.get("operationId")
 
 
-def _ensure_reachable(base_url: str) -> None:
-    """Raise TargetUnreachable unless something answers HTTP at BASE_URL (any status will do)."""
-    request = urllib.request.Request(base_url, method="GET")
+def _ensure_reachable(base_url: str, headers: Mapping[str, str]) -> None:
+    """Raise TargetUnreachable unless something answers HTTP at BASE_URL (any status will do)
+    to a request with the run's HEADERS (a Host given by --header among them: a target reached
+    by its address may answer only requests for its name)."""
+    request = urllib.request.Request(base_url, headers=dict(headers), method="GET")
     try:
         with urllib.request.urlopen(request, timeout=REACHABILITY_TIMEOUT):
             pass

@@ -304,6 +304,36 @@ def test_an_origin_that_answers_no_http_is_unreachable_saying_so() -> None:
         greeter.join()
 
 
+def test_an_origin_reached_by_its_address_that_serves_by_name_is_reached_with_the_host_given() -> (
+    None
+):
+    """As nginx's `return 444` does: a request for another name is dropped unanswered."""
+    with socket.create_server(("127.0.0.1", 0)) as server:
+
+        def serve_by_name() -> None:
+            while True:
+                try:
+                    connection, _ = server.accept()
+                except OSError:  # closed: the test is over
+                    return
+                with connection:
+                    request = connection.recv(65536)
+                    if b"\r\nhost: api.example\r\n" in request.lower():
+                        connection.sendall(
+                            b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n"
+                            b"Connection: close\r\n\r\n"
+                        )
+
+        threading.Thread(target=serve_by_name, daemon=True).start()
+        origin = f"http://127.0.0.1:{server.getsockname()[1]}"
+        with pytest.raises(TargetUnreachable, match="remote end closed connection"):
+            fuzz(origin, FuzzOptions(auth=AUTH))
+        by_name = FuzzOptions(
+            auth=AUTH, headers={"Host": "api.example"}, max_examples=1, operations=("getCustomer",)
+        )
+        assert fuzz(origin, by_name).findings  # 404s: reached, and judged
+
+
 @pytest.mark.parametrize(
     ("target", "options", "message"),
     [
