@@ -89,6 +89,8 @@ CLIENT_HEADERS = frozenset(
 _UNSENDABLE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]|[^\x00-\xff]")
 #: A header's name is a token (RFC 9110, 5.1).
 _TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+#: A Host: a name or an address, and an optional port (RFC 9110, 7.2).
+_HOST = re.compile(r"(?:[\w\-.~%!$&'()*+,;=]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?", re.ASCII)
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -173,6 +175,8 @@ def _check_header(name: str, value: str) -> None:
         raise BadOption(f"{given}; expected 'Name: value'")
     if name.lower() in CLIENT_HEADERS:
         raise BadOption(f"{given}; the HTTP client sets {name} itself on each request: drop it")
+    if name.lower() == "host" and not _HOST.fullmatch(value):
+        raise BadOption(f"{given}; expected a host name or address and an optional port")
     unsendable = _UNSENDABLE.search(value)
     if unsendable is not None:
         raise BadOption(

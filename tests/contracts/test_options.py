@@ -45,6 +45,8 @@ def test_an_option_the_run_cannot_take_says_which_and_why(
         ({"Content-Length": "5"}, "the HTTP client sets Content-Length itself on each request"),
         ({"transfer-encoding": "chunked"}, "the HTTP client sets transfer-encoding itself"),
         ({"Connection": "close"}, "the HTTP client sets Connection itself"),
+        ({"Host": "a b"}, "expected a host name or address and an optional port"),
+        ({"Host": ""}, "expected a host name or address and an optional port"),
         # contract_test takes headers as a mapping, which no parse_header saw.
         ({"X\rY": "1"}, "expected 'Name: value'"),
     ],
@@ -59,6 +61,8 @@ def test_a_header_no_request_can_send_as_given_is_refused(
 
 
 def test_a_host_header_is_sent_as_given_for_a_target_that_serves_by_name() -> None:
+    for host in ("mock.internal:8080", "[fd00::2]:80", "10.0.3.7"):
+        assert FuzzOptions(headers={"Host": host}).headers == {"Host": host}
     options = FuzzOptions(headers={"Host": "mock.internal"})
     project = schemathesis_config(options, BASE_URL).projects.get_default()
     assert project.headers == {"Host": "mock.internal"}
