@@ -35,8 +35,10 @@ class SettingsError(ValueError):
 
 def _ipv6(host: str) -> bool:
     """Whether HOST is an IPv6 address, in brackets (as a URL has it) or not."""
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
     try:
-        ipaddress.IPv6Address(host.removeprefix("[").removesuffix("]"))
+        ipaddress.IPv6Address(host)
     except ValueError:
         return False
     return True

@@ -189,6 +189,7 @@ def test_environ_leaves_out_what_is_unset_and_writes_booleans_as_load_reads_them
                 f" (mock.internal, [fd00::2]), or * for any, got {name!r}",
             )
             for name in ("", "mock.internal:8080", "http://mock.internal", "[::1]:80", "[::g]")
+            + ("[fd00::2", "fd00::2]")
             + ("a b", "*.a")
         ],
     ],
