@@ -20,6 +20,8 @@ from contracts.documented import codes_in, error_codes
 
 __all__ = ["Coverage", "CoverageCounter", "OperationCoverage", "operations_of"]
 
+NOT_FOUND = 404
+
 
 @dataclasses.dataclass(frozen=True)
 class OperationCoverage:
@@ -40,6 +42,15 @@ class OperationCoverage:
     def undeclared_statuses(self) -> tuple[int, ...]:
         return tuple(s for s in self.received_statuses if s not in self.declared_statuses)
 
+    @property
+    def reached(self) -> bool:
+        """The target answered the operation as one it serves: a 404 the spec does not declare
+        says it serves no such path (the URL is not where it serves the API)."""
+        return any(
+            status != NOT_FOUND or status in self.declared_statuses
+            for status in self.received_statuses
+        )
+
 
 @dataclasses.dataclass(frozen=True)
 class Coverage:
@@ -49,7 +60,7 @@ class Coverage:
 
     @property
     def reached_operations(self) -> int:
-        return sum(1 for operation in self.operations if operation.answers)
+        return sum(1 for operation in self.operations if operation.reached)
 
     @property
     def documented_codes(self) -> int:

@@ -74,3 +74,13 @@ def test_the_line_counts_operations_and_codes_of_the_whole_spec() -> None:
         f"coverage: 2/{operations} operations, 3/{documented} documented error codes"
     )
     assert coverage.statuses == (200, 400, 401, 413, 415, 429, 500, 503)
+
+
+def test_an_operation_answered_only_an_undeclared_404_is_not_reached() -> None:
+    # The target serves no such path: the URL is not where it serves the API.
+    counter = CoverageCounter(DOCUMENT)
+    counter.add(LOOKUP, 404, "Not Found")
+    assert counter.coverage().reached_operations == 0
+    counter.add(REGISTER, 404, "Not Found")
+    counter.add(REGISTER, 400, envelope(8003))
+    assert counter.coverage().reached_operations == 1
