@@ -75,7 +75,6 @@ def verdict(outcome: Outcome) -> str:
     )
 
 
-NOT_FOUND = 404
 #: What ignored_auth's findings say about the target, by their title, and what to do: {pin} is
 #: how to serve the mock pinned to the run's credentials.
 _AUTH_ADVICE = {
@@ -104,12 +103,11 @@ def advice(outcome: Outcome) -> list[str]:
         for title, advice in _AUTH_ADVICE.items()
         if title in titles
     ]
-    received = {
-        status
-        for operation in outcome.coverage.operations
-        for status in operation.received_statuses
-    }
-    if received == {NOT_FOUND}:
+    # Answered, and on no operation as one the target serves: 404s it does not declare.
+    coverage = outcome.coverage
+    if any(operation.answers for operation in coverage.operations) and not (
+        coverage.reached_operations
+    ):
         notes.append(
             f"Note: every answer was 404: {outcome.base_url} serves none of the spec's paths. Is"
             " it where the target serves the API (the spec's server path, appended to the origin"
