@@ -61,8 +61,9 @@ def main() -> None:
     "--db-pool",
     type=int,
     metavar="N",
-    help="With PostgreSQL: connections each worker keeps for the customers (a worker answers"
-    " one request at a time).  [default: 1]",
+    help="With PostgreSQL: connections each worker keeps for writing the customers (a worker"
+    " writes one request at a time; reads go together on one connection of their own)."
+    "  [default: 1]",
 )
 @click.option(
     "--no-auth",

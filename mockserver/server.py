@@ -7,8 +7,10 @@ Why not a WSGI server (granian served the mock until issue 13): a request may as
 connection or to close it unanswered, and a waiting WSGI thread holds a worker. Here the app
 decides what happens to a request (mockserver/rehearsal.py) and leaves the plan in the WSGI
 environ; the worker waits without holding anything (asyncio) and carries the plan out on the
-connection, which aiohttp hands it (`request.transport`). The app runs inline in the event
-loop: it answers in a fraction of a millisecond, and a thread would only add a hand-over.
+connection, which aiohttp hands it (`request.transport`). The app runs in the event loop's
+thread: it answers in a fraction of a millisecond, and a thread would only add a hand-over.
+Each request runs in a greenlet (mockserver/interleaving.py), and steps aside only where it
+waits for PostgreSQL to answer a read, which goes with the reads of the others.
 
 The parent process prepares what the workers share (the state and journal files, seeded
 once) and passes the settings to them as CAPKIT_* variables; each worker builds its app.
@@ -39,6 +41,7 @@ from gunicorn import glogging
 from gunicorn.app.base import BaseApplication
 from yarl import URL
 
+from mockserver import interleaving
 from mockserver.app import create_app
 from mockserver.body import CODINGS, DECODED, unreadable
 from mockserver.chaos import PLAN, Plan
@@ -281,7 +284,7 @@ async def _answer(wsgi: WSGIApplication, max_body: int, request: web.Request) ->
             # aiohttp decoded the body: the length sent is not the length read.
             environ.pop("CONTENT_LENGTH", None)
             environ[DECODED] = True
-    status, headers, content = _call(wsgi, environ)
+    status, headers, content = await interleaving.answer(_call, wsgi, environ)
     plan: Plan | None = environ.get(PLAN)
     if plan is not None and plan.delay:
         await asyncio.sleep(plan.delay)

@@ -68,8 +68,8 @@ class Settings:
     #: path of a SQLite file (a Path is taken too), or a postgresql:// URL that replicas share;
     #: None: a temporary file.
     state: str | None = None
-    #: Connections to PostgreSQL that each worker process keeps for the customers: a worker
-    #: answers one request at a time, with one.
+    #: Connections to PostgreSQL that each worker process keeps for writing the customers: a
+    #: worker writes for one request at a time, with one (reads have a connection of their own).
     db_pool: int = 1
     #: The folder of the request journal; None: a temporary one.
     journal: Path | None = None

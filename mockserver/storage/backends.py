@@ -23,8 +23,9 @@ if TYPE_CHECKING:
 
 _URL = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*)://")
 POSTGRESQL_SCHEMES = ("postgresql", "postgres")
-#: Connections to PostgreSQL that each worker process keeps for its store: a worker answers
-#: one request at a time (mockserver/server.py), which uses one connection at a time.
+#: Connections to PostgreSQL that each worker process keeps for its store's writes: a worker
+#: writes for one request at a time (the reads of the requests it answers side by side go
+#: together on a connection of their own: postgresql/reads.py).
 DB_POOL = 1
 
 

@@ -25,9 +25,11 @@ from psycopg import errors
 from psycopg.conninfo import conninfo_to_dict
 from psycopg_pool import ConnectionPool, PoolTimeout
 
+from mockserver import interleaving
 from mockserver.storage import StoreUnavailable
 from mockserver.storage.postgresql.listener import Listener
-from mockserver.storage.postgresql.session import NoAnswer, Query, Session
+from mockserver.storage.postgresql.reads import Reads
+from mockserver.storage.postgresql.session import NoAnswer, Query, Reader, Row, Session
 
 log = logging.getLogger(__name__)
 
@@ -114,6 +116,7 @@ class Database:
         self._inherited: list[ConnectionPool] = []
         self._lock = threading.Lock()
         self._listeners: list[Listener] = []
+        self._reads: Reads | None = None
         #: Set while the database is known to be down: why, and when it is tried next.
         self._down: str | None = None
         self._next_try = 0.0
@@ -162,25 +165,52 @@ class Database:
         self._admit()
         connection = self._connection(pool, time.monotonic() + WAIT_SECONDS)
         session = Session(connection, *begin)
+        try:
+            with self._judged(session):
+                yield session
+        finally:
+            pool.putconn(connection)
+
+    @contextmanager
+    def reading(self) -> Iterator[Reader]:
+        """A session for reads, in autocommit. In a request that may wait (one of those a
+        worker answers side by side), its reads go with those of the others
+        (reads.py); elsewhere, a session of the pool.
+
+        Raises StoreUnavailable as session does.
+        """
+        if interleaving.current() is None:
+            with self.session() as session:
+                yield session
+            return
+        self._admit()
+        reader = _Interleaved(self._reads_of_this_process())
+        with self._judged(reader):
+            yield reader
+
+    @contextmanager
+    def _judged(self, session: Session | _Interleaved) -> Iterator[None]:
+        """The block's psycopg.Error as StoreUnavailable where it says the database cannot be
+        used; the database marked up once SESSION had an answer of the server's."""
         unreachable = False
         try:
-            yield session
+            yield
         except psycopg.Error as error:
+            used = session.connection
             # A statement run straight through libpq on a lost connection raises a bare
             # DatabaseError (no SQLSTATE to class it by): the connection says it is broken.
-            if isinstance(error, psycopg.OperationalError) or connection.broken:
-                unreachable = _unreachable(error, connection)
-                raise self._unavailable(error, connection) from error
+            if isinstance(error, psycopg.OperationalError) or (used is not None and used.broken):
+                unreachable = _unreachable(error, used)
+                raise self._unavailable(error, used) from error
             if isinstance(error, _REFUSALS):
                 # A session opened anew may be allowed: after a failover, the host's name
                 # resolved again may lead to the new primary; a right granted since is in force.
-                connection.close()  # the pool opens another in its place
+                session.renew()
                 raise StoreUnavailable(
                     f"PostgreSQL at {self.where} refuses: {_first_line(error)}"
                 ) from error
             raise
         finally:
-            pool.putconn(connection)
             # The database answered: it is up, whatever the block raised after (no customer
             # has the identifier looked up, it is taken, a lock was not had in time). Were it
             # marked up only by a block that raised nothing, the one request let through every
@@ -193,6 +223,9 @@ class Database:
         """A connection outside the pool, in autocommit, set as the pool's are, for the
         caller to close. Raises StoreUnavailable."""
         self._admit()
+        return self._connect()
+
+    def _connect(self) -> psycopg.Connection[Any]:
         try:
             connection = psycopg.connect(self.url, **self._arguments)
         except psycopg.OperationalError as error:
@@ -214,6 +247,8 @@ class Database:
             pool.close()
         for listener in self._listeners:
             listener.close()
+        if self._reads is not None:
+            self._reads.close()
 
     def _pool_of_this_process(self) -> ConnectionPool:
         """The pool of this process: one opened by a parent before it forked holds the
@@ -240,6 +275,11 @@ class Database:
                 self._pool.open(wait=False)
                 self._owner = os.getpid()
             return self._pool
+
+    def _reads_of_this_process(self) -> Reads:
+        if self._reads is None:
+            self._reads = Reads(self._connect)
+        return self._reads
 
     def _admit(self) -> None:
         """Refuse at once while the database is known to be down, but for one transaction
@@ -337,3 +377,32 @@ _ASYNCHRONOUS = Query("SET LOCAL synchronous_commit TO OFF")
 #: session's are) flushes the log up to its own record, and so every commit before it. (In a
 #: pipeline, a statement outside BEGIN and COMMIT is a transaction of its own.)
 _FLUSH = Query("SELECT pg_current_xact_id()")
+
+
+class _Interleaved:
+    """A Reader whose reads go with those of the other requests (READS), as Database._judged
+    takes it."""
+
+    def __init__(self, reads: Reads) -> None:
+        self._reads = reads
+        #: Whether the server has answered a read (if only with an error of the read's).
+        self.answered = False
+
+    @property
+    def connection(self) -> psycopg.Connection[Any] | None:
+        """The connection of the reads; None once lost."""
+        return self._reads.connection
+
+    def rows(self, query: Query, *parameters: bytes) -> list[Row]:
+        try:
+            found = self._reads.rows(query, parameters)
+        except psycopg.OperationalError:
+            raise
+        except psycopg.Error:
+            self.answered = True
+            raise
+        self.answered = True
+        return found
+
+    def renew(self) -> None:
+        self._reads.renew()

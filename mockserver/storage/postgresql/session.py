@@ -22,7 +22,7 @@ import select
 import struct
 import time
 import weakref
-from typing import Any
+from typing import Any, Protocol
 
 import psycopg
 from psycopg.pq import ConnStatus, ExecStatus
@@ -44,6 +44,12 @@ class Query:
     @functools.cached_property
     def name(self) -> bytes:
         return b"capkit_" + hashlib.sha1(self.sql.encode()).hexdigest()[:16].encode()
+
+
+class Reader(Protocol):
+    """What reads the rows of queries: a Session, or one whose reads go with others'."""
+
+    def rows(self, query: Query, *parameters: bytes) -> list[Row]: ...
 
 
 class Session:
@@ -72,13 +78,17 @@ class Session:
         all in one round trip with the statements queued before them."""
         for query, parameters in statements:
             self.queue(query, *parameters)
-        return [_rows(result) for result in self.send()[-len(statements) :]]
+        return [rows_in(result) for result in self.send()[-len(statements) :]]
 
     def queue(self, query: Query, *parameters: bytes) -> None:
         """QUERY, to be run with the next statement whose rows are asked for (or by send):
         a failure of it is raised then."""
         self._queued.append((query, parameters))
         self.begun = True
+
+    def renew(self) -> None:
+        """Close the connection: the pool opens another in its place."""
+        self.connection.close()
 
     def discard(self) -> None:
         """Forget the queued statements: they are not to run."""
@@ -93,13 +103,13 @@ class Session:
         self.sent = True
         pgconn = self.connection.pgconn
         try:
-            prepared = _prepared.setdefault(self.connection, set())
+            prepared = prepared_on(self.connection)
             for query, _ in queued:
                 if query.name not in prepared:
                     pgconn.send_prepare(query.name, query.sql.encode())
                     preparation = _result(pgconn)
                     self.answered = True
-                    _checked(preparation)
+                    checked(preparation)
                     prepared.add(query.name)
             if len(queued) == 1:
                 ((query, parameters),) = queued
@@ -115,7 +125,7 @@ class Session:
             raise
         self.answered = True
         for result in results:
-            _checked(result)
+            checked(result)
         return results
 
 
@@ -130,7 +140,7 @@ def script(connection: psycopg.Connection[Any], sql: str) -> list[list[Row]]:
     except BaseException:
         connection.close()  # it may be left mid-statement
         raise
-    return [_rows(_checked(result)) for result in results]
+    return [rows_in(checked(result)) for result in results]
 
 
 class NoAnswer(psycopg.OperationalError):
@@ -226,12 +236,17 @@ def array(items: list[bytes], *, of: str) -> bytes:
     return header + b"".join(struct.pack(">i", len(item)) + item for item in items)
 
 
-def _rows(result: PGresult) -> list[Row]:
+def prepared_on(connection: psycopg.Connection[Any]) -> set[bytes]:
+    """The names of the queries prepared on CONNECTION."""
+    return _prepared.setdefault(connection, set())
+
+
+def rows_in(result: PGresult) -> list[Row]:
     fields = range(result.nfields)
     return [[result.get_value(row, field) for field in fields] for row in range(result.ntuples)]
 
 
-def _checked(result: PGresult) -> PGresult:
+def checked(result: PGresult) -> PGresult:
     if result.status not in _DONE:
         raise psycopg.errors.error_from_result(result)
     return result

@@ -36,6 +36,7 @@ from mockserver.storage.postgresql.schema import (
 )
 from mockserver.storage.postgresql.session import (
     Query,
+    Reader,
     Row,
     Session,
     array,
@@ -166,7 +167,7 @@ class PostgresStore:
 
     @contextmanager
     def read(self) -> Iterator[_Reading]:
-        with self.database.session() as session:
+        with self.database.reading() as session:
             yield _Reading(session)
 
     @contextmanager
@@ -243,7 +244,7 @@ def _past_prefix(prefix: bytes) -> bytes:
 
 
 class _Reading:
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Reader) -> None:
         self._db = session
         #: What this transaction found, as it sees it: the holders of the identifiers looked
         #: up, and the holders' documents by id.
@@ -320,15 +321,16 @@ class _Reading:
 class _Writing(_Reading):
     def __init__(self, session: Session) -> None:
         super().__init__(session)
+        self._tx = session
         #: The id a new customer would get, as found with the transaction's first statement.
         self._free_id: int | None = None
 
     def _holders(self, query: Query, *parameters: bytes) -> list[Row]:
-        if self._db.sent:
+        if self._tx.sent:
             return super()._holders(query, *parameters)
         # A registration asks who holds its identifiers, then for a new id: the id comes with
         # the first question, a round trip less (an update that asks first wastes a lookup).
-        found, ((free_id,),) = self._db.rows_of((query, parameters), (_FREE_ID, ()))
+        found, ((free_id,),) = self._tx.rows_of((query, parameters), (_FREE_ID, ()))
         self._free_id = integer(free_id)
         return found
 
@@ -347,19 +349,19 @@ class _Writing(_Reading):
             raise IdentifierTaken(taken)
         self._forget_found(customers)
         chunks = [customers[start : start + _CHUNK] for start in range(0, len(customers), _CHUNK)]
-        self._db.queue(_SAVEPOINT)
+        self._tx.queue(_SAVEPOINT)
         for chunk in chunks:
             self._replace(chunk)
         # Their own identifiers gone, any holder of theirs is another customer.
         for chunk in chunks:
             held = [holding for customer in chunk for holding in customer.holdings()]
-            found = self._db.rows(_TAKEN, array([], of="int8"), *held_arrays(held))
+            found = self._tx.rows(_TAKEN, array([], of="int8"), *held_arrays(held))
             if found:
-                self._db.queue(_ROLLBACK_TO_SAVEPOINT)
+                self._tx.queue(_ROLLBACK_TO_SAVEPOINT)
                 raise IdentifierTaken(_holding(found[0]))
         for chunk in chunks:
             self._add_index(chunk)
-        self._db.queue(_RELEASE_SAVEPOINT)
+        self._tx.queue(_RELEASE_SAVEPOINT)
 
     def _forget_found(self, saved: Sequence[Customer]) -> None:
         """Forget what this transaction found that saving SAVED changes: the holders of
@@ -370,11 +372,11 @@ class _Writing(_Reading):
         self._free_id = None
 
     def _replace(self, customers: Sequence[Customer]) -> None:
-        replace_customers(self._db, customers)
+        replace_customers(self._tx, customers)
 
     def _add_index(self, customers: Sequence[Customer]) -> None:
         """Add the identifiers and search terms of CUSTOMERS."""
-        index_customers(self._db, customers)
+        index_customers(self._tx, customers)
 
     def _taken(self, customer: Customer) -> Holding | None:
         """A holding of another customer that saving CUSTOMER would take. Writers hold the
@@ -383,7 +385,7 @@ class _Writing(_Reading):
         held = customer.holdings()
         if any(identifier not in self._holdings for _, identifier in held):
             mine = array([int8(customer.id)], of="int8")
-            taken = self._db.rows(_TAKEN, mine, *held_arrays(held))
+            taken = self._tx.rows(_TAKEN, mine, *held_arrays(held))
             return _holding(taken[0]) if taken else None
         for profile, identifier in held:
             for holding in self.holders(
@@ -395,10 +397,10 @@ class _Writing(_Reading):
 
     def new_id(self) -> int:
         if self._free_id is None:
-            ((free_id,),) = self._db.rows(_FREE_ID)
+            ((free_id,),) = self._tx.rows(_FREE_ID)
             self._free_id = integer(free_id)
         new_id, self._free_id = self._free_id, None
-        self._db.queue(_TAKE_ID, int8(new_id))
+        self._tx.queue(_TAKE_ID, int8(new_id))
         return new_id
 
     def forget_everything(self) -> None:
@@ -407,9 +409,9 @@ class _Writing(_Reading):
         self._held.clear()
         self._free_id = None
         customers, counts, ids = _FORGET_EVERYTHING
-        self._db.queue(customers)
-        self._db.queue(counts)
-        self._db.queue(ids, int8(FIRST_NEW_ID))
+        self._tx.queue(customers)
+        self._tx.queue(counts)
+        self._tx.queue(ids, int8(FIRST_NEW_ID))
 
 
 def _holding(row: Row) -> Holding:
