@@ -25,6 +25,7 @@ from collections.abc import Callable
 from typing import Any
 
 import psycopg
+from psycopg import errors
 from psycopg.pq import ConnStatus, ExecStatus
 from psycopg.pq.abc import PGresult
 
@@ -51,10 +52,15 @@ class _Read:
     result: PGresult | None = None
     #: Its statements whose results have all come.
     ended: int = 0
+    #: Sent again once, on a session opened anew, after the one it was sent on was lost.
+    again: bool = False
 
 
 #: The end of a pipeline, in Reads._sent.
 _SYNC = None
+#: What the server says as it ends the session a read ran in (an administrator's
+#: pg_terminate_backend, the server stopping): not the read's failure.
+_SESSION_ENDED = (errors.AdminShutdown, errors.CrashShutdown)
 
 
 class Reads:
@@ -121,7 +127,8 @@ class Reads:
             return
         pgconn = connection.pgconn
         prepared = prepared_on(connection)
-        preparing: set[bytes] = set()
+        # Queries prepared by pipelines out already, if not yet answered.
+        preparing = {read.query.name for read in self._sent if read and read.preparing}
         try:
             for read in queued:
                 name = read.query.name
@@ -138,7 +145,7 @@ class Reads:
             self._flush()
         except psycopg.Error as error:
             self._sent.extend(queued)
-            self._lost(error)
+            self._lost(error, again=True)
             return
         if self._watching is None:
             self._watching = self._event_loop().call_later(ANSWER_SECONDS, self._watch)
@@ -157,7 +164,7 @@ class Reads:
         try:
             self._flush()
         except psycopg.Error as error:
-            self._lost(error)
+            self._lost(error, again=True)
 
     def _readable(self) -> None:
         connection = self._connection
@@ -172,7 +179,7 @@ class Reads:
                 self._heard = time.monotonic()
                 self._answered(pgconn.get_result(), connection)
         except psycopg.Error as error:
-            self._lost(error)
+            self._lost(error, again=True)
         if not self._sent:
             self._send()  # what was asked for meanwhile
 
@@ -184,28 +191,35 @@ class Reads:
             self._sent.popleft()
             return
         if result is not None:
+            if read.preparing and read.ended == 0 and _succeeded(result):
+                # Prepared, whether or not its query then succeeds.
+                prepared_on(connection).add(read.query.name)
             if read.result is None or _succeeded(read.result):
                 read.result = result  # the statements after one that failed are skipped
             return
         read.ended += 1
         if read.ended < (2 if read.preparing else 1):
             return
-        self._sent.popleft()
         outcome = read.result
+        failure: psycopg.Error | None = None
+        if not _succeeded(outcome) and outcome is not None:
+            if outcome.status != ExecStatus.PIPELINE_ABORTED:
+                try:
+                    checked(outcome)
+                except psycopg.Error as error:
+                    failure = error
+            if isinstance(failure, _SESSION_ENDED):
+                raise failure  # the read is sent again, with the others: _readable
+        self._sent.popleft()
         if _succeeded(outcome):
             assert outcome is not None
-            if read.preparing:
-                prepared_on(connection).add(read.query.name)
             _settle(read, rows_in(outcome))
-        elif outcome is None or outcome.status == ExecStatus.PIPELINE_ABORTED:
+        elif failure is None:
             # Skipped after another read failed: asked again with the next pipeline.
             read.preparing, read.result, read.ended = False, None, 0
             self._queued.append(read)
         else:
-            try:
-                checked(outcome)
-            except psycopg.Error as error:
-                _settle(read, error)
+            _settle(read, failure)
 
     def _watch(self) -> None:
         """NoAnswer for the reads sent, after ANSWER_SECONDS without a result."""
@@ -218,12 +232,25 @@ class Reads:
             return
         self._lost(NoAnswer(f"no answer from the server within {ANSWER_SECONDS:g} s"))
 
-    def _lost(self, error: Exception) -> None:
+    def _lost(self, error: Exception, *, again: bool = False) -> None:
         """The connection closed (it may be mid-pipeline: no statement can follow on it); each
-        read asked for raises ERROR: the database it could not reach is marked down."""
+        read asked for raises ERROR (the database it could not reach is marked down), but with
+        AGAIN, a read not sent again yet is sent again, on a session opened anew: a session
+        ended by the server (an administrator's pg_terminate_backend, a proxy's idle timeout)
+        costs its reads nothing where PostgreSQL is up. A server that gives no answer is not
+        asked again: the client has waited for it already."""
         connection, self._connection = self._connection, None
         waiting = [read for read in self._sent if read is not _SYNC] + self._queued
         self._sent, self._queued = collections.deque(), []
+        if again:
+            for read in waiting:
+                read.preparing, read.result, read.ended = False, None, 0
+            self._queued = [read for read in waiting if not read.again]
+            waiting = [read for read in waiting if read.again]
+            for read in self._queued:
+                read.again = True
+            if self._queued:
+                self._event_loop().call_soon(self._send)
         if self._watching is not None:
             self._watching.cancel()
             self._watching = None
@@ -237,10 +264,13 @@ class Reads:
             _settle(read, error)
 
     def _connected(self) -> psycopg.Connection[Any]:
-        """The connection of this process, in pipeline mode, opened if there is none (a
-        session the server ended while idle was read as lost by _readable)."""
+        """The connection of this process, in pipeline mode, watched by the running event
+        loop; opened if there is none (a session the server ended while idle was read as lost
+        by _readable)."""
         if self._connection is not None and self._owner == os.getpid():
-            return self._connection
+            if self._loop is asyncio.get_running_loop():
+                return self._connection
+            self._lost(psycopg.OperationalError("closed to open another"))  # none waits
         connection = self._connect()
         connection.pgconn.enter_pipeline_mode()
         self._connection, self._owner = connection, os.getpid()
