@@ -1,13 +1,16 @@
 """Fixtures of the mock's tests: a store of each backend, the seed, the spec's samples.
 
 Every test that takes `empty_store` or `store` runs once per backend of BACKENDS: the storage
-suite (storage/test_store.py) and the domain's tests are what each backend must pass.
+suite (storage/test_store.py) and the domain's tests are what each backend must pass. With
+PostgreSQL, they run twice: called as a script would, and as a request of the server, whose
+reads go with those of the others (mockserver/interleaving.py, postgresql/reads.py).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import partial
 from typing import Any
 
 import pytest
@@ -18,7 +21,7 @@ from mockserver.domain.errors import DomainError
 from mockserver.domain.records import Org
 from mockserver.storage import Store
 from mockserver.storage.backends import open_store
-from tests import postgresql
+from tests import postgresql, served
 
 #: (operationId, "request" or a status such as "200", example name) -> the example's value.
 ExampleOf = Callable[[str, str, str], Any]
@@ -49,9 +52,29 @@ def _postgresql(request: pytest.FixtureRequest) -> Callable[[], Store]:
     return open_again
 
 
+def _postgresql_as_served(request: pytest.FixtureRequest) -> Callable[[], Store]:
+    return _postgresql(request)
+
+
 #: Each backend, by the function that, given the test's request, empties a state of it and
 #: returns a function that opens a store on that state.
-BACKENDS = [pytest.param(_sqlite, id="sqlite"), pytest.param(_postgresql, id="postgresql")]
+BACKENDS = [
+    pytest.param(_sqlite, id="sqlite"),
+    pytest.param(_postgresql, id="postgresql"),
+    pytest.param(_postgresql_as_served, id="postgresql-as-served"),
+]
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
+    """A test of the postgresql-as-served backend runs as a request of a worker does: in an
+    event loop on uvloop, in a greenlet that interleaving.answer runs."""
+    callspec = getattr(pyfuncitem, "callspec", None)
+    if callspec is None or callspec.params.get("open_store_again") is not _postgresql_as_served:
+        return None
+    arguments = {name: pyfuncitem.funcargs[name] for name in pyfuncitem._fixtureinfo.argnames}
+    served.as_request(partial(pyfuncitem.obj, **arguments))
+    return True
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,181 @@
+"""The reads of requests answered side by side (mockserver/storage/postgresql/reads.py): they go
+to PostgreSQL together, each answered as it would be alone, and an outage fails them in
+seconds as it fails a read of the pool's."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+from collections.abc import Callable, Iterator
+from typing import TypeVar
+
+import psycopg
+import pytest
+
+from mockserver import interleaving
+from mockserver.storage import StoreUnavailable
+from mockserver.storage.backends import open_postgresql
+from mockserver.storage.postgresql.database import RETRY_SECONDS, Database
+from mockserver.storage.postgresql.session import ANSWER_SECONDS, Query, Row, int8
+from tests import postgresql
+from tests.served import run
+
+T = TypeVar("T")
+#: When the transaction that runs it began: the same for the reads of one transaction.
+BEGAN = Query("SELECT now()::text")
+DIVIDED = Query("SELECT (1 / $1::int8)::text")
+_databases = itertools.count()
+
+
+@pytest.fixture
+def database(postgresql_server: postgresql.Server) -> Iterator[Database]:
+    """A new database of the session's server, as a worker reaches it."""
+    opened = open_postgresql(
+        postgresql_server.create_database(f"reads_{next(_databases)}"), db_pool=1
+    )
+    yield opened
+    opened.close()
+
+
+def read(database: Database, query: Query, *parameters: bytes) -> str:
+    """The one field QUERY reads, as text: what a request reads."""
+    with database.reading() as reader:
+        rows: list[Row] = reader.rows(query, *parameters)
+    (field,) = rows[0]
+    assert field is not None
+    return field.decode()
+
+
+async def side_by_side(*reads: Callable[[], T]) -> list[T | BaseException]:
+    """What each of READS returns or raises, each run as a request, all started at once."""
+    answers = [interleaving.answer(each) for each in reads]
+    return await asyncio.gather(*answers, return_exceptions=True)
+
+
+def test_the_reads_of_requests_side_by_side_run_in_one_transaction(database: Database) -> None:
+    async def main() -> list[str | BaseException]:
+        return await side_by_side(*[lambda: read(database, BEGAN)] * 6)
+
+    began = run(main)
+    assert len(set(began)) == 1, began
+    alone = run(main)  # another pipeline, another transaction
+    assert alone != began
+
+
+def test_a_read_that_fails_fails_alone_and_those_after_it_are_answered(
+    database: Database,
+) -> None:
+    async def main() -> list[str | BaseException]:
+        return await side_by_side(
+            lambda: read(database, DIVIDED, int8(1)),
+            lambda: read(database, DIVIDED, int8(0)),
+            lambda: read(database, DIVIDED, int8(-1)),
+            lambda: read(database, DIVIDED, int8(1)),
+        )
+
+    first, failed, *after = run(main)
+    assert first == "1"
+    assert isinstance(failed, psycopg.errors.DivisionByZero)
+    assert after == ["-1", "1"]
+
+
+def test_a_query_whose_first_read_fails_is_read_after(database: Database) -> None:
+    """Its preparation, in the pipeline of the read that failed, holds."""
+
+    async def main() -> list[str | BaseException]:
+        (failed,) = await side_by_side(lambda: read(database, DIVIDED, int8(0)))
+        return [failed, *await side_by_side(lambda: read(database, DIVIDED, int8(2)))]
+
+    failed, after = run(main)
+    assert isinstance(failed, psycopg.errors.DivisionByZero)
+    assert after == "0"
+
+
+def test_reads_out_when_the_server_ends_their_session_are_answered_on_another(
+    database: Database, postgresql_server: postgresql.Server
+) -> None:
+    """As an administrator's pg_terminate_backend, or a proxy's idle timeout, ends it."""
+    slow = Query("SELECT 'slept' FROM pg_sleep(0.3)")
+
+    def terminate(pid: int) -> None:
+        with psycopg.connect(postgresql_server.url(), autocommit=True) as admin:
+            admin.execute("SELECT pg_terminate_backend(%s)", [pid])
+
+    async def main() -> tuple[int, list[str | BaseException], int]:
+        ended = await interleaving.answer(lambda: backend(database))
+        reads = asyncio.gather(
+            *(interleaving.answer(lambda: read(database, slow)) for _ in range(3)),
+            return_exceptions=True,
+        )
+        await asyncio.sleep(0.1)  # the reads are out
+        await asyncio.to_thread(terminate, ended)
+        return ended, await reads, await interleaving.answer(lambda: backend(database))
+
+    ended, reads, now = run(main)
+    assert reads == ["slept"] * 3
+    assert now != ended
+
+
+def backend(database: Database) -> int:
+    """The process of the server that a request's reads run in."""
+    with database.reading() as reader:
+        ((pid,),) = reader.rows(Query("SELECT pg_backend_pid()::text"))
+    assert pid is not None
+    return int(pid.decode())
+
+
+def test_reads_of_a_server_that_stops_answering_fail_in_seconds_and_come_back(
+    database: Database, postgresql_server: postgresql.Server
+) -> None:
+    async def main() -> list[tuple[float, str | BaseException]]:
+        read(database, BEGAN)  # the reads' connection is open
+        started = time.monotonic()
+
+        def timed() -> tuple[float, str | BaseException]:
+            try:
+                found: str | BaseException = read(database, BEGAN)
+            except StoreUnavailable as error:
+                found = error
+            return time.monotonic() - started, found
+
+        with postgresql_server.paused():
+            answers = [asyncio.ensure_future(interleaving.answer(timed)) for _ in range(3)]
+            await asyncio.sleep(0.1)  # these two are asked for while the first pipeline is out
+            answers += [asyncio.ensure_future(interleaving.answer(timed)) for _ in range(2)]
+            return await asyncio.gather(*answers)
+
+    outcomes = run(main)
+    for seconds, outcome in outcomes:
+        assert seconds < ANSWER_SECONDS + 1
+        assert isinstance(outcome, StoreUnavailable)
+        assert str(outcome).startswith("PostgreSQL at ")
+        assert "cannot be reached" in str(outcome)
+
+    async def again() -> str:
+        return await interleaving.answer(lambda: read(database, DIVIDED, int8(1)))
+
+    deadline = time.monotonic() + 15
+    while True:
+        try:
+            assert run(again) == "1"
+            break
+        except StoreUnavailable:
+            assert time.monotonic() < deadline, "the reads did not come back"
+            time.sleep(RETRY_SECONDS)
+
+
+def test_a_session_the_server_ends_while_idle_is_replaced_without_a_failure(
+    database: Database, postgresql_server: postgresql.Server
+) -> None:
+    async def main() -> tuple[int, int, list[str | BaseException]]:
+        ended = await interleaving.answer(lambda: backend(database))
+        with psycopg.connect(postgresql_server.url(), autocommit=True) as admin:
+            admin.execute("SELECT pg_terminate_backend(%s)", [ended])
+        await asyncio.sleep(0.2)  # the worker's loop hears of it, as it does between requests
+        reads = await side_by_side(*[lambda: read(database, DIVIDED, int8(1))] * 3)
+        return ended, await interleaving.answer(lambda: backend(database)), reads
+
+    ended, now, reads = run(main)
+    assert reads == ["1", "1", "1"]
+    assert now != ended

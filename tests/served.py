@@ -1,0 +1,37 @@
+"""Running a test's code as a worker of the mock runs a request's: on uvloop, in a thread of its
+own (the thread where Playwright's synchronous API ran has an event loop running for good)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+import uvloop
+
+from mockserver import interleaving
+
+T = TypeVar("T")
+
+
+def run(main: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """MAIN's result (or what it raised), run to its end on an event loop of uvloop."""
+
+    def in_thread() -> T:
+        loop = uvloop.new_event_loop()
+        try:
+            return loop.run_until_complete(main())
+        finally:
+            loop.close()
+
+    with ThreadPoolExecutor(1) as thread:
+        return thread.submit(in_thread).result()
+
+
+def as_request(function: Callable[[], T]) -> T:
+    """FUNCTION's result, run as the one request of a worker (interleaving.answer)."""
+
+    async def main() -> T:
+        return await interleaving.answer(function)
+
+    return run(main)
