@@ -3,15 +3,15 @@
 A round trip costs the mock and the server more than the statement it carries: each wakes for
 it, and the server ends each transaction. Requests run side by side (mockserver/interleaving.py)
 queue their reads here and step aside. The reads queued meanwhile go to the server in one
-pipeline on a connection of their own: one write, one sync at its end (one transaction, in which
-each read sees what was committed before it began, as in autocommit), one answer to read; the
-event loop goes on while the server answers. While a pipeline is out, the reads asked for
-queue up for the next one. A read that fails fails alone: those after it in its pipeline,
-which the server skipped, go again in the next.
+pipeline on a connection of their own: one write, one sync at its end (one transaction, in
+which each read sees what was committed before it began, as in autocommit). The event loop
+goes on while the server answers, each read's answer as soon as it is ready; the reads asked
+for while a pipeline is out queue up for the next one. A read that fails fails alone: those
+after it in its pipeline, which the server skipped, go again in the next.
 
-Measured with the bench's read mix on its 2 cores (two replicas, 5 connections each): 4 reads
-a pipeline; PostgreSQL's CPU per request 48-65 us against 86-105 with a round trip per read,
-and the replicas' requests/s 0.92x those of two workers on SQLite, against 0.76x.
+Measured with the bench's read mix on its 2 cores (two replicas of one worker, 5 connections
+each): 4 reads a pipeline, PostgreSQL's CPU per request 49-78 us against 90-119 with a round
+trip per read (bench/RESULTS.md has the requests/s).
 """
 
 from __future__ import annotations
@@ -93,9 +93,11 @@ class Reads:
         StoreUnavailable when no connection could be had."""
         request = interleaving.current()
         assert request is not None, "a read outside a request run by interleaving.answer"
+        loop = asyncio.get_running_loop()
+        if loop is not self._loop:
+            self._start(loop)
         if not self._queued and not self._sent:
             # Not at once: the requests ready now, and those the loop reads next, ask first.
-            loop = asyncio.get_running_loop()
             loop.call_soon(loop.call_soon, self._send)
         self._queued.append(_Read(query, parameters, request))
         found: list[Row] = request.suspend()
@@ -138,6 +140,9 @@ class Reads:
                     preparing.add(name)
                 binary = [1] * len(read.parameters)
                 pgconn.send_query_prepared(name, read.parameters, binary, result_format=1)
+                # Its answer comes once it is ready, not with the pipeline's last: the server
+                # has answered within its statement_timeout, or it is not working (_watch).
+                pgconn.send_flush_request()
             pgconn.pipeline_sync()
             self._heard = time.monotonic()
             self._sent.extend(queued)
@@ -239,9 +244,8 @@ class Reads:
         ended by the server (an administrator's pg_terminate_backend, a proxy's idle timeout)
         costs its reads nothing where PostgreSQL is up. A server that gives no answer is not
         asked again: the client has waited for it already."""
-        connection, self._connection = self._connection, None
         waiting = [read for read in self._sent if read is not _SYNC] + self._queued
-        self._sent, self._queued = collections.deque(), []
+        self._forget()
         if again:
             for read in waiting:
                 read.preparing, read.result, read.ended = False, None, 0
@@ -251,6 +255,33 @@ class Reads:
                 read.again = True
             if self._queued:
                 self._event_loop().call_soon(self._send)
+        for read in waiting:
+            _settle(read, error)
+
+    def _connected(self) -> psycopg.Connection[Any]:
+        """The connection of this process, in pipeline mode, watched by the running event
+        loop; opened if there is none (a session the server ended while idle was read as lost
+        by _readable)."""
+        if self._connection is not None and self._owner == os.getpid():
+            return self._connection
+        connection = self._connect()
+        connection.pgconn.enter_pipeline_mode()
+        self._connection, self._owner = connection, os.getpid()
+        self._socket, self._writing = connection.pgconn.socket, False
+        self._event_loop().add_reader(self._socket, self._readable)
+        return connection
+
+    def _start(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Read in LOOP from now on. A process's one worker runs one loop; a program that runs
+        another after the first has stopped (as tests do) leaves what the first had asked for,
+        whose requests are gone with it."""
+        self._forget()
+        self._loop = loop
+
+    def _forget(self) -> None:
+        """Close the connection, unwatched, and forget the reads asked for on it."""
+        connection, self._connection = self._connection, None
+        self._sent, self._queued = collections.deque(), []
         if self._watching is not None:
             self._watching.cancel()
             self._watching = None
@@ -260,26 +291,9 @@ class Reads:
                 self._loop.remove_writer(self._socket)
             connection.close()
         self._writing = False
-        for read in waiting:
-            _settle(read, error)
-
-    def _connected(self) -> psycopg.Connection[Any]:
-        """The connection of this process, in pipeline mode, watched by the running event
-        loop; opened if there is none (a session the server ended while idle was read as lost
-        by _readable)."""
-        if self._connection is not None and self._owner == os.getpid():
-            if self._loop is asyncio.get_running_loop():
-                return self._connection
-            self._lost(psycopg.OperationalError("closed to open another"))  # none waits
-        connection = self._connect()
-        connection.pgconn.enter_pipeline_mode()
-        self._connection, self._owner = connection, os.getpid()
-        self._socket, self._writing = connection.pgconn.socket, False
-        self._event_loop().add_reader(self._socket, self._readable)
-        return connection
 
     def _event_loop(self) -> asyncio.AbstractEventLoop:
-        self._loop = asyncio.get_running_loop()
+        assert self._loop is not None, "reads started in a loop (_start)"
         return self._loop
 
 

@@ -25,6 +25,7 @@ T = TypeVar("T")
 #: When the transaction that runs it began: the same for the reads of one transaction.
 BEGAN = Query("SELECT now()::text")
 DIVIDED = Query("SELECT (1 / $1::int8)::text")
+DIVIDED_BY_ONE = Query("SELECT (1 / 1)::text")
 _databases = itertools.count()
 
 
@@ -78,6 +79,33 @@ def test_a_read_that_fails_fails_alone_and_those_after_it_are_answered(
     assert first == "1"
     assert isinstance(failed, psycopg.errors.DivisionByZero)
     assert after == ["-1", "1"]
+
+
+def test_slow_reads_in_one_pipeline_are_no_outage_and_those_before_them_are_answered_first(
+    database: Database,
+) -> None:
+    """Each within the server's statement_timeout, together past the time the mock gives a
+    server to answer: the server is working, and the reads wait for it."""
+    slow = Query("SELECT 'slept' FROM pg_sleep(1.2)")
+
+    async def main() -> list[tuple[str | BaseException, float]]:
+        read(database, BEGAN)  # the reads' connection is open
+        started = time.monotonic()
+
+        def timed(query: Query) -> tuple[str | BaseException, float]:
+            try:
+                found: str | BaseException = read(database, query)
+            except StoreUnavailable as error:
+                found = error
+            return found, time.monotonic() - started
+
+        queries = [DIVIDED_BY_ONE, slow, slow, slow]
+        return await asyncio.gather(*(interleaving.answer(timed, query) for query in queries))
+
+    (first, first_after), *slow_ones = run(main)
+    assert (first, [found for found, _ in slow_ones]) == ("1", ["slept"] * 3)
+    assert first_after < 1
+    assert slow_ones[-1][1] > ANSWER_SECONDS
 
 
 def test_a_query_whose_first_read_fails_is_read_after(database: Database) -> None:
