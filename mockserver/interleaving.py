@@ -1,6 +1,6 @@
 """Requests of one worker answered side by side where they wait for the database.
 
-The mock's app is synchronous (WSGI), and a worker runs it inline in its event loop
+The mock's app is synchronous (WSGI), and a worker runs it in its event loop's thread
 (mockserver/server.py). A worker on PostgreSQL would then wait for each request's round trip
 to the database in turn, each costing it and the server a wakeup. Run in a greenlet of its
 own instead, a request that reads the database steps aside (`Request.suspend`) until what it

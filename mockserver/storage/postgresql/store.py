@@ -8,8 +8,9 @@ writers do: a registration that loses a race sees the winner's identifier (8006)
 or a merge reads the customers it changes as they are. The lock is the database's: it goes
 with the transaction, or with the session of a replica that died holding it.
 
-Reads wait for no writer, and take no transaction: each statement is one round trip, and sees
-every write committed before it (READ COMMITTED). A read of one customer, or of the holders
+Reads wait for no writer, and take no transaction of their own: each statement sees every write
+committed before it began (READ COMMITTED), whether it runs alone or in the pipeline of the
+reads of requests answered side by side (reads.py). A read of one customer, or of the holders
 of an identifier with their documents, is one statement, so the one read of most requests
 is as consistent as a snapshot; one that reads twice (the customer a merged one went into)
 sees a write that commits in between. A snapshot, where SQLite's is free, took BEGIN and
@@ -321,7 +322,7 @@ class _Reading:
 class _Writing(_Reading):
     def __init__(self, session: Session) -> None:
         super().__init__(session)
-        self._tx = session
+        self._tx = session  # _db, which a write queues and pipelines statements on
         #: The id a new customer would get, as found with the transaction's first statement.
         self._free_id: int | None = None
 
