@@ -24,11 +24,14 @@ import gc
 import io
 import logging
 import os
+import queue
+import signal
 import socket
 import struct
 import sys
 import tempfile
 from collections.abc import Callable, Iterable
+from contextlib import suppress
 from functools import partial
 from pathlib import Path
 from types import FrameType
@@ -164,13 +167,48 @@ def run_workers(
         logger_class=_Log,
         # gunicorn 25.1's control socket, in the user's home: the mock has no use for it.
         control_socket_disable=True,
+        post_fork=_stop_at_once_until_it_listens,
     ).run()
+
+
+#: What stops a worker: Ctrl-C (SIGINT, then gunicorn's SIGQUIT), and SIGTERM.
+_STOPS = (signal.SIGINT, signal.SIGQUIT, signal.SIGTERM)
+
+
+def _stop_at_once_until_it_listens(arbiter: Any, worker: Any) -> None:
+    """gunicorn's hook in a worker just forked: until the worker's event loop takes its signals
+    (Worker.init_signals), a signal that stops it ends it at once, as it has taken no request
+    yet. A worker forked from the arbiter has the arbiter's handlers, which put the signal in
+    the arbiter's queue: a SIGQUIT of Ctrl-C that came then was lost, and the worker served on
+    until gunicorn killed it, 25 s later (2 Ctrl-C in 61 that came as workers started). One
+    that came before this hook ran is in that queue, the worker's copy of it."""
+    for stop in _STOPS:
+        signal.signal(stop, _exit_now)
+    queued = []
+    with suppress(queue.Empty):
+        while True:
+            queued.append(arbiter.SIG_QUEUE.get_nowait())
+    if any(signal_number in _STOPS for signal_number in queued):
+        _exit_now()
+
+
+def _exit_now(*_: Any) -> None:
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 class Worker(GunicornUVLoopWebWorker):
     """aiohttp's worker on uvloop, but Ctrl-C (SIGINT, and the SIGQUIT gunicorn then sends)
     stops it at once, where aiohttp's waits for the requests in flight as SIGTERM does (up to
     STOP_TIMEOUT: a request held for a rehearsed fault kept Ctrl-C waiting 25 s)."""
+
+    def init_signals(self) -> None:
+        """aiohttp's handlers, through the event loop, once it runs: uvloop drops a signal that
+        comes after a handler is added and before the loop runs (1 Ctrl-C in 70 that came as
+        workers started; the worker served on until gunicorn killed it, 25 s later). Until
+        then, a signal that stops the worker ends it (_stop_at_once_until_it_listens)."""
+        self.loop.call_soon(super().init_signals)
 
     def handle_quit(self, sig: int, frame: FrameType | None) -> None:
         super().handle_quit(sig, frame)
