@@ -193,9 +193,15 @@ def _stop_at_once_until_it_listens(arbiter: Any, worker: Any) -> None:
 
 
 def _exit_now(*_: Any) -> None:
+    _exit(0)
+
+
+def _exit(code: int) -> None:
+    """End this worker process now, with CODE, its output written out: none of the parent's
+    clean-up (its `with` blocks, atexit) runs in it."""
     sys.stdout.flush()
     sys.stderr.flush()
-    os._exit(0)
+    os._exit(code)
 
 
 class Worker(GunicornUVLoopWebWorker):
@@ -251,9 +257,7 @@ class _Workers(BaseApplication):  # type: ignore[misc]  # gunicorn ships no type
             if os.getpid() == parent:
                 raise
             code = leaving.code if isinstance(leaving, SystemExit) else 1
-            sys.stdout.flush()
-            sys.stderr.flush()
-            os._exit(code if isinstance(code, int) else 0 if code is None else 1)
+            _exit(code if isinstance(code, int) else 0 if code is None else 1)
 
 
 class _Log(glogging.Logger):  # type: ignore[misc]  # gunicorn ships no type information
