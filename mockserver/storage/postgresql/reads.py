@@ -55,6 +55,10 @@ class _Read:
     #: Sent again once, on a session opened anew, after the one it was sent on was lost.
     again: bool = False
 
+    def unsent(self) -> None:
+        """Forget what a pipeline that did not run it said: it is to be sent again."""
+        self.preparing, self.result, self.ended = False, None, 0
+
 
 #: The end of a pipeline, in Reads._sent.
 _SYNC = None
@@ -221,7 +225,7 @@ class Reads:
             _settle(read, rows_in(outcome))
         elif failure is None:
             # Skipped after another read failed: asked again with the next pipeline.
-            read.preparing, read.result, read.ended = False, None, 0
+            read.unsent()
             self._queued.append(read)
         else:
             _settle(read, failure)
@@ -248,7 +252,7 @@ class Reads:
         self._forget()
         if again:
             for read in waiting:
-                read.preparing, read.result, read.ended = False, None, 0
+                read.unsent()
             self._queued = [read for read in waiting if not read.again]
             waiting = [read for read in waiting if read.again]
             for read in self._queued:
