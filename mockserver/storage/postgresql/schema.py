@@ -159,6 +159,18 @@ _INDEX = Query(
     "INSERT INTO capkit.identifiers (customer_id, source, account_id, type, value)"
     " SELECT * FROM unnest($1::bigint[], $2::text[], $3::bytea[], $4::text[], $5::bytea[])"
 )
+#: New customers ($1 ids, $2 documents, in step), their identifiers ($3 holders, $4 sources, $5
+#: accounts, $6 types, $7 values) and search terms ($8 holders, $9 sources, $10 accounts, $11
+#: terms): one statement, where replace_customers and index_customers queue three, each
+#: with an executor to start and end, and _REPLACE deletes what a new customer cannot have.
+_ADD = Query(
+    "WITH customers AS (INSERT INTO capkit.customers (id, doc)"
+    "  SELECT * FROM unnest($1::bigint[], $2::json[])),"
+    " identifiers AS (INSERT INTO capkit.identifiers (customer_id, source, account_id, type, value)"
+    "  SELECT * FROM unnest($3::bigint[], $4::text[], $5::bytea[], $6::text[], $7::bytea[]))"
+    " INSERT INTO capkit.search_terms (customer_id, source, account_id, term)"
+    " SELECT * FROM unnest($8::bigint[], $9::text[], $10::bytea[], $11::bytea[])"
+)
 #: The next 500 customers by id after id $1.
 _CUSTOMERS_AFTER = Query("SELECT id, doc FROM capkit.customers WHERE id > $1 ORDER BY id LIMIT 500")
 #: The customers of ids $1.
@@ -299,10 +311,23 @@ def replace_customers(session: Session, customers: Sequence[Customer]) -> None:
 
 def index_customers(session: Session, customers: Sequence[Customer]) -> None:
     """Queue the identifiers and search terms of CUSTOMERS, added."""
+    session.queue(_INDEX, *_identifier_rows(customers))
+    session.queue(ADD_SEARCH_TERMS, *search_term_rows(customers))
+
+
+def add_customers(session: Session, customers: Sequence[Customer]) -> None:
+    """Queue CUSTOMERS, which the database does not hold, with their identifiers and search
+    terms."""
+    ids = array([int8(customer.id) for customer in customers], of="int8")
+    documents = array([_encode(c) for c in customers], of="json")
+    session.queue(_ADD, ids, documents, *_identifier_rows(customers), *search_term_rows(customers))
+
+
+def _identifier_rows(customers: Sequence[Customer]) -> list[bytes]:
+    """The identifiers of CUSTOMERS, as the five arrays of _INDEX's parameters."""
     held = [(customer.id, *holding) for customer in customers for holding in customer.holdings()]
     holders = array([int8(customer_id) for customer_id, _, _ in held], of="int8")
-    session.queue(_INDEX, holders, *held_arrays([(p, i) for _, p, i in held]))
-    session.queue(ADD_SEARCH_TERMS, *search_term_rows(customers))
+    return [holders, *held_arrays([(p, i) for _, p, i in held])]
 
 
 def held_arrays(held: list[tuple[Profile, Identifier]]) -> list[bytes]:

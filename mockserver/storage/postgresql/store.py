@@ -31,6 +31,7 @@ from mockserver.storage import FIRST_NEW_ID, Found, Holding, IdentifierTaken, se
 from mockserver.storage.postgresql.database import Database
 from mockserver.storage.postgresql.schema import (
     TERM_PREFIX,
+    add_customers,
     held_arrays,
     index_customers,
     replace_customers,
@@ -325,6 +326,8 @@ class _Writing(_Reading):
         self._tx = session  # _db, which a write queues and pipelines statements on
         #: The id a new customer would get, as found with the transaction's first statement.
         self._free_id: int | None = None
+        #: The ids new_id gave that no customer saved holds yet.
+        self._new_ids: set[int] = set()
 
     def _holders(self, query: Query, *parameters: bytes) -> list[Row]:
         if self._tx.sent:
@@ -341,6 +344,10 @@ class _Writing(_Reading):
             raise IdentifierTaken(taken)
         self._forget_found([customer])
         # Nothing can refuse these now: they go with the next statement, or the commit.
+        if customer.id in self._new_ids:
+            self._new_ids.discard(customer.id)
+            add_customers(self._tx, [customer])
+            return
         self._replace([customer])
         self._add_index([customer])
 
@@ -373,6 +380,7 @@ class _Writing(_Reading):
         self._free_id = None
 
     def _replace(self, customers: Sequence[Customer]) -> None:
+        self._new_ids.difference_update(customer.id for customer in customers)
         replace_customers(self._tx, customers)
 
     def _add_index(self, customers: Sequence[Customer]) -> None:
@@ -402,6 +410,7 @@ class _Writing(_Reading):
             self._free_id = integer(free_id)
         new_id, self._free_id = self._free_id, None
         self._tx.queue(_TAKE_ID, int8(new_id))
+        self._new_ids.add(new_id)
         return new_id
 
     def forget_everything(self) -> None:

@@ -121,6 +121,26 @@ def test_saving_a_customer_again_replaces_it_and_its_identifiers(empty_store: St
         assert tx.search("rebecca").customers == [renamed]
 
 
+def test_a_new_customer_saved_again_in_its_transaction_is_replaced(empty_store: Store) -> None:
+    # A new customer is written in one go (PostgreSQL); saved again, it is replaced as any is.
+    with empty_store.write() as tx:
+        becky, tom = tx.new_id(), tx.new_id()
+        tx.save(customer(becky, MOBILE, first_name="Becky"))
+        tx.save(customer(becky, WECHAT, first_name="Rebecca"))
+        tx.save_all([customer(tom, MOBILE, first_name="Tom")])
+        tx.save(customer(tom, MOBILE, first_name="Thomas"))
+    rebecca, thomas = (
+        customer(becky, WECHAT, first_name="Rebecca"),
+        customer(tom, MOBILE, first_name="Thomas"),
+    )
+    with empty_store.read() as tx:
+        assert tx.customers() == [rebecca, thomas]
+        assert tx.holders(MOBILE) == [Holding(tom, "INSTORE", "", MOBILE)]
+        assert tx.holders(WECHAT) == [Holding(becky, "INSTORE", "", WECHAT)]
+        assert tx.search("becky").customers == [] and tx.search("tom").customers == []
+        assert tx.search("thomas").customers == [thomas]
+
+
 def test_holders_by_source_and_account_or_anywhere(empty_store: Store) -> None:
     save(
         empty_store,
