@@ -146,9 +146,11 @@ class Reads:
                 pgconn.send_query_prepared(name, read.parameters, binary, result_format=1)
                 # Its answer comes once it is ready, not with the pipeline's last: the server
                 # has answered within its statement_timeout, or it is not working (_watch).
-                # It costs the server a send per read: PostgreSQL's CPU was 65-81 us a request
-                # of the read mix, 49-67 without.
-                pgconn.send_flush_request()
+                # It costs the server a send per read (PostgreSQL's CPU was 65-81 us a request
+                # of the read mix, 49-67 without), which the last read's is not worth: the
+                # sync right after it sends its answer.
+                if read is not queued[-1]:
+                    pgconn.send_flush_request()
             pgconn.pipeline_sync()
             self._heard = time.monotonic()
             self._sent.extend(queued)
