@@ -8,6 +8,10 @@ replicas on other hosts do, and, as another setup, by its Unix socket, as replic
 database's own host may: on one machine, a round trip by TCP costs both sides more.
 PostgreSQL runs as its package ships it (fsync and synchronous_commit on), as SQLite runs with
 synchronous=FULL: a write is acknowledged once it is on disk, in both.
+
+Each run also says what a request cost the mock's processes and PostgreSQL's in CPU: on one
+machine they share the cores, and the ratios of requests/s move with the machine's load from
+round to round (a neighbour's), where these costs hold steadier.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import contextlib
 import dataclasses
 import statistics
 from collections.abc import Callable, Iterator
+from functools import partial
 
 from bench import checks, servers, wrk
 from bench.checks import Check
@@ -26,6 +31,16 @@ from bench.wrk import Load
 from tests import postgresql
 
 
+@dataclasses.dataclass(frozen=True)
+class Cost:
+    """The CPU a request of one run cost, in microseconds: the mock's processes (SQLite's work
+    is theirs), and PostgreSQL's (0 for SQLite). Neither counts wrk's, nor the kernel's work
+    for the network where it is charged to no process of theirs."""
+
+    mock: float
+    database: float
+
+
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class Setup:
     """One way of running the mock on two processes, and what each mix measured on it."""
@@ -33,11 +48,19 @@ class Setup:
     label: str
     read: list[Load]
     write: list[Load]
+    #: What each run of read and of write cost, in step with them.
+    read_cost: list[Cost]
+    write_cost: list[Cost]
 
     def median(self, mix: str, measure: str) -> float:
         """The median of MEASURE ("rps", "p50", "p99") over the runs of MIX ("read", "write")."""
         loads: list[Load] = getattr(self, mix)
         return float(statistics.median(getattr(load, measure) for load in loads))
+
+    def median_cost(self, mix: str, part: str) -> float:
+        """The median over the runs of MIX of PART ("mock", "database") of a request's CPU."""
+        costs: list[Cost] = getattr(self, f"{mix}_cost")
+        return float(statistics.median(getattr(cost, part) for cost in costs))
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -70,6 +93,9 @@ def measure(config: Config, found: list[Check], say: Callable[[str], None]) -> R
         loads: dict[str, dict[str, list[Load]]] = {
             name: {"read": [], "write": []} for name in setups
         }
+        costs: dict[str, dict[str, list[Cost]]] = {
+            name: {"read": [], "write": []} for name in setups
+        }
         for running in setups.values():
             if config.warmup:
                 _read(running, config, config.warmup)
@@ -78,10 +104,20 @@ def measure(config: Config, found: list[Check], say: Callable[[str], None]) -> R
             order = list(setups.items())
             shift = number % len(order)  # each setup goes first in a round of its own
             for name, running in order[shift:] + order[:shift]:
-                read = _read(running, config, config.seconds, connections=connections)
-                write = _write(running, config, nonce=number + 1)
+                mock = [each.process.pid for each in running]
+                database = [server.postmaster()] if name != "sqlite" else []
+                read, read_cost = _costed(
+                    partial(_read, running, config, config.seconds, connections=connections),
+                    mock,
+                    database,
+                )
+                write, write_cost = _costed(
+                    partial(_write, running, config, nonce=number + 1), mock, database
+                )
                 loads[name]["read"].append(read)
                 loads[name]["write"].append(write)
+                costs[name]["read"].append(read_cost)
+                costs[name]["write"].append(write_cost)
                 label = _labels(config)[name]
                 found += [
                     checks.invalid_refused(label, read),
@@ -94,7 +130,16 @@ def measure(config: Config, found: list[Check], say: Callable[[str], None]) -> R
                     f" {write.rps:,.0f} req/s (p99 {write.p99:.2f} ms)"
                 )
     labels = _labels(config)
-    setup = {name: Setup(label=labels[name], **loads[name]) for name in setups}
+    setup = {
+        name: Setup(
+            label=labels[name],
+            read=loads[name]["read"],
+            write=loads[name]["write"],
+            read_cost=costs[name]["read"],
+            write_cost=costs[name]["write"],
+        )
+        for name in setups
+    }
     return Replicas(version=version, **setup)
 
 
@@ -113,6 +158,18 @@ def _launched(server: servers.Server) -> Iterator[Running]:
         yield running
     finally:
         servers.stop(running)
+
+
+def _costed(run: Callable[[], Load], mock: list[int], database: list[int]) -> tuple[Load, Cost]:
+    """What RUN measured, and what a request of it cost the process trees of MOCK and of
+    DATABASE."""
+    mock_before, database_before = servers.cpu_seconds(*mock), servers.cpu_seconds(*database)
+    load = run()
+    per_request = 1e6 / max(load.requests, 1)
+    return load, Cost(
+        (servers.cpu_seconds(*mock) - mock_before) * per_request,
+        (servers.cpu_seconds(*database) - database_before) * per_request,
+    )
 
 
 def _read(running: list[Running], config: Config, seconds: int, connections: int = 0) -> Load:

@@ -334,7 +334,27 @@ def _replicas(results: Results) -> str:
         " round-robin balancer hands out connections, so each replica has half of them; the"
         " write mix's lookup goes to the replica that registered. Below, round by round: the"
         " lowest and highest ratio of one round's setups, which ran one after the other (the"
-        " machine's noise).\n\n" + goals
+        " machine's noise).\n\n" + goals + "\n" + _costs(sqlite, *on_postgresql.values())
+    )
+
+
+def _costs(*setups: Setup) -> str:
+    """What a request cost the mock's processes and PostgreSQL's, by setup and mix."""
+    header = ["setup", "read: mock", "PostgreSQL", "total", "write: mock", "PostgreSQL", "total"]
+    rows = []
+    for setup in setups:
+        row = [setup.label]
+        for mix in ("read", "write"):
+            mock, database = (setup.median_cost(mix, part) for part in ("mock", "database"))
+            row += [_us(mock), _us(database) if database else "-", _us(mock + database)]
+        rows.append(row)
+    return (
+        _table(header, rows)
+        + "\nCPU a request (user and system time over each run, divided by its requests;"
+        " medians over the rounds) of the mock's processes, where SQLite's work is done, and of"
+        " PostgreSQL's (the postmaster and every process below it). On one host both take the"
+        " same cores, so the total is what the ratios above come from; neither counts wrk's, nor"
+        " the kernel's work for the network where it is charged to no process of theirs.\n"
     )
 
 
@@ -488,6 +508,10 @@ def _table(header: list[str], rows: list[list[str]]) -> str:
 
 def _rps(value: float) -> str:
     return f"{value:,.0f}"
+
+
+def _us(value: float) -> str:
+    return f"{value:,.0f} us"
 
 
 def _ms(value: float) -> str:

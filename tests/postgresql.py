@@ -102,11 +102,15 @@ class Server:
         """Stop it as an administrator does: sessions are ended, the data kept."""
         self._pg_ctl("stop", "--wait", "--mode", "fast")
 
+    def postmaster(self) -> int:
+        """The process id of the server's first process, the others' parent."""
+        return int((self.folder / "data" / "postmaster.pid").read_text().split()[0])
+
     @contextmanager
     def paused(self) -> Iterator[None]:
         """The server's processes stopped for the block (SIGSTOP), as `docker pause` leaves a
         database: its host still takes connections and data for it, and nothing answers."""
-        postmaster = int((self.folder / "data" / "postmaster.pid").read_text().split()[0])
+        postmaster = self.postmaster()
         processes = [postmaster, *descendants(postmaster)]
         try:
             for process in processes:
