@@ -10,8 +10,8 @@ PostgreSQL runs as its package ships it (fsync and synchronous_commit on), as SQ
 synchronous=FULL: a write is acknowledged once it is on disk, in both.
 
 Each run also says what a request cost the mock's processes and PostgreSQL's in CPU: on one
-machine they share the cores, and the ratios of requests/s move with the machine's load from
-round to round (a neighbour's), where these costs hold steadier.
+machine they share the cores, and where the requests/s ratios move with the machine's load from
+round to round (a neighbour's), the share of each in a round holds steadier.
 """
 
 from __future__ import annotations
