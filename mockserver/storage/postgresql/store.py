@@ -323,7 +323,8 @@ class _Reading:
 class _Writing(_Reading):
     def __init__(self, session: Session) -> None:
         super().__init__(session)
-        self._tx = session  # _db, which a write queues and pipelines statements on
+        #: _db itself, as the Session it is in a write: what queues and pipelines statements.
+        self._tx = session
         #: The id a new customer would get, as found with the transaction's first statement.
         self._free_id: int | None = None
         #: The ids new_id gave that no customer saved holds yet.
