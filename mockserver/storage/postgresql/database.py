@@ -11,6 +11,7 @@ the mock comes back by itself when the database does.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import select
@@ -278,7 +279,10 @@ class Database:
 
     def _reads_of_this_process(self) -> Reads:
         if self._reads is None:
-            self._reads = Reads(self._connect)
+            self._reads = Reads(
+                self._connect,
+                functools.partial(psycopg.AsyncConnection.connect, self.url, **self._arguments),
+            )
         return self._reads
 
     def _admit(self) -> None:

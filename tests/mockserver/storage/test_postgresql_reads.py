@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import os
+import signal
 import time
 from collections.abc import Callable, Iterator
 from typing import TypeVar
@@ -17,6 +19,7 @@ from mockserver import interleaving
 from mockserver.storage import StoreUnavailable
 from mockserver.storage.backends import open_postgresql
 from mockserver.storage.postgresql.database import RETRY_SECONDS, Database
+from mockserver.storage.postgresql.reads import ASK_SECONDS
 from mockserver.storage.postgresql.session import ANSWER_SECONDS, Query, Row, int8
 from tests import postgresql
 from tests.served import run
@@ -81,11 +84,9 @@ def test_a_read_that_fails_fails_alone_and_those_after_it_are_answered(
     assert after == ["-1", "1"]
 
 
-def test_slow_reads_in_one_pipeline_are_no_outage_and_those_before_them_are_answered_first(
-    database: Database,
-) -> None:
+def test_slow_reads_in_one_pipeline_are_no_outage(database: Database) -> None:
     """Each within the server's statement_timeout, together past the time the mock gives a
-    server to answer: the server is working, and the reads wait for it."""
+    server to answer: the server says it is running them, and the reads wait for it."""
     slow = Query("SELECT 'slept' FROM pg_sleep(1.2)")
 
     async def main() -> list[tuple[str | BaseException, float]]:
@@ -102,10 +103,9 @@ def test_slow_reads_in_one_pipeline_are_no_outage_and_those_before_them_are_answ
         queries = [DIVIDED_BY_ONE, slow, slow, slow]
         return await asyncio.gather(*(interleaving.answer(timed, query) for query in queries))
 
-    (first, first_after), *slow_ones = run(main)
-    assert (first, [found for found, _ in slow_ones]) == ("1", ["slept"] * 3)
-    assert first_after < 1
-    assert slow_ones[-1][1] > ANSWER_SECONDS
+    answers = run(main)
+    assert [found for found, _ in answers] == ["1", "slept", "slept", "slept"]
+    assert answers[-1][1] > ANSWER_SECONDS
 
 
 def test_a_query_whose_first_read_fails_is_read_after(database: Database) -> None:
@@ -175,7 +175,7 @@ def test_reads_of_a_server_that_stops_answering_fail_in_seconds_and_come_back(
 
     outcomes = run(main)
     for seconds, outcome in outcomes:
-        assert seconds < ANSWER_SECONDS + 1
+        assert seconds < ANSWER_SECONDS + ASK_SECONDS + 1
         assert isinstance(outcome, StoreUnavailable)
         assert str(outcome).startswith("PostgreSQL at ")
         assert "cannot be reached" in str(outcome)
@@ -191,6 +191,36 @@ def test_reads_of_a_server_that_stops_answering_fail_in_seconds_and_come_back(
         except StoreUnavailable:
             assert time.monotonic() < deadline, "the reads did not come back"
             time.sleep(RETRY_SECONDS)
+
+
+def test_reads_of_a_session_the_server_does_not_run_fail_in_seconds_and_come_back(
+    database: Database,
+) -> None:
+    """The server answers on another connection that it is not running their pipeline (its
+    process stopped, as a process hung alone would be): the reads are not waited for on."""
+
+    async def main() -> tuple[float, str | BaseException]:
+        stopped = await interleaving.answer(lambda: backend(database))
+        os.kill(stopped, signal.SIGSTOP)
+        try:
+            started = time.monotonic()
+            answer = interleaving.answer(lambda: read(database, BEGAN))
+            try:
+                # Bounded: were they waited for on, the process would never answer them.
+                found: str | BaseException = await asyncio.wait_for(answer, ANSWER_SECONDS + 5)
+            except (StoreUnavailable, TimeoutError) as error:
+                found = error
+            return time.monotonic() - started, found
+        finally:
+            os.kill(stopped, signal.SIGCONT)
+
+    seconds, outcome = run(main)
+    assert isinstance(outcome, StoreUnavailable)
+    assert "nor one on a connection of its own" in str(outcome)
+    assert seconds < ANSWER_SECONDS + 1
+
+    time.sleep(RETRY_SECONDS)
+    assert run(lambda: interleaving.answer(lambda: read(database, DIVIDED, int8(1)))) == "1"
 
 
 def test_a_session_the_server_ends_while_idle_is_replaced_without_a_failure(
