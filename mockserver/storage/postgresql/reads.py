@@ -270,7 +270,7 @@ class Reads:
                 self._running(connection.pgconn.backend_pid), ASK_SECONDS
             )
         except (OSError, psycopg.Error, TimeoutError):
-            running = False
+            running = None
         self._asking = None
         if connection is not self._connection or self._heard > asked:
             return  # lost meanwhile, or answered (a pipeline sent since has its own watch)
@@ -278,10 +278,12 @@ class Reads:
             self._heard = time.monotonic()
             self._watching = self._event_loop().call_later(ANSWER_SECONDS, self._watch)
             return
+        silent = f"no answer from the server within {ANSWER_SECONDS:g} s"
         self._lost(
             NoAnswer(
-                f"no answer from the server within {ANSWER_SECONDS:g} s, nor one on a"
-                f" connection of its own within {ASK_SECONDS:g} s"
+                f"{silent}, nor on a connection of its own within {ASK_SECONDS:g} s"
+                if running is None
+                else f"{silent}, which runs no statement of the session's"
             )
         )
 
