@@ -2,19 +2,20 @@
 them lists what all of them answered.
 
 Recording waits for no database: a request's entry is queued, and a thread of each process
-writes what was queued in the last 50 ms as one row, its entries as JSON lines. A replica lists
-its own entries as soon as it has answered, another replica's within a tenth of a second. The
-table is UNLOGGED and written through connections of its own that do not wait for the disk
-(synchronous_commit off): the journal is a record for people, and a crash of the database
-empties it, never losing a customer. Entries that cannot be written (the database down, or
-taking no writes) are kept, the journal's capacity of the most recent, and written once it
-takes them: the journal is where one looks for what the clients met meanwhile.
+writes what was queued in the last 200 ms as one row, its entries as JSON lines. A replica lists
+its own entries as soon as it has answered (its reader has the thread write them at once),
+another replica's within a quarter of a second. The table is UNLOGGED and written through
+connections of its own that do not wait for the disk (synchronous_commit off): the journal is
+a record for people, and a crash of the database empties it, never losing a customer. Entries
+that cannot be written (the database down, or taking no writes) are kept, the journal's
+capacity of the most recent, and written once it takes them: the journal is where one looks
+for what the clients met meanwhile.
 
 A row per entry cost the database 18-23 us per entry in the bench's read mix (to insert it
 and its two index entries, and to delete the old ones, walking past those deleted before), as
 much as the read of the request; a row per batch, compressed with lz4 where the server has
 it, 4 (pg_stat_statements, the writes and the deletes). The journal's capacity is counted in
-whole rows, newest first: at its far end, where two replicas' rows cover the same 50 ms, the
+whole rows, newest first: at its far end, where two replicas' rows cover the same 200 ms, the
 entry left out may have started a few milliseconds after the oldest one listed.
 """
 
@@ -37,11 +38,14 @@ from mockserver.storage.postgresql.session import Query, int8, integer
 log = logging.getLogger(__name__)
 
 #: Entries written in one row, at most. A row's worth queued is written at once: gathering
-#: first would cap a process at 4,000 entries a second, and queue ever more past that.
+#: first would cap a process at 1,000 entries a second, and queue ever more past that.
 _BATCH = 200
-#: How long the writing thread gathers entries before it writes them: in the bench's read mix,
-#: the thread cost 47-69 us of CPU per request at 5 ms, 13-22 at 50 ms.
-_GATHER_SECONDS = 0.05
+#: How long the writing thread gathers entries before it writes them. A write costs about as
+#: much for one entry as for 50 (a round trip: 280 us against 350 on the bench's machine): in
+#: the bench's read mix, the thread cost 47-69 us of CPU per request at 5 ms, 13-22 at 50 ms;
+#: at 200 ms, a request of the read mix cost the mock 33 us and PostgreSQL 3 us less than at
+#: 50 ms, one of the write mix 26 and 11 (out of about 850 and 1,500; alternating seconds).
+_GATHER_SECONDS = 0.2
 _RECORD = Query("INSERT INTO capkit.requests (size, entries) VALUES ($1, $2)")
 #: The first row listed: the oldest of those whose newer rows hold fewer than $1 entries and
 #: fewer than $2 bytes (octet_length reads a compressed row's length from its header).
@@ -57,7 +61,7 @@ _ROWS = Query("SELECT md5(string_agg(seq::text, ',' ORDER BY seq)) FROM capkit.r
 _TRIM = Query(f"DELETE FROM capkit.requests WHERE seq < {_FIRST_LISTED}")
 #: Every row gone, and in their place a row of no entries that says when ($1, seconds since
 #: the epoch): another replica writes the entries of the requests it answered before then
-#: up to 50 ms later, and they are not listed.
+#: up to 200 ms later, and they are not listed.
 _CLEAR = Query(
     "WITH cleared AS (DELETE FROM capkit.requests)"
     " INSERT INTO capkit.requests (size, entries) VALUES (0, $1)"
@@ -98,6 +102,8 @@ class PostgresJournal(journal.Journal):
         self._writing = 0  # entries taken from the queue, not yet written
         #: The last write failed: the database is down, or takes no writes.
         self._failing = False
+        #: A reader waits for what is queued: the thread writes it without gathering more.
+        self._hurried = False
         #: Entries, and their bytes, that this process wrote since it last trimmed.
         self._untrimmed = self._untrimmed_bytes = 0
 
@@ -105,7 +111,9 @@ class PostgresJournal(journal.Journal):
         with self._changed:
             self._start_writing()
             self._queued.append(entry)
-            self._changed.notify_all()
+            # The thread waits for a first entry, or gathers until a row's worth is queued.
+            if len(self._queued) in (1, _BATCH):
+                self._changed.notify_all()
 
     def entries(self) -> list[Entry]:
         """The most recent entries of every replica since the last clear, oldest first.
@@ -155,12 +163,11 @@ class PostgresJournal(journal.Journal):
             with self._changed:
                 while not self._queued:
                     self._changed.wait()
-                gathered = len(self._queued) >= _BATCH
-            if not gathered:
-                time.sleep(_GATHER_SECONDS)  # the entries of the next moments go along
-            with self._changed:
+                # The entries of the next moments go along.
+                self._changed.wait_for(self._due, _GATHER_SECONDS)
                 batch, self._queued = self._queued[:_BATCH], self._queued[_BATCH:]
                 self._writing = len(batch)
+                self._hurried = self._hurried and bool(self._queued)
             failed = False
             try:
                 self._insert(batch)
@@ -178,6 +185,10 @@ class PostgresJournal(journal.Journal):
                     self._changed.notify_all()
             if failed:
                 time.sleep(RETRY_SECONDS)
+
+    def _due(self) -> bool:
+        """Whether the thread writes what is queued without gathering more."""
+        return self._hurried or len(self._queued) >= _BATCH
 
     def _insert(self, batch: list[Entry]) -> None:
         """Write BATCH; raises StoreUnavailable when it may not have been written."""
@@ -203,6 +214,9 @@ class PostgresJournal(journal.Journal):
         """Until what this process recorded is in the database, or a write of it failed: a
         reader waits for no retry, which takes as long to fail as its own read."""
         with self._changed:
+            if self._owner == os.getpid() and self._queued:
+                self._hurried = True
+                self._changed.notify_all()
             while (
                 self._owner == os.getpid() and (self._queued or self._writing) and not self._failing
             ):

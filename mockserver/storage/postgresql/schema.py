@@ -87,7 +87,7 @@ MIGRATIONS = (
         value bigint NOT NULL
     );
     """,
-    # 4: the journal as a row per batch of entries (a replica writes them every 50 ms), JSON
+    # 4: the journal as a row per batch of entries (a replica writes them every 200 ms), JSON
     # lines (`regexp_split_to_table(entries, E'\n')::json` reads them), compressed with lz4
     # where the server has it (pglz, PostgreSQL's default, took six times its CPU); the
     # entries of version 2 are dropped

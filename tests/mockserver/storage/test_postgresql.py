@@ -752,6 +752,32 @@ def test_a_row_s_worth_of_entries_is_written_without_waiting_for_more(
     within_a_second(mine, recorded)
 
 
+def test_a_row_s_worth_queued_while_the_thread_gathers_is_written_at_once(
+    journals: tuple[PostgresJournal, PostgresJournal], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(postgresql_journal, "_GATHER_SECONDS", 3600)
+    mine, theirs = journals
+    recorded = [entry(f"/v2/{n}", float(n)) for n in range(postgresql_journal._BATCH)]
+    theirs.record(recorded[0])
+    time.sleep(0.2)  # the writing thread gathers
+    for each in recorded[1:]:
+        theirs.record(each)
+    within_a_second(mine, recorded)
+
+
+def test_a_replica_lists_its_own_entries_without_waiting_for_the_thread_to_gather(
+    journals: tuple[PostgresJournal, PostgresJournal], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(postgresql_journal, "_GATHER_SECONDS", 5)
+    mine, _ = journals
+    mine.record(entry("/v2/first", 1.0))
+    time.sleep(0.2)  # the writing thread gathers
+    mine.record(entry("/v2/second", 2.0))
+    started = time.monotonic()
+    assert mine.entries() == [entry("/v2/first", 1.0), entry("/v2/second", 2.0)]
+    assert time.monotonic() - started < 1
+
+
 # --- an outage of the database --------------------------------------------------------------
 
 
