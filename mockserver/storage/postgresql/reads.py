@@ -265,6 +265,7 @@ class Reads:
         """NoAnswer for the reads sent on CONNECTION, unless the server says within
         ASK_SECONDS that it is still running their pipeline: then they wait on."""
         asked = time.monotonic()
+        running: bool | None  # None: no answer
         try:
             running = await asyncio.wait_for(
                 self._running(connection.pgconn.backend_pid), ASK_SECONDS
