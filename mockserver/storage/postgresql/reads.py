@@ -104,6 +104,7 @@ class Reads:
         self._heard = 0.0
         self._watching: asyncio.TimerHandle | None = None
         self._asking: asyncio.Task[None] | None = None  # whether the server is still running
+        self._opening: asyncio.Future[psycopg.Connection[Any]] | None = None
         self._writing = False  # waiting for the socket to take the rest of a pipeline
         self._renewing = False  # the next pipeline goes on a connection opened anew
 
@@ -146,11 +147,10 @@ class Reads:
         if self._renewing and not self._sent:
             self._renewing = False
             self._lost(psycopg.OperationalError("closed to open another"))  # none waits
-        try:
-            connection = self._connected()
-        except Exception as error:  # StoreUnavailable: each read raises it
-            for read in queued:
-                _settle(read, error)
+        connection = self._connection
+        if connection is None or self._owner != os.getpid():
+            self._queued[:0] = queued  # sent once a connection is open
+            self._open()
             return
         pgconn = connection.pgconn
         prepared = prepared_on(connection)
@@ -316,18 +316,34 @@ class Reads:
         for read in waiting:
             _settle(read, error)
 
-    def _connected(self) -> psycopg.Connection[Any]:
-        """The connection of this process, in pipeline mode, watched by the running event
-        loop; opened if there is none (a session the server ended while idle was read as lost
-        by _readable)."""
-        if self._connection is not None and self._owner == os.getpid():
-            return self._connection
-        connection = self._connect()
+    def _open(self) -> None:
+        """Open the connection of this process, in a thread: a server that takes the
+        connection and says nothing (paused) holds it for CONNECT's timeout, which the loop
+        would wait through, with every request of the worker."""
+        if self._opening is None:
+            self._opening = self._event_loop().run_in_executor(None, self._connect)
+            self._opening.add_done_callback(self._opened)
+
+    def _opened(self, opening: asyncio.Future[psycopg.Connection[Any]]) -> None:
+        """The connection OPENING opened, in pipeline mode, watched by the event loop, and the
+        reads queued sent on it; if it could not be had, each raises why (StoreUnavailable)."""
+        failure = opening.exception()
+        if opening is not self._opening:  # forgotten meanwhile (_forget)
+            if failure is None:
+                opening.result().close()
+            return
+        self._opening = None
+        if failure is not None:
+            queued, self._queued = self._queued, []
+            for read in queued:
+                _settle(read, failure)
+            return
+        connection = opening.result()
         connection.pgconn.enter_pipeline_mode()
         self._connection, self._owner = connection, os.getpid()
         self._socket, self._writing = connection.pgconn.socket, False
         self._event_loop().add_reader(self._socket, self._readable)
-        return connection
+        self._send()
 
     def _start(self, loop: asyncio.AbstractEventLoop) -> None:
         """Read in LOOP from now on. A process's one worker runs one loop; a program that runs
@@ -346,6 +362,7 @@ class Reads:
         if self._asking is not None:
             self._asking.cancel()
             self._asking = None
+        self._opening = None  # what it opens is closed once opened: _opened
         if connection is not None and self._owner == os.getpid():
             if self._loop is not None and not self._loop.is_closed():
                 self._loop.remove_reader(self._socket)
@@ -362,9 +379,9 @@ def _succeeded(result: PGresult | None) -> bool:
     return result is not None and result.status in (ExecStatus.COMMAND_OK, ExecStatus.TUPLES_OK)
 
 
-def _settle(read: _Read, outcome: list[Row] | Exception) -> None:
+def _settle(read: _Read, outcome: list[Row] | BaseException) -> None:
     """Go on with READ's request, OUTCOME returned or raised where it asked for the rows."""
-    if isinstance(outcome, Exception):
+    if isinstance(outcome, BaseException):
         read.request.fail(outcome)
     else:
         read.request.resume(outcome)

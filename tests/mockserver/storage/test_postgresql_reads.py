@@ -194,6 +194,38 @@ def test_reads_of_a_server_that_stops_answering_fail_in_seconds_and_come_back(
             time.sleep(RETRY_SECONDS)
 
 
+def test_opening_the_reads_connection_to_a_paused_server_holds_up_no_other_request(
+    database: Database, postgresql_server: postgresql.Server
+) -> None:
+    """The server takes the connection and says nothing until the connect times out, as
+    `docker pause` leaves a database: the worker's loop goes on meanwhile."""
+
+    async def main() -> tuple[float, str | BaseException]:
+        ticks: list[float] = []
+
+        async def tick() -> None:
+            while True:
+                ticks.append(time.monotonic())
+                await asyncio.sleep(0.05)
+
+        ticking = asyncio.ensure_future(tick())
+        with postgresql_server.paused():
+            try:
+                found: str | BaseException = await interleaving.answer(
+                    lambda: read(database, BEGAN)
+                )
+            except StoreUnavailable as error:
+                found = error
+        ticking.cancel()
+        ticks.append(time.monotonic())  # the loop's last turn, had it not ticked since
+        return max(after - before for before, after in itertools.pairwise(ticks)), found
+
+    longest_pause, outcome = run(main)
+    assert isinstance(outcome, StoreUnavailable)
+    assert "cannot be reached" in str(outcome)
+    assert longest_pause < 0.5
+
+
 def test_reads_of_a_session_the_server_does_not_run_fail_in_seconds_and_come_back(
     database: Database,
 ) -> None:
