@@ -51,6 +51,14 @@ def read(database: Database, query: Query, *parameters: bytes) -> str:
     return field.decode()
 
 
+def read_or_refusal(database: Database, query: Query) -> str | StoreUnavailable:
+    """What `read` gives, or the StoreUnavailable it raises."""
+    try:
+        return read(database, query)
+    except StoreUnavailable as error:
+        return error
+
+
 async def side_by_side(*reads: Callable[[], T]) -> list[T | BaseException]:
     """What each of READS returns or raises, each run as a request, all started at once."""
     answers = [interleaving.answer(each) for each in reads]
@@ -94,11 +102,7 @@ def test_slow_reads_in_one_pipeline_are_no_outage(database: Database) -> None:
         started = time.monotonic()
 
         def timed(query: Query) -> tuple[str | BaseException, float]:
-            try:
-                found: str | BaseException = read(database, query)
-            except StoreUnavailable as error:
-                found = error
-            return found, time.monotonic() - started
+            return read_or_refusal(database, query), time.monotonic() - started
 
         queries = [DIVIDED_BY_ONE, slow, slow, slow]
         return await asyncio.gather(*(interleaving.answer(timed, query) for query in queries))
@@ -161,10 +165,7 @@ def test_reads_of_a_server_that_stops_answering_fail_in_seconds_and_come_back(
         started = time.monotonic()
 
         def timed() -> tuple[float, str | BaseException]:
-            try:
-                found: str | BaseException = read(database, BEGAN)
-            except StoreUnavailable as error:
-                found = error
+            found = read_or_refusal(database, BEGAN)
             return time.monotonic() - started, found
 
         with postgresql_server.paused():
@@ -210,12 +211,7 @@ def test_opening_the_reads_connection_to_a_paused_server_holds_up_no_other_reque
 
         ticking = asyncio.ensure_future(tick())
         with postgresql_server.paused():
-            try:
-                found: str | BaseException = await interleaving.answer(
-                    lambda: read(database, BEGAN)
-                )
-            except StoreUnavailable as error:
-                found = error
+            found = await interleaving.answer(read_or_refusal, database, BEGAN)
         ticking.cancel()
         ticks.append(time.monotonic())  # the loop's last turn, had it not ticked since
         return max(after - before for before, after in itertools.pairwise(ticks)), found
@@ -237,11 +233,11 @@ def test_reads_of_a_session_the_server_does_not_run_fail_in_seconds_and_come_bac
         os.kill(stopped, signal.SIGSTOP)
         try:
             started = time.monotonic()
-            answer = interleaving.answer(lambda: read(database, BEGAN))
+            answer = interleaving.answer(read_or_refusal, database, BEGAN)
             try:
                 # Bounded: were they waited for on, the process would never answer them.
                 found: str | BaseException = await asyncio.wait_for(answer, ANSWER_SECONDS + 5)
-            except (StoreUnavailable, TimeoutError) as error:
+            except TimeoutError as error:
                 found = error
             return time.monotonic() - started, found
         finally:
