@@ -133,7 +133,9 @@ _COUNT = Query(
 )
 _COUNTED = Query("SELECT value FROM capkit.counts WHERE key = sha256($1) AND period = $2")
 _FORGET_EVERYTHING = (
-    Query("DELETE FROM capkit.customers"),  # their identifiers and terms too
+    Query("DELETE FROM capkit.customers"),
+    Query("DELETE FROM capkit.identifiers"),
+    Query("DELETE FROM capkit.search_terms"),
     Query("DELETE FROM capkit.counts"),
     Query("UPDATE capkit.counters SET value = $1 WHERE name = 'next_id'"),
 )
@@ -419,9 +421,9 @@ class _Writing(_Reading):
         self._holdings.clear()
         self._held.clear()
         self._free_id = None
-        customers, counts, ids = _FORGET_EVERYTHING
-        self._tx.queue(customers)
-        self._tx.queue(counts)
+        *tables, ids = _FORGET_EVERYTHING
+        for table in tables:
+            self._tx.queue(table)
         self._tx.queue(ids, int8(FIRST_NEW_ID))
 
 
