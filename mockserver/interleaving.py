@@ -5,21 +5,27 @@ The mock's app is synchronous (WSGI), and a worker runs it in its event loop's t
 to the database in turn, each costing it and the server a wakeup. Run in a greenlet of its
 own instead, a request that reads the database steps aside (`Request.suspend`) until what it
 waits for resumes it; the loop answers the other requests meanwhile, and their reads go to the
-server together (mockserver/storage/postgresql/reads.py). Nothing else switches: between two
-reads, a request runs as it did inline, alone.
+server together (mockserver/storage/postgresql/reads.py). The other statements of a request
+(its writes) hold the loop while the server answers as it should, and step aside only past
+that (`wait_aside`: a paused server, a lock held long, the connection held by another), as a
+request does for a lock that another holds aside (`locked`). Nothing else switches: between
+two of those, a request runs as it did inline, alone.
 """
 
 from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import greenlet
 
 T = TypeVar("T")
 
+#: Seconds between a request's tries of a lock held by another (`locked`).
+LOCK_SECONDS = 0.01
 #: What a request hands the one that ran or resumed it: it stepped aside, or it has answered.
 _SUSPENDED = object()
 _ANSWERED = object()
@@ -116,6 +122,54 @@ async def answer(function: Callable[..., T], *arguments: Any) -> T:
     finally:
         idle.append(request)
     return result
+
+
+def wait_aside(
+    request: Request, seconds: float, *, readable: int | None = None, writable: int | None = None
+) -> None:
+    """Step REQUEST aside until the file descriptor READABLE can be read, or WRITABLE written,
+    or SECONDS have passed, whichever comes first: the loop goes on with the others meanwhile.
+    From the request itself."""
+    loop = asyncio.get_running_loop()
+    woken = False
+
+    def wake() -> None:
+        nonlocal woken
+        if not woken:  # once: the descriptors and the timer may all be ready in one turn
+            woken = True
+            request.resume(None)
+
+    timer = loop.call_later(seconds, wake)
+    if readable is not None:
+        loop.add_reader(readable, wake)
+    if writable is not None:
+        loop.add_writer(writable, wake)
+    try:
+        request.suspend()
+    finally:
+        woken = True
+        timer.cancel()
+        if readable is not None:
+            loop.remove_reader(readable)
+        if writable is not None:
+            loop.remove_writer(writable)
+
+
+@contextmanager
+def locked(lock: threading.Lock) -> Iterator[None]:
+    """LOCK held for the block. A request that finds it held waits aside, trying again every
+    LOCK_SECONDS: it may be held by another request of the loop's thread that waits aside, which
+    would never go on were the loop held for it."""
+    request = current()
+    if request is None:
+        lock.acquire()
+    else:
+        while not lock.acquire(blocking=False):
+            wait_aside(request, LOCK_SECONDS)
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 def current() -> Request | None:

@@ -30,7 +30,14 @@ from mockserver import interleaving
 from mockserver.storage import StoreUnavailable
 from mockserver.storage.postgresql.listener import Listener
 from mockserver.storage.postgresql.reads import Reads
-from mockserver.storage.postgresql.session import NoAnswer, Query, Reader, Row, Session
+from mockserver.storage.postgresql.session import (
+    HOLD_SECONDS,
+    NoAnswer,
+    Query,
+    Reader,
+    Row,
+    Session,
+)
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +46,9 @@ log = logging.getLogger(__name__)
 WAIT_SECONDS = 2
 #: Seconds between two tries of a database known to be down.
 RETRY_SECONDS = 0.5
+#: Seconds a request waits for a connection of the pool while holding its worker's loop: one
+#: the pool has, not one it opens.
+_AT_ONCE = 0.001
 #: What each session of the mock sets: statements and locks time out; a session left in a
 #: transaction by a replica that stopped answering is ended, and its locks freed. Plans use
 #: the indexes: a statement is prepared once per connection, often while its tables hold a few
@@ -298,12 +308,23 @@ class Database:
 
     def _connection(self, pool: ConnectionPool, deadline: float) -> psycopg.Connection[Any]:
         """A connection of POOL, before DEADLINE; one the server closed since it was last
-        used (as a restarted server does) is passed over."""
+        used (as a restarted server does) is passed over. A request that may step aside takes
+        one the pool has at once, else looks again every HOLD_SECONDS, aside: the pool's wait
+        would hold the worker's loop, and with it the request that holds the connection aside
+        (session.py) or the pool's connect to a database that is down."""
+        request = interleaving.current()
         while True:
+            left = deadline - time.monotonic()
             try:
-                connection = pool.getconn(timeout=max(deadline - time.monotonic(), 0.001))
+                patience = max(left, _AT_ONCE) if request is None else _AT_ONCE
+                connection = pool.getconn(timeout=patience)
             except PoolTimeout as error:
-                raise self._unavailable(error) from error
+                if request is None or left <= _AT_ONCE:
+                    raise self._unavailable(
+                        PoolTimeout(f"no connection of the pool within {WAIT_SECONDS} s")
+                    ) from error
+                interleaving.wait_aside(request, min(HOLD_SECONDS, left))
+                continue
             if not _closed_by_server(connection):
                 return connection
             connection.close()

@@ -26,6 +26,7 @@ from contextlib import contextmanager
 
 import msgspec
 
+from mockserver import interleaving
 from mockserver.domain.records import Blob, Customer, Identifier
 from mockserver.storage import FIRST_NEW_ID, Found, Holding, IdentifierTaken, search_key
 from mockserver.storage.postgresql.database import Database
@@ -189,7 +190,9 @@ class PostgresStore:
         # listener tells of a change once: a read that fails (the database down) leaves the
         # settings stale, and the next request reads them, where it would have kept the old
         # ones until the next change.
-        with self._settings_lock:
+        # The lock is the listener's too (see Listener), and the settings are read holding it:
+        # one read for the requests that find them stale at once. Either may wait aside.
+        with interleaving.locked(self._settings_lock):
             if self._listener.heard():
                 self._settings_stale = True
             if self._settings_stale:
@@ -206,7 +209,7 @@ class PostgresStore:
             else:
                 session.queue(_SHARE_SETTINGS, _encode(settings))
             session.queue(_NOTIFY)
-        with self._settings_lock:  # in force here at once; the others hear of it
+        with interleaving.locked(self._settings_lock):  # in force here at once; others hear
             self._settings = settings
 
     def count(self, key: str, window: int) -> int:

@@ -3,6 +3,7 @@ replicas on one database, the journal they share, and an outage of the database.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import itertools
 import re
@@ -22,7 +23,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from mockserver import journal
+from mockserver import interleaving, journal
 from mockserver.domain.records import Customer, Identifier, Profile
 from mockserver.journal import Entry
 from mockserver.storage import (
@@ -45,6 +46,7 @@ from mockserver.storage.postgresql.store import PostgresStore
 from tests import postgresql
 from tests.mockserver.test_server import README
 from tests.ports import free_port
+from tests.served import run
 from tests.waiting import soon
 
 MOBILE = Identifier("mobile", "919000000001")
@@ -935,6 +937,33 @@ def test_settings_changed_while_a_replica_s_listening_session_was_lost_are_read_
     store.share_settings({"faults": 0.5})
     # Its first request reads them: the session's end is on its socket before the change.
     assert once_back(other_replica.shared_settings) == {"faults": 0.5}
+
+
+def test_requests_that_read_the_settings_while_another_holds_the_connection_aside_all_have_them(
+    url: str, store_at: Callable[[str], PostgresStore]
+) -> None:
+    # A request that reads the settings may wait aside for the connection: were it to hold the
+    # store's lock meanwhile, the next request to ask would wait for the lock holding the loop,
+    # and with it the request that holds the connection: the worker stuck for good.
+    store_at(url).share_settings({"faults": 0.5})
+    replica = store_at(url)  # it has not read them yet
+    slow = Query("SELECT pg_sleep(0.3)")
+
+    def hold_the_connection() -> None:
+        with replica.database.session() as session:
+            session.rows(slow)
+
+    async def main() -> list[Any]:
+        holding = asyncio.ensure_future(interleaving.answer(hold_the_connection))
+        await asyncio.sleep(0.1)
+        asking = [interleaving.answer(replica.shared_settings) for _ in range(2)]
+        return await asyncio.gather(holding, *asking, return_exceptions=True)
+
+    outcomes: list[list[Any]] = []
+    worker = threading.Thread(target=lambda: outcomes.append(run(main)), daemon=True)
+    worker.start()
+    worker.join(timeout=10)
+    assert outcomes == [[None, {"faults": 0.5}, {"faults": 0.5}]], "the worker is stuck"
 
 
 def test_a_server_paused_between_a_connection_and_its_listen_is_given_up_in_seconds(

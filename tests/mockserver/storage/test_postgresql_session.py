@@ -1,0 +1,104 @@
+"""A request's statements on a connection of the pool: where the server is slow to answer, or
+the connection is held by another, the request waits aside and the worker's loop goes on."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from mockserver import interleaving
+from mockserver.storage import StoreUnavailable
+from mockserver.storage.backends import open_postgresql
+from mockserver.storage.postgresql.database import Database
+from mockserver.storage.postgresql.session import ANSWER_SECONDS, HOLD_SECONDS, Query
+from tests import postgresql
+from tests.served import run
+
+BEGIN = Query("BEGIN")
+ONE = Query("SELECT 1")
+#: A statement that keeps the session's one connection for a while (many times HOLD_SECONDS).
+SLOW = Query("SELECT pg_sleep(0.3)")
+_databases = itertools.count()
+
+
+@pytest.fixture
+def database(postgresql_server: postgresql.Server) -> Iterator[Database]:
+    """A new database of the session's server, as a worker reaches it: one connection."""
+    opened = open_postgresql(
+        postgresql_server.create_database(f"session_{next(_databases)}"), db_pool=1
+    )
+    yield opened
+    opened.close()
+
+
+def write(database: Database, query: Query = ONE) -> float:
+    """QUERY run in a transaction, as a write is; when it was answered."""
+    with database.transaction(BEGIN) as session:
+        session.rows(query)
+    return time.monotonic()
+
+
+def write_or_refusal(database: Database) -> float | StoreUnavailable:
+    try:
+        return write(database)
+    except StoreUnavailable as error:
+        return error
+
+
+class Ticker:
+    """A task of the loop that ticks every 50 ms: the longest gap between two ticks is how long
+    the loop was held."""
+
+    def __init__(self) -> None:
+        self._ticks = [time.monotonic()]
+        self._task = asyncio.ensure_future(self._tick())
+
+    async def _tick(self) -> None:
+        while True:
+            self._ticks.append(time.monotonic())
+            await asyncio.sleep(0.05)
+
+    def longest_pause(self) -> float:
+        self._task.cancel()
+        ticks = [*self._ticks, time.monotonic()]  # the loop's last turn, had it not ticked since
+        return max(after - before for before, after in itertools.pairwise(ticks))
+
+
+def test_a_write_to_a_paused_server_holds_up_no_other_request(
+    database: Database, postgresql_server: postgresql.Server
+) -> None:
+    async def main() -> tuple[float, float, float | StoreUnavailable]:
+        await interleaving.answer(write, database)  # the pool's connection is open
+        ticker = Ticker()
+        started = time.monotonic()
+        with postgresql_server.paused():
+            outcome = await interleaving.answer(write_or_refusal, database)
+        return ticker.longest_pause(), time.monotonic() - started, outcome
+
+    longest_pause, seconds, outcome = run(main)
+    assert isinstance(outcome, StoreUnavailable)
+    assert f"no answer from the server within {ANSWER_SECONDS:g} s" in str(outcome)
+    assert seconds < ANSWER_SECONDS + 1
+    assert longest_pause < 0.5
+
+
+def test_a_request_waits_aside_for_the_connection_another_holds_through_a_slow_statement(
+    database: Database,
+) -> None:
+    async def main() -> tuple[float, list[float | BaseException]]:
+        await interleaving.answer(write, database)  # the pool's connection is open
+        ticker = Ticker()
+        slow = asyncio.ensure_future(interleaving.answer(write, database, SLOW))
+        await asyncio.sleep(4 * HOLD_SECONDS)  # the slow one waits aside, holding it
+        quick = asyncio.ensure_future(interleaving.answer(write, database))
+        answered = await asyncio.gather(slow, quick, return_exceptions=True)
+        return ticker.longest_pause(), answered
+
+    longest_pause, (slow, quick) = run(main)
+    assert isinstance(slow, float) and isinstance(quick, float)
+    assert quick > slow  # it had the connection once the slow one let go of it
+    assert longest_pause < 0.2
