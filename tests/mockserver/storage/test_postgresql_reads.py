@@ -9,15 +9,13 @@ import itertools
 import os
 import signal
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import TypeVar
 
 import psycopg
-import pytest
 
 from mockserver import interleaving
 from mockserver.storage import StoreUnavailable
-from mockserver.storage.backends import open_postgresql
 from mockserver.storage.postgresql.database import RETRY_SECONDS, Database
 from mockserver.storage.postgresql.reads import ASK_SECONDS
 from mockserver.storage.postgresql.session import ANSWER_SECONDS, Query, Row, int8
@@ -29,17 +27,6 @@ T = TypeVar("T")
 BEGAN = Query("SELECT now()::text")
 DIVIDED = Query("SELECT (1 / $1::int8)::text")
 DIVIDED_BY_ONE = Query("SELECT (1 / 1)::text")
-_databases = itertools.count()
-
-
-@pytest.fixture
-def database(postgresql_server: postgresql.Server) -> Iterator[Database]:
-    """A new database of the session's server, as a worker reaches it."""
-    opened = open_postgresql(
-        postgresql_server.create_database(f"reads_{next(_databases)}"), db_pool=1
-    )
-    yield opened
-    opened.close()
 
 
 def read(database: Database, query: Query, *parameters: bytes) -> str:

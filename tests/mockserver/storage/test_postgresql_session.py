@@ -6,13 +6,9 @@ from __future__ import annotations
 import asyncio
 import itertools
 import time
-from collections.abc import Iterator
-
-import pytest
 
 from mockserver import interleaving
 from mockserver.storage import StoreUnavailable
-from mockserver.storage.backends import open_postgresql
 from mockserver.storage.postgresql.database import Database
 from mockserver.storage.postgresql.session import ANSWER_SECONDS, HOLD_SECONDS, Query
 from tests import postgresql
@@ -22,17 +18,6 @@ BEGIN = Query("BEGIN")
 ONE = Query("SELECT 1")
 #: A statement that keeps the session's one connection for a while (many times HOLD_SECONDS).
 SLOW = Query("SELECT pg_sleep(0.3)")
-_databases = itertools.count()
-
-
-@pytest.fixture
-def database(postgresql_server: postgresql.Server) -> Iterator[Database]:
-    """A new database of the session's server, as a worker reaches it: one connection."""
-    opened = open_postgresql(
-        postgresql_server.create_database(f"session_{next(_databases)}"), db_pool=1
-    )
-    yield opened
-    opened.close()
 
 
 def write(database: Database, query: Query = ONE) -> float:
