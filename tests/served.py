@@ -3,6 +3,9 @@ own (the thread where Playwright's synchronous API ran has an event loop running
 
 from __future__ import annotations
 
+import asyncio
+import itertools
+import time
 from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
@@ -35,3 +38,22 @@ def as_request(function: Callable[[], T]) -> T:
         return await interleaving.answer(function)
 
     return run(main)
+
+
+class Ticker:
+    """A task of the loop that ticks every 50 ms: the longest gap between two ticks is how long
+    the loop was held."""
+
+    def __init__(self) -> None:
+        self._ticks = [time.monotonic()]
+        self._task = asyncio.ensure_future(self._tick())
+
+    async def _tick(self) -> None:
+        while True:
+            self._ticks.append(time.monotonic())
+            await asyncio.sleep(0.05)
+
+    def longest_pause(self) -> float:
+        self._task.cancel()
+        ticks = [*self._ticks, time.monotonic()]  # the loop's last turn, had it not ticked since
+        return max(after - before for before, after in itertools.pairwise(ticks))

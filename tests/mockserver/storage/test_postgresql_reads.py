@@ -5,7 +5,6 @@ seconds as it fails a read of the pool's."""
 from __future__ import annotations
 
 import asyncio
-import itertools
 import os
 import signal
 import time
@@ -20,7 +19,7 @@ from mockserver.storage.postgresql.database import RETRY_SECONDS, Database
 from mockserver.storage.postgresql.reads import ASK_SECONDS
 from mockserver.storage.postgresql.session import ANSWER_SECONDS, Query, Row, int8
 from tests import postgresql
-from tests.served import run
+from tests.served import Ticker, run
 
 T = TypeVar("T")
 #: When the transaction that runs it began: the same for the reads of one transaction.
@@ -189,19 +188,10 @@ def test_opening_the_reads_connection_to_a_paused_server_holds_up_no_other_reque
     `docker pause` leaves a database: the worker's loop goes on meanwhile."""
 
     async def main() -> tuple[float, str | BaseException]:
-        ticks: list[float] = []
-
-        async def tick() -> None:
-            while True:
-                ticks.append(time.monotonic())
-                await asyncio.sleep(0.05)
-
-        ticking = asyncio.ensure_future(tick())
+        ticker = Ticker()
         with postgresql_server.paused():
             found = await interleaving.answer(read_or_refusal, database, BEGAN)
-        ticking.cancel()
-        ticks.append(time.monotonic())  # the loop's last turn, had it not ticked since
-        return max(after - before for before, after in itertools.pairwise(ticks)), found
+        return ticker.longest_pause(), found
 
     longest_pause, outcome = run(main)
     assert isinstance(outcome, StoreUnavailable)

@@ -4,7 +4,6 @@ the connection is held by another, the request waits aside and the worker's loop
 from __future__ import annotations
 
 import asyncio
-import itertools
 import time
 
 from mockserver import interleaving
@@ -12,7 +11,7 @@ from mockserver.storage import StoreUnavailable
 from mockserver.storage.postgresql.database import Database
 from mockserver.storage.postgresql.session import ANSWER_SECONDS, HOLD_SECONDS, Query
 from tests import postgresql
-from tests.served import run
+from tests.served import Ticker, run
 
 BEGIN = Query("BEGIN")
 ONE = Query("SELECT 1")
@@ -32,25 +31,6 @@ def write_or_refusal(database: Database) -> float | StoreUnavailable:
         return write(database)
     except StoreUnavailable as error:
         return error
-
-
-class Ticker:
-    """A task of the loop that ticks every 50 ms: the longest gap between two ticks is how long
-    the loop was held."""
-
-    def __init__(self) -> None:
-        self._ticks = [time.monotonic()]
-        self._task = asyncio.ensure_future(self._tick())
-
-    async def _tick(self) -> None:
-        while True:
-            self._ticks.append(time.monotonic())
-            await asyncio.sleep(0.05)
-
-    def longest_pause(self) -> float:
-        self._task.cancel()
-        ticks = [*self._ticks, time.monotonic()]  # the loop's last turn, had it not ticked since
-        return max(after - before for before, after in itertools.pairwise(ticks))
 
 
 def test_a_write_to_a_paused_server_holds_up_no_other_request(
