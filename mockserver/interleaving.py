@@ -8,8 +8,9 @@ waits for resumes it; the loop answers the other requests meanwhile, and their r
 server together (mockserver/storage/postgresql/reads.py). The other statements of a request
 (its writes) hold the loop while the server answers as it should, and step aside only past
 that (`wait_aside`: a paused server, a lock held long, the connection held by another), as a
-request does for a lock that another holds aside (`locked`). Nothing else switches: between
-two of those, a request runs as it did inline, alone.
+request does for a lock that another holds aside (`locked`), and for what only a thread can
+wait on (`in_thread`). Nothing else switches: between two of those, a request runs as it did
+inline, alone.
 """
 
 from __future__ import annotations
@@ -153,6 +154,19 @@ def wait_aside(
             loop.remove_reader(readable)
         if writable is not None:
             loop.remove_writer(writable)
+
+
+def in_thread(function: Callable[[], T]) -> T:
+    """FUNCTION(), which may wait long on what the loop cannot watch (a connect that libpq makes
+    whole, a condition of another thread), run in a thread of the loop's executor while the
+    request that asks for it waits aside; outside a request, run here."""
+    request = current()
+    if request is None:
+        return function()
+    done = asyncio.get_running_loop().run_in_executor(None, function)
+    done.add_done_callback(lambda _: request.resume(None))
+    request.suspend()
+    return done.result()
 
 
 @contextmanager

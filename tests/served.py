@@ -40,6 +40,17 @@ def as_request(function: Callable[[], T]) -> T:
     return run(main)
 
 
+async def loop_held_by(function: Callable[..., T], *arguments: Any) -> tuple[float, T | Exception]:
+    """How long FUNCTION(*ARGUMENTS), answered as a request, held the loop at most, and what it
+    returned or raised."""
+    ticker = Ticker()
+    try:
+        outcome: T | Exception = await interleaving.answer(function, *arguments)
+    except Exception as error:
+        outcome = error
+    return ticker.longest_pause(), outcome
+
+
 class Ticker:
     """A task of the loop that ticks every 50 ms: the longest gap between two ticks is how long
     the loop was held."""

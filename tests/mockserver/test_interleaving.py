@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import threading
 
 import pytest
 
@@ -88,6 +89,32 @@ def test_a_request_cancelled_while_suspended_ends_when_resumed_and_others_go_on(
         )
 
     assert run(main) == ("next request", False)
+
+
+def test_a_request_that_waits_in_a_thread_holds_up_no_other_request() -> None:
+    released = threading.Event()
+
+    def wait_for_the_other() -> str:
+        return interleaving.in_thread(lambda: "released" if released.wait(5) else "waited alone")
+
+    async def main() -> list[str]:
+        waiting = asyncio.ensure_future(interleaving.answer(wait_for_the_other))
+        await asyncio.sleep(0.05)
+        other = await interleaving.answer(lambda: released.set() or "the other answered")
+        return [other, await waiting]
+
+    assert run(main) == ["the other answered", "released"]
+
+
+def test_a_request_raises_what_its_wait_in_a_thread_raised() -> None:
+    def refuse() -> None:
+        raise ConnectionError("the server took the connection and said nothing")
+
+    async def main() -> None:
+        await interleaving.answer(interleaving.in_thread, refuse)
+
+    with pytest.raises(ConnectionError, match="said nothing"):
+        run(main)
 
 
 def test_each_request_has_context_variables_of_its_own() -> None:

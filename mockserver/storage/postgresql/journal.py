@@ -29,7 +29,7 @@ import time
 
 import msgspec
 
-from mockserver import journal
+from mockserver import interleaving, journal
 from mockserver.journal import Entry
 from mockserver.storage import StoreUnavailable
 from mockserver.storage.postgresql.database import RETRY_SECONDS, Database
@@ -212,7 +212,11 @@ class PostgresJournal(journal.Journal):
 
     def _wait_until_written(self) -> None:
         """Until what this process recorded is in the database, or a write of it failed: a
-        reader waits for no retry, which takes as long to fail as its own read."""
+        reader waits for no retry, which takes as long to fail as its own read. A request
+        waits aside: the write may wait for a paused server as long as a read does."""
+        interleaving.in_thread(self._written)
+
+    def _written(self) -> None:
         with self._changed:
             if self._owner == os.getpid() and self._queued:
                 self._hurried = True

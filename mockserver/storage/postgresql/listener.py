@@ -16,6 +16,7 @@ from typing import Any
 
 import psycopg
 
+from mockserver import interleaving
 from mockserver.storage import StoreUnavailable
 from mockserver.storage.postgresql.session import Query, Session
 
@@ -72,7 +73,9 @@ class Listener:
             # The parent's session: closing it here would end it for the parent.
             self._inherited.append(self._connection)
         self._connection = None
-        connection = self.connect()
+        # In a thread: a server that takes the connection and says nothing (paused) holds it
+        # for the connect's timeout, which the worker's loop would wait through.
+        connection = interleaving.in_thread(self.connect)
         try:
             # As the store's statements go: within seconds, from a server paused meanwhile too.
             Session(connection).rows(Query(f"LISTEN {self.channel}"))

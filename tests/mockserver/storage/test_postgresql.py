@@ -46,7 +46,7 @@ from mockserver.storage.postgresql.store import PostgresStore
 from tests import postgresql
 from tests.mockserver.test_server import README
 from tests.ports import free_port
-from tests.served import run
+from tests.served import loop_held_by, run
 from tests.waiting import soon
 
 MOBILE = Identifier("mobile", "919000000001")
@@ -854,6 +854,25 @@ def test_the_journal_of_a_database_that_stops_answering_refuses_in_seconds_and_c
     assert soon(lambda: once_back(recorded.entries) == expected, seconds=10)
 
 
+def test_a_journal_read_that_waits_for_a_write_to_a_paused_server_holds_up_no_other_request(
+    url: str,
+    postgresql_server: postgresql.Server,
+    journal_at: Callable[[str], PostgresJournal],
+) -> None:
+    recorded = journal_at(url)
+    recorded.record(entry("/v2/before", 0.0))
+    assert recorded.entries() == [entry("/v2/before", 0.0)]  # the writer's connection is open
+
+    async def main() -> tuple[float, list[Entry] | Exception]:
+        recorded.record(entry("/v2/meanwhile", 1.0))
+        with postgresql_server.paused():
+            return await loop_held_by(recorded.entries)
+
+    longest_pause, outcome = run(main)
+    assert isinstance(outcome, StoreUnavailable)
+    assert longest_pause < 0.5
+
+
 class _NoSuchCustomer(Exception):
     """What the API's 8015 is to the store: an error of the request's own, raised in the read
     from what the database answered."""
@@ -964,6 +983,23 @@ def test_requests_that_read_the_settings_while_another_holds_the_connection_asid
     worker.start()
     worker.join(timeout=10)
     assert outcomes == [[None, {"faults": 0.5}, {"faults": 0.5}]], "the worker is stuck"
+
+
+def test_listening_anew_to_a_paused_server_holds_up_no_other_request(
+    url: str, postgresql_server: postgresql.Server, store_at: Callable[[str], PostgresStore]
+) -> None:
+    """The server takes the listening session's connection and says nothing until the connect
+    times out, as `docker pause` leaves a database: the worker's loop goes on meanwhile."""
+    store = store_at(url)  # it listens on no session yet
+
+    async def main() -> tuple[float, Any]:
+        with postgresql_server.paused():
+            return await loop_held_by(store.shared_settings)
+
+    longest_pause, outcome = run(main)
+    assert isinstance(outcome, StoreUnavailable)
+    assert "cannot be reached" in str(outcome)
+    assert longest_pause < 0.5
 
 
 def test_a_server_paused_between_a_connection_and_its_listen_is_given_up_in_seconds(

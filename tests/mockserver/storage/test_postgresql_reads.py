@@ -19,7 +19,7 @@ from mockserver.storage.postgresql.database import RETRY_SECONDS, Database
 from mockserver.storage.postgresql.reads import ASK_SECONDS
 from mockserver.storage.postgresql.session import ANSWER_SECONDS, Query, Row, int8
 from tests import postgresql
-from tests.served import Ticker, run
+from tests.served import loop_held_by, run
 
 T = TypeVar("T")
 #: When the transaction that runs it began: the same for the reads of one transaction.
@@ -187,11 +187,9 @@ def test_opening_the_reads_connection_to_a_paused_server_holds_up_no_other_reque
     """The server takes the connection and says nothing until the connect times out, as
     `docker pause` leaves a database: the worker's loop goes on meanwhile."""
 
-    async def main() -> tuple[float, str | BaseException]:
-        ticker = Ticker()
+    async def main() -> tuple[float, str | Exception]:
         with postgresql_server.paused():
-            found = await interleaving.answer(read_or_refusal, database, BEGAN)
-        return ticker.longest_pause(), found
+            return await loop_held_by(read, database, BEGAN)
 
     longest_pause, outcome = run(main)
     assert isinstance(outcome, StoreUnavailable)

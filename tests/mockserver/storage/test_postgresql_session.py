@@ -11,7 +11,7 @@ from mockserver.storage import StoreUnavailable
 from mockserver.storage.postgresql.database import Database
 from mockserver.storage.postgresql.session import ANSWER_SECONDS, HOLD_SECONDS, Query
 from tests import postgresql
-from tests.served import Ticker, run
+from tests.served import Ticker, loop_held_by, run
 
 BEGIN = Query("BEGIN")
 ONE = Query("SELECT 1")
@@ -26,23 +26,15 @@ def write(database: Database, query: Query = ONE) -> float:
     return time.monotonic()
 
 
-def write_or_refusal(database: Database) -> float | StoreUnavailable:
-    try:
-        return write(database)
-    except StoreUnavailable as error:
-        return error
-
-
 def test_a_write_to_a_paused_server_holds_up_no_other_request(
     database: Database, postgresql_server: postgresql.Server
 ) -> None:
-    async def main() -> tuple[float, float, float | StoreUnavailable]:
+    async def main() -> tuple[float, float, float | Exception]:
         await interleaving.answer(write, database)  # the pool's connection is open
-        ticker = Ticker()
         started = time.monotonic()
         with postgresql_server.paused():
-            outcome = await interleaving.answer(write_or_refusal, database)
-        return ticker.longest_pause(), time.monotonic() - started, outcome
+            longest_pause, outcome = await loop_held_by(write, database)
+        return longest_pause, time.monotonic() - started, outcome
 
     longest_pause, seconds, outcome = run(main)
     assert isinstance(outcome, StoreUnavailable)
