@@ -21,7 +21,7 @@ if TYPE_CHECKING:
         Unusable,
     )
     from contracts.options import FuzzOptions
-    from contracts.outcome import Finding, OperationResult, Outcome, RunError
+    from contracts.outcome import Credentials, Finding, OperationResult, Outcome, RunError
     from contracts.runner import Listener, Target, fuzz
     from contracts.testing import assert_conforms, contract_test
     from contracts.verify import Violation, load_har, verify_har
@@ -33,6 +33,7 @@ _HOMES = {
     "TargetUnreachable": "contracts.errors",
     "Unusable": "contracts.errors",
     "FuzzOptions": "contracts.options",
+    "Credentials": "contracts.outcome",
     "Finding": "contracts.outcome",
     "OperationResult": "contracts.outcome",
     "Outcome": "contracts.outcome",
@@ -50,6 +51,7 @@ _HOMES = {
 __all__ = [
     "BadOption",
     "ContractsError",
+    "Credentials",
     "Finding",
     "FuzzOptions",
     "HarUnreadable",

@@ -103,7 +103,7 @@ def fuzz_page(outcome: Outcome, options: FuzzOptions, document: Mapping[str, Any
     settings = {
         "target": outcome.base_url,
         "spec": _spec_name(document),
-        "credentials": outcome.credentials or "none",
+        "credentials": str(outcome.credentials or "none"),
         "headers": headers or "none",
         "operations": ", ".join(options.operations) or "all",
         "max examples": str(options.max_examples or "100 (schemathesis' default)"),

@@ -19,13 +19,38 @@ from contracts.coverage import Coverage, CoverageCounter
 from contracts.errors import EngineFailed
 from contracts.intent import intent_of, shown_headers
 
-__all__ = ["Collector", "Finding", "OperationResult", "Outcome", "RunError"]
+__all__ = ["Collector", "Credentials", "Finding", "OperationResult", "Outcome", "RunError"]
 
 _BODY_EXCERPT = 300
 UNAUTHORIZED = 401
 TOO_MANY_REQUESTS = 429
 #: This many answers, all 401, at the start of a run: the credentials are refused, or missing.
 REFUSED_AFTER = 5
+
+
+@dataclasses.dataclass(frozen=True)
+class Credentials:
+    """What a run sent to authenticate, without a secret: the till of --auth (Basic), and the
+    credentials headers it was given, by name."""
+
+    till: str | None = None
+    headers: tuple[str, ...] = ()
+
+    def __str__(self) -> str:
+        named = [f"--auth till {self.till!r}"] if self.till is not None else []
+        return " and ".join(named + [f"header {name}" for name in self.headers])
+
+    @property
+    def basic(self) -> bool:
+        return self.till is not None or "authorization" in self._lower_headers
+
+    @property
+    def token(self) -> bool:
+        return bool(set(self._lower_headers) - {"authorization"})
+
+    @property
+    def _lower_headers(self) -> list[str]:
+        return [name.lower() for name in self.headers]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -75,8 +100,8 @@ class Outcome:
     stop_reason: StopReason
     #: No request got an answer other than 401: the run tested nothing past authentication.
     unauthenticated: bool
-    #: The credentials the run sent ("--auth till 'till'"), None when it sent none.
-    credentials: str | None = None
+    #: The credentials the run sent, None when it sent none.
+    credentials: Credentials | None = None
     #: The statuses and documented error codes the run's answers reached, per operation.
     coverage: Coverage = dataclasses.field(default_factory=Coverage)
     #: The seed of the generated cases: the same seed, the same cases.
@@ -182,34 +207,19 @@ class Outcome:
     @property
     def by_token(self) -> bool:
         """The run's credentials are a token header (X-CAP-API-OAUTH-TOKEN) alone."""
-        return self._sends_token and not self._sends_basic
+        sent = self.credentials
+        return sent is not None and sent.token and not sent.basic
 
     @property
     def token_beside_basic(self) -> bool:
         """The run sends a token header and Basic credentials: a target judges it by its token
         (as a Capillary cluster, and capkit's mock, do)."""
-        return self._sends_token and self._sends_basic
-
-    @property
-    def _sends_token(self) -> bool:
-        return any(named.startswith("header ") for named in self._named if not _basic(named))
-
-    @property
-    def _sends_basic(self) -> bool:
-        return any(_basic(named) for named in self._named)
-
-    @property
-    def _named(self) -> list[str]:
-        # As `credentials` names them: "--auth till 'x'", "header NAME", joined by " and ".
-        return (self.credentials or "").split(" and ")
+        sent = self.credentials
+        return sent is not None and sent.token and sent.basic
 
     @property
     def cases_per_second(self) -> float:
         return self.cases / self.elapsed if self.elapsed > 0 else 0.0
-
-
-def _basic(named: str) -> bool:
-    return named.startswith("--auth ") or named.lower() == "header authorization"
 
 
 class Collector:
@@ -221,7 +231,7 @@ class Collector:
         base_url: str,
         operations: Iterable[tuple[str, str | None]],
         *,
-        credentials: str | None = None,
+        credentials: Credentials | None = None,
         coverage: CoverageCounter | None = None,
         seed: int | None = None,
     ) -> None:

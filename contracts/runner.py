@@ -43,7 +43,7 @@ from contracts.errors import BadOption, TargetUnreachable, Unusable
 from contracts.har import MarkedHarHandler
 from contracts.html import fuzz_page, write_page
 from contracts.options import UNSAFE_METHODS, FuzzOptions, schemathesis_config
-from contracts.outcome import Collector, Outcome
+from contracts.outcome import Collector, Credentials, Outcome
 from contracts.serving import serve_in_thread
 from spec import credentials
 
@@ -237,11 +237,11 @@ def _schema(document: spec.Document, base_url: str, options: FuzzOptions) -> Bas
     return schema
 
 
-def _credentials(options: FuzzOptions) -> str | None:
-    """The credentials OPTIONS send, as a report names them: no secret."""
-    named = [f"--auth till {options.auth.partition(':')[0]!r}"] if options.auth else []
-    named += [f"header {name}" for name in options.headers if name.lower() in credentials.HEADERS]
-    return " and ".join(named) or None
+def _credentials(options: FuzzOptions) -> Credentials | None:
+    """The credentials OPTIONS send."""
+    till = options.auth.partition(":")[0] if options.auth else None
+    headers = tuple(name for name in options.headers if name.lower() in credentials.HEADERS)
+    return Credentials(till, headers) if till is not None or headers else None
 
 
 def _check_operation_ids(document: spec.Document, wanted: tuple[str, ...]) -> None:

@@ -10,6 +10,7 @@ import contracts
 EXPORTED = [
     "BadOption",
     "ContractsError",
+    "Credentials",
     "Finding",
     "FuzzOptions",
     "HarUnreadable",

@@ -10,7 +10,7 @@ from html.parser import HTMLParser
 from schemathesis.engine import StopReason
 
 import spec
-from contracts import Finding, FuzzOptions, OperationResult, Outcome
+from contracts import Credentials, Finding, FuzzOptions, OperationResult, Outcome
 from contracts.coverage import CoverageCounter, operations_of
 from contracts.html import MOST_FAILURES, fuzz_page, render, verify_page
 from contracts.verify import check_har
@@ -41,7 +41,7 @@ def outcome(*findings: Finding) -> Outcome:
         elapsed=2.0,
         stop_reason=StopReason.COMPLETED,
         unauthenticated=False,
-        credentials="--auth till 'till'",
+        credentials=Credentials(till="till"),
         coverage=counter.coverage(),
         seed=42,
     )

@@ -8,7 +8,7 @@ import io
 from schemathesis.engine import StopReason
 
 import spec
-from contracts import Finding, OperationResult, Outcome, RunError
+from contracts import Credentials, Finding, OperationResult, Outcome, RunError
 from contracts.coverage import CoverageCounter
 from contracts.report import ProgressPrinter, advice, format_outcome, verdict
 
@@ -156,11 +156,11 @@ def test_the_note_on_ignored_auth_pins_the_mock_to_the_runs_kind_of_credentials(
     basic = "`capkit serve --auth till:password`, this run's credentials"
     token = "`capkit serve --token TOKEN`, this run's token"
     for credentials, pin in [
-        ("--auth till 'till'", basic),
-        ("header Authorization", basic),
-        ("header X-CAP-API-OAUTH-TOKEN", token),
+        (Credentials(till="till"), basic),
+        (Credentials(headers=("Authorization",)), basic),
+        (Credentials(headers=("X-CAP-API-OAUTH-TOKEN",)), token),
         (
-            "--auth till 'till' and header X-CAP-API-OAUTH-TOKEN",
+            Credentials("till", ("X-CAP-API-OAUTH-TOKEN",)),
             "`capkit serve --auth till:password --token TOKEN`, this run's credentials",
         ),
     ]:
@@ -173,16 +173,15 @@ def test_the_note_on_ignored_auth_pins_the_mock_to_the_runs_kind_of_credentials(
 
 def test_refused_credentials_say_what_to_check_the_md5_for_a_password_alone() -> None:
     refused = dataclasses.replace(CONFORMING, unauthenticated=True)
-    token = dataclasses.replace(refused, credentials="header X-CAP-API-OAUTH-TOKEN")
-    basic = dataclasses.replace(refused, credentials="--auth till 'till'")
+    token_header = Credentials(headers=("X-CAP-API-OAUTH-TOKEN",))
+    token = dataclasses.replace(refused, credentials=token_header)
+    basic = dataclasses.replace(refused, credentials=Credentials(till="till"))
     assert token.inconclusive is not None and token.inconclusive.endswith("; check the token")
     assert "md5" not in token.inconclusive
     assert basic.inconclusive is not None and basic.inconclusive.endswith(
         "; check them (the password goes as its md5, as Capillary takes it)"
     )
-    both = dataclasses.replace(
-        refused, credentials="--auth till 'till' and header X-CAP-API-OAUTH-TOKEN"
-    )
+    both = dataclasses.replace(refused, credentials=Credentials("till", ("X-CAP-API-OAUTH-TOKEN",)))
     assert both.inconclusive is not None and both.inconclusive.endswith(
         "; check them: a request with a token is judged by the token (as Capillary does), so"
         " the target must take this one (capkit's mock: --token)"
