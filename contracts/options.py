@@ -230,7 +230,8 @@ def schemathesis_config(
         data["generation"]["max-examples"] = options.max_examples
     credentials = options.basic_credentials
     if credentials is not None:
-        data["auth"] = {"basic": {"username": credentials[0], "password": credentials[1]}}
+        till, password = map(_literal, credentials)
+        data["auth"] = {"basic": {"username": till, "password": password}}
     elif api_keys:
         data["auth"] = {"openapi": api_keys}
     if options.read_only:
@@ -264,7 +265,14 @@ def _credential_headers(
     for name, value in options.headers.items():
         scheme, spelling = spelled.get(name.lower(), (None, name))
         if scheme is not None and options.auth is None:
-            api_keys[scheme] = {"api_key": value}
+            api_keys[scheme] = {"api_key": _literal(value)}
         else:
-            headers[spelling] = value
+            headers[_literal(spelling)] = _literal(value)
     return headers, api_keys
+
+
+def _literal(text: str) -> str:
+    """TEXT in schemathesis' configuration, which reads `${NAME}` as an environment variable
+    (and `$${` as `${`): sent as the user gave it."""
+    return text.replace("${", "$${")
+

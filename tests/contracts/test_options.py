@@ -168,6 +168,19 @@ def test_beside_auth_a_credentials_header_goes_as_the_spec_names_it() -> None:
     assert not project.auth.openapi.is_defined
 
 
+def test_a_dollar_and_brace_are_sent_as_given_not_read_as_an_environment_variable() -> None:
+    # schemathesis reads ${NAME} in its configuration's values from the environment: a header
+    # 'X-Note: a${HOME}b' went with the home directory in it, '$${' went as '${', and a
+    # variable not set made the configuration fail.
+    options = FuzzOptions(auth="till${HOME}:pw", headers={"X-Note": "a${HOME}b$${NOT_SET}"})
+    project = schemathesis_config(options, BASE_URL).projects.get_default()
+    assert project.headers == {"X-Note": "a${HOME}b$${NOT_SET}"}
+    assert project.auth.basic is not None and project.auth.basic[0] == "till${HOME}"
+    token = FuzzOptions(headers={"X-CAP-API-OAUTH-TOKEN": "t${NOT_SET}"})
+    project = schemathesis_config(token, BASE_URL).projects.get_default()
+    assert project.auth.openapi.schemes["oauthToken"].api_key == "t${NOT_SET}"
+
+
 def test_read_only_keeps_the_probe_for_undeclared_methods_to_safe_ones() -> None:
     read_only = schemathesis_config(FuzzOptions(read_only=True), BASE_URL).projects.get_default()
     everything = schemathesis_config(FuzzOptions(), BASE_URL).projects.get_default()
