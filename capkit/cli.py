@@ -370,9 +370,8 @@ def fuzz(
     (inconclusive: all 401, mostly 429, errors alone, ended early).
     """
     from contracts.errors import BadOption, Unusable
-    from contracts.options import FuzzOptions, parse_header
+    from contracts.options import FuzzOptions, origin_of, parse_header
     from contracts.report import ProgressPrinter, format_outcome
-    from contracts.runner import fuzz as run
 
     written = _by_format(reports, ("junit", "html"))
     for path in reports:
@@ -390,6 +389,10 @@ def fuzz(
             html=written.get("html"),
             **options,
         )
+        origin_of(url)
+        # The runner takes 1.5 s to import (schemathesis, hypothesis): a usage error is told first.
+        from contracts.runner import fuzz as run
+
         outcome = run(url, fuzz_options, document=document, listener=ProgressPrinter(sys.stderr))
     except BadOption as error:
         raise click.UsageError(str(error)) from None

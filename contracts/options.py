@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from schemathesis.config import SchemathesisConfig
 from schemathesis.core.errors import InvalidRateLimit
@@ -276,3 +277,23 @@ def _literal(text: str) -> str:
     (and `$${` as `${`): sent as the user gave it."""
     return text.replace("${", "$${")
 
+
+def origin_of(url: str) -> str:
+    """URL, the origin of a target (scheme, host and port), as the run sends to it. Raises
+    BadOption for one that is none."""
+    expected = f"URL has value {url!r}; expected an origin such as http://127.0.0.1:8080"
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 (raises for a port that is none, or past 65535)
+    except ValueError as error:
+        raise BadOption(f"{expected} ({error})") from None
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise BadOption(expected)
+    if "@" in parts.netloc:
+        raise BadOption(f"{expected}, without credentials: pass them with --auth")
+    if parts.path.strip("/") or parts.query or parts.fragment:
+        raise BadOption(
+            f"URL has value {url!r}; expected an origin without a path:"
+            f" the spec's server path is appended to it ({parts.scheme}://{parts.netloc})"
+        )
+    return f"{parts.scheme}://{parts.netloc}"

@@ -20,7 +20,6 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator, Mapping
 from typing import Any, Protocol
-from urllib.parse import urlsplit
 from wsgiref.types import WSGIApplication
 
 import hypothesis.configuration
@@ -42,7 +41,7 @@ from contracts.coverage import CoverageCounter
 from contracts.errors import BadOption, TargetUnreachable, Unusable
 from contracts.har import MarkedHarHandler
 from contracts.html import fuzz_page, write_page
-from contracts.options import UNSAFE_METHODS, FuzzOptions, schemathesis_config
+from contracts.options import UNSAFE_METHODS, FuzzOptions, origin_of, schemathesis_config
 from contracts.outcome import Collector, Credentials, Outcome
 from contracts.serving import serve_in_thread
 from spec import credentials
@@ -127,7 +126,7 @@ def _hypothesis_storage_for_the_run() -> Iterator[None]:
 def _fuzz_origin(
     origin: str, options: FuzzOptions, document: spec.Document, listener: Listener | None
 ) -> Outcome:
-    base_url = _origin(origin) + spec.server_path(document)
+    base_url = origin_of(origin) + spec.server_path(document)
     schema = _schema(document, base_url, options)
     _ensure_reachable(base_url, options.headers)
     outcome = _run(schema, base_url, options, listener, CoverageCounter(document))
@@ -187,25 +186,6 @@ def _record_verdict(junit: JunitXMLHandler, outcome: Outcome) -> None:
     the run exited 2. A conforming or broken run's report says so by itself."""
     if outcome.inconclusive is not None:
         junit.writer.record_error(VERDICT_TEST, f"inconclusive: {outcome.inconclusive}")
-
-
-def _origin(url: str) -> str:
-    expected = f"URL has value {url!r}; expected an origin such as http://127.0.0.1:8080"
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018 (raises for a port that is none, or past 65535)
-    except ValueError as error:
-        raise BadOption(f"{expected} ({error})") from None
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise BadOption(expected)
-    if "@" in parts.netloc:
-        raise BadOption(f"{expected}, without credentials: pass them with --auth")
-    if parts.path.strip("/") or parts.query or parts.fragment:
-        raise BadOption(
-            f"URL has value {url!r}; expected an origin without a path:"
-            f" the spec's server path is appended to it ({parts.scheme}://{parts.netloc})"
-        )
-    return f"{parts.scheme}://{parts.netloc}"
 
 
 def _schema(document: spec.Document, base_url: str, options: FuzzOptions) -> BaseSchema:

@@ -361,6 +361,20 @@ def test_a_url_that_is_no_origin_is_a_usage_error(tmp_path: Path, url: str, mess
     assert message in result.stderr
 
 
+def test_a_bad_option_or_url_is_told_before_the_engine_loads() -> None:
+    # The runner (schemathesis' engine) takes 1.5 s to import: a typo was told after it.
+    probe = (
+        "import sys; from click.testing import CliRunner; from capkit.cli import main; "
+        "runs = [['fuzz', 'http://127.0.0.1:9', '--auth', 'till'], ['fuzz', 'http://[::1']]; "
+        "print([CliRunner().invoke(main, run).exit_code for run in runs],"
+        " 'contracts.runner' in sys.modules)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert result.stdout.split() == ["[2,", "2]", "False"]
+
+
 def test_a_spec_of_no_operation_is_a_usage_error(tmp_path: Path) -> None:
     empty = {"openapi": "3.1.0", "info": {"title": "x", "version": "1"}, "paths": {}}
     (tmp_path / "empty.json").write_text(json.dumps(empty))
