@@ -41,6 +41,16 @@ from mockserver.storage.postgresql.session import (
 
 log = logging.getLogger(__name__)
 
+
+def _not_a_closed_connection(record: logging.LogRecord) -> bool:
+    # The pool says so, at WARNING, of each connection the mock closes and gives back: one the
+    # server ended (an administrator, a proxy's idle timeout, a restart), one a statement left
+    # mid-pipeline. The mock replaces it, and its own lines say when the database is down.
+    return not record.getMessage().startswith("discarding closed connection")
+
+
+logging.getLogger("psycopg.pool").addFilter(_not_a_closed_connection)
+
 #: Seconds a transaction waits for a connection, and the server for a statement or a lock,
 #: before the request is answered 503: well within the 5 s a client may wait.
 WAIT_SECONDS = 2

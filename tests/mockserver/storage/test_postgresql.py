@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import itertools
+import logging
 import re
 import select
 import subprocess
@@ -852,6 +853,24 @@ def test_the_journal_of_a_database_that_stops_answering_refuses_in_seconds_and_c
             assert time.monotonic() - started < ANSWER_SECONDS + 1
     expected = [entry(f"/v2/{number}", float(number)) for number in range(4)]
     assert soon(lambda: once_back(recorded.entries) == expected, seconds=10)
+
+
+def test_a_session_the_server_ended_is_replaced_without_a_line_in_the_log(
+    url: str, store_at: Callable[[str], PostgresStore], caplog: pytest.LogCaptureFixture
+) -> None:
+    # As an administrator's pg_terminate_backend, or a proxy's idle timeout, ends it: the pool
+    # said "discarding closed connection: <psycopg.Connection [BAD] at 0x7fc6034d6a10>" of
+    # each, where no request met anything.
+    store = store_at(url)
+    register(store)
+    with store.database.session() as session:
+        ((pid,),) = session.rows(Query("SELECT pg_backend_pid()::text"))
+    assert pid is not None
+    with connect(url) as administrator:
+        administrator.execute("SELECT pg_terminate_backend(%s, 5000)", [int(pid.decode())])
+    with caplog.at_level(logging.INFO):
+        assert holders(store) == [FIRST_NEW_ID]
+    assert caplog.records == []
 
 
 def test_a_journal_read_that_waits_for_a_write_to_a_paused_server_holds_up_no_other_request(
