@@ -42,14 +42,16 @@ class Credentials:
 
     @property
     def basic(self) -> bool:
-        return self.till is not None or "authorization" in self._lower_headers
+        """--auth, or an Authorization header."""
+        return self.till is not None or "authorization" in self._names
 
     @property
     def token(self) -> bool:
-        return bool(set(self._lower_headers) - {"authorization"})
+        """A credentials header other than Authorization (X-CAP-API-OAUTH-TOKEN)."""
+        return any(name != "authorization" for name in self._names)
 
     @property
-    def _lower_headers(self) -> list[str]:
+    def _names(self) -> list[str]:
         return [name.lower() for name in self.headers]
 
 
