@@ -167,15 +167,17 @@ def memory(root: int) -> Memory:
 
 def cpu_seconds(*roots: int) -> float:
     """The CPU time (user and system) that ROOTS and every process below them have used, read
-    from /proc: a process that ended meanwhile counts no more."""
+    from /proc. A process that ended counts in its parent's once the parent has reaped it (as
+    PostgreSQL's postmaster reaps an autovacuum worker), and no more in between."""
     ticks = 0
     for pid in [pid for root in roots for pid in (root, *descendants(root))]:
         try:
-            # "pid (comm) state ...": utime and stime are the 14th and 15th fields.
+            # "pid (comm) state ...": utime, stime, and those of the children the process
+            # reaped, cutime and cstime, are the 14th to 17th fields.
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        ticks += int(fields[11]) + int(fields[12])
+        ticks += sum(int(field) for field in fields[11:15])
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
