@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import shlex
+import sys
 from collections.abc import Callable
+from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -95,12 +98,12 @@ def open_postgresql(
     connections in each process, whose commits wait for the disk if SYNCHRONOUS. Raises
     StateUnusable without PostgreSQL's driver, or for a database that cannot be used."""
     try:
-        import psycopg  # noqa: F401 (installed by capkit[postgresql], and loads libpq)
+        import psycopg  # noqa: F401 (installed by the extra postgresql, and loads libpq)
         import psycopg_pool  # noqa: F401
     except ImportError as error:
         raise StateUnusable(
             f"is a PostgreSQL URL, and PostgreSQL's driver is not installed ({error}):"
-            " pip install 'capkit[postgresql]'"
+            f" {driver_install_command()}"
         ) from None
     from mockserver.storage.postgresql import DatabaseUnusable, open_database
 
@@ -108,6 +111,24 @@ def open_postgresql(
         return open_database(url, pool_size=db_pool, synchronous=synchronous, prepared=prepared)
     except DatabaseUnusable as error:
         raise StateUnusable(str(error)) from None
+
+
+def driver_install_command() -> str:
+    """The command that installs PostgreSQL's driver, as capkit's extra `postgresql` pins it,
+    into the environment that runs capkit. Not `pip install 'capkit[postgresql]'`: capkit is
+    not on PyPI, and the project of that name there is another (it reads CAN bus logs), which
+    that command installs into an environment without this one, or upgrades this one to."""
+    try:
+        requirements = metadata.requires("capkit") or []
+    except metadata.PackageNotFoundError:  # run from a checkout, not installed
+        requirements = []
+    extra = [
+        requirement.split(";")[0].strip()
+        for requirement in requirements
+        if requirement.partition(";")[2].strip() == 'extra == "postgresql"'
+    ]
+    packages = extra or ["psycopg[binary]", "psycopg-pool"]
+    return shlex.join([sys.executable, "-m", "pip", "install", *packages])
 
 
 def _is_postgresql(state: str) -> bool:

@@ -2,7 +2,7 @@
 (store.py), the journal of requests (journal.py), in tables that schema.py creates and
 migrates, over the pool of database.py.
 
-Needs psycopg 3 and psycopg_pool: `pip install 'capkit[postgresql]'`.
+Needs psycopg 3 and psycopg_pool: capkit's extra `postgresql` (see storage/backends.py).
 """
 
 from __future__ import annotations

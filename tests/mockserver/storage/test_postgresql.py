@@ -9,10 +9,12 @@ import itertools
 import logging
 import re
 import select
+import shlex
 import subprocess
 import sys
 import threading
 import time
+import tomllib
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
@@ -22,6 +24,7 @@ from typing import Any, TypeVar
 import msgspec
 import psycopg
 import pytest
+from packaging.requirements import Requirement
 from psycopg import sql
 
 from mockserver import interleaving, journal
@@ -497,10 +500,19 @@ def test_without_the_driver_serve_says_how_to_install_it() -> None:
     )
     result = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True)
     assert result.returncode == 2
-    assert result.stderr.splitlines()[-1] == (
+    said, _, command = result.stderr.splitlines()[-1].partition("): ")
+    assert said == (
         "Error: --state is a PostgreSQL URL, and PostgreSQL's driver is not installed (import"
-        " of psycopg halted; None in sys.modules): pip install 'capkit[postgresql]'"
+        " of psycopg halted; None in sys.modules"
     )
+    # Into this environment, what the extra pins: `pip install 'capkit[postgresql]'` would
+    # fetch PyPI's capkit, another project.
+    words = shlex.split(command)
+    assert words[:4] == [sys.executable, "-m", "pip", "install"]
+    packages = words[4:]
+    pyproject = tomllib.loads((Path(__file__).parents[3] / "pyproject.toml").read_text())
+    extra = pyproject["project"]["optional-dependencies"]["postgresql"]
+    assert sorted(map(Requirement, packages), key=str) == sorted(map(Requirement, extra), key=str)
 
 
 # --- replicas on one database ---------------------------------------------------------------
