@@ -24,6 +24,7 @@ from typing import Any
 import psycopg
 from psycopg import errors
 from psycopg.conninfo import conninfo_to_dict
+from psycopg.pq import Conninfo
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from mockserver import interleaving
@@ -83,7 +84,8 @@ _SESSION = {
     "plan_cache_mode": "force_generic_plan",
     "jit": "off",
 }
-#: libpq's settings: a peer that stops answering is noticed in seconds, not minutes.
+#: libpq's settings: a peer that stops answering is noticed in seconds, not minutes. Each is
+#: a default: the URL's own, or its environment variable's (PGAPPNAME...), is libpq's to use.
 _CONNECTION: dict[str, Any] = {
     "connect_timeout": WAIT_SECONDS,
     "application_name": "capkit mock",
@@ -94,10 +96,25 @@ _CONNECTION: dict[str, Any] = {
 }
 
 
-def _arguments(session: dict[str, str]) -> dict[str, Any]:
-    """psycopg.connect's arguments besides the URL: autocommit, SESSION's settings, libpq's."""
+def _arguments(url: str, session: dict[str, str]) -> dict[str, Any]:
+    """psycopg.connect's arguments besides URL: autocommit, SESSION's settings, and libpq's
+    that neither URL nor libpq's environment variables give. Those give options too (`-c
+    name=value`): after SESSION's, they win; psycopg's arguments would replace them."""
+    given = {**_from_environment(), **conninfo_to_dict(url)}
     options = " ".join(f"-c {name}={value}" for name, value in session.items())
-    return {"autocommit": True, "options": options, **_CONNECTION}
+    if given.get("options"):
+        options = f"{options} {given['options']}"
+    defaults = {name: value for name, value in _CONNECTION.items() if name not in given}
+    return {"autocommit": True, "options": options, **defaults}
+
+
+def _from_environment() -> dict[str, str]:
+    """The settings of libpq that its environment variables give (PGAPPNAME, PGOPTIONS...)."""
+    return {
+        option.keyword.decode(): os.environ[variable]
+        for option in Conninfo.get_defaults()
+        if option.envvar is not None and (variable := option.envvar.decode()) in os.environ
+    }
 
 
 class UrlUnusable(ValueError):
@@ -118,7 +135,7 @@ def describe(url: str) -> str:
 
 def connect(url: str) -> psycopg.Connection[Any]:
     """One connection to URL, outside any pool, in autocommit. Raises psycopg.Error."""
-    return psycopg.connect(url, **_arguments(_SESSION))
+    return psycopg.connect(url, **_arguments(url, _SESSION))
 
 
 class Database:
@@ -130,7 +147,7 @@ class Database:
         self.where = describe(url)
         self.pool_size = pool_size
         self._arguments = _arguments(
-            {**_SESSION, "synchronous_commit": "on" if synchronous else "off"}
+            url, {**_SESSION, "synchronous_commit": "on" if synchronous else "off"}
         )
         self._pool: ConnectionPool | None = None
         self._owner = 0  # the process that opened _pool

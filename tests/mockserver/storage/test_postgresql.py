@@ -491,6 +491,37 @@ def test_a_database_that_cannot_be_reached_is_one_line_naming_the_problem(
     assert time.monotonic() - started < 5
 
 
+_SETTINGS = Query(
+    "SELECT current_setting('application_name'), current_setting('work_mem'),"
+    " current_setting('statement_timeout')"
+)
+
+
+def session_settings(store: PostgresStore) -> list[str]:
+    """The application_name, work_mem and statement_timeout of a session of STORE's pool."""
+    with store.database.session() as session:
+        (row,) = session.rows(_SETTINGS)
+    return [(field or b"").decode() for field in row]
+
+
+def test_the_urls_own_libpq_settings_are_used_beside_the_mocks(
+    url: str, store_at: Callable[[str], PostgresStore], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A replica named in pg_stat_activity, a setting of the database's operator: the URL's
+    # (or libpq's environment's), where psycopg's arguments would replace them.
+    timeout = f"{WAIT_SECONDS}s"
+    assert session_settings(store_at(url)) == ["capkit mock", "4MB", timeout]
+    named = f"{url}?application_name=replica-a&options=-c%20work_mem%3D7MB"
+    assert session_settings(store_at(named)) == ["replica-a", "7MB", timeout]
+    monkeypatch.setenv("PGAPPNAME", "replica-b")
+    monkeypatch.setenv("PGOPTIONS", "-c work_mem=9MB")
+    assert session_settings(store_at(url)) == ["replica-b", "9MB", timeout]
+    # The URL's over the environment's, as libpq has them; a -c of the URL over the mock's.
+    assert session_settings(store_at(named)) == ["replica-a", "7MB", timeout]
+    shorter = f"{url}?options=-c%20statement_timeout%3D1500ms"
+    assert session_settings(store_at(shorter)) == ["replica-b", "4MB", "1500ms"]
+
+
 def test_without_the_driver_serve_says_how_to_install_it() -> None:
     program = (
         "import sys; sys.modules['psycopg'] = None\n"
