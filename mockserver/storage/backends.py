@@ -115,9 +115,8 @@ def open_postgresql(
 
 def driver_install_command() -> str:
     """The command that installs PostgreSQL's driver, as capkit's extra `postgresql` pins it,
-    into the environment that runs capkit. Not `pip install 'capkit[postgresql]'`: capkit is
-    not on PyPI, and the project of that name there is another (it reads CAN bus logs), which
-    that command installs into an environment without this one, or upgrades this one to."""
+    into the environment that runs capkit. Not `pip install 'capkit[postgresql]'`: the capkit
+    on PyPI is another project."""
     try:
         requirements = metadata.requires("capkit") or []
     except metadata.PackageNotFoundError:  # run from a checkout, not installed

@@ -84,8 +84,8 @@ _SESSION = {
     "plan_cache_mode": "force_generic_plan",
     "jit": "off",
 }
-#: libpq's settings: a peer that stops answering is noticed in seconds, not minutes. Each is
-#: a default: the URL's own, or its environment variable's (PGAPPNAME...), is libpq's to use.
+#: libpq's settings: a peer that stops answering is noticed in seconds, not minutes. Defaults:
+#: one that the URL or libpq's environment (PGAPPNAME...) gives is used instead.
 _CONNECTION: dict[str, Any] = {
     "connect_timeout": WAIT_SECONDS,
     "application_name": "capkit mock",
