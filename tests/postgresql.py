@@ -1,7 +1,8 @@
 """A PostgreSQL server of the caller's own, in a temporary folder, on a free loopback port.
 
 It is the server of the machine's PostgreSQL package (the one whose binaries `pg_config
---bindir` names; on Debian, `apt-get install postgresql`). PostgreSQL refuses to run as root:
+--bindir` names; on Debian, `apt-get install postgresql`), or the one whose binaries are in the
+folder BINARIES names (another version's). PostgreSQL refuses to run as root:
 as root, the server runs as the package's `postgres` user. The tests start one for the whole
 session (tests/mockserver/conftest.py), and so does `make bench`.
 """
@@ -30,6 +31,8 @@ from tests.processes import descendants
 #: Set (to anything but "" or 0) where the PostgreSQL tests must run: a missing server is then
 #: a failure, not a skip. .ci/run sets it.
 REQUIRED = "CAPKIT_REQUIRE_POSTGRESQL"
+#: The folder of another server's initdb and pg_ctl, where set.
+BINARIES = "CAPKIT_POSTGRESQL_BINDIR"
 USER = "capkit"
 #: Settings of a server whose data may be lost: it is thrown away when the session ends.
 DISPOSABLE = {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
@@ -46,14 +49,18 @@ def required() -> bool:
 def binaries() -> Path:
     """The folder of initdb and pg_ctl. Raises ServerMissing."""
     install = "install PostgreSQL's server (apt-get install postgresql)"
-    pg_config = shutil.which("pg_config")
-    if pg_config is None:
-        raise ServerMissing(f"pg_config is not on PATH: {install}")
-    found = Path(
-        subprocess.run(
-            [pg_config, "--bindir"], capture_output=True, text=True, check=True
-        ).stdout.strip()
-    )
+    if os.environ.get(BINARIES):
+        found = Path(os.environ[BINARIES])
+        install = f"set {BINARIES} to the folder of a server's binaries"
+    else:
+        pg_config = shutil.which("pg_config")
+        if pg_config is None:
+            raise ServerMissing(f"pg_config is not on PATH: {install}")
+        found = Path(
+            subprocess.run(
+                [pg_config, "--bindir"], capture_output=True, text=True, check=True
+            ).stdout.strip()
+        )
     for program in ("initdb", "pg_ctl"):
         if not (found / program).is_file():
             raise ServerMissing(f"{found} has no {program}: {install}")
