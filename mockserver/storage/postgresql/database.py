@@ -122,10 +122,11 @@ class UrlUnusable(ValueError):
 
 
 def describe(url: str) -> str:
-    """Where URL points, for messages, without its password: `capkit@db:5432/capkit`. Raises
-    UrlUnusable for a URL that is no PostgreSQL connection string."""
+    """Where URL points, for messages, without its password: `capkit@db:5432/capkit`, what the
+    URL leaves out as libpq's environment variables give it (PGHOST...). Raises UrlUnusable for
+    a URL that is no PostgreSQL connection string."""
     try:
-        parts = conninfo_to_dict(url)
+        parts = {**_from_environment(), **conninfo_to_dict(url)}
     except psycopg.ProgrammingError as error:
         raise UrlUnusable(str(error)) from None
     user = f"{parts['user']}@" if parts.get("user") else ""

@@ -42,7 +42,7 @@ from mockserver.storage import postgresql as postgresql_package
 from mockserver.storage.backends import open_postgresql, open_store
 from mockserver.storage.postgresql import journal as postgresql_journal
 from mockserver.storage.postgresql import schema
-from mockserver.storage.postgresql.database import WAIT_SECONDS, Database, connect
+from mockserver.storage.postgresql.database import WAIT_SECONDS, Database, connect, describe
 from mockserver.storage.postgresql.journal import PostgresJournal
 from mockserver.storage.postgresql.listener import Listener
 from mockserver.storage.postgresql.session import ANSWER_SECONDS, Query
@@ -489,6 +489,17 @@ def test_a_database_that_cannot_be_reached_is_one_line_naming_the_problem(
     assert says in message and "\n" not in message
     assert "secret" not in message
     assert time.monotonic() - started < 5
+
+
+def test_where_a_database_is_said_to_be_is_where_libpq_connects(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A deployment may give the database by libpq's variables alone: --state postgresql://
+    given = {"PGHOST": "db.internal", "PGPORT": "5433", "PGUSER": "capkit", "PGDATABASE": "loyalty"}
+    for name, value in given.items():
+        monkeypatch.setenv(name, value)
+    assert describe("postgresql://") == "capkit@db.internal:5433/loyalty"
+    assert describe("postgresql://mock:secret@db.other/capkit") == "mock@db.other:5433/capkit"
 
 
 _SETTINGS = Query(
