@@ -263,7 +263,8 @@ def test_replicas_share_a_database_reached_by_tls_as_managed_databases_want(
         with psycopg.connect(url) as connection:
             sessions = connection.execute(
                 "SELECT ssl FROM pg_stat_ssl JOIN pg_stat_activity USING (pid)"
-                " WHERE application_name = 'capkit mock'"
+                " WHERE datname = current_database() AND backend_type = 'client backend'"
+                " AND pid <> pg_backend_pid()"
             ).fetchall()
     assert sessions and all(ssl for (ssl,) in sessions), sessions
 

@@ -520,6 +520,8 @@ def test_the_urls_own_libpq_settings_are_used_beside_the_mocks(
 ) -> None:
     # A replica named in pg_stat_activity, a setting of the database's operator: the URL's
     # (or libpq's environment's), where psycopg's arguments would replace them.
+    for name in ("PGAPPNAME", "PGOPTIONS"):
+        monkeypatch.delenv(name, raising=False)
     timeout = f"{WAIT_SECONDS}s"
     assert session_settings(store_at(url)) == ["capkit mock", "4MB", timeout]
     named = f"{url}?application_name=replica-a&options=-c%20work_mem%3D7MB"
