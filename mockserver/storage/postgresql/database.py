@@ -100,7 +100,7 @@ def _arguments(url: str, session: dict[str, str]) -> dict[str, Any]:
     """psycopg.connect's arguments besides URL: autocommit, SESSION's settings, and libpq's
     that neither URL nor libpq's environment variables give. Those give options too (`-c
     name=value`): after SESSION's, they win; psycopg's arguments would replace them."""
-    given = {**_from_environment(), **conninfo_to_dict(url)}
+    given = _given(url)
     options = " ".join(f"-c {name}={value}" for name, value in session.items())
     if given.get("options"):
         options = f"{options} {given['options']}"
@@ -108,13 +108,16 @@ def _arguments(url: str, session: dict[str, str]) -> dict[str, Any]:
     return {"autocommit": True, "options": options, **defaults}
 
 
-def _from_environment() -> dict[str, str]:
-    """The settings of libpq that its environment variables give (PGAPPNAME, PGOPTIONS...)."""
-    return {
+def _given(url: str) -> dict[str, Any]:
+    """The settings of libpq that URL gives, over those its environment variables give (PGHOST,
+    PGAPPNAME...), as libpq takes them. Raises psycopg.ProgrammingError for a URL that is no
+    connection string."""
+    from_environment = {
         option.keyword.decode(): os.environ[variable]
         for option in Conninfo.get_defaults()
         if option.envvar is not None and (variable := option.envvar.decode()) in os.environ
     }
+    return {**from_environment, **conninfo_to_dict(url)}
 
 
 class UrlUnusable(ValueError):
@@ -126,7 +129,7 @@ def describe(url: str) -> str:
     URL leaves out as libpq's environment variables give it (PGHOST...). Raises UrlUnusable for
     a URL that is no PostgreSQL connection string."""
     try:
-        parts = {**_from_environment(), **conninfo_to_dict(url)}
+        parts = _given(url)
     except psycopg.ProgrammingError as error:
         raise UrlUnusable(str(error)) from None
     user = f"{parts['user']}@" if parts.get("user") else ""
