@@ -122,9 +122,9 @@ def driver_install_command() -> str:
     except metadata.PackageNotFoundError:  # run from a checkout, not installed
         requirements = []
     extra = [
-        requirement.split(";")[0].strip()
-        for requirement in requirements
-        if requirement.partition(";")[2].strip() == 'extra == "postgresql"'
+        package.strip()
+        for package, _, marker in (requirement.partition(";") for requirement in requirements)
+        if marker.strip() == 'extra == "postgresql"'
     ]
     packages = extra or ["psycopg[binary]", "psycopg-pool"]
     return shlex.join([sys.executable, "-m", "pip", "install", *packages])
