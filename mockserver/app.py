@@ -1,28 +1,28 @@
-"""Building the mock as a Flask app: the spec compiled, a route per operation, the store opened and
-seeded, the admin API, the console, the journal around it all. How a request is answered is
-mockserver/request_path.py's; what it is answered with, mockserver/responses.py's."""
+"""Building the mock as a Flask app: the spec compiled, the store opened and seeded, the admin API,
+the console, the spec's operations in front of them (mockserver/operations.py), the journal around
+it all. How a request to an operation is answered is mockserver/request_path.py's; what it is
+answered with, mockserver/responses.py's."""
 
 from __future__ import annotations
 
 import atexit
 import dataclasses
-import re
 import tempfile
-from functools import partial
 from pathlib import Path
 from typing import Any
 
-from flask import Flask
+from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
-from werkzeug.routing import BaseConverter, Map, MapAdapter
+from werkzeug.routing import Map, MapAdapter
 
 import spec
-from mockserver import admin, console, oauth, request_path
+from mockserver import admin, console, oauth
 from mockserver.chaos import ChaosError
 from mockserver.contract import Contract, compile_contract
 from mockserver.domain import seed
 from mockserver.journal import Recording
 from mockserver.mock import Mock
+from mockserver.operations import Operations
 from mockserver.rehearsal import Rehearsal
 from mockserver.request_log import log_exchange
 from mockserver.responses import (
@@ -94,32 +94,30 @@ def create_app(settings: Settings | None = None, *, prepared: bool = False) -> F
     app.url_map = _HttpMap()
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body
     app.extensions["capkit"] = mock
-    app.url_map.converters["segment"] = _Segment
-    paths = [operation.path for operation in contract.operations]
-    for operation in contract.operations:
-        app.add_url_rule(
-            contract.base_path + _rule(operation.path, paths),
-            endpoint=operation.id,
-            view_func=partial(request_path.serve, mock, operation),
-            methods=[operation.method],
-        )
     app.add_url_rule("/openapi.json", "openapi", lambda: json_response(document))
     # First: a path of no operation is not an admin endpoint's either (no 401 for a token).
     app.before_request(refuse_paths_of_no_operation)
     admin.register(app, mock)
     oauth.register(app, mock)
     console.register(app, mock)
-    app.after_request(request_path.show_quota)
-    app.after_request(allow_any_origin)
-    app.register_error_handler(
-        HTTPException,
-        partial(http_error, max_body=settings.max_body, base_path=contract.base_path),
-    )
-    operations = {operation.id: operation for operation in contract.operations}
-    app.register_error_handler(StoreUnavailable, partial(unavailable, operations=operations))
-    app.register_error_handler(Exception, bug)
+
+    @app.after_request
+    def cors(response: Response) -> Response:
+        return allow_any_origin(response, request.environ)
+
+    @app.errorhandler(HTTPException)
+    def refused(error: HTTPException) -> Response:
+        return http_error(
+            error, request.environ, max_body=settings.max_body, base_path=contract.base_path
+        )
+
+    @app.errorhandler(Exception)
+    def mock_bug(error: Exception) -> Response:
+        return bug(error, request.environ)
+
+    app.register_error_handler(StoreUnavailable, unavailable)
     app.wsgi_app = Recording(  # type: ignore[method-assign]
-        app.wsgi_app,
+        Operations(mock, contract, app.wsgi_app, max_body=settings.max_body),
         mock.journal,
         prefix=contract.base_path + "/",
         max_body=settings.max_body,
@@ -131,44 +129,14 @@ def create_app(settings: Settings | None = None, *, prepared: bool = False) -> F
 class _HttpMap(Map):
     """werkzeug's Map, matching a request that asks to be upgraded to WebSocket as the HTTP
     request it also is: the mock speaks no WebSocket, and a server may ignore Upgrade (RFC
-    9110 7.8), where werkzeug matched it to no route (a bare 400, or a 405 naming the methods
-    of some other operation)."""
+    9110 7.8), where werkzeug matched it to no route (a bare 400). (Operations binds its
+    routes for HTTP alone.)"""
 
     def bind_to_environ(self, environ: Any, *args: Any, **kwargs: Any) -> MapAdapter:
         adapter = super().bind_to_environ(environ, *args, **kwargs)
         adapter.url_scheme = environ["wsgi.url_scheme"]
         adapter.websocket = False
         return adapter
-
-
-class _Segment(BaseConverter):
-    """A path variable's segment, which is none of the fixed segments RESERVED beside it:
-    /customers/{customerId} must not take /customers/lookup for a customer."""
-
-    def __init__(self, url_map: Map, *reserved: str) -> None:
-        super().__init__(url_map)
-        self.regex = f"(?!(?:{'|'.join(map(re.escape, reserved))})$)[^/]+"
-
-
-def _rule(path: str, paths: list[str]) -> str:
-    """PATH of the spec as a werkzeug rule."""
-    parts = path.strip("/").split("/")
-    rule = []
-    for depth, part in enumerate(parts):
-        variable = re.fullmatch(r"\{(\w+)\}", part)
-        if variable is None:
-            rule.append(part)
-            continue
-        reserved = sorted(
-            {
-                other[depth]
-                for other in (p.strip("/").split("/") for p in paths)
-                if len(other) > depth and other[:depth] == parts[:depth] and "{" not in other[depth]
-            }
-        )
-        converter = f"segment({', '.join(map(repr, reserved))}):" if reserved else ""
-        rule.append(f"<{converter}{variable.group(1)}>")
-    return "/" + "/".join(rule)
 
 
 def _rehearsal(settings: Settings, contract: Contract) -> Rehearsal:

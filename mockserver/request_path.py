@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
 import msgspec
-from flask import Response, request
+from flask import Response
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from mockserver import chaos
@@ -79,18 +79,20 @@ class OperationRequest:
 Step = Callable[[OperationRequest], Response | None]
 
 
-def serve(mock: Mock, operation: Operation, **path: str) -> Response:
-    """The answer to the current request of OPERATION, whose path's variables are PATH."""
-    incoming = OperationRequest(mock, operation, request.environ, path)
-    findings(incoming.environ).operation = operation.id
+def serve(
+    mock: Mock, operation: Operation, environ: WSGIEnvironment, path: dict[str, str]
+) -> Response:
+    """The answer to the request of ENVIRON to OPERATION, whose path's variables are PATH."""
+    incoming = OperationRequest(mock, operation, environ, path)
+    findings(environ).operation = operation.id
     return _answer(incoming)
 
 
-def show_quota(response: Response) -> Response:
+def show_quota(response: Response, environ: WSGIEnvironment) -> Response:
     """RESPONSE with the quota of a request the rate limit counted (limit_rate) in its
     headers, whatever answered it: a step, the handler, or an error raised on the way (a body
     over the limit's 413)."""
-    quota: Quota | None = request.environ.get(QUOTA)
+    quota: Quota | None = environ.get(QUOTA)
     if quota is not None:
         # In place of a documented example's (Prefer: code=429): the quota is the real one.
         for name, value in quota.headers():
@@ -115,7 +117,7 @@ def check_host(incoming: OperationRequest) -> Response | None:
     problem = host_problem(incoming.environ)
     if problem is None:
         return None
-    return refuse(incoming.operation, 400, [Problem(INVALID_INPUT, problem)])
+    return refuse(incoming.environ, incoming.operation, 400, [Problem(INVALID_INPUT, problem)])
 
 
 def rehearse(incoming: OperationRequest) -> Response | None:
@@ -132,7 +134,8 @@ def rehearse(incoming: OperationRequest) -> Response | None:
     try:
         asked = chaos.asked(header_text(prefer or ""))
     except ChaosError as error:
-        return refuse(operation, 400, [Problem(INVALID_INPUT, f"header 'Prefer': {error.message}")])
+        problem = Problem(INVALID_INPUT, f"header 'Prefer': {error.message}")
+        return refuse(environ, operation, 400, [problem])
     place = partial(mock.store.count, SEQUENCE, 0)
     plan = chaos.plan(settings, operation.id, asked, chaos.dice_of(settings.chaos_seed, place))
     if plan == chaos.AS_IT_COMES:
@@ -140,9 +143,11 @@ def rehearse(incoming: OperationRequest) -> Response | None:
     environ[PLAN] = plan
     if plan.fault in ("500", "503"):
         status = int(plan.fault)
-        return respond(operation, status, operation.envelope([(status, FAULT_MESSAGES[status])]))
+        return respond(
+            environ, operation, status, operation.envelope([(status, FAULT_MESSAGES[status])])
+        )
     if not plan.answered and plan.fault != "lost":
-        return respond(operation, 503, operation.envelope([(503, unanswered(plan))]))
+        return respond(environ, operation, 503, operation.envelope([(503, unanswered(plan))]))
     return None
 
 
@@ -161,7 +166,9 @@ def authenticate_request(incoming: OperationRequest) -> Response | None:
     except Unauthenticated as error:
         operation = incoming.operation
         message = f"{operation.message(UNAUTHORIZED)} {error}"
-        response = refuse_items(operation, UNAUTHORIZED, [(UNAUTHORIZED, message)])
+        response = refuse_items(
+            incoming.environ, operation, UNAUTHORIZED, [(UNAUTHORIZED, message)]
+        )
         response.headers["WWW-Authenticate"] = 'Basic realm="capkit mock"'
         return response
     return None
@@ -180,7 +187,9 @@ def limit_rate(incoming: OperationRequest) -> Response | None:
     if not quota.exceeded:
         return None
     operation = incoming.operation
-    return respond(operation, 429, operation.envelope([(429, too_many(limit, quota))]))
+    return respond(
+        incoming.environ, operation, 429, operation.envelope([(429, too_many(limit, quota))])
+    )
 
 
 def _credential(incoming: OperationRequest) -> str:
@@ -212,20 +221,22 @@ def read_request(incoming: OperationRequest) -> Response | None:
         )
     except _UnsupportedMediaType as error:
         message = f"Content-Type must be application/json, got {error.args[0] or 'none'}"
-        return refuse_items(operation, UNSUPPORTED_MEDIA_TYPE, [(UNSUPPORTED_MEDIA_TYPE, message)])
+        return refuse_items(
+            environ, operation, UNSUPPORTED_MEDIA_TYPE, [(UNSUPPORTED_MEDIA_TYPE, message)]
+        )
     except _UnsupportedEncoding as error:
         message = (
             f"Content-Encoding must be {', '.join(CODINGS[:-1])} or {CODINGS[-1]} (or none),"
             f" got {abridged(error.args[0], 80)!r}"
         )
         response = refuse_items(
-            operation, UNSUPPORTED_MEDIA_TYPE, [(UNSUPPORTED_MEDIA_TYPE, message)]
+            environ, operation, UNSUPPORTED_MEDIA_TYPE, [(UNSUPPORTED_MEDIA_TYPE, message)]
         )
         # RFC 9110 12.5.3: a 415 for the body's coding says which codings are taken.
         response.headers["Accept-Encoding"] = ", ".join(CODINGS)
         return response
     except InvalidRequest as error:
-        return refuse(operation, 400, error.problems)
+        return refuse(environ, operation, 400, error.problems)
     return None
 
 
@@ -241,7 +252,7 @@ def answer_preferred(incoming: OperationRequest) -> Response | None:
     for status, examples in operation.examples.items():
         for example_name, value in examples.items():
             if (code is None or code == str(status)) and (name is None or name == example_name):
-                answer = respond(operation, status, value)
+                answer = respond(incoming.environ, operation, status, value)
                 if answer.status_code == status:
                     answer.headers.extend(operation.example_headers.get(status, ()))
                 return answer
@@ -254,7 +265,7 @@ def answer_preferred(incoming: OperationRequest) -> Response | None:
         f"header 'Prefer' asks for {asked}, which {operation.id} does not document"
         f" (it documents {documented})",
     )
-    return refuse(operation, 400, [problem])
+    return refuse(incoming.environ, operation, 400, [problem])
 
 
 #: What a request goes through before its handler, in order; the first step that answers
@@ -277,8 +288,9 @@ def call_handler(incoming: OperationRequest) -> Response:
         body = HANDLERS[operation.id](Call(mock.store, mock.org, inputs, incoming.till))
     except DomainError as error:
         subject = None if error.subject is None else str(error.subject)
-        return decline(operation, 400, [Problem(error.code, error.detail or "", subject)])
-    return respond(operation, 200, body)
+        problem = Problem(error.code, error.detail or "", subject)
+        return decline(incoming.environ, operation, 400, [problem])
+    return respond(incoming.environ, operation, 200, body)
 
 
 # --- the body -------------------------------------------------------------------------------

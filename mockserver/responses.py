@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 from flask import Response, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound, RequestEntityTooLarge
+from werkzeug.sansio.utils import get_content_length
 
 from mockserver.auth import TOKEN_HEADER
 from mockserver.contract import Operation, envelope
@@ -18,6 +18,9 @@ from mockserver.domain.records import Blob
 from mockserver.journal import findings
 from mockserver.storage import StoreUnavailable
 from mockserver.validation import Problem, abridged
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import WSGIEnvironment
 
 log = logging.getLogger(__name__)
 
@@ -34,8 +37,9 @@ def json_response(body: Any, status: int = 200) -> Response:
     return Response(_encode_json(body), status=status, mimetype="application/json")
 
 
-def respond(operation: Operation, status: int, body: Blob) -> Response:
-    """BODY as the response, once the spec accepts it; a 500 naming the mock's bug otherwise."""
+def respond(environ: WSGIEnvironment, operation: Operation, status: int, body: Blob) -> Response:
+    """BODY as the response to the request of ENVIRON, once the spec accepts it; a 500 naming
+    the mock's bug otherwise."""
     validator = operation.responses.get(status)
     if validator is None or not validator.is_valid(body):
         problems = (
@@ -43,7 +47,7 @@ def respond(operation: Operation, status: int, body: Blob) -> Response:
             if validator
             else [f"status {status} is not declared"]
         )
-        findings(request.environ).response.extend(problems)
+        findings(environ).response.extend(problems)
         log.error(
             "capkit mock bug: %s %s answered %s that the spec rejects: %s",
             operation.method,
@@ -61,23 +65,30 @@ def respond(operation: Operation, status: int, body: Blob) -> Response:
     return json_response(body, status)
 
 
-def refuse(operation: Operation, status: int, problems: list[Problem]) -> Response:
-    """PROBLEMS, how the request breaks the spec, as OPERATION's error response with STATUS,
-    each in its documented words; the journal keeps them as the request's problems."""
-    return refuse_items(operation, status, [_item(operation, p) for p in problems])
+def refuse(
+    environ: WSGIEnvironment, operation: Operation, status: int, problems: list[Problem]
+) -> Response:
+    """PROBLEMS, how the request of ENVIRON breaks the spec, as OPERATION's error response with
+    STATUS, each in its documented words; the journal keeps them as the request's problems."""
+    return refuse_items(environ, operation, status, [_item(operation, p) for p in problems])
 
 
-def refuse_items(operation: Operation, status: int, items: list[tuple[int, str]]) -> Response:
-    """ITEMS (code, message), what is wrong with the request, as OPERATION's error response
-    with STATUS; the journal keeps them as the request's problems."""
-    findings(request.environ).request.extend(message for _, message in items)
-    return respond(operation, status, operation.envelope(items))
+def refuse_items(
+    environ: WSGIEnvironment, operation: Operation, status: int, items: list[tuple[int, str]]
+) -> Response:
+    """ITEMS (code, message), what is wrong with the request of ENVIRON, as OPERATION's error
+    response with STATUS; the journal keeps them as the request's problems."""
+    findings(environ).request.extend(message for _, message in items)
+    return respond(environ, operation, status, operation.envelope(items))
 
 
-def decline(operation: Operation, status: int, problems: list[Problem]) -> Response:
+def decline(
+    environ: WSGIEnvironment, operation: Operation, status: int, problems: list[Problem]
+) -> Response:
     """PROBLEMS of a request the spec allows but the domain refuses (a customer that is not
     there), as OPERATION's error response with STATUS, each in its documented words."""
-    return respond(operation, status, operation.envelope([_item(operation, p) for p in problems]))
+    items = [_item(operation, p) for p in problems]
+    return respond(environ, operation, status, operation.envelope(items))
 
 
 def _item(operation: Operation, problem: Problem) -> tuple[int, str]:
@@ -94,17 +105,21 @@ def _item(operation: Operation, problem: Problem) -> tuple[int, str]:
 # --- outside the operations -----------------------------------------------------------------
 
 
-def http_error(error: HTTPException, *, max_body: int, base_path: str) -> Response:
-    """404, 405, 413 and the like, in Capillary's envelope."""
+def http_error(
+    error: HTTPException, environ: WSGIEnvironment, *, max_body: int, base_path: str
+) -> Response:
+    """404, 405, 413 and the like, in Capillary's envelope, for the request of ENVIRON."""
     code = error.code or 400
-    path = abridged(_path_as_sent(), _LONGEST_PATH)
+    path = abridged(_path_as_sent(environ), _LONGEST_PATH)
     if isinstance(error, RequestEntityTooLarge):
-        length = request.content_length
+        length = get_content_length(
+            environ.get("CONTENT_LENGTH"), environ.get("HTTP_TRANSFER_ENCODING")
+        )
         size = f" {length} bytes," if length is not None else ""
         message = f"Request body is{size} over the limit of {max_body} bytes"
     elif isinstance(error, MethodNotAllowed):
         allowed = ", ".join(m for m in error.valid_methods or [] if m != "OPTIONS")
-        message = f"{request.method} is not allowed on {path}; it allows {allowed}"
+        message = f"{environ['REQUEST_METHOD']} is not allowed on {path}; it allows {allowed}"
     elif isinstance(error, NotFound):
         message = (
             f"No operation at {path}: the mock answers the spec's paths"
@@ -112,57 +127,64 @@ def http_error(error: HTTPException, *, max_body: int, base_path: str) -> Respon
         )
     else:
         message = abridged(error.description or error.name, _LONGEST_DETAIL)
-    findings(request.environ).request.append(message)
+    findings(environ).request.append(message)
     response = json_response(envelope([(code, message)]), code)
     if isinstance(error, MethodNotAllowed):
         response.headers["Allow"] = ", ".join(error.valid_methods or [])
     return response
 
 
+def names_no_operation(environ: WSGIEnvironment) -> bool:
+    """Whether the path of ENVIRON is none of the spec's, however a server would read it: one
+    with an empty segment (`//v2/...`, `/v2//...`), where werkzeug merges the slashes
+    (serving `//v2/...` outside the journal, answering `/v2//...` with an HTML redirect) and a
+    client's doubled slash would pass unseen; or one with an encoded slash
+    (`/__admin%2Freset`), which the path a WSGI app is given reads as a slash, past a proxy's
+    rule for `/__admin/`."""
+    return "//" in environ.get("PATH_INFO", "") or "%2f" in _raw_path(environ).lower()
+
+
 def refuse_paths_of_no_operation() -> None:
-    """404 for a path that is none of the spec's, however a server would read it: one with an
-    empty segment (`//v2/...`, `/v2//...`), where werkzeug merges the slashes (serving
-    `//v2/...` outside the journal, answering `/v2//...` with an HTML redirect) and a client's
-    doubled slash would pass unseen; and one with an encoded slash (`/__admin%2Freset`), which
-    the path a WSGI app is given reads as a slash, past a proxy's rule for `/__admin/`."""
-    path = request.environ.get("PATH_INFO", "")
-    if "//" in path or "%2f" in _raw_path().lower():
+    """404 for a path that names_no_operation."""
+    if names_no_operation(request.environ):
         raise NotFound()
 
 
-def _path_as_sent() -> str:
-    """The request's path as sent, %-escapes and all, where the server says (RAW_URI); else
-    decoded, its slashes as sent (request.path merges leading ones)."""
-    path: str = request.environ.get("PATH_INFO", "")
-    return _raw_path() or path.encode("latin-1").decode("utf-8", "replace")
+def _path_as_sent(environ: WSGIEnvironment) -> str:
+    """The path of ENVIRON's request as sent, %-escapes and all, where the server says
+    (RAW_URI); else decoded, its slashes as sent (werkzeug's request.path merges leading
+    ones)."""
+    path: str = environ.get("PATH_INFO", "")
+    return _raw_path(environ) or path.encode("latin-1").decode("utf-8", "replace")
 
 
-def _raw_path() -> str:
+def _raw_path(environ: WSGIEnvironment) -> str:
     """The path of the request target as sent; "" where the server does not say."""
-    target: str = request.environ.get("RAW_URI", "")
+    target: str = environ.get("RAW_URI", "")
     return target.partition("?")[0]
 
 
-def unavailable(error: StoreUnavailable, *, operations: Mapping[str, Operation]) -> Response:
-    """503 in Capillary's envelope (the operation's, of OPERATIONS by id, for a request to
-    one), while the state cannot be used (a database down, or busy past the time a request
-    may wait): nothing was changed, and the request may be sent again."""
+def unavailable(error: StoreUnavailable, operation: Operation | None = None) -> Response:
+    """503 in Capillary's envelope (OPERATION's, for a request to one), while the state cannot
+    be used (a database down, or busy past the time a request may wait): nothing was changed,
+    and the request may be sent again."""
     item = (
         UNAVAILABLE,
         f"The mock cannot use its state now; nothing was changed, try again: {error}",
     )
-    operation = operations.get(request.endpoint or "")
     body = envelope([item]) if operation is None else operation.envelope([item])
     response = json_response(body, UNAVAILABLE)
     response.headers["Retry-After"] = "1"
     return response
 
 
-def bug(error: Exception) -> Response:
-    """The 500 of an exception the mock did not expect: its own bug, logged."""
-    log.exception("capkit mock bug while answering %s %s", request.method, request.path)
+def bug(error: Exception, environ: WSGIEnvironment) -> Response:
+    """The 500 of an exception the mock did not expect while answering the request of ENVIRON:
+    its own bug, logged."""
+    path = abridged(_path_as_sent(environ), _LONGEST_PATH)
+    log.exception("capkit mock bug while answering %s %s", environ["REQUEST_METHOD"], path)
     what = f"{type(error).__name__}: {error}"
-    findings(request.environ).response.append(f"capkit mock bug: {what}")
+    findings(environ).response.append(f"capkit mock bug: {what}")
     return json_response(_bug_envelope(what), MOCK_BUG)
 
 
@@ -188,13 +210,13 @@ _EXPOSED = ", ".join(
 )
 
 
-def allow_any_origin(response: Response) -> Response:
-    """CORS for browser apps on any origin, preflights answered with what they ask for.
+def allow_any_origin(response: Response, environ: WSGIEnvironment) -> Response:
+    """CORS for browser apps on any origin, preflights answered with what they ask for:
+    RESPONSE to the request of ENVIRON, with them.
 
     The policy is fixed, so these few headers do what flask-cors would work out for every
     request; it cost about a fifth of the mock's throughput.
     """
-    environ = request.environ
     if "HTTP_ORIGIN" not in environ:
         return response
     headers = response.headers
