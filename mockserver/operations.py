@@ -1,6 +1,6 @@
 """The spec's operations as a WSGI app of their own: werkzeug's routing of the spec's paths to
-mockserver/request_path.py, around the Flask app that answers everything else (the admin API,
-the console, OAuth, /openapi.json, and the paths of no operation outside the base path).
+mockserver/request_path.py, in front of the Flask app that answers everything else (the admin
+API, the console, OAuth, /openapi.json, and the paths of no operation outside the base path).
 
 Flask's handling of a request (a request context pushed and popped, its hooks, signals and
 session) cost a request to an operation 145-178 us of CPU, of the 700-1,000 it took in all,
