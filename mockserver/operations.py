@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from flask import Response
 from werkzeug.exceptions import HTTPException, NotFound
 from werkzeug.routing import BaseConverter, Map, Rule
+from werkzeug.wsgi import get_path_info
 
 from mockserver import request_path
 from mockserver.contract import Contract, Operation
@@ -69,8 +70,7 @@ class Operations:
     def _answer(self, environ: WSGIEnvironment) -> Response:
         operation: Operation | None = None
         method = environ["REQUEST_METHOD"]
-        # Decoded as werkzeug's routing takes it: WSGI's latin-1 string read as the UTF-8 sent.
-        path = environ["PATH_INFO"].encode("latin-1").decode("utf-8", "replace")
+        path = get_path_info(environ)  # the UTF-8 sent, as werkzeug's routing takes it
         try:
             if names_no_operation(environ):
                 raise NotFound()

@@ -11,6 +11,7 @@ import msgspec
 from flask import Response, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound, RequestEntityTooLarge
 from werkzeug.sansio.utils import get_content_length
+from werkzeug.wsgi import get_path_info
 
 from mockserver.auth import TOKEN_HEADER
 from mockserver.contract import Operation, envelope
@@ -154,8 +155,7 @@ def _path_as_sent(environ: WSGIEnvironment) -> str:
     """The path of ENVIRON's request as sent, %-escapes and all, where the server says
     (RAW_URI); else decoded, its slashes as sent (werkzeug's request.path merges leading
     ones)."""
-    path: str = environ.get("PATH_INFO", "")
-    return _raw_path(environ) or path.encode("latin-1").decode("utf-8", "replace")
+    return _raw_path(environ) or get_path_info(environ)
 
 
 def _raw_path(environ: WSGIEnvironment) -> str:
