@@ -80,7 +80,7 @@ class Operations:
                 options.allow.update(self._adapter.allowed_methods(path))
                 return options
             operation = self._operations[rule.endpoint]
-            return request_path.serve(self._mock, operation, environ, dict(variables))
+            return request_path.serve(self._mock, operation, environ, variables)
         except HTTPException as error:
             return self._http_error(error, environ)
         except StoreUnavailable as error:

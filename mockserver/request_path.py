@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from functools import partial
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
@@ -67,7 +67,7 @@ class OperationRequest:
     operation: Operation
     environ: WSGIEnvironment
     #: The path's variables, as the route matched them.
-    path: dict[str, str]
+    path: Mapping[str, str]
     #: The rehearsal in force (rehearse).
     rehearsal: Chaos | None = None
     #: The till the credentials name (authenticate_request); None without auth, or for a token.
@@ -80,7 +80,7 @@ Step = Callable[[OperationRequest], Response | None]
 
 
 def serve(
-    mock: Mock, operation: Operation, environ: WSGIEnvironment, path: dict[str, str]
+    mock: Mock, operation: Operation, environ: WSGIEnvironment, path: Mapping[str, str]
 ) -> Response:
     """The answer to the request of ENVIRON to OPERATION, whose path's variables are PATH."""
     incoming = OperationRequest(mock, operation, environ, path)
